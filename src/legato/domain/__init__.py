@@ -1,0 +1,1 @@
+"""Pure domain model: legs, their state machine, causes, numbers, ids and events. No I/O."""

@@ -1,0 +1,49 @@
+"""Typed domain errors; the API maps each to one status code in exactly one place."""
+
+from __future__ import annotations
+
+
+class LegatoError(Exception):
+    """Base of every error a client can cause."""
+
+    code: str = "error"
+
+    def __init__(self, message: str, *, field: str | None = None, description: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.description = description or message
+
+
+class ValidationFailed(LegatoError):
+    """Input broke a rule (400). `field` names the field, `message` the rule."""
+
+    code = "invalid_parameter"
+
+
+class NotFound(LegatoError):
+    """The resource does not exist for this account (404), whether or not it exists elsewhere."""
+
+    code = "not_found"
+
+
+class Unauthorized(LegatoError):
+    """Credentials are missing or wrong (401)."""
+
+    code = "unauthorized"
+
+
+class Conflict(LegatoError):
+    """The resource's state does not allow the request (409)."""
+
+    code = "conflict"
+
+
+class LimitExceeded(LegatoError):
+    """A limit was hit (429); `retry_after` seconds tells when to try again."""
+
+    code = "limit_exceeded"
+
+    def __init__(self, message: str, *, retry_after: int = 1, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

@@ -1,0 +1,51 @@
+"""Leg events: immutable records with a per-leg sequence number and a stable id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class LegEvent:
+    """One event of one leg, as stored in the outbox and delivered to the leg's endpoint."""
+
+    event_sid: str
+    leg_sid: str
+    account_sid: str
+    sequence: int
+    event_name: str
+    event_type: str
+    timestamp: datetime
+    data: dict[str, Any]
+    error: dict[str, Any] | None = None
+
+    def payload(self) -> dict[str, Any]:
+        """The delivered JSON body, in the seed's shape."""
+        return {
+            "event_sid": self.event_sid,
+            "event_type": self.event_type,
+            "event_name": self.event_name,
+            "event_timestamp": timestamp_parts(self.timestamp),
+            "sequence": self.sequence,
+            "event_data": {"data": self.data, "error": self.error},
+        }
+
+
+def timestamp_parts(moment: datetime) -> dict[str, int]:
+    """`{seconds, nanos}` for a timezone-aware datetime."""
+    micros = (moment.astimezone(UTC) - datetime(1970, 1, 1, tzinfo=UTC)) // _MICRO
+    seconds, rem = divmod(micros, 1_000_000)
+    return {"seconds": seconds, "nanos": rem * 1000}
+
+
+_MICRO = datetime(1970, 1, 1, 0, 0, 0, 1, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def iso(moment: datetime | None) -> str | None:
+    """ISO 8601 UTC with nine fractional digits and a Z, as the seed writes timestamps."""
+    if moment is None:
+        return None
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}000Z"

@@ -1,0 +1,333 @@
+"""The leg state machine: a pure core fed with inputs (network signals, timers, commands).
+
+Like aioquic's connection, it does no I/O. `LegMachine.handle(input, now)` mutates the leg
+through `Leg.move_to` and returns effects for the engine to carry out: events to record,
+timers to start or cancel, and commands for the network.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from legato.domain import causes
+from legato.domain.errors import Conflict
+from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
+
+LIFECYCLE = "leg_lifecycle_event"
+ACTION = "leg_action_event"
+
+# Timer names; the leg field of the same name (if any) gives the seconds.
+SETUP = "setup_timeout"
+RING = "ring_timeout"
+ANSWER = "timeout"
+TIME_LIMIT = "time_limit"
+AMD_CAP = "amd_cap"
+AMD_CAP_SECONDS = 10.0
+
+
+# ---- inputs -------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Enqueue:
+    """CPS control holds the leg until a slot frees."""
+
+
+@dataclass(frozen=True, slots=True)
+class Start:
+    """Place the outbound call now."""
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """An inbound call arrived and is ringing at Legato."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ringing:
+    """The far end is alerting (180, or 183 with early media)."""
+
+    early_media: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The far end answered (200 OK)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AmdResult:
+    """The answering-machine detector reached a verdict."""
+
+    answered_by: AnsweredBy
+
+
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """The network ended the call: a final failure response, or a BYE/CANCEL from the far end."""
+
+    sip_code: int | None = None
+    q850: int | None = None
+    reason: str | None = None
+    source: HangupSource = HangupSource.CALLEE
+
+
+@dataclass(frozen=True, slots=True)
+class TimerFired:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class Hangup:
+    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs."""
+
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """The application answers an inbound ringing leg."""
+
+
+@dataclass(frozen=True, slots=True)
+class FailedToCreate:
+    """The network could not even start the call (no route, bad trunk, no port)."""
+
+    message: str
+    q850: int = causes.TEMPORARY_FAILURE
+
+
+@dataclass(frozen=True, slots=True)
+class Reconcile:
+    """The process restarted while the leg was live: end it."""
+
+    cause: str = "platform_restart"
+
+
+Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
+         | FailedToCreate | Reconcile)
+
+
+# ---- effects ------------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Emit:
+    """Record an event (with the leg's state as it is now)."""
+
+    name: str
+    type: str = LIFECYCLE
+    error: dict[str, object] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTimer:
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkCommand:
+    """Tell the network to act: dial, cancel, bye, answer, reject (with `sip_code`)."""
+
+    kind: str
+    sip_code: int | None = None
+
+
+Effect = Emit | StartTimer | CancelTimer | NetworkCommand
+
+_REJECT_REASONS = {"busy": (486, causes.USER_BUSY, TerminalStatus.BUSY),
+                   "rejected": (603, causes.CALL_REJECTED, TerminalStatus.CANCELED)}
+REJECT_REASONS = frozenset(_REJECT_REASONS)
+
+
+class LegMachine:
+    """Drives one leg through its life. Inputs that make no sense any more are ignored."""
+
+    __slots__ = ("amd_pending", "leg")
+
+    def __init__(self, leg: Leg) -> None:
+        self.leg = leg
+        self.amd_pending = False  # sync AMD: answered, leg_answered held until the verdict
+
+    def handle(self, event: Input, now: datetime) -> list[Effect]:
+        """Feed one input; return the effects, in order."""
+        leg = self.leg
+        if leg.is_terminal:
+            if isinstance(event, Hangup):
+                raise Conflict("leg is already terminal", field="leg_sid")
+            if isinstance(event, Answer):
+                raise Conflict("leg is already terminal", field="leg_sid")
+            if isinstance(event, Answered):
+                return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
+            return []
+        handler = getattr(self, "_on_" + type(event).__name__)
+        return handler(event, now)
+
+    # -- outbound set-up --
+    def _on_Enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
+        if self.leg.state is not LegState.CREATED:
+            return []
+        self.leg.move_to(LegState.ENQUEUED, now)
+        return []
+
+    def _on_Start(self, event: Start, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state not in (LegState.CREATED, LegState.ENQUEUED):
+            return []
+        leg.move_to(LegState.CONNECTING, now)
+        leg.start_time = now
+        return [Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout), StartTimer(ANSWER, leg.timeout),
+                NetworkCommand("dial")]
+
+    def _on_Incoming(self, event: Incoming, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state is not LegState.CREATED:
+            return []
+        leg.move_to(LegState.RINGING, now)
+        leg.start_time = now
+        return [Emit("leg_incoming"), StartTimer(RING, leg.ring_timeout)]
+
+    def _on_Ringing(self, event: Ringing, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state is not LegState.CONNECTING:
+            return []  # late or repeated ringing changes nothing
+        leg.move_to(LegState.RINGING, now)
+        if event.early_media:
+            leg.extra["early_media"] = True
+        return [Emit("leg_ringing"), CancelTimer(SETUP), StartTimer(RING, leg.ring_timeout)]
+
+    def _on_Answered(self, event: Answered, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state not in (LegState.CONNECTING, LegState.RINGING) or leg.direction is Direction.INBOUND:
+            return []
+        return self._connect(now)
+
+    def _connect(self, now: datetime) -> list[Effect]:
+        leg = self.leg
+        leg.move_to(LegState.CONNECTED, now)
+        leg.answer_time = now
+        effects: list[Effect] = [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER),
+                                 StartTimer(TIME_LIMIT, leg.time_limit)]
+        if leg.amd_enable and not leg.async_amd and leg.direction is Direction.OUTBOUND:
+            self.amd_pending = True
+            effects.append(StartTimer(AMD_CAP, AMD_CAP_SECONDS))
+        else:
+            effects.append(Emit("leg_answered"))
+        return effects
+
+    def _on_AmdResult(self, event: AmdResult, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state is not LegState.CONNECTED or not leg.amd_enable:
+            return []
+        if self.amd_pending:
+            self.amd_pending = False
+            leg.answered_by = event.answered_by
+            leg.date_updated = now
+            return [CancelTimer(AMD_CAP), Emit("leg_answered")]
+        if leg.answered_by is None or (leg.answered_by is AnsweredBy.MACHINE and event.answered_by is AnsweredBy.BEEP):
+            leg.answered_by = event.answered_by
+            leg.date_updated = now
+            return [Emit("amd_result_success", ACTION)]
+        return []
+
+    # -- inbound --
+    def _on_Answer(self, event: Answer, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.direction is not Direction.INBOUND or leg.state is not LegState.RINGING:
+            raise Conflict(f"only a ringing inbound leg can be answered (this one is {leg.direction} "
+                           f"and {leg.state})", field="action")
+        return [NetworkCommand("answer"), *self._connect(now)]
+
+    # -- endings --
+    def _on_Ended(self, event: Ended, now: datetime) -> list[Effect]:
+        leg = self.leg
+        q850 = event.q850
+        if leg.state is LegState.CONNECTED:
+            code = q850 if q850 is not None else causes.NORMAL_CLEARING
+            return self._terminate(now, TerminalStatus.COMPLETED, code, causes.q850_name(code), event.source,
+                                   sip_code=event.sip_code, sip_reason=event.reason)
+        if leg.direction is Direction.INBOUND:
+            code = q850 if q850 is not None else causes.NORMAL_CLEARING
+            return self._terminate(now, TerminalStatus.CANCELED, code, "caller_canceled", HangupSource.CALLER,
+                                   sip_code=event.sip_code, sip_reason=event.reason)
+        sip_code = event.sip_code or 500
+        code = q850 if q850 is not None else causes.q850_from_sip(sip_code)
+        status = TerminalStatus(causes.terminal_status_from_sip(sip_code))
+        return self._terminate(now, status, code, causes.q850_name(code), event.source,
+                               sip_code=event.sip_code, sip_reason=event.reason)
+
+    def _on_TimerFired(self, event: TimerFired, now: datetime) -> list[Effect]:
+        leg = self.leg
+        name = event.name
+        if name == AMD_CAP:
+            if not self.amd_pending:
+                return []
+            self.amd_pending = False
+            return [Emit("leg_answered")]
+        if name == TIME_LIMIT and leg.state is LegState.CONNECTED:
+            return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
+                                                            TIME_LIMIT, HangupSource.PLATFORM)]
+        if leg.state is LegState.CONNECTING and name in (SETUP, ANSWER):
+            status = TerminalStatus.FAILED if name == SETUP else TerminalStatus.NO_ANSWER
+            code = causes.RECOVERY_ON_TIMER_EXPIRY if name == SETUP else causes.NO_ANSWER
+            return [NetworkCommand("cancel"), *self._terminate(now, status, code, name, HangupSource.PLATFORM)]
+        if leg.state is LegState.RINGING and name in (RING, ANSWER):
+            if leg.direction is Direction.INBOUND:
+                return [NetworkCommand("reject", 480),
+                        *self._terminate(now, TerminalStatus.NO_ANSWER, causes.NO_USER_RESPONDING, name,
+                                         HangupSource.PLATFORM)]
+            return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.NO_ANSWER, causes.NO_ANSWER,
+                                                               name, HangupSource.PLATFORM)]
+        return []
+
+    def _on_Hangup(self, event: Hangup, now: datetime) -> list[Effect]:
+        leg = self.leg
+        platform = HangupSource.PLATFORM
+        if leg.state in (LegState.CREATED, LegState.ENQUEUED):
+            return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, "hangup_requested", platform)
+        if leg.state is LegState.CONNECTED:
+            return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
+                                                            "hangup_requested", platform)]
+        if leg.direction is Direction.INBOUND:
+            sip_code, q850, status = _REJECT_REASONS[event.reason or "rejected"]
+            return [NetworkCommand("reject", sip_code),
+                    *self._terminate(now, status, q850, f"rejected_{event.reason or 'rejected'}", platform)]
+        return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
+                                                           "hangup_requested", platform)]
+
+    def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
+        effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
+        error = {"error_code": event.q850, "message": "leg could not be created", "description": event.message}
+        return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) else e for e in effects]
+
+    def _on_Reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
+        return self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
+                               HangupSource.PLATFORM)
+
+    def _terminate(self, now: datetime, status: TerminalStatus, q850: int, cause: str | None,
+                   source: HangupSource, *, sip_code: int | None = None, sip_reason: str | None = None
+                   ) -> list[Effect]:
+        leg = self.leg
+        effects: list[Effect] = []
+        if self.amd_pending:  # the answer happened; say so before the end
+            self.amd_pending = False
+            effects.append(Emit("leg_answered"))
+        leg.move_to(LegState.TERMINAL, now)
+        leg.terminal_status = status
+        leg.hangup_cause_code = q850
+        leg.hangup_cause = cause
+        leg.hangup_source = source
+        leg.end_time = now
+        if sip_code is not None:
+            leg.sip_response_code = sip_code
+            leg.sip_reason = sip_reason
+        error = None
+        if status is not TerminalStatus.COMPLETED:
+            error = {"error_code": q850, "message": cause or status.value,
+                     "description": f"leg ended {status.value}: {cause}"}
+        effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
+                    CancelTimer(AMD_CAP), Emit("leg_terminated", LIFECYCLE, error)]
+        return effects

@@ -1,0 +1,74 @@
+"""The Network interface: what call control asks of a telephony backend, and the signals it reports.
+
+A network places and ends calls; it never writes to the store or sends events. It reports what
+happens as signals (`legato.domain.machine` inputs: Ringing, Answered, AmdResult, Ended, FailedToCreate)
+through the `SignalSink` it was started with, always on the asyncio loop's thread.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from legato.domain.machine import Input
+
+
+@dataclass(frozen=True, slots=True)
+class DialRequest:
+    """Everything a network needs to place one outbound call."""
+
+    leg_sid: str
+    account_sid: str
+    destination: str  # E.164 for numbers, the URI for sip:
+    destination_kind: str  # "number" | "sip"
+    caller_id: str  # E.164 or sip: URI of the exophone
+    amd_enable: bool = False
+    dc_code: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class InboundCall:
+    """An inbound call a network received; call control decides whose leg it becomes."""
+
+    call_ref: str  # the network's handle for the call, used in answer()/reject()
+    caller: str  # E.164 or SIP URI of the caller
+    called: str  # E.164 or SIP URI dialled (an exophone)
+
+
+SignalSink = Callable[[str, Input], None]
+"""`sink(leg_sid, signal)`: deliver a network signal for a leg."""
+
+InboundHandler = Callable[[InboundCall], "str | None"]
+"""Returns the new leg_sid, or None to refuse the call (unknown number: 404)."""
+
+
+class Network(Protocol):
+    """A telephony backend. Every method is called on the asyncio loop and must not block."""
+
+    name: str
+
+    async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
+        """Begin operating; report signals through `signals`, inbound calls through `inbound`."""
+
+    async def stop(self) -> None:
+        """Stop, ending every call still up."""
+
+    def dial(self, request: DialRequest) -> None:
+        """Place an outbound call; its progress arrives later as signals."""
+
+    def cancel(self, leg_sid: str) -> None:
+        """Abandon a call not yet answered (CANCEL); no signal is expected back."""
+
+    def bye(self, leg_sid: str) -> None:
+        """End an answered call (BYE); no signal is expected back."""
+
+    def answer(self, leg_sid: str) -> None:
+        """Answer an inbound ringing call (200 with SDP)."""
+
+    def reject(self, leg_sid: str, sip_code: int) -> None:
+        """Refuse an inbound ringing call with a final response (486, 603, 480...)."""
+
+    def attach_leg(self, call_ref: str, leg_sid: str) -> None:
+        """Bind an inbound call (by the network's ref) to the leg created for it."""
