@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
+SRC = str(Path(__file__).resolve().parent.parent / "src")  # this checkout's code, whatever is installed
 
 
 def free_port() -> int:
@@ -75,6 +76,7 @@ class LegatoServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
