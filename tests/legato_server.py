@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -43,7 +44,8 @@ def new_postgres_database() -> str:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running loop too
+        pool.submit(asyncio.run, create()).result()
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
