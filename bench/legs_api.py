@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -70,6 +72,33 @@ async def hammer(url: str, auth: tuple[str, str] | None, count: int, concurrency
         return time.perf_counter() - t0, latencies, sids
 
 
+def wrk(url: str, auth: tuple[str, str] | None, seconds: int, concurrency: int, number: str, work: Path) -> dict:
+    """Drive `url` with wrk (C load generator, Debian package `wrk`) for `seconds`; None when wrk is absent."""
+    if not shutil.which("wrk"):
+        return {}
+    headers = ['wrk.headers["Content-Type"] = "application/json"']
+    if auth:
+        token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+        headers.append(f'wrk.headers["Authorization"] = "Basic {token}"')
+    body = json.dumps({"contact_uri": number, "exophone": "08030752400",
+                       "leg_event_endpoint": "http://127.0.0.1:9/e"})
+    script = work / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(body) + "\n" + "\n".join(headers) + "\n")
+    out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url],
+                         capture_output=True, text=True, timeout=seconds + 30).stdout
+    result: dict[str, float] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if line.startswith("Requests/sec:"):
+            result["requests_per_s"] = round(float(parts[1]))
+        elif parts and parts[0] in ("50%", "99%"):
+            value = parts[1]
+            ms = float(value[:-2]) if value.endswith("ms") else float(value[:-2]) / 1000 if value.endswith("us") \
+                else float(value[:-1]) * 1000
+            result["p" + parts[0][:-1] + "_ms"] = ms
+    return result
+
+
 def pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
@@ -103,6 +132,8 @@ def main() -> None:
             rss0 = rss_kb(bare.pid)
             secs, lat, _ = asyncio.run(hammer(f"http://127.0.0.1:{port}/v2/accounts/x/legs", None, args.legs,
                                               args.concurrency, "09163810001"))
+            report["bare_wrk"] = wrk(f"http://127.0.0.1:{port}/v2/accounts/x/legs", None, 10, args.concurrency,
+                                     "09163810001", work)
             report["bare"] = {"requests_per_s": round(args.legs / secs), "p50_ms": round(pct(lat, 50), 2),
                               "p99_ms": round(pct(lat, 99), 2), "rss_kb": rss_kb(bare.pid), "rss0_kb": rss0}
         finally:
@@ -124,6 +155,10 @@ def main() -> None:
             report["legato_create"] = {"creates_per_s": round(args.legs / secs), "p50_ms": round(pct(lat, 50), 2),
                                        "p99_ms": round(pct(lat, 99), 2),
                                        "legs_to_terminal_per_s": round(args.legs / to_terminal)}
+            report["legato_create_wrk"] = wrk(url, account.auth, 10, args.concurrency, "09163810001", work)
+            deadline = time.monotonic() + 120
+            while live_legs(server, account.auth, account.account_sid) and time.monotonic() < deadline:
+                time.sleep(0.05)
             assert server.process is not None
             rss_before = rss_kb(server.process.pid)
             secs, lat, _ = asyncio.run(hammer(url, account.auth, args.live, args.concurrency, "09163816621",
