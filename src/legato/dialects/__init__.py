@@ -1,0 +1,1 @@
+"""Pure renderers: domain objects -> provider JSON shapes (Exotel is Legato's own)."""
