@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 
 from legato.dialects import messagebird
 from legato.dialects.conditions import ALL_CONDITIONS, condition, preimage
@@ -62,6 +62,7 @@ def test_every_condition_has_a_status_in_the_schema_enum() -> None:
     assert set(messagebird.STATUS.values()) == set(enum)
 
 
+@settings(deadline=None)
 @given(legs())
 def test_every_leg_validates_and_status_round_trips(leg: Leg) -> None:
     body = messagebird.render_leg(leg)
