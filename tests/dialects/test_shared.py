@@ -67,4 +67,4 @@ def test_docs_carry_the_module_tables() -> None:
 
     docs = (Path(__file__).resolve().parents[2] / "docs" / "dialects.md").read_text()
     for module in (messagebird, telefonie, ringcentral, bandwidth, prices):
-        assert (module.__doc__ or "").strip() in docs, f"docs/dialects.md is out of date for {module.__name__}"
+        assert (module.__doc__ or "").strip() in docs, f"docs/dialects.md is stale for {module.__name__}"
