@@ -7,8 +7,8 @@ import threading
 import time
 
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-_WIDTH = 27  # 128 bits in base62
-_RANDOM_BITS = 80
+_WIDTH = 27  # 160 bits in base62
+_RANDOM_BITS = 112
 _lock = threading.Lock()
 _last = 0
 
@@ -22,10 +22,10 @@ def _encode(value: int) -> str:
 
 
 def new_id(suffix: str = "") -> str:
-    """Return a new id: 48 bits of milliseconds then 80 random bits, strictly increasing per process."""
+    """Return a new id: 48 bits of milliseconds then 112 random bits, strictly increasing per process."""
     global _last
     millis = time.time_ns() // 1_000_000
-    value = (millis << _RANDOM_BITS) | int.from_bytes(os.urandom(10), "big")
+    value = (millis << _RANDOM_BITS) | int.from_bytes(os.urandom(14), "big")
     with _lock:
         if value <= _last:
             value = _last + 1

@@ -120,9 +120,8 @@ class Leg:
         return max(0, int((self.end_time - self.answer_time).total_seconds() * 1000))
 
     def duration(self) -> int:
-        """Whole seconds from answer to end, rounded up as carriers bill (0 when never answered)."""
-        millis = self.duration_ms()
-        return (millis + 999) // 1000
+        """Whole seconds from answer to end, rounded to the nearest second (0 when never answered)."""
+        return (self.duration_ms() + 500) // 1000
 
     def move_to(self, target: LegState, now: datetime) -> None:
         """Change state if the transition table allows it; raise Conflict otherwise."""

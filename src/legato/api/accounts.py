@@ -1,0 +1,22 @@
+"""Routes for the account itself: its limits and current load."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from legato.api.auth import current_account
+from legato.api.envelope import ERROR_RESPONSES, envelope
+from legato.domain.account import Account
+from legato.domain.events import iso
+
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["accounts"])
+
+
+@router.get("", responses=ERROR_RESPONSES, summary="The account, its limits and current load")
+async def get_account(request: Request, account: Account = Depends(current_account)) -> JSONResponse:
+    live = await request.app.state.runtime.legs.legs.count_live(account.account_sid)
+    return envelope(request, 200, {
+        "account_sid": account.account_sid, "name": account.name, "cps": account.cps,
+        "max_concurrent": account.max_concurrent, "inbound_endpoint": account.inbound_endpoint,
+        "exophones": list(account.exophones), "live_legs": live, "created_at": iso(account.created_at)})

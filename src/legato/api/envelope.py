@@ -1,0 +1,113 @@
+"""The response envelope, and the one place that maps errors to status codes."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from legato.domain.errors import Conflict, LegatoError, LimitExceeded, NotFound, Unauthorized, ValidationFailed
+from legato.domain.ids import new_request_id
+
+log = logging.getLogger(__name__)
+
+STATUS: dict[type[LegatoError], int] = {
+    ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429,
+}
+
+
+def envelope(request: Request, http_code: int, data: Any = None, error: dict[str, Any] | None = None,
+             headers: dict[str, str] | None = None) -> JSONResponse:
+    """`{"request_id", "method", "http_code", "response": {"error_data", "data"}}`."""
+    body = {"request_id": new_request_id(), "method": request.method, "http_code": http_code,
+            "response": {"error_data": error, "data": data}}
+    return JSONResponse(jsonable_encoder(body), status_code=http_code, headers=headers)
+
+
+def error_data(code: str, message: str, *, field: str | None = None, description: str | None = None
+               ) -> dict[str, Any]:
+    return {"code": code, "message": message, "description": description or message, "field": field}
+
+
+def _field_of(loc: tuple[Any, ...]) -> str | None:
+    parts = [str(p) for p in loc if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or None
+
+
+def _rule_of(error: dict[str, Any]) -> str:
+    kind = error.get("type", "")
+    if kind == "extra_forbidden":
+        return "is not a known field"
+    if kind == "missing":
+        return "is required"
+    if kind == "json_invalid":
+        return "the body is not valid JSON"
+    if kind == "model_attributes_type" or kind == "dict_type":
+        return "the body must be a JSON object"
+    return str(error.get("msg", "is invalid")).replace("Input should be", "must be")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Map every error to the envelope: no 422s, no bare 500s."""
+
+    @app.exception_handler(LegatoError)
+    async def _domain(request: Request, exc: LegatoError) -> JSONResponse:
+        status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
+        headers = {}
+        if isinstance(exc, LimitExceeded):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Basic realm="legato"'
+        return envelope(request, status, error=error_data(exc.code, exc.message, field=exc.field,
+                                                          description=exc.description), headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
+        field = _field_of(tuple(first.get("loc", ())))
+        rule = _rule_of(first)
+        message = f"{field} {rule}" if field and first.get("type") != "json_invalid" else rule
+        return envelope(request, 400, error=error_data("invalid_parameter", message, field=field))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)),
+                        headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error path=%s", request.url.path)
+        return envelope(request, 500, error=error_data("internal_error", "internal error"))
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
+    401: {"description": "Missing or wrong credentials"},
+    404: {"description": "No such resource for this account"},
+}
+CONFLICT = {409: {"description": "The leg's state does not allow this"}}
+LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
+
+
+def tidy_openapi(app: FastAPI) -> None:
+    """Drop FastAPI's default 422 (Legato answers bad input with 400) from the published schema."""
+    original = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = original()
+        for path in schema.get("paths", {}).values():
+            for operation in path.values():
+                responses = operation.get("responses", {})
+                responses.pop("422", None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

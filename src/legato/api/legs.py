@@ -1,0 +1,88 @@
+"""Routes for legs: create, list, read, act, events; and the sandbox's simulated inbound calls."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import JSONResponse
+
+from legato.api.auth import current_account
+from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, envelope
+from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
+from legato.dialects.exotel import leg_resource
+from legato.domain.account import Account
+from legato.domain.errors import NotFound
+from legato.domain.events import iso
+
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["legs"])
+
+
+def _runtime(request: Request) -> Any:
+    return request.app.state.runtime
+
+
+@router.post("/legs", status_code=202, responses={**ERROR_RESPONSES, **LIMITED},
+             summary="Create an outbound leg (dial)")
+async def create_leg(request: Request, body: CreateLeg = Body(...),
+                     account: Account = Depends(current_account)) -> JSONResponse:
+    leg = await _runtime(request).legs.create(account, body)
+    return envelope(request, 202, leg_resource(leg))
+
+
+@router.get("/legs", responses=ERROR_RESPONSES, summary="List legs, newest first")
+async def list_legs(
+    request: Request,
+    account: Account = Depends(current_account),
+    state: Literal["created", "enqueued", "connecting", "ringing", "connected", "terminal"] | None = None,
+    direction: Literal["inbound", "outbound"] | None = None,
+    date_from: datetime | None = Query(None, description="ISO 8601, inclusive"),
+    date_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
+    limit: int = Query(50, ge=1, le=500),
+    cursor: str | None = Query(None, max_length=512),
+) -> JSONResponse:
+    legs, next_cursor = await _runtime(request).legs.page(
+        account, state=state, direction=direction, date_from=date_from, date_to=date_to, limit=limit,
+        cursor=cursor)
+    return envelope(request, 200, {"legs": [leg_resource(leg) for leg in legs], "next_cursor": next_cursor})
+
+
+@router.get("/legs/{leg_sid}", responses=ERROR_RESPONSES, summary="Read a leg")
+async def get_leg(request: Request, leg_sid: str, account: Account = Depends(current_account)) -> JSONResponse:
+    leg = await _runtime(request).legs.get(account, leg_sid)
+    return envelope(request, 200, leg_resource(leg))
+
+
+@router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},
+             summary="Act on a live leg: hangup, answer")
+async def act_on_leg(request: Request, leg_sid: str, body: LegAction = Body(...),
+                     account: Account = Depends(current_account)) -> JSONResponse:
+    leg = await _runtime(request).legs.act(account, leg_sid, body)
+    return envelope(request, 202, leg_resource(leg))
+
+
+@router.get("/legs/{leg_sid}/external-events", responses=ERROR_RESPONSES,
+            summary="The leg's events in order, with delivery status")
+async def leg_events(request: Request, leg_sid: str, account: Account = Depends(current_account)) -> JSONResponse:
+    rows = await _runtime(request).legs.events(account, leg_sid)
+    return envelope(request, 200, {"events": [_event_view(r) for r in rows]})
+
+
+def _event_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"sequence": row["sequence"], "event_sid": row["event_sid"], "event_name": row["event_name"],
+            "event_type": row["event_type"], "payload": row["payload"], "endpoint": row["endpoint"],
+            "delivery": {"status": row["status"], "attempts": row["attempts"],
+                         "next_attempt_at": iso(row["next_attempt_at"]),
+                         "delivered_at": iso(row["delivered_at"])}}
+
+
+@router.post("/sandbox/incoming", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},
+             summary="Sandbox only: make an inbound call arrive at one of the account's exophones")
+async def sandbox_incoming(request: Request, body: SandboxIncoming = Body(...),
+                           account: Account = Depends(current_account)) -> JSONResponse:
+    runtime = _runtime(request)
+    if runtime.settings.network != "sandbox":
+        raise NotFound("the sandbox is not this server's network")
+    leg = await runtime.legs.sandbox_incoming(account, body)
+    return envelope(request, 202, leg_resource(leg))

@@ -1,0 +1,44 @@
+"""The FastAPI application: routers, error mapping, and the runtime's start/stop."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+
+from legato import __version__
+from legato.api import accounts, legs
+from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
+from legato.app.runtime import Runtime
+from legato.config import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """A Legato API server for these settings."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(settings)
+        await runtime.start()
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
+                  description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
+    install_error_handlers(app)
+    app.include_router(legs.router)
+    app.include_router(accounts.router)
+
+    @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
+    async def healthz(request: Request) -> JSONResponse:
+        runtime = request.app.state.runtime
+        return envelope(request, 200, {"status": "ok", "network": settings.network,
+                                       "live_legs": len(runtime.switchboard.controllers)})
+
+    tidy_openapi(app)
+    return app

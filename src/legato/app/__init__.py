@@ -1,0 +1,1 @@
+"""Use-cases: create and control legs, manage accounts. Owns transactions; faces call into it."""

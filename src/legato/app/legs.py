@@ -1,0 +1,200 @@
+"""Leg use-cases: create, read, list, act on, receive; and the request models that describe them."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from legato.domain import machine as m
+from legato.domain.account import Account
+from legato.domain.clock import Clock
+from legato.domain.errors import Conflict, NotFound, ValidationFailed
+from legato.domain.ids import new_call_sid, new_leg_sid
+from legato.domain.leg import Direction, Leg, LegState
+from legato.domain.numbers import parse_address
+from legato.engine.switchboard import Switchboard
+from legato.store.repositories import LegRepository
+
+MAX_TIMER = 3600
+MAX_TIME_LIMIT = 86_400
+
+
+class CreateLeg(BaseModel):
+    """Body of `POST /v2/accounts/{sid}/legs` (the Exotel v2 Legs API fields)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    contact_uri: str = Field(min_length=1, max_length=256, description="sip: URI or phone number")
+    exophone: str = Field(min_length=1, max_length=256, description="caller id: number or sip: URI")
+    leg_event_endpoint: str = Field(min_length=1, max_length=2048,
+                                    description="grpc://host:port, http:// or https:// URL")
+    network_type: Literal["pstn", "voip"] = "pstn"
+    custom_param: str | None = Field(None, max_length=4096)
+    time_limit: int = Field(14400, ge=1, le=MAX_TIME_LIMIT)
+    timeout: int = Field(30, ge=1, le=MAX_TIMER)
+    setup_timeout: int = Field(30, ge=1, le=MAX_TIMER)
+    ring_timeout: int = Field(30, ge=1, le=MAX_TIMER)
+    requested_dc_code: str | None = Field(None, max_length=32)
+    requested_nso_code: str | None = Field(None, max_length=64)
+    reference_leg_sid: str | None = Field(None, max_length=64)
+    amd_enable: bool = False
+    async_amd: bool = False
+    priority: Literal["normal", "high"] = "normal"
+
+
+class LegAction(BaseModel):
+    """Body of `POST .../legs/{leg_sid}/actions`."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    action: Literal["hangup", "answer"]
+    reason: Literal["busy", "rejected"] | None = Field(
+        None, description="hangup of a ringing inbound leg: busy (486) or rejected (603)")
+
+
+class SandboxIncoming(BaseModel):
+    """Body of `POST .../sandbox/incoming`: make a simulated inbound call arrive."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, populate_by_name=True)
+
+    from_: str = Field(alias="from", min_length=1, max_length=256)
+    to: str = Field(min_length=1, max_length=256)
+
+
+def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
+    """An event endpoint must be `grpc://host:port`, `grpcs://host:port` or an http(s) URL with a host."""
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError as exc:
+        raise ValidationFailed(f"{field} is not a valid URL ({exc})", field=field) from None
+    if parts.scheme in ("http", "https"):
+        if not parts.hostname:
+            raise ValidationFailed(f"{field} must name a host", field=field)
+        return value
+    if parts.scheme in ("grpc", "grpcs"):
+        if not parts.hostname or port is None or parts.path not in ("", "/"):
+            raise ValidationFailed(f"{field} must be grpc://host:port", field=field)
+        return value
+    raise ValidationFailed(f"{field} must start with http://, https:// or grpc://", field=field)
+
+
+def encode_cursor(leg_sid: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": leg_sid}).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> str:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        before = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
+        if not isinstance(before, str):
+            raise TypeError
+        return before
+    except Exception:
+        raise ValidationFailed("cursor is not a cursor this API returned", field="cursor") from None
+
+
+class LegService:
+    """Everything an application can do with legs."""
+
+    def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *,
+                 dc_code: str, nso_code: str) -> None:
+        self.legs = legs
+        self.switchboard = switchboard
+        self.clock = clock
+        self.dc_code = dc_code
+        self.nso_code = nso_code
+
+    async def create(self, account: Account, request: CreateLeg) -> Leg:
+        """Validate, record durably, and start dialling; returns the leg as accepted."""
+        contact = parse_address(request.contact_uri, "contact_uri")
+        if contact.kind == "sip" and request.network_type != "voip":
+            raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
+        if contact.kind == "number" and request.network_type != "pstn":
+            raise ValidationFailed("network_type voip needs a sip: URI in contact_uri; numbers are pstn",
+                                   field="network_type")
+        parse_address(request.exophone, "exophone")
+        check_endpoint(request.leg_event_endpoint)
+        if request.async_amd and not request.amd_enable:
+            raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
+        dc_code, nso_code, call_sid = self.dc_code, self.nso_code, new_call_sid()
+        if request.reference_leg_sid:
+            reference = await self.legs.get(account.account_sid, request.reference_leg_sid)
+            if reference is None:
+                raise ValidationFailed("reference_leg_sid is not a leg of this account", field="reference_leg_sid")
+            dc_code, nso_code, call_sid = reference.dc_code or dc_code, reference.nso_code or nso_code, \
+                reference.call_sid
+        if request.requested_dc_code is not None and request.requested_dc_code != dc_code:
+            raise ValidationFailed(f"requested_dc_code must be a data centre of this node ({dc_code})",
+                                   field="requested_dc_code")
+        if request.requested_nso_code is not None and request.requested_nso_code != nso_code:
+            raise ValidationFailed(f"requested_nso_code must be an nso code of data centre {dc_code}",
+                                   field="requested_nso_code")
+        leg = Leg(
+            leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
+            direction=Direction.OUTBOUND, contact_uri=request.contact_uri, contact_e164=contact.e164,
+            exophone=request.exophone, network_type=request.network_type,
+            leg_event_endpoint=request.leg_event_endpoint, date_created=self.clock.now(),
+            custom_param=request.custom_param, time_limit=request.time_limit, timeout=request.timeout,
+            setup_timeout=request.setup_timeout, ring_timeout=request.ring_timeout, dc_code=dc_code,
+            nso_code=nso_code, reference_leg_sid=request.reference_leg_sid, amd_enable=request.amd_enable,
+            async_amd=request.async_amd, priority=request.priority)
+        return await self.switchboard.launch(leg, m.Start())
+
+    async def get(self, account: Account, leg_sid: str) -> Leg:
+        """The account's leg, or NotFound (also for other accounts' legs)."""
+        leg = await self.legs.get(account.account_sid, leg_sid)
+        if leg is None:
+            raise NotFound("no such leg", field="leg_sid")
+        return leg
+
+    async def page(self, account: Account, *, state: str | None = None, direction: str | None = None,
+                   date_from: datetime | None = None, date_to: datetime | None = None, limit: int = 50,
+                   cursor: str | None = None) -> tuple[list[Leg], str | None]:
+        """A page of legs, newest first, and the cursor of the next page (None at the end)."""
+        before = decode_cursor(cursor) if cursor else None
+        legs = await self.legs.page(account.account_sid, state=state, direction=direction, date_from=date_from,
+                                    date_to=date_to, limit=limit + 1, before=before)
+        more = len(legs) > limit
+        legs = legs[:limit]
+        return legs, encode_cursor(legs[-1].leg_sid) if more else None
+
+    async def act(self, account: Account, leg_sid: str, action: LegAction) -> Leg:
+        """Carry out an action on a live leg; 409 when its state does not allow it."""
+        leg = await self.get(account, leg_sid)
+        if leg.state is LegState.TERMINAL:
+            raise Conflict(f"leg is terminal ({leg.terminal_status}); nothing to {action.action}", field="action")
+        if action.reason is not None and not (action.action == "hangup" and leg.direction is Direction.INBOUND
+                                              and leg.state is LegState.RINGING):
+            raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
+        command: m.Input = m.Hangup(action.reason) if action.action == "hangup" else m.Answer()
+        return await self.switchboard.command(leg_sid, command)
+
+    async def events(self, account: Account, leg_sid: str) -> list[dict[str, Any]]:
+        """The leg's events in order, with delivery status."""
+        await self.get(account, leg_sid)
+        return await self.legs.events(leg_sid)
+
+    def inbound_leg(self, account: Account, caller: str, called: str) -> Leg:
+        """Build (not yet start) an inbound leg from `caller` to the account's exophone `called`."""
+        caller_address = parse_address(caller, "from")
+        return Leg(
+            leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=new_call_sid(),
+            direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_address.e164, exophone=called,
+            network_type="voip" if caller_address.kind == "sip" else "pstn",
+            leg_event_endpoint=account.inbound_endpoint, date_created=self.clock.now(),
+            dc_code=self.dc_code, nso_code=self.nso_code)
+
+    async def sandbox_incoming(self, account: Account, request: SandboxIncoming) -> Leg:
+        """Make a simulated call arrive at one of the account's exophones."""
+        called = parse_address(request.to, "to")
+        if called.canonical not in account.exophones:
+            raise ValidationFailed("to must be one of the account's exophones "
+                                   "(legato accounts update --exophone N)", field="to")
+        leg = self.inbound_leg(account, request.from_, request.to)
+        return await self.switchboard.launch(leg, m.Incoming())

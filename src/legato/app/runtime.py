@@ -1,0 +1,73 @@
+"""The composition root: builds store, clock, network, switchboard and services from Settings."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from legato.app.accounts import AccountService
+from legato.app.legs import LegService
+from legato.config import Settings
+from legato.engine.clock import ScaledClock
+from legato.engine.switchboard import Switchboard
+from legato.network.base import Network
+from legato.network.sandbox import SandboxDelays, SandboxNetwork
+from legato.store.database import create_engine, migrate
+from legato.store.repositories import AccountRepository, LegRepository
+from legato.store.secrets import SecretBox
+from legato.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+
+def build_network(settings: Settings, clock: ScaledClock) -> Network:
+    """The telephony backend named by `settings.network`."""
+    if settings.network == "sandbox":
+        return SandboxNetwork(clock, SandboxDelays(
+            ring_after=settings.sandbox_ring_after, answer_after=settings.sandbox_answer_after,
+            far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after))
+    raise ValueError(f"network {settings.network!r} is not available in this build")
+
+
+@dataclass
+class Runtime:
+    """Everything a running Legato holds."""
+
+    settings: Settings
+    db: AsyncEngine = field(init=False)
+    clock: ScaledClock = field(init=False)
+    writer: Writer = field(init=False)
+    switchboard: Switchboard = field(init=False)
+    accounts: AccountService = field(init=False)
+    legs: LegService = field(init=False)
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        self.db = create_engine(s.database_url)
+        self.clock = ScaledClock(s.time_scale)
+        self.writer = Writer(self.db)
+        self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer)
+        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
+        self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
+                               dc_code=s.dc_code, nso_code=s.nso_code)
+
+    async def open_store(self) -> None:
+        """Migrate the schema (for CLI commands that only touch the store)."""
+        await migrate(self.db)
+
+    async def start(self) -> None:
+        """Migrate, reconcile legs a previous process left live, then take calls."""
+        await migrate(self.db)
+        await self.writer.start()
+        stale = await self.legs.legs.live()
+        if stale:
+            ended = await self.switchboard.reconcile(stale)
+            log.warning("reconciled legs left live by a previous process count=%d", ended)
+        await self.switchboard.start()
+
+    async def stop(self) -> None:
+        await self.switchboard.stop()
+        await self.writer.stop()
+        await self.db.dispose()

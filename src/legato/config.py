@@ -1,0 +1,38 @@
+"""The one configuration object: built at start from LEGATO_* variables, overridden by CLI flags."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything Legato reads at start. Field names map to LEGATO_<NAME> environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="LEGATO_", extra="ignore")
+
+    host: str = "127.0.0.1"
+    port: int = Field(8080, ge=1, le=65535)
+    database_url: str = "sqlite+aiosqlite:///./legato.db"
+    network: str = Field("sandbox", pattern="^(sandbox|sip)$")
+    time_scale: float = Field(1.0, gt=0, le=10_000)
+    secret_key_file: Path = Path("./legato.key")
+    log_format: str = Field("text", pattern="^(text|json)$")
+    dc_code: str = "101"
+    nso_code: str = "a8140aaa-ce40-11ed-9a09-0242ac110003"
+    # Sandbox delays (seconds, before time_scale): how long the simulated PSTN takes.
+    sandbox_ring_after: float = 1.0
+    sandbox_answer_after: float = 2.0
+    sandbox_far_hangup_after: float = 5.0
+    sandbox_amd_after: float = 1.5
+    # Bounds on leg timers (seconds).
+    max_time_limit: int = 86_400
+    max_timeout: int = 3_600
+    public_base_url: str | None = None
+    config_file: Path | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

@@ -1,0 +1,188 @@
+"""The switchboard: one LegController per live leg, fed by network signals, timers and commands.
+
+It is the only place that runs the domain state machine. Each input yields effects; the
+switchboard records the events together with the new leg snapshot through the group-commit
+writer (one transaction), then starts/cancels timers and gives the network its commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from legato.dialects.exotel import event_data
+from legato.domain import machine as m
+from legato.domain.clock import Clock, TimerHandle
+from legato.domain.errors import Conflict
+from legato.domain.events import LegEvent
+from legato.domain.ids import new_event_sid
+from legato.domain.leg import Leg
+from legato.network.base import DialRequest, InboundCall, Network
+from legato.store.writer import Writer
+
+log = logging.getLogger(__name__)
+
+InboundRouter = Callable[[InboundCall], "Leg | None"]
+"""Builds the inbound leg for a call to an exophone, or None when no account owns the number."""
+
+
+class LegController:
+    """A live leg: its state machine and its running timers."""
+
+    __slots__ = ("machine", "timers")
+
+    def __init__(self, leg: Leg) -> None:
+        self.machine = m.LegMachine(leg)
+        self.timers: dict[str, TimerHandle] = {}
+
+    @property
+    def leg(self) -> Leg:
+        return self.machine.leg
+
+
+class Switchboard:
+    """Owns every live leg of this process."""
+
+    def __init__(self, clock: Clock, network: Network, writer: Writer) -> None:
+        self.clock = clock
+        self.network = network
+        self.writer = writer
+        self.controllers: dict[str, LegController] = {}
+        self.route_inbound: InboundRouter = lambda call: None
+
+    async def start(self) -> None:
+        await self.network.start(self.signal, self._on_inbound)
+
+    async def stop(self) -> None:
+        for controller in self.controllers.values():
+            for timer in controller.timers.values():
+                timer.cancel()
+        await self.network.stop()
+
+    # ---- entry points ------------------------------------------------------------------
+    async def launch(self, leg: Leg, first: m.Input) -> Leg:
+        """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably."""
+        controller = LegController(leg)
+        self.controllers[leg.leg_sid] = controller
+        effects = controller.machine.handle(first, self.clock.now())
+        try:
+            await self._apply(controller, effects, new=True, act=False)
+        except BaseException:
+            self.controllers.pop(leg.leg_sid, None)
+            raise
+        self._act(controller, effects)
+        return leg
+
+    def signal(self, leg_sid: str, event: m.Input) -> None:
+        """A network signal for a leg (called on the loop thread)."""
+        controller = self.controllers.get(leg_sid)
+        if controller is None:
+            if isinstance(event, m.Answered):  # answered after we gave up: tear it down
+                self._safely(self.network.bye, leg_sid)
+            return
+        self._apply(controller, controller.machine.handle(event, self.clock.now()))
+
+    async def command(self, leg_sid: str, event: m.Input) -> Leg:
+        """An application command (hangup, answer...); returns the leg once the change is durable."""
+        controller = self.controllers.get(leg_sid)
+        if controller is None:
+            raise Conflict("leg is not live", field="leg_sid")
+        future = self._apply(controller, controller.machine.handle(event, self.clock.now()))
+        await future
+        return controller.leg
+
+    def get(self, leg_sid: str) -> Leg | None:
+        """The live leg, if this process holds it."""
+        controller = self.controllers.get(leg_sid)
+        return controller.leg if controller else None
+
+    async def reconcile(self, stale: list[Leg]) -> int:
+        """End legs left live by a previous process: failed, platform_restart, one leg_terminated each."""
+        futures = []
+        for leg in stale:
+            controller = LegController(leg)
+            futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(), self.clock.now()),
+                                       act=False))
+        if futures:
+            await asyncio.gather(*futures)
+        return len(futures)
+
+    # ---- effects ---------------------------------------------------------------------
+    def _apply(self, controller: LegController, effects: list[m.Effect], *, new: bool = False,
+               act: bool = True) -> asyncio.Future[None]:
+        leg = controller.leg
+        now = self.clock.now()
+        events: list[LegEvent] = []
+        for effect in effects:
+            if isinstance(effect, m.Emit):
+                leg.event_sequence += 1
+                events.append(LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
+                                       effect.name, effect.type, now, event_data(leg), effect.error))
+        future = self.writer.submit(leg, events, new=new, endpoint=leg.leg_event_endpoint)
+        if leg.is_terminal:
+            self.controllers.pop(leg.leg_sid, None)
+        if act:
+            self._act(controller, effects)
+        return future
+
+    def _act(self, controller: LegController, effects: list[m.Effect]) -> None:
+        for effect in effects:
+            if isinstance(effect, m.StartTimer):
+                self._start_timer(controller, effect)
+            elif isinstance(effect, m.CancelTimer):
+                timer = controller.timers.pop(effect.name, None)
+                if timer is not None:
+                    timer.cancel()
+            elif isinstance(effect, m.NetworkCommand):
+                self._network(controller.leg, effect)
+
+    def _start_timer(self, controller: LegController, effect: m.StartTimer) -> None:
+        old = controller.timers.pop(effect.name, None)
+        if old is not None:
+            old.cancel()
+        leg_sid = controller.leg.leg_sid
+
+        def fire(name: str = effect.name) -> None:
+            controller.timers.pop(name, None)
+            self.signal(leg_sid, m.TimerFired(name))
+
+        controller.timers[effect.name] = self.clock.call_later(effect.seconds, fire)
+
+    def _network(self, leg: Leg, command: m.NetworkCommand) -> None:
+        kind = command.kind
+        if kind == "dial":
+            request = DialRequest(
+                leg_sid=leg.leg_sid, account_sid=leg.account_sid,
+                destination=leg.contact_e164 or leg.contact_uri,
+                destination_kind="number" if leg.contact_e164 else "sip",
+                caller_id=leg.exophone, amd_enable=leg.amd_enable, dc_code=leg.dc_code)
+            try:
+                self.network.dial(request)
+            except Exception as exc:  # a network that cannot even try: the leg fails to create
+                log.exception("dial failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
+                asyncio.get_running_loop().call_soon(self.signal, leg.leg_sid, m.FailedToCreate(str(exc)))
+        elif kind == "cancel":
+            self._safely(self.network.cancel, leg.leg_sid)
+        elif kind == "bye":
+            self._safely(self.network.bye, leg.leg_sid)
+        elif kind == "answer":
+            self._safely(self.network.answer, leg.leg_sid)
+        elif kind == "reject":
+            self._safely(self.network.reject, leg.leg_sid, command.sip_code or 603)
+
+    def _safely(self, action: Callable[..., None], *args: object) -> None:
+        try:
+            action(*args)
+        except Exception:
+            log.exception("network command failed leg_sid=%s", args[0] if args else None)
+
+    def _on_inbound(self, call: InboundCall) -> str | None:
+        leg = self.route_inbound(call)
+        if leg is None:
+            return None
+        controller = LegController(leg)
+        self.controllers[leg.leg_sid] = controller
+        self.network.attach_leg(call.call_ref, leg.leg_sid)
+        self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True)
+        return leg.leg_sid

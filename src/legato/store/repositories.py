@@ -1,0 +1,97 @@
+"""Reads and the few direct writes (accounts) of the store."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from legato.domain.leg import Leg, LegState
+from legato.store.rows import leg_from_row
+from legato.store.tables import accounts, events, legs
+
+
+class AccountRepository:
+    """Accounts: credentials (hashed), secrets (encrypted) and limits."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def insert(self, row: dict[str, Any]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(insert(accounts).values(**row))
+
+    async def update(self, account_sid: str, values: dict[str, Any]) -> None:
+        async with self._engine.begin() as conn:
+            await conn.execute(update(accounts).where(accounts.c.account_sid == account_sid).values(**values))
+
+    async def get(self, account_sid: str) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(accounts).where(accounts.c.account_sid == account_sid))).mappings().first()
+        return dict(row) if row else None
+
+    async def by_api_key(self, api_key: str) -> dict[str, Any] | None:
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(select(accounts).where(accounts.c.api_key == api_key))).mappings().first()
+        return dict(row) if row else None
+
+    async def all(self) -> list[dict[str, Any]]:
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(select(accounts).order_by(accounts.c.created_at))).mappings().all()
+        return [dict(r) for r in rows]
+
+
+class LegRepository:
+    """Legs and their outbox events, as committed."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, account_sid: str, leg_sid: str) -> Leg | None:
+        """The leg if it belongs to the account; None for unknown and for other accounts' legs alike."""
+        query = select(legs).where(legs.c.leg_sid == leg_sid, legs.c.account_sid == account_sid)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return leg_from_row(row) if row else None
+
+    async def page(self, account_sid: str, *, state: str | None, direction: str | None,
+                   date_from: datetime | None, date_to: datetime | None, limit: int,
+                   before: str | None) -> list[Leg]:
+        """Newest first; `before` is the last leg_sid of the previous page (sids sort by creation)."""
+        query = select(legs).where(legs.c.account_sid == account_sid)
+        if state:
+            query = query.where(legs.c.state == state)
+        if direction:
+            query = query.where(legs.c.direction == direction)
+        if date_from:
+            query = query.where(legs.c.date_created >= date_from)
+        if date_to:
+            query = query.where(legs.c.date_created < date_to)
+        if before:
+            query = query.where(legs.c.leg_sid < before)
+        query = query.order_by(legs.c.leg_sid.desc()).limit(limit)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [leg_from_row(r) for r in rows]
+
+    async def live(self) -> list[Leg]:
+        """Every leg not yet terminal (used to reconcile after a restart)."""
+        query = select(legs).where(legs.c.state != LegState.TERMINAL.value).order_by(legs.c.leg_sid)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [leg_from_row(r) for r in rows]
+
+    async def events(self, leg_sid: str) -> list[dict[str, Any]]:
+        """The leg's outbox rows in sequence order."""
+        query = select(events).where(events.c.leg_sid == leg_sid).order_by(events.c.sequence)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def count_live(self, account_sid: str) -> int:
+        query = select(func.count()).select_from(legs).where(
+            legs.c.account_sid == account_sid, legs.c.state != LegState.TERMINAL.value)
+        async with self._engine.connect() as conn:
+            return int((await conn.execute(query)).scalar_one())

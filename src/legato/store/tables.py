@@ -1,0 +1,121 @@
+"""Table definitions (SQLAlchemy Core), portable between SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite drops the zone; this restores it)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+metadata = MetaData()
+
+accounts = Table(
+    "accounts", metadata,
+    Column("account_sid", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("api_key", String(64), nullable=False, unique=True),
+    Column("token_hash", String(128), nullable=False),
+    Column("webhook_secret_enc", Text, nullable=False),
+    Column("cps", Integer, nullable=True),
+    Column("max_concurrent", Integer, nullable=True),
+    Column("inbound_endpoint", Text, nullable=True),
+    Column("exophones", JSON, nullable=False, default=list),
+    Column("settings", JSON, nullable=False, default=dict),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+legs = Table(
+    "legs", metadata,
+    Column("leg_sid", String(40), primary_key=True),
+    Column("account_sid", String(64), nullable=False),
+    Column("call_sid", String(40), nullable=False),
+    Column("direction", String(10), nullable=False),
+    Column("contact_uri", Text, nullable=False),
+    Column("contact_e164", String(20), nullable=True),
+    Column("exophone", Text, nullable=False),
+    Column("network_type", String(8), nullable=False),
+    Column("custom_param", Text, nullable=True),
+    Column("leg_event_endpoint", Text, nullable=True),
+    Column("time_limit", Integer, nullable=False),
+    Column("timeout", Integer, nullable=False),
+    Column("setup_timeout", Integer, nullable=False),
+    Column("ring_timeout", Integer, nullable=False),
+    Column("dc_code", String(32), nullable=True),
+    Column("nso_code", String(64), nullable=True),
+    Column("reference_leg_sid", String(40), nullable=True),
+    Column("amd_enable", Boolean, nullable=False),
+    Column("async_amd", Boolean, nullable=False),
+    Column("priority", String(8), nullable=False),
+    Column("state", String(12), nullable=False),
+    Column("terminal_status", String(12), nullable=True),
+    Column("hangup_cause_code", Integer, nullable=True),
+    Column("hangup_cause", String(64), nullable=True),
+    Column("hangup_source", String(12), nullable=True),
+    Column("answered_by", String(8), nullable=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
+    Column("start_time", UTCDateTime, nullable=True),
+    Column("answer_time", UTCDateTime, nullable=True),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("sip_response_code", Integer, nullable=True),
+    Column("sip_reason", Text, nullable=True),
+    Column("event_sequence", Integer, nullable=False),
+    Column("extra", JSON, nullable=False),
+    Index("ix_legs_account_sid_leg_sid", "account_sid", "leg_sid"),
+    Index("ix_legs_state", "state"),
+    Index("ix_legs_call_sid", "call_sid"),
+)
+
+events = Table(
+    "events", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_sid", String(40), nullable=False, unique=True),
+    Column("leg_sid", String(40), nullable=False),
+    Column("account_sid", String(64), nullable=False),
+    Column("sequence", Integer, nullable=False),
+    Column("event_name", String(40), nullable=False),
+    Column("event_type", String(40), nullable=False),
+    Column("timestamp", UTCDateTime, nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("endpoint", Text, nullable=True),
+    Column("status", String(12), nullable=False),  # pending | delivered | failed | undeliverable
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("leg_sid", "sequence", name="uq_events_leg_sequence"),
+    Index("ix_events_status_next", "status", "next_attempt_at"),
+)

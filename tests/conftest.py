@@ -1,0 +1,50 @@
+"""Shared fixtures: real Legato servers on SQLite (always) and PostgreSQL (when configured)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.legato_server import POSTGRES_URL, Api, LegatoServer, new_postgres_database
+
+DATABASES = ["sqlite", pytest.param("postgres", marks=[
+    pytest.mark.postgres,
+    pytest.mark.skipif(not POSTGRES_URL, reason="LEGATO_TEST_POSTGRES_URL is not set")])]
+
+
+def database_url(kind: str, workdir: Path) -> str:
+    if kind == "postgres":
+        return new_postgres_database()
+    return f"sqlite+aiosqlite:///{workdir / 'legato.db'}"
+
+
+@pytest.fixture
+def make_server(tmp_path: Path) -> Iterator[object]:
+    """Start servers on demand; every one is stopped at the end of the test."""
+    started: list[LegatoServer] = []
+
+    def make(kind: str = "sqlite", **kwargs: object) -> LegatoServer:
+        server = LegatoServer(workdir=tmp_path, database_url=database_url(kind, tmp_path), **kwargs)  # type: ignore[arg-type]
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LegatoServer]:
+    """One sandbox server (time scale 50) shared by the read-only API tests of a module."""
+    workdir = tmp_path_factory.mktemp("legato")
+    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}").start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def api(shared_server: LegatoServer) -> Api:
+    account = shared_server.create_account("--exophone", "08030752400")
+    return Api(shared_server, account)

@@ -1,0 +1,164 @@
+"""Running a real Legato server process for end-to-end tests, and a small HTTP client for it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
+SRC = str(Path(__file__).resolve().parent.parent / "src")  # this checkout's code, whatever is installed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def new_postgres_database() -> str:
+    """A fresh, empty PostgreSQL database for one test (LEGATO_TEST_POSTGRES_URL names the server)."""
+    import asyncio
+
+    import asyncpg
+
+    assert POSTGRES_URL
+    name = "legato_" + uuid.uuid4().hex[:12]
+    plain = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def create() -> None:
+        conn = await asyncpg.connect(plain)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+
+    asyncio.run(create())
+    return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+@dataclass
+class Account:
+    account_sid: str
+    api_key: str
+    api_token: str
+    webhook_secret: str
+
+    @property
+    def auth(self) -> tuple[str, str]:
+        return (self.api_key, self.api_token)
+
+
+@dataclass
+class LegatoServer:
+    """`legato serve` in a child process, on a free port, with its own database and key file."""
+
+    workdir: Path
+    database_url: str
+    time_scale: float = 50.0
+    env: dict[str, str] = field(default_factory=dict)
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        env.update({"LEGATO_DATABASE_URL": self.database_url,
+                    "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
+                    "LEGATO_TIME_SCALE": str(self.time_scale)})
+        env.update(self.env)
+        return env
+
+    def start(self) -> LegatoServer:
+        log = open(self.workdir / f"server-{self.port}.log", "ab")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "legato", "serve", "--port", str(self.port)],
+            cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError("server exited: " + (self.workdir / f"server-{self.port}.log").read_text())
+            try:
+                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        raise RuntimeError("server did not start in 30 s")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def cli(self, *args: str) -> str:
+        result = subprocess.run([sys.executable, "-m", "legato", *args], cwd=self.workdir, env=self._env(),
+                                capture_output=True, text=True, timeout=60)
+        if result.returncode != 0:
+            raise RuntimeError(f"legato {' '.join(args)} failed: {result.stdout}{result.stderr}")
+        return result.stdout
+
+    def create_account(self, *args: str) -> Account:
+        data = json.loads(self.cli("accounts", "create", "--json", *args))
+        return Account(data["account_sid"], data["api_key"], data["api_token"], data["webhook_secret"])
+
+
+class Api:
+    """A thin client that knows the envelope."""
+
+    def __init__(self, server: LegatoServer, account: Account) -> None:
+        self.server = server
+        self.account = account
+        self.http = httpx.Client(base_url=server.url, auth=account.auth, timeout=10)
+
+    @property
+    def base(self) -> str:
+        return f"/v2/accounts/{self.account.account_sid}"
+
+    def create_leg(self, contact_uri: str, **fields: Any) -> httpx.Response:
+        body = {"contact_uri": contact_uri, "exophone": "08030752400",
+                "leg_event_endpoint": "http://127.0.0.1:9/events", **fields}
+        return self.http.post(self.base + "/legs", json=body)
+
+    def leg(self, leg_sid: str) -> dict[str, Any]:
+        response = self.http.get(f"{self.base}/legs/{leg_sid}")
+        assert response.status_code == 200, response.text
+        return response.json()["response"]["data"]
+
+    def events(self, leg_sid: str) -> list[dict[str, Any]]:
+        response = self.http.get(f"{self.base}/legs/{leg_sid}/external-events")
+        assert response.status_code == 200, response.text
+        return response.json()["response"]["data"]["events"]
+
+    def action(self, leg_sid: str, **body: Any) -> httpx.Response:
+        return self.http.post(f"{self.base}/legs/{leg_sid}/actions", json=body)
+
+    def wait_terminal(self, leg_sid: str, seconds: float = 20) -> dict[str, Any]:
+        return self.wait_state(leg_sid, "terminal", seconds)
+
+    def wait_state(self, leg_sid: str, state: str, seconds: float = 20) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            leg = self.leg(leg_sid)
+            if leg["state"] == state or time.monotonic() > deadline:
+                return leg
+            time.sleep(0.05)
