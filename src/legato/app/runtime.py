@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
+from legato.app.calls import CallService
 from legato.app.legs import LegService
 from legato.config import Settings
 from legato.engine.clock import ScaledClock
@@ -42,6 +43,7 @@ class Runtime:
     switchboard: Switchboard = field(init=False)
     accounts: AccountService = field(init=False)
     legs: LegService = field(init=False)
+    calls: CallService = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -52,6 +54,7 @@ class Runtime:
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
         self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
                                dc_code=s.dc_code, nso_code=s.nso_code)
+        self.calls = CallService(self.legs.legs)
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""
