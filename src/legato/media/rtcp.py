@@ -78,7 +78,8 @@ class ReceiverStatistics:
                 self.max_seq = seq
                 if self.probation == 0:
                     self._init_seq(seq)
-                    self.received += 1
+                    self.base_seq = (seq - (MIN_SEQUENTIAL - 1)) % RTP_SEQ_MOD
+                    self.received = MIN_SEQUENTIAL  # the packets seen on probation count too
                     return True
             else:
                 self.probation = MIN_SEQUENTIAL - 1
