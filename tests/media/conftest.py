@@ -28,7 +28,7 @@ class Notes:
         self.items.append(note)
         self._changed.set()
 
-    async def wait(self, name: str, leg_id: str | None = None, timeout: float = 10.0,
+    async def wait(self, name: str, leg_id: str | None = None, within: float = 10.0,
                    count: int = 1) -> list[MediaNotification]:
         async def _poll() -> list[MediaNotification]:
             while True:
@@ -38,7 +38,7 @@ class Notes:
                 self._changed.clear()
                 await self._changed.wait()
 
-        return await asyncio.wait_for(_poll(), timeout)
+        return await asyncio.wait_for(_poll(), within)
 
 
 def start_server(tmp: Path, ports: str) -> tuple[subprocess.Popen[str], int]:

@@ -3,13 +3,15 @@
 A 40 ms Hann window (the last two 20 ms frames, 25 Hz bins) is tonal when at least 90% of its
 energy lies within +/-2 bins of one peak between 350 and 2000 Hz and it is loud enough. Tonal
 windows whose frequency stays within +/-25 Hz form a segment. A segment of 200 ms to 5 s is a beep
-when no other tonal segment ended shortly before it and none starts shortly after it: this rejects
-SIT tone triplets and note sequences (music); continuous hums never end and are never reported;
-hum harmonics and voiced speech fail the energy concentration test.
+when it stands alone: no other tonal segment ended shortly before it, the 180 ms before it and the
+200 ms after it are at least 12 dB quieter than the tone, and no tone starts right after it. This
+rejects SIT tone triplets and note sequences (music); continuous hums never end and are never
+reported; hum harmonics and voiced speech fail the energy concentration test.
 """
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -37,6 +39,7 @@ class _Segment:
     frequency: float
     frames: int = 1
     dropouts: int = 0
+    energy: float = 0.0  # sum of frame energies
 
 
 class BeepDetector:
@@ -45,7 +48,7 @@ class BeepDetector:
     def __init__(self, low_hz: float = 350.0, high_hz: float = 2000.0, concentration: float = 0.9,
                  stability_hz: float = 25.0, min_ms: int = 200, max_ms: int = 5000,
                  min_level_dbfs: float = -45.0, isolation_before_ms: int = 800,
-                 quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100) -> None:
+                 quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
@@ -55,12 +58,14 @@ class BeepDetector:
         self._isolation = isolation_before_ms
         self._quiet_after = quiet_after_ms
         self._neighbour = tonal_neighbour_ms
+        self._quiet_ratio = 10 ** (-quiet_db / 10)
+        self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
         self._prev = np.zeros(FRAME_SAMPLES)
         self._pending_pcm = b""
         self.now_ms = 0
         self._segment: _Segment | None = None
         self._last_tonal_end = -10**9  # end of the last segment long enough to count as a neighbour
-        self._candidate: tuple[_Segment, int] | None = None  # (segment, end_ms)
+        self._candidate: tuple[_Segment, int, float] | None = None  # (segment, end_ms, level)
 
     def frequency(self, window: np.ndarray) -> float | None:
         """The tone frequency of a 320-sample window, or None when it is not a single loud tone."""
@@ -98,35 +103,43 @@ class BeepDetector:
         self.now_ms += FRAME_MS
         freq = self.frequency(np.concatenate((self._prev, frame)))
         self._prev = frame
+        energy = float(np.dot(frame, frame)) / frame.size
+        self._energies.append((self.now_ms, energy))
         seg = self._segment
         if seg is not None and freq is not None and abs(freq - seg.frequency) <= self._stability:
             seg.frames += 1
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
+            seg.energy += energy
         elif seg is not None and freq is None and seg.dropouts == 0 and seg.frames >= 3:
             seg.dropouts = 1  # tolerate one odd window inside a tone
         else:
             if seg is not None:
                 self._close(seg)
-            self._segment = _Segment(self.now_ms, freq) if freq is not None else None
-        return self._check_candidate()
+            self._segment = _Segment(self.now_ms, freq, energy=energy) if freq is not None else None
+        return self._check_candidate(energy)
 
     def _close(self, seg: _Segment) -> None:
         end_ms = self.now_ms - FRAME_MS * (1 + seg.dropouts)
         length = seg.frames * FRAME_MS
         if self._candidate is not None and length >= self._neighbour:
             self._candidate = None  # another tone right after: a sequence, not a beep
-        if self._min_ms <= length <= self._max_ms and seg.start_ms - self._last_tonal_end >= self._isolation:
-            self._candidate = (seg, end_ms)
+        level = seg.energy / seg.frames
+        before = [e for t, e in self._energies if seg.start_ms - 220 < t <= seg.start_ms - 40]
+        quiet_before = all(e <= level * self._quiet_ratio for e in before)
+        if (self._min_ms <= length <= self._max_ms and quiet_before
+                and seg.start_ms - self._last_tonal_end >= self._isolation):
+            self._candidate = (seg, end_ms, level)
         if length >= self._neighbour:
             self._last_tonal_end = end_ms
 
-    def _check_candidate(self) -> Beep | None:
+    def _check_candidate(self, energy: float) -> Beep | None:
         if self._candidate is None:
             return None
-        seg, end_ms = self._candidate
+        seg, end_ms, level = self._candidate
         current = self._segment
-        if current is not None and current.frames * FRAME_MS >= self._neighbour:
+        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio
+        if loud or (current is not None and current.frames * FRAME_MS >= self._neighbour):
             self._candidate = None
             return None
         if self.now_ms - end_ms < self._quiet_after:

@@ -78,7 +78,7 @@ class ReceiverStatistics:
                 self.max_seq = seq
                 if self.probation == 0:
                     self._init_seq(seq)
-                    self.base_seq = (seq - (MIN_SEQUENTIAL - 1)) % RTP_SEQ_MOD
+                    self.base_seq = seq - (MIN_SEQUENTIAL - 1)  # may be negative: fine for the arithmetic
                     self.received = MIN_SEQUENTIAL  # the packets seen on probation count too
                     return True
             else:
