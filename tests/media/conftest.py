@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
@@ -15,6 +16,19 @@ from legato.media.base import MediaNotification
 from legato.media.client import MediaClient
 
 SRC = Path(__file__).resolve().parents[2] / "src"
+TEST_TIME_LIMIT = 30  # seconds; every media test is bounded
+
+
+@pytest.fixture(autouse=True)
+def _time_limit() -> Iterator[None]:
+    def expire(signum: int, frame: object) -> None:
+        raise TimeoutError(f"media test exceeded {TEST_TIME_LIMIT}s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.alarm(TEST_TIME_LIMIT)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, previous)
 
 
 class Notes:

@@ -42,16 +42,15 @@ def add(a: bytes, b: bytes) -> bytes:
     return pcm(np.pad(x, (0, n - x.size)) + np.pad(y, (0, n - y.size)))
 
 
-def tone_ratio(data: bytes, freq: float) -> float:
-    """Fraction of the signal's power at `freq` (0..1), by a DFT at that exact frequency."""
+def tone_ratio(data: bytes, freq: float, block: int = 160) -> float:
+    """Fraction of the signal's power at `freq` (0..1), by DFTs at that exact frequency on 20 ms blocks."""
     x = np.frombuffer(data, "<i2").astype(np.float64)
-    if x.size == 0:
-        return 0.0
-    total = float(np.dot(x, x))
+    x = x[: x.size // block * block].reshape(-1, block)
+    total = float(np.sum(x * x))
     if total == 0:
         return 0.0
-    basis = np.exp(-2j * np.pi * freq * np.arange(x.size) / RATE)
-    return float(2 * abs(np.dot(x, basis)) ** 2 / x.size / total)
+    basis = np.exp(-2j * np.pi * freq * np.arange(block) / RATE)
+    return float(np.sum(2 * np.abs(x @ basis) ** 2 / block) / total)
 
 
 def sit(dbfs: float = -14.0) -> bytes:
