@@ -29,6 +29,12 @@ class AmdParams:
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
 
+    @classmethod
+    def tuned(cls) -> AmdParams:
+        """Values chosen on the tuning half of bench/amd_corpus.py (see BENCHMARKS): app_amd's defaults
+        call three-word answers ("Hello, Maria speaking") machines; four words and a 2.5 s greeting don't."""
+        return cls(maximum_number_of_words=4, greeting_ms=2500)
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["undecided"] = str(self.undecided)

@@ -40,6 +40,7 @@ class _Segment:
     frames: int = 1
     dropouts: int = 0
     energy: float = 0.0  # sum of frame energies
+    before: float = 0.0  # loudest frame energy in the 180 ms before the tone
 
 
 class BeepDetector:
@@ -116,7 +117,11 @@ class BeepDetector:
         else:
             if seg is not None:
                 self._close(seg)
-            self._segment = _Segment(self.now_ms, freq, energy=energy) if freq is not None else None
+            self._segment = None
+            if freq is not None:
+                start = self.now_ms
+                before = [e for t, e in self._energies if start - 220 < t <= start - 40]
+                self._segment = _Segment(start, freq, energy=energy, before=max(before, default=0.0))
         return self._check_candidate(energy)
 
     def _close(self, seg: _Segment) -> None:
@@ -125,8 +130,7 @@ class BeepDetector:
         if self._candidate is not None and length >= self._neighbour:
             self._candidate = None  # another tone right after: a sequence, not a beep
         level = seg.energy / seg.frames
-        before = [e for t, e in self._energies if seg.start_ms - 220 < t <= seg.start_ms - 40]
-        quiet_before = all(e <= level * self._quiet_ratio for e in before)
+        quiet_before = seg.before <= level * self._quiet_ratio
         if (self._min_ms <= length <= self._max_ms and quiet_before
                 and seg.start_ms - self._last_tonal_end >= self._isolation):
             self._candidate = (seg, end_ms, level)
