@@ -69,3 +69,9 @@ def test_beep_listening_stops_after_timeout(tmp_path: Path) -> None:
     params = AmdParams(beep_timeout_ms=1000)
     pcm = silence(300) + speech(MACHINE_TEXT, tmp_path) + silence(600) + tone(1000, 500) + silence(800)
     assert [v.answered_by for v in run(pcm, params)] == [AnsweredBy.MACHINE]
+
+
+def test_tuned_preset_keeps_three_word_answers_human(tmp_path: Path) -> None:
+    pcm = silence(300) + speech("Hello, Maria speaking.", tmp_path, rate=180) + silence(2500)
+    (v,) = run(pcm, AmdParams.tuned())
+    assert v.answered_by is AnsweredBy.HUMAN
