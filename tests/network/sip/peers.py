@@ -99,7 +99,7 @@ class Peer:
         return False
 
     def stop(self, timeout: float = 3.0) -> int | None:
-        """SIGTERM the group by PID, SIGKILL after `timeout`; returns the exit code; checks the group is gone."""
+        """SIGTERM the group by PID (SIGKILL after `timeout`), wait until it is gone; the exit code."""
         if self.alive():
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.pid, signal.SIGTERM)
@@ -128,9 +128,9 @@ class Peer:
 
 def _spawn(name: str, argv: list[str], workdir: Path, port: int, **extra: int) -> Peer:
     workdir.mkdir(parents=True, exist_ok=True)
-    out = open(workdir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child for its life
-    process = subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                               start_new_session=True)
+    out = open(workdir / f"{name}.log", "wb")
+    process = subprocess.Popen(argv, cwd=workdir, stdout=out, stderr=subprocess.STDOUT,
+                               stdin=subprocess.DEVNULL, start_new_session=True)
     out.close()
     return Peer(name=name, process=process, workdir=workdir, port=port, extra=dict(extra))
 
@@ -188,9 +188,9 @@ request_route {{
     # rules by the last digits of the request user
     if ($rU =~ "486$") {{ sl_send_reply("486", "Busy Here"); exit; }}
     if ($rU =~ "404$") {{ sl_send_reply("404", "Not Found"); exit; }}
-    if ($rU =~ "603$") {{
-        append_to_reply("Reason: Q.850;cause=21;text=\"Call rejected\"\r\n");
-        sl_send_reply("603", "Decline"); exit;
+    if ($rU =~ "503$") {{
+        append_to_reply("Reason: Q.850;cause=34;text=\"No circuit\"\r\n");
+        sl_send_reply("503", "Service Unavailable"); exit;
     }}
     if ($rU =~ "180$") {{ t_newtran(); t_reply("180", "Ringing"); exit; }}
     if ($rU =~ "408$") {{
@@ -209,7 +209,9 @@ request_route {{
     }}
     if ($rU =~ "183$") {{
         t_newtran();
-        set_reply_body("v=0\r\no=carrier 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio {early_rtp} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n", "application/sdp");
+        $var(sdp) = "v=0\r\no=carrier 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\n"
+            + "t=0 0\r\nm=audio {early_rtp} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
+        set_reply_body("$var(sdp)", "application/sdp");
         t_reply("183", "Session Progress");
         $du = "sip:127.0.0.1:{phone_port}";
         record_route();
@@ -232,9 +234,10 @@ def start_kamailio(workdir: Path, *, phone_port: int, manual_port: int | None = 
     port = port or free_port()
     cfg = workdir / "kamailio.cfg"
     workdir.mkdir(parents=True, exist_ok=True)
-    cfg.write_text(KAMAILIO_CFG.format(port=port, phone_port=phone_port, manual_port=manual_port or phone_port,
-                                       blackhole_port=blackhole_port or 9, password=password, children=children,
-                                       early_rtp=free_port()))
+    values = {"port": port, "phone_port": phone_port, "manual_port": manual_port or phone_port,
+              "blackhole_port": blackhole_port or 9, "password": password, "children": children,
+              "early_rtp": free_port()}
+    cfg.write_text(KAMAILIO_CFG.format(**values))
     rundir = workdir / "run"
     rundir.mkdir(exist_ok=True)
     argv = [shutil.which("kamailio") or "/usr/sbin/kamailio", "-DD", "-E", "-f", str(cfg), "-Y", str(rundir),
@@ -271,7 +274,7 @@ ctrl_tcp_listen {host}:{ctrl_port}
 
 def start_baresip(workdir: Path, *, user: str = "phone", answermode: str = "auto",
                   port: int | None = None) -> Peer:
-    """baresip as a phone at sip:USER@127.0.0.1:PORT (answermode auto or manual), ctrl_tcp on extra['ctrl']."""
+    """baresip as a phone at sip:USER@127.0.0.1:PORT (answermode auto/manual); ctrl_tcp: extra['ctrl']."""
     port = port or free_port()
     ctrl = free_port()
     rtp = free_port(count=20)

@@ -21,7 +21,9 @@ from sippy.MsgBody import MsgBody
 from sippy.SipAddress import SipAddress
 from sippy.SipContact import SipContact
 from sippy.SipURL import SipURL
+from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
+from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
@@ -56,6 +58,30 @@ class _Try(CCEventTry):
         url = uac.lUri.getUrl()
         url.host = self.from_host
         url.port = None
+
+
+class _CancellingAckFirst(UacStateCancelling):
+    """sippy's Cancelling state, except that a 200 crossing our CANCEL is ACKed before it is BYEd.
+
+    sippy's transaction manager sends the ACK only after the UA handled the 200, and the stock state
+    sends its BYE from that handler; strict peers (SIPp) reject a BYE that overtakes the ACK.
+    """
+
+    def recvResponse(self, resp: Any, tr: Any) -> Any:
+        code = resp.getSCode()[0]
+        if not 200 <= code < 300:
+            return super().recvResponse(resp, tr)
+        ua = self.ua
+        send_now = ua.newTransaction
+
+        def send_after_ack(req: Any, **kwargs: Any) -> None:
+            Timeout(lambda: send_now(req, **kwargs), 0.001)
+
+        ua.newTransaction = send_after_ack
+        try:
+            return super().recvResponse(resp, tr)
+        finally:
+            ua.newTransaction = send_now
 
 
 class Dialog:
@@ -117,6 +143,7 @@ class OutboundDialog(Dialog):
                 password=route.password, nh_address=(route.host, route.port))
         ua.lContact = self._contact()
         ua.local_ua = self.agent.user_agent
+        ua.UacStateCancelling = _CancellingAckFirst
         if self.agent.config.no_reply_timeout is not None:
             ua.no_reply_time = self.agent.config.no_reply_timeout
         self.ua = ua
