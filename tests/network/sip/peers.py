@@ -154,7 +154,7 @@ memdbg=5
 memlog=5
 children={children}
 listen=udp:127.0.0.1:{port}
-tcp_disable=yes
+disable_tcp=yes
 auto_aliases=no
 alias="127.0.0.1:{port}"
 
@@ -202,7 +202,7 @@ request_route {{
     if ($rU =~ "401$") {{
         if (!pv_proxy_authenticate("$td", "{password}", "0")) {{ proxy_challenge("$td", "0"); exit; }}
         consume_credentials();
-        $du = "sip:127.0.0.1:{phone_port}";
+        $ru = "sip:phone@127.0.0.1:{phone_port}";
         record_route();
         t_relay();
         exit;
@@ -213,14 +213,14 @@ request_route {{
             + "t=0 0\r\nm=audio {early_rtp} RTP/AVP 0\r\na=rtpmap:0 PCMU/8000\r\n";
         set_reply_body("$var(sdp)", "application/sdp");
         t_reply("183", "Session Progress");
-        $du = "sip:127.0.0.1:{phone_port}";
+        $ru = "sip:phone@127.0.0.1:{phone_port}";
         record_route();
         t_relay();
         exit;
     }}
-    if ($rU =~ "555$") {{ $du = "sip:127.0.0.1:{manual_port}"; record_route(); t_relay(); exit; }}
+    if ($rU =~ "555$") {{ $ru = "sip:phone@127.0.0.1:{manual_port}"; record_route(); t_relay(); exit; }}
     # everything else: to the auto-answering phone, with Record-Route
-    $du = "sip:127.0.0.1:{phone_port}";
+    $ru = "sip:phone@127.0.0.1:{phone_port}";
     record_route();
     t_relay();
 }}
