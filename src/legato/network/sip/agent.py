@@ -105,7 +105,14 @@ class Agent:
 
     # -- inbound --
     def on_request(self, req: Any, sip_t: Any) -> Any:
-        """sippy's callback for requests outside any dialog."""
+        """sippy's callback for requests outside any dialog (a 500 if handling it fails)."""
+        try:
+            return self._on_request(req, sip_t)
+        except Exception:
+            log.exception("failed to handle a %s", req.getMethod())
+            return (req.genResponse(500, "Server Internal Error"), None, None)
+
+    def _on_request(self, req: Any, sip_t: Any) -> Any:
         method = req.getMethod()
         if req.getHFBody("to").getTag() is not None:
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
@@ -135,8 +142,7 @@ class Agent:
             if e164 and (found := self.config.exophone(e164)):
                 return found
             for exophone in self.config.exophones:
-                uri_user = exophone.number.split(":", 1)[1].split("@")[0]
-                if exophone.number.startswith("sip") and uri_user == user:
+                if exophone.number.startswith("sip") and _uri_user(exophone.number) == user:
                     return exophone
         return None
 
@@ -190,6 +196,11 @@ class _MyAddress:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _uri_user(uri: str) -> str | None:
+    rest = uri.split(":", 1)[1]
+    return rest.split("@", 1)[0] if "@" in rest else None
 
 
 def _caller_of(req: Any) -> str:
