@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "network" / "sip"))
 
-from peers import HOST, free_port, start_baresip, start_kamailio, start_sipp  # noqa: E402
+from peers import HOST, free_port, start_baresip, start_kamailio, start_sipp
 
-from legato.domain.machine import Answered, Ended, FailedToCreate  # noqa: E402
-from legato.network.base import DialRequest  # noqa: E402
-from legato.network.sip import SipNetwork, parse_config  # noqa: E402
+from legato.domain.machine import Answered, Ended, FailedToCreate
+from legato.network.base import DialRequest
+from legato.network.sip import SipNetwork, parse_config
 
 
 async def legato_rate(target: str, calls: int, concurrency: int, deadline: float) -> tuple[float, int]:
@@ -62,7 +62,8 @@ async def legato_rate(target: str, calls: int, concurrency: int, deadline: float
 
     started = time.perf_counter()
     try:
-        results = await asyncio.wait_for(asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True),
+        everything = asyncio.gather(*(one(i) for i in range(calls)), return_exceptions=True)
+        results = await asyncio.wait_for(everything,
                                          deadline)
         errors = [r for r in results if isinstance(r, BaseException)]
         if errors:
@@ -108,11 +109,13 @@ def main() -> None:
             print(f"{'path':<22}{'legato calls/s':>16}{'sipp calls/s':>14}{'ratio':>8}")
             for name, target, sipp_target in (("baresip direct", direct, f"{HOST}:{phone.port}"),
                                               ("via kamailio", proxied, f"{HOST}:{carrier.port}")):
-                ours, ours_done = asyncio.run(legato_rate(target, args.calls, args.concurrency, args.deadline))
+                measure = legato_rate(target, args.calls, args.concurrency, args.deadline)
+                ours, ours_done = asyncio.run(measure)
                 theirs, theirs_done = sipp_rate(root / f"sipp-{name[:3]}", sipp_target, args.calls,
                                                 args.concurrency, args.deadline)
                 ratio = ours / theirs if theirs else float("nan")
-                print(f"{name:<22}{ours:>10.1f} ({ours_done:>3}){theirs:>8.1f} ({theirs_done:>3}){ratio:>7.0%}")
+                print(f"{name:<22}{ours:>10.1f} ({ours_done:>3}){theirs:>8.1f} ({theirs_done:>3})"
+                      f"{ratio:>7.0%}")
         finally:
             carrier.stop()
             phone.stop()
