@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import shutil
 import socket
-import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
@@ -13,9 +12,10 @@ from typing import Any
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from peers import (
+from legato.domain.machine import Input
+from legato.network.base import DialRequest, InboundCall
+from legato.network.sip import SipNetwork, parse_config
+from tests.network.sip.peers import (
     HOST,
     Peer,
     free_port,
@@ -23,10 +23,6 @@ from peers import (
     start_kamailio,
     start_sipp,
 )
-
-from legato.domain.machine import Input
-from legato.network.base import DialRequest, InboundCall
-from legato.network.sip import SipNetwork, parse_config
 
 CALLER = "+919163816621"
 PASSWORD = "s3cret"

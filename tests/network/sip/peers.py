@@ -275,7 +275,7 @@ ctrl_tcp_listen {host}:{ctrl_port}
 def start_baresip(workdir: Path, *, user: str = "phone", answermode: str = "auto",
                   port: int | None = None) -> Peer:
     """baresip as a phone at sip:USER@127.0.0.1:PORT (answermode auto/manual); ctrl_tcp: extra['ctrl']."""
-    port = port or free_port()
+    port = port or free_port(count=2)  # baresip also takes PORT+1 (TLS)
     ctrl = free_port()
     rtp = free_port(count=20)
     workdir.mkdir(parents=True, exist_ok=True)

@@ -5,11 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from conftest import CALLER
-from peers import BaresipControl
 
 from legato.domain.leg import HangupSource
 from legato.domain.machine import Ended
+from tests.network.sip.conftest import CALLER
+from tests.network.sip.peers import BaresipControl
 
 pytestmark = pytest.mark.sip
 
