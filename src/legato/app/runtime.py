@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
@@ -11,9 +12,13 @@ from legato.app.accounts import AccountService
 from legato.app.calls import CallService
 from legato.app.legs import LegService
 from legato.config import Settings
+from legato.domain.account import Account
+from legato.domain.errors import ValidationFailed
+from legato.domain.leg import Leg
+from legato.domain.numbers import parse_address
 from legato.engine.clock import ScaledClock
 from legato.engine.switchboard import Switchboard
-from legato.network.base import Network
+from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
 from legato.store.repositories import AccountRepository, LegRepository
@@ -21,6 +26,7 @@ from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
+ACCOUNT_REFRESH_SECONDS = 2.0
 
 
 def build_network(settings: Settings, clock: ScaledClock) -> Network:
@@ -29,7 +35,11 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
         return SandboxNetwork(clock, SandboxDelays(
             ring_after=settings.sandbox_ring_after, answer_after=settings.sandbox_answer_after,
             far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after))
-    raise ValueError(f"network {settings.network!r} is not available in this build")
+    from legato.network.sip import SipNetwork, load_config
+
+    if settings.config_file is None:
+        raise ValueError("--network sip needs --config FILE with a [sip] table (see legato config check)")
+    return SipNetwork(load_config(settings.config_file))
 
 
 @dataclass
@@ -55,6 +65,9 @@ class Runtime:
         self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
                                dc_code=s.dc_code, nso_code=s.nso_code)
         self.calls = CallService(self.legs.legs)
+        self.switchboard.route_inbound = self._route_inbound
+        self._accounts_by_sid: dict[str, Account] = {}
+        self._refresher: asyncio.Task[None] | None = None
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""
@@ -68,9 +81,42 @@ class Runtime:
         if stale:
             ended = await self.switchboard.reconcile(stale)
             log.warning("reconciled legs left live by a previous process count=%d", ended)
+        await self._refresh_accounts()
+        self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
         await self.switchboard.start()
 
+    async def _refresh_accounts(self) -> None:
+        self._accounts_by_sid = {a.account_sid: a for a in await self.accounts.all()}
+
+    async def _keep_accounts_fresh(self) -> None:
+        """Inbound routing runs on the SIP thread's schedule and cannot wait for the database: keep a copy."""
+        while True:
+            await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
+            try:
+                await self._refresh_accounts()
+            except Exception:
+                log.exception("account refresh failed")
+
+    def _route_inbound(self, call: InboundCall) -> Leg | None:
+        """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
+        owner = getattr(self.switchboard.network, "account_sid_for", None)
+        account_sid = owner(call.called) if owner else None
+        if account_sid is None:
+            try:
+                called = parse_address(call.called, "to").canonical
+            except ValidationFailed:
+                return None
+            account_sid = next((a.account_sid for a in self._accounts_by_sid.values() if called in a.exophones), None)
+        account = self._accounts_by_sid.get(account_sid or "")
+        if account is None:
+            log.warning("inbound call to an exophone with no account called=%s account_sid=%s", call.called,
+                        account_sid)
+            return None
+        return self.legs.inbound_leg(account, call.caller, call.called)
+
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         await self.switchboard.stop()
         await self.writer.stop()
         await self.db.dispose()

@@ -55,11 +55,13 @@ class Peers:
         return self._keep(start_baresip(self.root / f"baresip-{len(self.started)}", user=user,
                                         answermode=answermode))
 
-    def carrier(self, phone: Peer, manual: Peer | None = None, blackhole: int | None = None) -> Peer:
-        """Kamailio forwarding to `phone` (and `manual` for users ending 555)."""
+    def carrier(self, phone: Peer, manual: Peer | None = None, blackhole: int | None = None,
+                hangup: Peer | None = None) -> Peer:
+        """Kamailio forwarding to `phone` (`manual` for users ending 555, `hangup` for those ending 0007)."""
         return self._keep(start_kamailio(self.root / f"kamailio-{len(self.started)}", phone_port=phone.port,
                                          manual_port=manual.port if manual else None,
-                                         blackhole_port=blackhole, password=PASSWORD))
+                                         blackhole_port=blackhole, password=PASSWORD,
+                                         hangup_port=hangup.port if hangup else None))
 
     def sipp(self, scenario: str, **kwargs: Any) -> Peer:
         """SIPp running `scenarios/<scenario>.xml` as a UAS for one call."""

@@ -185,6 +185,14 @@ request_route {{
     if (!is_method("INVITE")) {{ sl_send_reply("200", "OK"); exit; }}
     t_check_trans();
 
+    # the sandbox's magic numbers, so that each has a real SIP twin (see network/sandbox.py)
+    if ($rU =~ "0001$") {{ sl_send_reply("486", "Busy Here"); exit; }}
+    if ($rU =~ "0002$") {{ t_newtran(); t_reply("180", "Ringing"); exit; }}
+    if ($rU =~ "0003$") {{ sl_send_reply("404", "Not Found"); exit; }}
+    if ($rU =~ "0006$") {{ t_newtran(); exit; }}
+    if ($rU =~ "0007$") {{ $ru = "sip:uas@127.0.0.1:{hangup_port}"; record_route(); t_relay(); exit; }}
+    if ($rU =~ "0008$") {{ sl_send_reply("503", "Service Unavailable"); exit; }}
+
     # rules by the last digits of the request user
     if ($rU =~ "486$") {{ sl_send_reply("486", "Busy Here"); exit; }}
     if ($rU =~ "404$") {{ sl_send_reply("404", "Not Found"); exit; }}
@@ -229,14 +237,14 @@ request_route {{
 
 def start_kamailio(workdir: Path, *, phone_port: int, manual_port: int | None = None,
                    blackhole_port: int | None = None, password: str = "s3cret", children: int = 1,
-                   port: int | None = None) -> Peer:
+                   port: int | None = None, hangup_port: int | None = None) -> Peer:
     """Kamailio as a carrier on 127.0.0.1: request-user suffix rules (see KAMAILIO_CFG)."""
     port = port or free_port()
     cfg = workdir / "kamailio.cfg"
     workdir.mkdir(parents=True, exist_ok=True)
     values = {"port": port, "phone_port": phone_port, "manual_port": manual_port or phone_port,
               "blackhole_port": blackhole_port or 9, "password": password, "children": children,
-              "early_rtp": free_port()}
+              "early_rtp": free_port(), "hangup_port": hangup_port or 9}
     cfg.write_text(KAMAILIO_CFG.format(**values))
     rundir = workdir / "run"
     rundir.mkdir(exist_ok=True)

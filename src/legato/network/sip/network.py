@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legato.domain import causes
-from legato.domain.machine import FailedToCreate, Input
+from legato.domain.machine import Answered, FailedToCreate, Input
 from legato.network.base import DialRequest, InboundCall, InboundHandler, SignalSink
 from legato.network.sip.agent import Agent
 from legato.network.sip.config import SipConfig
@@ -186,6 +186,8 @@ class SipNetwork:
         if info.get("ended"):
             self._media.pop(leg_sid, None)
             self._inbound_legs.discard(leg_sid)
+        if isinstance(signal, Answered) and media is not None and media.remote_sdp:
+            signal = Answered(sdp=media.remote_sdp)
         if signal is not None:
             self._emit(leg_sid, signal)
 
