@@ -22,16 +22,32 @@ class Settings(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$")
     dc_code: str = "101"
     nso_code: str = "a8140aaa-ce40-11ed-9a09-0242ac110003"
+    # Sync AMD: longest wait (seconds) for the verdict before leg_answered goes out without it.
+    amd_sync_cap: float = Field(10.0, gt=0)
+    # Media on live legs: where recordings are stored (one folder per account; served at
+    # /v2/accounts/{sid}/recordings/{file}), the media engine's TTS cache, and what `play` may use:
+    # WAV files under these folders, or URLs starting with these prefixes.
+    recordings_dir: Path = Path("./recordings")
+    media_cache_dir: Path = Path("./media-cache")
+    play_dirs: list[Path] = Field(default_factory=list)
+    play_url_prefixes: list[str] = Field(default_factory=list)
     # Sandbox delays (seconds, before time_scale): how long the simulated PSTN takes.
     sandbox_ring_after: float = 1.0
     sandbox_answer_after: float = 2.0
     sandbox_far_hangup_after: float = 5.0
     sandbox_amd_after: float = 1.5
+    sandbox_play_seconds: float = 2.0  # a prompt whose length cannot be read (URL, say: per 10 characters)
+    sandbox_key_interval: float = 0.3  # the simulated caller presses a key this often during a gather
     # Bounds on leg timers (seconds).
     max_time_limit: int = 86_400
     max_timeout: int = 3_600
     public_base_url: str | None = None
     config_file: Path | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where applications reach this server (public_base_url, else host and port)."""
+        return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

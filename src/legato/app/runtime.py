@@ -34,12 +34,19 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     if settings.network == "sandbox":
         return SandboxNetwork(clock, SandboxDelays(
             ring_after=settings.sandbox_ring_after, answer_after=settings.sandbox_answer_after,
-            far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after))
+            far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after,
+            play_seconds=settings.sandbox_play_seconds, key_interval=settings.sandbox_key_interval),
+            recordings_dir=settings.recordings_dir.resolve())
+    from legato.media.process import ManagedMedia
     from legato.network.sip import SipNetwork, load_config
 
     if settings.config_file is None:
         raise ValueError("--network sip needs --config FILE with a [sip] table (see legato config check)")
-    return SipNetwork(load_config(settings.config_file))
+    config = load_config(settings.config_file)
+    media = ManagedMedia(rtp_ports=(config.rtp_port_min, config.rtp_port_max), rtp_host=config.listen_host,
+                         advertise=config.contact_host, recordings_dir=settings.recordings_dir.resolve(),
+                         cache_dir=settings.media_cache_dir.resolve())
+    return SipNetwork(config, media)
 
 
 @dataclass
@@ -60,7 +67,9 @@ class Runtime:
         self.db = create_engine(s.database_url)
         self.clock = ScaledClock(s.time_scale)
         self.writer = Writer(self.db)
-        self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer)
+        self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer,
+                                       amd_cap=s.amd_sync_cap)
+        self.switchboard.recording_url = self._recording_url
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
         self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
                                dc_code=s.dc_code, nso_code=s.nso_code)
@@ -68,6 +77,10 @@ class Runtime:
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
+
+    def _recording_url(self, leg: Leg, file_name: str) -> str:
+        """Where the account fetches a recording (with its API credentials)."""
+        return f"{self.settings.base_url}/v2/accounts/{leg.account_sid}/recordings/{file_name}"
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""

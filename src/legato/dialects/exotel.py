@@ -90,4 +90,7 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "end_time": iso(leg.end_time),
         "duration": leg.duration(),
         "duration_ms": leg.duration_ms(),
+        "amd": leg.extra.get("amd"),
+        "rtcp": leg.extra.get("rtcp"),
+        "recording_url": leg.extra.get("recording_url"),
     }

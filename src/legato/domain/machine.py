@@ -23,7 +23,10 @@ RING = "ring_timeout"
 ANSWER = "timeout"
 TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
-AMD_CAP_SECONDS = 10.0
+AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
+AMD_KEY = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
+RTCP_KEY = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
+RECORDING_URL_KEY = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
 
 
 # ---- inputs -------------------------------------------------------------------------------
@@ -58,9 +61,38 @@ class Answered:
 
 @dataclass(frozen=True, slots=True)
 class AmdResult:
-    """The answering-machine detector reached a verdict."""
+    """The answering-machine detector reached a verdict; the figures are the detector's, when it has them
+    (milliseconds from the start of analysis, words counted in the greeting)."""
 
     answered_by: AnsweredBy
+    decision_ms: int | None = None
+    initial_silence_ms: int | None = None
+    greeting_ms: int | None = None
+    words: int | None = None
+
+    def figures(self) -> dict[str, object]:
+        """The verdict and the figures the detector gave, for the leg and its events."""
+        found = {"answered_by": self.answered_by.value, "decision_ms": self.decision_ms,
+                 "initial_silence_ms": self.initial_silence_ms, "greeting_ms": self.greeting_ms,
+                 "words": self.words}
+        return {k: v for k, v in found.items() if v is not None}
+
+
+@dataclass(frozen=True, slots=True)
+class MediaEvent:
+    """Something happened on a live leg's audio (play_completed, recording_completed, gather_completed,
+    dtmf_received, digits_sent): reported as a leg_action_event with `data`; the state is untouched.
+    `recording_completed` may arrive after the leg ended (the recording closes with the call)."""
+
+    name: str
+    data: dict[str, object]
+
+
+@dataclass(frozen=True, slots=True)
+class MediaStats:
+    """The leg's audio receiver figures (packets, loss, jitter), reported when its media is released."""
+
+    stats: dict[str, object]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +138,8 @@ class Reconcile:
 
 
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | Reconcile)
+         | FailedToCreate | Reconcile | MediaEvent | MediaStats)
+AFTER_END = (MediaEvent, MediaStats)  # inputs a terminal leg still takes
 
 
 # ---- effects ------------------------------------------------------------------------------
@@ -117,6 +150,7 @@ class Emit:
     name: str
     type: str = LIFECYCLE
     error: dict[str, object] | None = None
+    data: dict[str, object] | None = None  # added to the leg's event data (e.g. bridge_sid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +182,11 @@ REJECT_REASONS = frozenset(_REJECT_REASONS)
 class LegMachine:
     """Drives one leg through its life. Inputs that make no sense any more are ignored."""
 
-    __slots__ = ("amd_pending", "leg")
+    __slots__ = ("amd_cap", "amd_pending", "leg")
 
-    def __init__(self, leg: Leg) -> None:
+    def __init__(self, leg: Leg, amd_cap: float = AMD_CAP_SECONDS) -> None:
         self.leg = leg
+        self.amd_cap = amd_cap  # longest wait for a sync AMD verdict before leg_answered goes out anyway
         self.amd_pending = False  # sync AMD: answered, leg_answered held until the verdict
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:
@@ -164,6 +199,8 @@ class LegMachine:
                 raise Conflict("leg is already terminal", field="leg_sid")
             if isinstance(event, Answered):
                 return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
+            if isinstance(event, AFTER_END):
+                return self._after_end(event, now)
             return []
         handler = getattr(self, "_on_" + type(event).__name__)
         return handler(event, now)
@@ -217,7 +254,7 @@ class LegMachine:
                                  StartTimer(TIME_LIMIT, leg.time_limit)]
         if leg.amd_enable and not leg.async_amd and leg.direction is Direction.OUTBOUND:
             self.amd_pending = True
-            effects.append(StartTimer(AMD_CAP, AMD_CAP_SECONDS))
+            effects.append(StartTimer(AMD_CAP, self.amd_cap))
         else:
             effects.append(Emit("leg_answered"))
         return effects
@@ -226,16 +263,40 @@ class LegMachine:
         leg = self.leg
         if leg.state is not LegState.CONNECTED or not leg.amd_enable:
             return []
+        figures = event.figures()
         if self.amd_pending:
             self.amd_pending = False
             leg.answered_by = event.answered_by
+            leg.extra[AMD_KEY] = figures
             leg.date_updated = now
-            return [CancelTimer(AMD_CAP), Emit("leg_answered")]
+            return [CancelTimer(AMD_CAP), Emit("leg_answered", data={AMD_KEY: figures})]
         if leg.answered_by is None or (leg.answered_by is AnsweredBy.MACHINE and event.answered_by is AnsweredBy.BEEP):
             leg.answered_by = event.answered_by
+            leg.extra[AMD_KEY] = figures
             leg.date_updated = now
-            return [Emit("amd_result_success", ACTION)]
+            return [Emit("amd_result_success", ACTION, data={AMD_KEY: figures})]
         return []
+
+    # -- media --
+    def _on_MediaEvent(self, event: MediaEvent, now: datetime) -> list[Effect]:
+        if self.leg.state is not LegState.CONNECTED:
+            return []
+        return self._after_end(event, now)
+
+    def _on_MediaStats(self, event: MediaStats, now: datetime) -> list[Effect]:
+        return self._after_end(event, now)
+
+    def _after_end(self, event: MediaEvent | MediaStats, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if isinstance(event, MediaStats):
+            leg.extra[RTCP_KEY] = dict(event.stats)
+            return []
+        if leg.is_terminal and event.name != "recording_completed":
+            return []
+        url = event.data.get(RECORDING_URL_KEY)
+        if event.name == "recording_completed" and isinstance(url, str):
+            leg.extra[RECORDING_URL_KEY] = url
+        return [Emit(event.name, ACTION, data=dict(event.data))]
 
     # -- inbound --
     def _on_Answer(self, event: Answer, now: datetime) -> list[Effect]:

@@ -8,8 +8,11 @@ writer (one transaction), then starts/cancels timers and gives the network its c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 from legato.dialects.exotel import event_data
 from legato.domain import machine as m
@@ -17,8 +20,8 @@ from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
-from legato.domain.leg import Leg
-from legato.network.base import DialRequest, InboundCall, Network
+from legato.domain.leg import Leg, LegState
+from legato.network.base import DialRequest, InboundCall, MediaCommand, Network
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -26,14 +29,19 @@ log = logging.getLogger(__name__)
 InboundRouter = Callable[[InboundCall], "Leg | None"]
 """Builds the inbound leg for a call to an exophone, or None when no account owns the number."""
 
+RecordingUrl = Callable[[Leg, str], str]
+"""`recording_url(leg, file_name)`: where the application fetches a recording of the leg."""
+
+ENDED_KEPT = 1000  # ended legs kept for media reports that follow the end (recording, RTCP figures)
+
 
 class LegController:
     """A live leg: its state machine and its running timers."""
 
     __slots__ = ("machine", "timers")
 
-    def __init__(self, leg: Leg) -> None:
-        self.machine = m.LegMachine(leg)
+    def __init__(self, leg: Leg, amd_cap: float = m.AMD_CAP_SECONDS) -> None:
+        self.machine = m.LegMachine(leg, amd_cap)
         self.timers: dict[str, TimerHandle] = {}
 
     @property
@@ -44,12 +52,16 @@ class LegController:
 class Switchboard:
     """Owns every live leg of this process."""
 
-    def __init__(self, clock: Clock, network: Network, writer: Writer) -> None:
+    def __init__(self, clock: Clock, network: Network, writer: Writer, *,
+                 amd_cap: float = m.AMD_CAP_SECONDS) -> None:
         self.clock = clock
         self.network = network
         self.writer = writer
+        self.amd_cap = amd_cap
         self.controllers: dict[str, LegController] = {}
         self.route_inbound: InboundRouter = lambda call: None
+        self.recording_url: RecordingUrl = lambda leg, name: name
+        self._ended: OrderedDict[str, LegController] = OrderedDict()
 
     async def start(self) -> None:
         await self.network.start(self.signal, self._on_inbound)
@@ -63,7 +75,7 @@ class Switchboard:
     # ---- entry points ------------------------------------------------------------------
     async def launch(self, leg: Leg, first: m.Input) -> Leg:
         """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably."""
-        controller = LegController(leg)
+        controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
         effects = controller.machine.handle(first, self.clock.now())
         try:
@@ -77,11 +89,31 @@ class Switchboard:
     def signal(self, leg_sid: str, event: m.Input) -> None:
         """A network signal for a leg (called on the loop thread)."""
         controller = self.controllers.get(leg_sid)
+        if controller is None and isinstance(event, m.AFTER_END):
+            controller = self._ended.get(leg_sid)
         if controller is None:
             if isinstance(event, m.Answered):  # answered after we gave up: tear it down
                 self._safely(self.network.bye, leg_sid)
             return
+        if isinstance(event, m.MediaEvent) and event.name == "recording_completed":
+            event = self._with_recording_url(controller.leg, event)
         self._apply(controller, controller.machine.handle(event, self.clock.now()))
+
+    def _with_recording_url(self, leg: Leg, event: m.MediaEvent) -> m.MediaEvent:
+        name = event.data.get("file")
+        if not isinstance(name, str):
+            return event
+        return dataclasses.replace(event, data={**event.data, m.RECORDING_URL_KEY: self.recording_url(leg, name)})
+
+    async def media(self, leg_sid: str, command: MediaCommand) -> dict[str, Any]:
+        """Act on a connected leg's audio through the network; Conflict when the leg cannot take it."""
+        controller = self.controllers.get(leg_sid)
+        if controller is None:
+            raise Conflict("leg is not live", field="leg_sid")
+        leg = controller.leg
+        if leg.state is not LegState.CONNECTED:
+            raise Conflict(f"{command.kind} needs a connected leg (this one is {leg.state})", field="action")
+        return await self.network.media(leg_sid, command)
 
     async def command(self, leg_sid: str, event: m.Input) -> Leg:
         """An application command (hangup, answer...); returns the leg once the change is durable."""
@@ -101,7 +133,7 @@ class Switchboard:
         """End legs left live by a previous process: failed, platform_restart, one leg_terminated each."""
         futures = []
         for leg in stale:
-            controller = LegController(leg)
+            controller = LegController(leg, self.amd_cap)
             futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(), self.clock.now()),
                                        act=False))
         if futures:
@@ -117,11 +149,16 @@ class Switchboard:
         for effect in effects:
             if isinstance(effect, m.Emit):
                 leg.event_sequence += 1
+                data = event_data(leg)
+                if effect.data:
+                    data.update(effect.data)
                 events.append(LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
-                                       effect.name, effect.type, now, event_data(leg), effect.error))
+                                       effect.name, effect.type, now, data, effect.error))
         future = self.writer.submit(leg, events, new=new, endpoint=leg.leg_event_endpoint)
-        if leg.is_terminal:
-            self.controllers.pop(leg.leg_sid, None)
+        if leg.is_terminal and self.controllers.pop(leg.leg_sid, None) is not None:
+            self._ended[leg.leg_sid] = controller
+            while len(self._ended) > ENDED_KEPT:
+                self._ended.popitem(last=False)
         if act:
             self._act(controller, effects)
         return future
@@ -181,7 +218,7 @@ class Switchboard:
         leg = self.route_inbound(call)
         if leg is None:
             return None
-        controller = LegController(leg)
+        controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
         self.network.attach_leg(call.call_ref, leg.leg_sid)
         self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True)

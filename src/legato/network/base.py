@@ -1,7 +1,8 @@
 """The Network interface: what call control asks of a telephony backend, and the signals it reports.
 
 A network places and ends calls; it never writes to the store or sends events. It reports what
-happens as signals (`legato.domain.machine` inputs: Ringing, Answered, AmdResult, Ended, FailedToCreate)
+happens as signals (`legato.domain.machine` inputs: Ringing, Answered, AmdResult, Ended, FailedToCreate, and
+MediaEvent / MediaStats for what happens on a leg's audio)
 through the `SignalSink` it was started with, always on the asyncio loop's thread.
 """
 
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from legato.domain.machine import Input
 
@@ -35,6 +36,31 @@ class InboundCall:
     call_ref: str  # the network's handle for the call, used in answer()/reject()
     caller: str  # E.164 or SIP URI of the caller
     called: str  # E.164 or SIP URI dialled (an exophone)
+
+
+MEDIA_ACTIONS = frozenset({"play", "say", "stop_play", "start_recording", "stop_recording", "gather", "send_digits",
+                           "mute", "unmute", "hold", "unhold"})
+
+
+@dataclass(frozen=True, slots=True)
+class MediaCommand:
+    """An action on a connected leg's audio; fields that do not apply to `kind` keep their defaults.
+
+    Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
+    gather_completed, dtmf_received, digits_sent)."""
+
+    kind: str  # one of MEDIA_ACTIONS
+    path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
+    loop: int = 1  # play, say: times to play (0: until stop_play)
+    text: str | None = None  # say
+    voice: str = "en-us"  # say: an espeak-ng voice
+    rate: int = 160  # say: words per minute
+    direction: str = "both"  # start_recording: in (what the far end says), out (what it hears), both
+    folder: str | None = None  # start_recording: sub-folder of the recordings folder (the account's)
+    num_digits: int | None = None  # gather: stop after this many digits
+    timeout: float = 5.0  # gather: seconds to wait for the first and each next digit
+    finish_on_key: str | None = "#"  # gather: the key that ends it (not part of the digits)
+    digits: str | None = None  # send_digits
 
 
 SignalSink = Callable[[str, Input], None]
@@ -72,3 +98,20 @@ class Network(Protocol):
 
     def attach_leg(self, call_ref: str, leg_sid: str) -> None:
         """Bind an inbound call (by the network's ref) to the leg created for it."""
+
+    async def media(self, leg_sid: str, command: MediaCommand) -> dict[str, Any]:
+        """Act on a connected leg's audio; raises ValidationFailed (bad input) or Conflict (cannot now)."""
+
+
+@runtime_checkable
+class Bridging(Protocol):
+    """Optional part of a Network: connect the media of legs call control has bridged.
+
+    Call control calls `bridge` once a bridge is recorded and `unbridge` when it ends; a network
+    without these methods simply carries no bridged audio (the sandbox has nothing to connect)."""
+
+    def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Connect the legs' media to each other."""
+
+    def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Disconnect them (the legs that are still up stay up)."""

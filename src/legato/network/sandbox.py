@@ -13,16 +13,45 @@
 | other   | rings after 1 s, human answers 2 s later       | (up until hung up/time_limit) |
 
 Delays are settings and run on the injected clock, so `--time-scale` speeds them up too.
+
+Media actions on answered legs are simulated on the same clock (no audio flows):
+
+| action          | what the simulated far end does                                                  |
+|-----------------|----------------------------------------------------------------------------------|
+| play            | `play_completed` after the WAV's length x loop (loop 0: only stop_play ends it)  |
+| say             | `play_completed` after play_seconds per started 10 characters of text            |
+| stop_play       | every queued prompt ends now, reason `stopped`                                   |
+| gather          | the caller keys the last four digits of its number, then `#`: one key every      |
+|                 | key_interval s, the first one key_interval s after the gather starts (a leg made |
+|                 | through /sandbox/incoming keys 1234#); a number ending in 0009 never keys        |
+|                 | anything (the gather times out). `dtmf_received` for each key.                   |
+| start/stop_     | `recording_completed` on stop (or hangup) with a WAV of silence as long as the   |
+|  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
+| send_digits     | `digits_sent` after 0.16 s per digit                                             |
+| mute, hold...   | accepted, nothing to simulate                                                    |
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+import math
+import secrets
+import time
+import wave
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
+from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
-from legato.network.base import DialRequest, InboundHandler, SignalSink
+from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
+
+SILENT_KEYS = "0009"  # numbers ending so never key anything into a gather
+INBOUND_KEYS = "1234"
+MAX_SILENCE_SECONDS = 3600  # the longest simulated recording written
+_ids = itertools.count(1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +62,19 @@ class SandboxDelays:
     answer_after: float = 2.0
     far_hangup_after: float = 5.0
     amd_after: float = 1.5
+    play_seconds: float = 2.0
+    key_interval: float = 0.3
+
+
+@dataclass(slots=True)
+class _LegMedia:
+    """What the simulated far end of one leg is doing with audio."""
+
+    keys: str  # what the caller keys into a gather
+    prompts: list[tuple[str, TimerHandle | None]] = field(default_factory=list)  # (play_id, end timer)
+    prompts_end: float = 0.0  # clock time (monotonic seconds) when the queued prompts finish
+    recording: tuple[str, float, str, str | None] | None = None  # (id, started, direction, folder)
+    gather: list[TimerHandle] = field(default_factory=list)
 
 
 _FAILURES = {"0001": (486, "Busy Here"), "0003": (404, "Not Found"), "0008": (503, "Service Unavailable")}
@@ -44,11 +86,15 @@ class SandboxNetwork:
 
     name = "sandbox"
 
-    def __init__(self, clock: Clock, delays: SandboxDelays | None = None) -> None:
+    def __init__(self, clock: Clock, delays: SandboxDelays | None = None, *,
+                 recordings_dir: Path | None = None) -> None:
         self.clock = clock
         self.delays = delays or SandboxDelays()
+        self.recordings_dir = recordings_dir or Path("recordings")
         self._signals: SignalSink = lambda leg_sid, signal: None
         self._timers: dict[str, list[TimerHandle]] = {}
+        self._keys: dict[str, str] = {}  # leg_sid -> what its caller keys into a gather
+        self._media: dict[str, _LegMedia] = {}
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
@@ -62,6 +108,7 @@ class SandboxNetwork:
         magic = digits[-4:]
         leg_sid = request.leg_sid
         d = self.delays
+        self._keys[leg_sid] = "" if magic == SILENT_KEYS else magic
         if magic == "0006":
             return  # silence: the setup timer ends it
         if magic in _FAILURES:
@@ -106,3 +153,141 @@ class SandboxNetwork:
     def _forget(self, leg_sid: str) -> None:
         for timer in self._timers.pop(leg_sid, []):
             timer.cancel()
+        self._keys.pop(leg_sid, None)
+        media = self._media.pop(leg_sid, None)
+        if media is not None:
+            for _, timer in media.prompts:
+                if timer is not None:
+                    timer.cancel()
+            for timer in media.gather:
+                timer.cancel()
+            if media.recording is not None:
+                self._finish_recording(leg_sid, media, "hangup")
+
+    # -- media --
+    async def media(self, leg_sid: str, command: MediaCommand) -> dict[str, Any]:
+        """Simulate an action on the leg's audio (see the table at the top)."""
+        media = self._media.get(leg_sid)
+        if media is None:
+            media = self._media[leg_sid] = _LegMedia(keys=self._keys.get(leg_sid, INBOUND_KEYS))
+        kind = command.kind
+        if kind in ("play", "say"):
+            return {"play_id": self._play(leg_sid, media, command)}
+        if kind == "stop_play":
+            self._stop_play(leg_sid, media, "stopped")
+            return {}
+        if kind == "start_recording":
+            if media.recording is not None:
+                raise Conflict("already recording", field="action")
+            rec_id = f"rec-{next(_ids)}"
+            media.recording = (rec_id, self._seconds(), command.direction, command.folder)
+            return {"recording_id": rec_id}
+        if kind == "stop_recording":
+            if media.recording is None:
+                raise Conflict("not recording", field="action")
+            return self._finish_recording(leg_sid, media, "stopped")
+        if kind == "gather":
+            if media.gather:
+                raise Conflict("a gather is already running", field="action")
+            self._gather(leg_sid, media, command)
+            return {}
+        if kind == "send_digits":
+            count = len(command.digits or "")
+            self._later(leg_sid, 0.16 * count, m.MediaEvent("digits_sent", {"digits": command.digits}))
+            return {}
+        if kind in ("mute", "unmute", "hold", "unhold"):
+            return {}
+        raise ValidationFailed(f"unknown media action {kind!r}", field="action")
+
+    def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Simulated calls carry no audio: nothing to connect."""
+
+    def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Nothing to disconnect."""
+
+    def _seconds(self) -> float:
+        return self.clock.now().timestamp()
+
+    def _play(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> str:
+        play_id = f"play-{next(_ids)}"
+        if command.kind == "say":
+            seconds = self.delays.play_seconds * math.ceil(len(command.text or "") / 10)
+        else:
+            seconds = _wav_seconds(command.path) if command.path else self.delays.play_seconds
+        loop = command.loop
+        now = self._seconds()
+        timer: TimerHandle | None = None
+        if loop > 0:
+            media.prompts_end = max(now, media.prompts_end) + seconds * loop
+
+            def done() -> None:
+                media.prompts[:] = [p for p in media.prompts if p[0] != play_id]
+                self._signals(leg_sid, m.MediaEvent("play_completed", {"play_id": play_id, "reason": "finished"}))
+
+            timer = self.clock.call_later(media.prompts_end - now, done)
+        media.prompts.append((play_id, timer))
+        return play_id
+
+    def _stop_play(self, leg_sid: str, media: _LegMedia, reason: str) -> None:
+        prompts, media.prompts = media.prompts, []
+        media.prompts_end = 0.0
+        for play_id, timer in prompts:
+            if timer is not None:
+                timer.cancel()
+            self._signals(leg_sid, m.MediaEvent("play_completed", {"play_id": play_id, "reason": reason}))
+
+    def _gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> None:
+        keys = (media.keys + "#") if media.keys else ""
+        pressed: list[str] = []
+        interval = self.delays.key_interval
+
+        def finish(reason: str) -> None:
+            for timer in media.gather:
+                timer.cancel()
+            media.gather = []
+            self._signals(leg_sid, m.MediaEvent("gather_completed", {"digits": "".join(pressed), "reason": reason}))
+
+        def press(key: str) -> None:
+            self._signals(leg_sid, m.MediaEvent("dtmf_received", {"digit": key, "source": "sandbox"}))
+            if command.finish_on_key and key == command.finish_on_key:
+                finish("finish_on_key")
+                return
+            pressed.append(key)
+            if command.num_digits is not None and len(pressed) >= command.num_digits:
+                finish("num_digits")
+                return
+            media.gather[-1].cancel()  # the inter-digit timeout starts again
+            media.gather[-1] = self.clock.call_later(command.timeout, lambda: finish("timeout"))
+
+        media.gather = [self.clock.call_later(interval * (i + 1), lambda k=key: press(k))
+                        for i, key in enumerate(keys)]
+        media.gather.append(self.clock.call_later(command.timeout + interval * len(keys), lambda: finish("timeout")))
+
+    def _finish_recording(self, leg_sid: str, media: _LegMedia, reason: str) -> dict[str, Any]:
+        assert media.recording is not None
+        rec_id, started, direction, folder = media.recording
+        media.recording = None
+        seconds = min(max(0.0, self._seconds() - started), MAX_SILENCE_SECONDS)
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        name = f"{leg_sid}-{stamp}-{secrets.token_hex(3)}.wav"
+        target = self.recordings_dir / folder if folder else self.recordings_dir
+        target.mkdir(parents=True, exist_ok=True)
+        frames = int(seconds * 8000)
+        with wave.open(str(target / name), "wb") as out:
+            out.setnchannels(1)
+            out.setsampwidth(2)
+            out.setframerate(8000)
+            out.writeframes(b"\x00\x00" * frames)
+        result = {"recording_id": rec_id, "file": name, "duration_ms": frames // 8, "direction": direction,
+                  "reason": reason}
+        self._signals(leg_sid, m.MediaEvent("recording_completed", result))
+        return {"recording_id": rec_id, "duration_ms": frames // 8}
+
+
+def _wav_seconds(path: str) -> float:
+    """The length of a WAV file; ValidationFailed when it is not one."""
+    try:
+        with wave.open(path, "rb") as wav:
+            return wav.getnframes() / float(wav.getframerate())
+    except (OSError, wave.Error, EOFError) as exc:
+        raise ValidationFailed(f"url is not a readable WAV file ({exc})", field="url") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import socket
 import time
@@ -12,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from legato.domain.machine import Input
+from legato.domain.machine import Input, MediaEvent, MediaStats
+from legato.media.process import ManagedMedia
 from legato.network.base import DialRequest, InboundCall
 from legato.network.sip import SipNetwork, parse_config
 from tests.network.sip.peers import (
@@ -115,15 +117,21 @@ class Harness:
         return self.decide(call)
 
     def of(self, leg_sid: str) -> list[Input]:
-        """The signals reported for one leg, in order."""
-        return [signal for sid, signal in self.signals if sid == leg_sid]
+        """The call signals reported for one leg, in order (media reports left out: see `media_of`)."""
+        return [signal for sid, signal in self.signals if sid == leg_sid
+                and not isinstance(signal, MediaEvent | MediaStats)]
+
+    def media_of(self, leg_sid: str) -> list[Input]:
+        """The media reports (MediaEvent, MediaStats) for one leg, in order."""
+        return [signal for sid, signal in self.signals if sid == leg_sid
+                and isinstance(signal, MediaEvent | MediaStats)]
 
     async def wait_for(self, leg_sid: str, kind: type, within: float = 5.0) -> Any:
         """Wait until a signal of type `kind` arrived for the leg; return it."""
         deadline = time.monotonic() + within
         while True:
-            for signal in self.of(leg_sid):
-                if isinstance(signal, kind):
+            for _sid, signal in self.signals:
+                if _sid == leg_sid and isinstance(signal, kind):
                     return signal
             remaining = deadline - time.monotonic()
             if remaining <= 0:
@@ -155,19 +163,25 @@ class Harness:
                                       destination_kind=kind, caller_id=caller_id, options=options))
 
     async def wait_ports_free(self, within: float = 3.0) -> None:
-        """Wait until every RTP port went back to the pool."""
+        """Wait until every leg's media was released (the engine holds no RTP port)."""
         deadline = time.monotonic() + within
-        while self.network.ports.in_use:
+        while self.network.media_legs or (await self.engine_legs()):
             if time.monotonic() > deadline:
-                raise AssertionError(f"{self.network.ports.in_use} RTP ports still in use")
+                raise AssertionError(f"{self.network.media_legs} legs still hold media")
             await asyncio.sleep(0.02)
+
+    async def engine_legs(self) -> int:
+        """How many legs the media engine holds now."""
+        media = self.network.media_engine
+        assert isinstance(media, ManagedMedia)
+        return int((await media.call("ping"))["legs"])
 
 
 NetworkFactory = Callable[..., "asyncio.Future[Harness]"]
 
 
 @pytest.fixture
-async def sip() -> AsyncIterator[Callable[..., Any]]:
+async def sip(tmp_path: Path) -> AsyncIterator[Callable[..., Any]]:
     """`await sip(**config)`: a SipNetwork on 127.0.0.1 (free ports), stopped and checked after the test."""
     started: list[Harness] = []
 
@@ -176,20 +190,34 @@ async def sip() -> AsyncIterator[Callable[..., Any]]:
         config: dict[str, Any] = {"listen_host": HOST, "listen_port": port, "rtp_port_min": rtp,
                                   "rtp_port_max": rtp + 39, "no_reply_timeout": 2.0}
         config.update(overrides)
-        harness = Harness(SipNetwork(parse_config(config)))
+        parsed = parse_config(config)
+        media = ManagedMedia(rtp_ports=(parsed.rtp_port_min, parsed.rtp_port_max), rtp_host=HOST,
+                             advertise=parsed.contact_host, recordings_dir=tmp_path / "recordings",
+                             cache_dir=tmp_path / "media-cache")
+        harness = Harness(SipNetwork(parsed, media))
         await harness.network.start(harness.sink, harness.on_inbound)
         started.append(harness)
         return harness
 
     yield start
     for harness in started:
+        pid = harness.network.media_engine.pid  # type: ignore[attr-defined]
         await harness.network.stop()
-        assert harness.network.ports.in_use == 0, "RTP ports leaked"
+        assert harness.network.media_legs == 0, "media leaked"
         assert harness.network.live_legs == 0
+        assert pid is not None and not _running(pid), "the media engine process survived"
     for harness in started:
         port = harness.network.config.listen_port
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
             probe.bind((HOST, port))  # the SIP socket is closed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def trunk(kamailio: Peer, **fields: Any) -> dict[str, Any]:

@@ -171,4 +171,4 @@ async def test_number_without_trunk_fails_to_create(sip) -> None:
     net.dial("leg1", "+919876500486")
     failed = await net.wait_for("leg1", FailedToCreate)
     assert "no trunk" in failed.message
-    assert net.network.ports.in_use == 0
+    assert net.network.media_legs == 0

@@ -13,13 +13,13 @@ from typing import Any
 from sippy.SipConf import SipConf
 from sippy.SipTransactionManager import SipTransactionManager
 
+from legato.domain import causes
 from legato.domain.errors import ValidationFailed
 from legato.domain.leg import HangupSource
 from legato.domain.machine import Ended
 from legato.domain.numbers import parse_number
 from legato.network.sip.config import Exophone, SipConfig
 from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
-from legato.network.sip.ports import RtpPorts
 from legato.network.sip.reactor import TraceLog
 from legato.network.sip.route import Route
 
@@ -37,9 +37,8 @@ class Agent:
 
     user_agent = "Legato"
 
-    def __init__(self, config: SipConfig, ports: RtpPorts, report: Report, offer: Offer) -> None:
+    def __init__(self, config: SipConfig, report: Report, offer: Offer) -> None:
         self.config = config
-        self.ports = ports
         self.report = report
         self._offer = offer
         self.global_config: dict[str, Any] = {}
@@ -87,9 +86,9 @@ class Agent:
             del self.by_ref[dialog.call_ref]
 
     # -- outbound --
-    def dial(self, leg_sid: str, route: Route, rtp_port: int, offer: str) -> None:
-        """Start an outbound call."""
-        dialog = OutboundDialog(self, leg_sid, route, rtp_port, offer)
+    def dial(self, leg_sid: str, route: Route, offer: str) -> None:
+        """Start an outbound call with the SDP offer for the leg's media."""
+        dialog = OutboundDialog(self, leg_sid, route, offer)
         self.by_leg[leg_sid] = dialog
         dialog.start()
 
@@ -150,8 +149,9 @@ class Agent:
         """The INVITE was accepted by sippy: ask the application side whose leg it is."""
         self._offer(dialog)
 
-    def ring_inbound(self, call_ref: str, leg_sid: str | None) -> None:
-        """The application side decided: ring for `leg_sid`, or 404 when None."""
+    def ring_inbound(self, call_ref: str, leg_sid: str | None, refuse: int | None = None) -> None:
+        """The application side decided: ring for `leg_sid`, or 404 when None; `refuse` (e.g. 503 when the
+        leg got no media) rejects the call and ends the leg."""
         dialog = self.by_ref.get(call_ref)
         if dialog is None or dialog.done:
             if leg_sid is not None:  # the caller gave up before the leg existed
@@ -161,21 +161,20 @@ class Agent:
         if leg_sid is None:
             dialog.reject(404)
             return
-        try:
-            port = self.ports.take()
-        except Exception:
-            dialog.reject(503)
+        if refuse is not None:
+            dialog.reject(refuse)
+            self.report(leg_sid, Ended(sip_code=refuse, q850=causes.SWITCH_CONGESTION, reason="no media",
+                                       source=HangupSource.PLATFORM), ended=True)
             return
         self.by_leg[leg_sid] = dialog
-        dialog.ring(leg_sid, port)
+        dialog.ring(leg_sid)
         self.report(leg_sid, None, remote_sdp=dialog.remote_sdp)
 
-    def answer(self, leg_sid: str, make_answer: Callable[[str, str, int], str]) -> None:
-        """Answer the inbound call bound to `leg_sid` with SDP from `make_answer(remote, host, port)`."""
+    def answer(self, leg_sid: str, sdp: str) -> None:
+        """Answer the inbound call bound to `leg_sid` with our SDP answer."""
         dialog = self.by_leg.get(leg_sid)
-        if not isinstance(dialog, InboundDialog) or dialog.rtp_port is None:
+        if not isinstance(dialog, InboundDialog):
             return
-        sdp = make_answer(dialog.remote_sdp or "", self.config.contact_host, dialog.rtp_port)
         dialog.answer(sdp)
         self.report(leg_sid, None, local_sdp=sdp)
 

@@ -94,7 +94,6 @@ class Dialog:
         self.leg_sid = leg_sid
         self.done = False
         self.answered = False
-        self.rtp_port: int | None = None
         self.ua: UA | None = None
 
     def _contact(self) -> SipContact:
@@ -102,13 +101,11 @@ class Dialog:
         return SipContact(address=SipAddress(url=url, hadbrace=True))
 
     def _finish(self, signal: Ended | None, **info: Any) -> None:
-        """End the dialog once: release its port, forget it, and report the final signal (if any)."""
+        """End the dialog once: forget it, and report the final signal (if any); the asyncio side then
+        releases the leg's media."""
         if self.done:
             return
         self.done = True
-        if self.rtp_port is not None:
-            self.agent.ports.give_back(self.rtp_port)
-            self.rtp_port = None
         self.agent.forget(self)
         if signal is not None and self.leg_sid is not None:
             self.agent.report(self.leg_sid, signal, ended=True, **info)
@@ -129,10 +126,9 @@ class OutboundDialog(Dialog):
 
     direction = "outbound"
 
-    def __init__(self, agent: Agent, leg_sid: str, route: Route, rtp_port: int, offer: str) -> None:
+    def __init__(self, agent: Agent, leg_sid: str, route: Route, offer: str) -> None:
         super().__init__(agent, leg_sid)
         self.route = route
-        self.rtp_port = rtp_port
         self.offer = offer
         self.rang = False
 
@@ -216,10 +212,9 @@ class InboundDialog(Dialog):
                 self._finish(Ended(sip_code=487, q850=causes.NORMAL_CLEARING, reason="Request Terminated",
                                    source=HangupSource.CALLER))
 
-    def ring(self, leg_sid: str, rtp_port: int) -> None:
+    def ring(self, leg_sid: str) -> None:
         """Bind to the leg created for this call and send 180 Ringing."""
         self.leg_sid = leg_sid
-        self.rtp_port = rtp_port
         if self.ua is not None:
             self.ua.recvEvent(CCEventRing((180, "Ringing", None)))
 

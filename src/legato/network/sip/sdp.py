@@ -1,7 +1,7 @@
-"""SDP offers and answers for G.711 audio with RFC 4733 events.
+"""SDP offers and answers for G.711 audio with RFC 4733 events, and reading the far end's media line.
 
-These are small replaceable functions: the media engine will later supply SDP for the ports it really
-terminates. Until then the SIP network offers PCMU, PCMA and telephone-event on the leg's RTP port.
+The address and port are the media engine's allocation for the leg (media/base.py `Allocation`);
+`remote_media` reads where the far end wants our audio and in which codec, for `set_remote`.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 CODECS: dict[int, str] = {0: "PCMU/8000", 8: "PCMA/8000"}
 TELEPHONE_EVENT = 101
@@ -46,3 +47,42 @@ def g711_answer(remote_sdp: str, host: str, port: int) -> str:
     payloads = [p for p in offered if p in CODECS] or list(CODECS)
     events = re.search(r"^a=rtpmap:(\d+) telephone-event/8000", remote_sdp, re.MULTILINE | re.IGNORECASE)
     return _render(host, port, payloads, events is not None)
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMedia:
+    """Where and how to send a leg's audio, as the far end's SDP says."""
+
+    address: str
+    port: int
+    payload_type: int  # 0 PCMU or 8 PCMA: the first G.711 format of the m= line
+    telephone_event_pt: int | None
+
+
+def remote_media(sdp: str) -> RemoteMedia | None:
+    """The audio stream of an SDP body, or None when it has no usable G.711 audio line."""
+    text = sdp.replace("\r\n", "\n")
+    session, _, media_part = text.partition("\nm=audio ")
+    if not media_part:
+        return None
+    m_line, _, attributes = media_part.partition("\n")
+    fields = m_line.split()
+    if len(fields) < 3 or not fields[0].isdigit():
+        return None
+    port = int(fields[0])
+    formats = [int(f) for f in fields[2:] if f.isdigit()]
+    payload = next((f for f in formats if f in CODECS), None)
+    if payload is None or not 0 < port < 65536:
+        return None
+    attributes = attributes.split("\nm=", 1)[0]  # this media section only
+    address = _connection(attributes) or _connection(session)
+    if address is None:
+        return None
+    events = re.search(r"^a=rtpmap:(\d+) telephone-event/8000", attributes, re.MULTILINE | re.IGNORECASE)
+    te_pt = int(events.group(1)) if events and int(events.group(1)) in formats else None
+    return RemoteMedia(address, port, payload, te_pt)
+
+
+def _connection(text: str) -> str | None:
+    found = re.search(r"^c=IN IP[46] (\S+)", text, re.MULTILINE)
+    return found.group(1).split("/", 1)[0] if found else None
