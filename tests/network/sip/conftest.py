@@ -52,10 +52,10 @@ class Peers:
         self.started.append(peer)
         return peer
 
-    def phone(self, answermode: str = "auto", user: str = "phone") -> Peer:
-        """baresip as a phone (auto or manual answer)."""
+    def phone(self, answermode: str = "auto", user: str = "phone", **options: Any) -> Peer:
+        """baresip as a phone (auto or manual answer); options go to start_baresip (audio_file, dump_dir...)."""
         return self._keep(start_baresip(self.root / f"baresip-{len(self.started)}", user=user,
-                                        answermode=answermode))
+                                        answermode=answermode, **options))
 
     def carrier(self, phone: Peer, manual: Peer | None = None, blackhole: int | None = None,
                 hangup: Peer | None = None) -> Peer:

@@ -262,7 +262,7 @@ sip_trans_def udp
 net_interface {host}
 dns_server 127.0.0.1:53
 audio_player aubridge,nil
-audio_source ausine,440
+audio_source {audio_source}
 ausrc_srate 48000
 ausrc_channels 2
 auplay_srate 48000
@@ -277,18 +277,34 @@ module account.so
 module menu.so
 module ctrl_tcp.so
 ctrl_tcp_listen {host}:{ctrl_port}
-"""
+{more}"""
 
 
 def start_baresip(workdir: Path, *, user: str = "phone", answermode: str = "auto",
-                  port: int | None = None) -> Peer:
-    """baresip as a phone at sip:USER@127.0.0.1:PORT (answermode auto/manual); ctrl_tcp: extra['ctrl']."""
+                  port: int | None = None, audio_file: Path | None = None, tone_hz: int = 440,
+                  dump_dir: Path | None = None) -> Peer:
+    """baresip as a phone at sip:USER@127.0.0.1:PORT (answermode auto/manual); ctrl_tcp: extra['ctrl'].
+
+    It says a `tone_hz` sine, or plays `audio_file` (a WAV: converted here to the 48 kHz stereo the
+    aufile source needs). With `dump_dir`, the sndfile module writes what it hears (`*-dec.wav`)
+    and what it sends (`*-enc.wav`) there."""
     port = port or free_port(count=2)  # baresip also takes PORT+1 (TLS)
     ctrl = free_port()
     rtp = free_port(count=20)
     workdir.mkdir(parents=True, exist_ok=True)
+    source = f"ausine,{tone_hz}"
+    more = ""
+    if audio_file is not None:
+        converted = workdir / "source.wav"
+        subprocess.run(["sox", str(audio_file), "-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer",
+                        str(converted)], check=True, capture_output=True, timeout=30)
+        source = f"aufile,{converted}"
+        more += "module aufile.so\n"
+    if dump_dir is not None:
+        dump_dir.mkdir(parents=True, exist_ok=True)
+        more += f"module sndfile.so\nsnd_path {dump_dir}\n"
     (workdir / "config").write_text(BARESIP_CONFIG.format(host=HOST, port=port, ctrl_port=ctrl, rtp_low=rtp,
-                                                          rtp_high=rtp + 19))
+                                                          rtp_high=rtp + 19, audio_source=source, more=more))
     (workdir / "accounts").write_text(f"<sip:{user}@{HOST}:{port}>;answermode={answermode};regint=0;"
                                       "audio_codecs=pcmu,pcma\n")
     (workdir / "contacts").write_text("")
