@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
+SOURCE = Path(__file__).resolve().parents[1] / "src"  # this checkout's code, not whatever is pip-installed
 
 
 def free_port() -> int:
@@ -66,6 +67,7 @@ class LegatoServer:
     database_url: str
     time_scale: float = 50.0
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -75,6 +77,7 @@ class LegatoServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])])
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
@@ -84,7 +87,7 @@ class LegatoServer:
     def start(self) -> LegatoServer:
         log = open(self.workdir / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "legato", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "legato", "serve", "--port", str(self.port), *self.args],
             cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
