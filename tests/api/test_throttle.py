@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -71,7 +72,7 @@ def test_rate_is_never_exceeded_and_high_goes_first(tmp_path: Path) -> None:
         assert all(leg["state"] == "terminal" for leg in done.values())
         starts = sorted((connecting_at(api, sid), sid) for sid in done)
         times = [t for t, _ in starts]
-        assert all(b - a >= SECOND // 2 for a, b in zip(times, times[1:], strict=False)), "faster than 2 cps"
+        assert all(b - a >= SECOND // 2 for a, b in itertools.pairwise(times)), "faster than 2 cps"
         assert all(times[i + 2] - times[i] >= SECOND for i in range(len(times) - 2)), "3 starts in one second"
         # no normal leg started while a high leg created before that moment was still waiting
         for at, sid in starts:
@@ -139,7 +140,7 @@ def test_operator_trunk_limit(server: LegatoServer) -> None:
     for sid in legs:
         api.wait_terminal(sid, 20)
     times = sorted(connecting_at(api, sid) for sid in legs)
-    assert all(b - a >= SECOND for a, b in zip(times, times[1:], strict=False))
+    assert all(b - a >= SECOND for a, b in itertools.pairwise(times))
 
 
 def test_unlimited_account_is_never_enqueued(server: LegatoServer) -> None:

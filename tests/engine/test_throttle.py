@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import datetime, timedelta
 
@@ -167,7 +168,7 @@ def test_random_load_keeps_rate_priority_and_fifo(seed: int) -> None:
     for account, starts in by_account.items():
         times = sorted(at for _, at in starts)
         spacing = interval(cps[account])
-        assert all(b - a >= spacing for a, b in zip(times, times[1:], strict=False)), account
+        assert all(b - a >= spacing for a, b in itertools.pairwise(times)), account
         for i, (sid, at) in enumerate(starts):  # nothing started before a waiting leg it should follow
             _, priority, _, n = created[sid]
             for other, other_at in starts[i + 1:]:
