@@ -57,7 +57,8 @@ class BridgeService:
         if request.bridge_event_endpoint is not None:
             check_endpoint(request.bridge_event_endpoint, "bridge_event_endpoint")
         for sid in request.leg_sids:
-            if self.engine.switchboard.get(sid) is None:
+            live = self.engine.switchboard.get(sid)
+            if live is None or live.account_sid != account.account_sid:
                 leg = await self.legs.get(account.account_sid, sid)
                 if leg is None:
                     raise NotFound(f"no such leg {sid}", field="leg_sids")
