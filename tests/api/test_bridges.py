@@ -176,3 +176,24 @@ def test_least_loaded_data_centre(tmp_path: Any) -> None:
         assert data(api.create_leg(HUMAN))["dc_code"] == "202"
     finally:
         server.stop()
+
+
+def test_restart_ends_active_bridges(tmp_path: Any) -> None:
+    import signal
+
+    server = LegatoServer(workdir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'legato.db'}").start()
+    try:
+        api = Api(server, server.create_account())
+        a = connected_leg(api)
+        b = connected_leg(api, reference_leg_sid=a["leg_sid"])
+        br = data(bridge(api, a["leg_sid"], b["leg_sid"], bridge_event_endpoint=BRIDGE_ENDPOINT))
+        server.stop(signal.SIGKILL)
+        server.start()
+        view = data(api.http.get(f"{api.base}/bridges/{br['bridge_sid']}"))
+        assert (view["state"], view["end_reason"]) == ("terminated", "platform_restart")
+        assert names(bridge_events(api, br["bridge_sid"]))[-1] == "bridge_terminated"
+        for leg in (a, b):
+            assert api.leg(leg["leg_sid"])["hangup_cause"] == "platform_restart"
+            assert names(api.events(leg["leg_sid"]))[-2:] == ["leg_left_bridge", "leg_terminated"]
+    finally:
+        server.stop()

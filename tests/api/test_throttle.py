@@ -46,8 +46,8 @@ def account_view(api: Api) -> dict[str, Any]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LegatoServer]:
     workdir = tmp_path_factory.mktemp("throttle")
     server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}",
-                          env={"LEGATO_QUEUE_MAX_LENGTH": "5", "LEGATO_QUEUE_MAX_WAIT": "20",
-                               "LEGATO_ACCOUNT_TRUNK_CPS": json.dumps({"ACtrunk:sandbox": 1})}).start()
+                          env={"LEGATO_QUEUE_MAX_LENGTH": "5", "LEGATO_ACCOUNT_TRUNK_CPS": json.dumps({"ACx:y": 3})},
+                          args=["--queue-max-wait", "20", "--trunk-cps", "ACtrunk:sandbox=1"]).start()
     yield server
     server.stop()
 
@@ -140,7 +140,7 @@ def test_operator_trunk_limit(server: LegatoServer) -> None:
     for sid in legs:
         api.wait_terminal(sid, 20)
     times = sorted(connecting_at(api, sid) for sid in legs)
-    assert all(b - a >= SECOND for a, b in itertools.pairwise(times))
+    assert all(b - a >= SECOND for a, b in itertools.pairwise(times)), [b - a for a, b in itertools.pairwise(times)]
 
 
 def test_unlimited_account_is_never_enqueued(server: LegatoServer) -> None:

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from legato.api.auth import current_account
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, envelope
-from legato.api.legs import event_view
+from legato.api.legs import _event_view as event_view  # one view of outbox rows for legs and bridges
 from legato.app.bridges import BridgeAction, CreateBridge
 from legato.dialects.bridges import bridge_resource
 from legato.domain.account import Account

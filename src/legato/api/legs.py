@@ -66,10 +66,10 @@ async def act_on_leg(request: Request, leg_sid: str, body: LegAction = Body(...)
             summary="The leg's events in order, with delivery status")
 async def leg_events(request: Request, leg_sid: str, account: Account = Depends(current_account)) -> JSONResponse:
     rows = await _runtime(request).legs.events(account, leg_sid)
-    return envelope(request, 200, {"events": [event_view(r) for r in rows]})
+    return envelope(request, 200, {"events": [_event_view(r) for r in rows]})
 
 
-def event_view(row: dict[str, Any]) -> dict[str, Any]:
+def _event_view(row: dict[str, Any]) -> dict[str, Any]:
     return {"sequence": row["sequence"], "event_sid": row["event_sid"], "event_name": row["event_name"],
             "event_type": row["event_type"], "payload": row["payload"], "endpoint": row["endpoint"],
             "delivery": {"status": row["status"], "attempts": row["attempts"],

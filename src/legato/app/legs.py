@@ -152,14 +152,15 @@ class LegService:
     async def _dial(self, account: Account, leg: Leg) -> Leg:
         """Start the leg now, or enqueue it when CPS control says so (429 when its queue is full)."""
         first: m.Input = m.Start()
-        throttle = self.throttle
+        throttle, now = self.throttle, self.clock.now()
         if throttle is not None:
             trunk = self.switchboard.network.name
             limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
-            if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority):
+            if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
+                                  now=now):
                 first = m.Enqueue(self.queue_max_wait)
         try:
-            return await self.switchboard.launch(leg, first)
+            return await self.switchboard.launch(leg, first, at=now)  # the start carries the slot's moment
         except BaseException:
             if throttle is not None:
                 throttle.forget(leg.leg_sid)

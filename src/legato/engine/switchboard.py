@@ -70,17 +70,19 @@ class Switchboard:
         await self.network.stop()
 
     # ---- entry points ------------------------------------------------------------------
-    async def launch(self, leg: Leg, first: m.Input) -> Leg:
-        """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably.
+    async def launch(self, leg: Leg, first: m.Input, at: datetime | None = None) -> Leg:
+        """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably,
+        stamped `at` (default now).
 
         Returns the leg as accepted (a snapshot: an enqueued leg may start while the write commits)."""
         controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
-        effects = controller.machine.handle(first, self.clock.now())
+        now = at or self.clock.now()
+        effects = controller.machine.handle(first, now)
         accepted = dataclasses.replace(leg, extra=dict(leg.extra))
         self._launched(leg)
         try:
-            await self._apply(controller, effects, new=True, act=False)
+            await self._apply(controller, effects, new=True, act=False, at=now)
         except BaseException:
             if self.controllers.pop(leg.leg_sid, None) is not None:
                 self._ended(leg)

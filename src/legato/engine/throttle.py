@@ -111,14 +111,16 @@ class Throttle:
 
     # ---- entry points ---------------------------------------------------------------------
     def admit(self, leg_sid: str, account_sid: str, limits: Limits, *, trunk: str = "sandbox",
-              priority: str = "normal") -> bool:
-        """True: start the leg now (a slot was taken). False: it waits and `start` will be called.
+              priority: str = "normal", now: datetime | None = None) -> bool:
+        """True: start the leg now (a slot was taken at `now`, which the caller should stamp the start
+        with). False: it waits and `start` will be called.
 
         Raises LimitExceeded (the account's or the node's queue is full) without taking anything."""
         account = self._account(account_sid)
         account.limits = limits
-        if account.depth == 0 and self._can_start(account, trunk, self.clock.now()):
-            self._take(account, trunk, self.clock.now())
+        now = now or self.clock.now()
+        if account.depth == 0 and self._can_start(account, trunk, now):
+            self._take(account, trunk, now)
             self._entries[leg_sid] = _Entry(leg_sid, account_sid, trunk, priority, queued=False)
             return True
         if account.depth >= self.max_queue:
