@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -17,7 +18,7 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
-SOURCE = Path(__file__).resolve().parents[1] / "src"  # this checkout's code, not whatever is pip-installed
+SRC = str(Path(__file__).resolve().parent.parent / "src")  # this checkout's code, whatever is installed
 
 
 def free_port() -> int:
@@ -43,7 +44,8 @@ def new_postgres_database() -> str:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running loop too
+        pool.submit(asyncio.run, create()).result()
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
@@ -77,7 +79,7 @@ class LegatoServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([str(SOURCE), *filter(None, [os.environ.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})

@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
 from legato import __version__
-from legato.api import accounts, bridges, legs
+from legato.api import accounts, bridges, calls, legs
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.config import Settings
@@ -32,6 +32,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.include_router(legs.router)
+    app.include_router(calls.router)
     app.include_router(accounts.router)
     app.include_router(bridges.router)
 
