@@ -64,7 +64,7 @@ def serve(
 
     try:
         data_centres = dict(parse_data_centre(spec) for spec in dc) or None
-        trunk_limits = {key.strip(): int(value) for key, _, value in (spec.rpartition("=") for spec in trunk_cps)}
+        trunk_limits = dict(_trunk_limit(spec) for spec in trunk_cps)
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
@@ -75,6 +75,14 @@ def serve(
     _configure_logging(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 access_log=False)
+
+
+def _trunk_limit(spec: str) -> tuple[str, int]:
+    """`AC1:sandbox=5` -> ("AC1:sandbox", 5)."""
+    key, _, value = spec.rpartition("=")
+    if ":" not in key or not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"--trunk-cps {spec!r} must be ACCOUNT_SID:TRUNK=N with N >= 1")
+    return key.strip(), int(value)
 
 
 def _run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None) -> T:
