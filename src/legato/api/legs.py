@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+import re
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 
 from legato.api.auth import current_account
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, dialect_response, envelope
@@ -62,11 +64,27 @@ async def get_leg(request: Request, leg_sid: str, account: Account = Depends(cur
 
 
 @router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},
-             summary="Act on a live leg: hangup, answer")
+             summary="Act on a live leg: hangup, answer; on a connected leg play, say, stop_play, "
+                     "start_recording, stop_recording, gather, send_digits, mute, unmute, hold, unhold")
 async def act_on_leg(request: Request, leg_sid: str, body: LegAction = Body(...),
                      account: Account = Depends(current_account)) -> JSONResponse:
-    leg = await _runtime(request).legs.act(account, leg_sid, body)
-    return envelope(request, 202, leg_resource(leg))
+    leg, result = await _runtime(request).legs.act_with_result(account, leg_sid, body)
+    data = leg_resource(leg)
+    if result:
+        data["action_result"] = result
+    return envelope(request, 202, data)
+
+
+RECORDING_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,200}\.wav$")
+
+
+@router.get("/recordings/{file_name}", responses=ERROR_RESPONSES, response_class=FileResponse,
+            summary="A recording of one of the account's legs (WAV), as linked by recording_url")
+async def get_recording(request: Request, file_name: str, account: Account = Depends(current_account)) -> Response:
+    path = _runtime(request).recordings_root / account.account_sid / file_name
+    if not RECORDING_NAME.match(file_name) or not await asyncio.to_thread(path.is_file):
+        raise NotFound("no such recording", field="file_name")
+    return FileResponse(path, media_type="audio/wav")
 
 
 @router.get("/legs/{leg_sid}/external-events", responses=ERROR_RESPONSES,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from legato.app.prompts import PromptSources
 from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.clock import Clock
@@ -17,7 +19,10 @@ from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import Direction, Leg, LegState
 from legato.domain.numbers import parse_address
+from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
+from legato.engine.throttle import Limits, Throttle
+from legato.network.base import MEDIA_ACTIONS, MediaCommand
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -47,14 +52,50 @@ class CreateLeg(BaseModel):
     priority: Literal["normal", "high"] = "normal"
 
 
+ActionName = Literal["hangup", "answer", "play", "say", "stop_play", "start_recording", "stop_recording", "gather",
+                     "send_digits", "mute", "unmute", "hold", "unhold"]
+
+# The fields each action takes (besides `action`), and those it needs.
+ACTION_FIELDS: dict[str, frozenset[str]] = {
+    "hangup": frozenset({"reason"}), "answer": frozenset(), "play": frozenset({"url", "loop"}),
+    "say": frozenset({"text", "voice", "rate", "loop"}), "stop_play": frozenset(),
+    "start_recording": frozenset({"direction"}), "stop_recording": frozenset(),
+    "gather": frozenset({"num_digits", "timeout", "finish_on_key"}), "send_digits": frozenset({"digits"}),
+    "mute": frozenset(), "unmute": frozenset(), "hold": frozenset(), "unhold": frozenset()}
+REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {"play": ("url",), "say": ("text",), "send_digits": ("digits",)}
+
+
 class LegAction(BaseModel):
-    """Body of `POST .../legs/{leg_sid}/actions`."""
+    """Body of `POST .../legs/{leg_sid}/actions`: call control (hangup, answer) or media on a connected leg."""
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    action: Literal["hangup", "answer"]
+    action: ActionName
     reason: Literal["busy", "rejected"] | None = Field(
         None, description="hangup of a ringing inbound leg: busy (486) or rejected (603)")
+    url: str | None = Field(None, min_length=1, max_length=2048,
+                            description="play: a WAV file under a folder the operator allowed, or an http(s) "
+                                        "URL under an allowed prefix")
+    loop: int | None = Field(None, ge=0, le=100, description="play, say: times to play; 0 = until stop_play")
+    text: str | None = Field(None, min_length=1, max_length=2000, description="say: the text to speak")
+    voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]{1,40}$", description="say: espeak-ng voice")
+    rate: int | None = Field(None, ge=80, le=450, description="say: words per minute")
+    direction: Literal["in", "out", "both"] | None = Field(
+        None, description="start_recording: in (the far end), out (what it hears), both (mixed)")
+    num_digits: int | None = Field(None, ge=1, le=64, description="gather: stop after this many digits")
+    timeout: float | None = Field(None, gt=0, le=600,
+                                  description="gather: seconds to wait for the first and each next digit")
+    finish_on_key: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]?$",
+                                      description="gather: key that ends it ('' for none; default #)")
+    digits: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,64}$", description="send_digits: RFC 4733")
+
+    def media_command(self, folder: str, path: str | None) -> MediaCommand:
+        """This action as a network media command (`folder` for recordings, `path` for play)."""
+        return MediaCommand(
+            kind=self.action, path=path, loop=1 if self.loop is None else self.loop, text=self.text,
+            voice=self.voice or "en-us", rate=self.rate or 160, direction=self.direction or "both", folder=folder,
+            num_digits=self.num_digits, timeout=5.0 if self.timeout is None else self.timeout,
+            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits)
 
 
 class SandboxIncoming(BaseModel):
@@ -84,6 +125,19 @@ def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
     raise ValidationFailed(f"{field} must start with http://, https:// or grpc://", field=field)
 
 
+def _check_fields(action: LegAction) -> None:
+    """400 naming the field when a field does not belong to the action or a needed one is missing."""
+    allowed = ACTION_FIELDS[action.action]
+    for name in sorted(action.model_fields_set - {"action"}):
+        if name not in allowed and getattr(action, name) is not None:
+            if name == "reason":
+                raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
+            raise ValidationFailed(f"{name} does not apply to action {action.action}", field=name)
+    for name in REQUIRED_FIELDS.get(action.action, ()):
+        if getattr(action, name) is None:
+            raise ValidationFailed(f"{action.action} needs {name}", field=name)
+
+
 def encode_cursor(leg_sid: str) -> str:
     return base64.urlsafe_b64encode(json.dumps({"before": leg_sid}).encode()).decode().rstrip("=")
 
@@ -102,13 +156,18 @@ def decode_cursor(cursor: str) -> str:
 class LegService:
     """Everything an application can do with legs."""
 
-    def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *,
-                 dc_code: str, nso_code: str) -> None:
+    def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *, placement: Placement,
+                 throttle: Throttle | None = None, queue_max_wait: float | None = None,
+                 trunk_cps: Callable[[str, str], int | None] = lambda account_sid, trunk: None,
+                 prompts: PromptSources | None = None) -> None:
         self.legs = legs
+        self.prompts = prompts or PromptSources()
         self.switchboard = switchboard
         self.clock = clock
-        self.dc_code = dc_code
-        self.nso_code = nso_code
+        self.placement = placement
+        self.throttle = throttle
+        self.queue_max_wait = queue_max_wait
+        self.trunk_cps = trunk_cps
 
     async def create(self, account: Account, request: CreateLeg) -> Leg:
         """Validate, record durably, and start dialling; returns the leg as accepted."""
@@ -122,19 +181,16 @@ class LegService:
         check_endpoint(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
-        dc_code, nso_code, call_sid = self.dc_code, self.nso_code, new_call_sid()
+        reference, call_sid = None, new_call_sid()
         if request.reference_leg_sid:
-            reference = await self.legs.get(account.account_sid, request.reference_leg_sid)
+            reference = self.switchboard.get(request.reference_leg_sid)
+            if reference is None or reference.account_sid != account.account_sid:
+                reference = await self.legs.get(account.account_sid, request.reference_leg_sid)
             if reference is None:
                 raise ValidationFailed("reference_leg_sid is not a leg of this account", field="reference_leg_sid")
-            dc_code, nso_code, call_sid = reference.dc_code or dc_code, reference.nso_code or nso_code, \
-                reference.call_sid
-        if request.requested_dc_code is not None and request.requested_dc_code != dc_code:
-            raise ValidationFailed(f"requested_dc_code must be a data centre of this node ({dc_code})",
-                                   field="requested_dc_code")
-        if request.requested_nso_code is not None and request.requested_nso_code != nso_code:
-            raise ValidationFailed(f"requested_nso_code must be an nso code of data centre {dc_code}",
-                                   field="requested_nso_code")
+            call_sid = reference.call_sid
+        dc_code, nso_code = self.placement.place(requested_dc=request.requested_dc_code,
+                                                 requested_nso=request.requested_nso_code, reference=reference)
         leg = Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
             direction=Direction.OUTBOUND, contact_uri=request.contact_uri, contact_e164=contact.e164,
@@ -144,7 +200,24 @@ class LegService:
             setup_timeout=request.setup_timeout, ring_timeout=request.ring_timeout, dc_code=dc_code,
             nso_code=nso_code, reference_leg_sid=request.reference_leg_sid, amd_enable=request.amd_enable,
             async_amd=request.async_amd, priority=request.priority)
-        return await self.switchboard.launch(leg, m.Start())
+        return await self._dial(account, leg)
+
+    async def _dial(self, account: Account, leg: Leg) -> Leg:
+        """Start the leg now, or enqueue it when CPS control says so (429 when its queue is full)."""
+        first: m.Input = m.Start()
+        throttle, now = self.throttle, self.clock.now()
+        if throttle is not None:
+            trunk = self.switchboard.network.name
+            limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
+            if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
+                                  now=now):
+                first = m.Enqueue(self.queue_max_wait)
+        try:
+            return await self.switchboard.launch(leg, first, at=now)  # the start carries the slot's moment
+        except BaseException:
+            if throttle is not None:
+                throttle.forget(leg.leg_sid)
+            raise
 
     async def get(self, account: Account, leg_sid: str) -> Leg:
         """The account's leg, or NotFound (also for other accounts' legs)."""
@@ -166,9 +239,26 @@ class LegService:
 
     async def act(self, account: Account, leg_sid: str, action: LegAction) -> Leg:
         """Carry out an action on a live leg; 409 when its state does not allow it."""
+        leg, _ = await self.act_with_result(account, leg_sid, action)
+        return leg
+
+    async def act_with_result(self, account: Account, leg_sid: str, action: LegAction
+                              ) -> tuple[Leg, dict[str, Any]]:
+        """As `act`; also what a media action returned (play_id, recording_id...)."""
         leg = await self.get(account, leg_sid)
         if leg.state is LegState.TERMINAL:
             raise Conflict(f"leg is terminal ({leg.terminal_status}); nothing to {action.action}", field="action")
+        _check_fields(action)
+        if action.action in MEDIA_ACTIONS:
+            if leg.state is not LegState.CONNECTED:
+                raise Conflict(f"{action.action} needs a connected leg (this one is {leg.state})", field="action")
+            path = await self.prompts.resolve(action.url) if action.url else None
+            result = await self.switchboard.media(leg_sid, action.media_command(account.account_sid, path))
+            return self.switchboard.get(leg_sid) or leg, result
+        return await self._call_control(leg, action), {}
+
+    async def _call_control(self, leg: Leg, action: LegAction) -> Leg:
+        leg_sid = leg.leg_sid
         if action.reason is not None and not (action.action == "hangup" and leg.direction is Direction.INBOUND
                                               and leg.state is LegState.RINGING):
             raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
@@ -186,12 +276,13 @@ class LegService:
             caller_e164 = parse_address(caller, "from").e164
         except ValidationFailed:  # anonymous or odd caller ids still ring
             caller_e164 = None
+        dc_code, nso_code = self.placement.place()
         return Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=new_call_sid(),
             direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_e164, exophone=called,
             network_type="pstn" if caller_e164 else "voip",
             leg_event_endpoint=account.inbound_endpoint, date_created=self.clock.now(),
-            dc_code=self.dc_code, nso_code=self.nso_code)
+            dc_code=dc_code, nso_code=nso_code)
 
     async def sandbox_incoming(self, account: Account, request: SandboxIncoming) -> Leg:
         """Make a simulated call arrive at one of the account's exophones."""

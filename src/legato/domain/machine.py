@@ -24,6 +24,8 @@ ANSWER = "timeout"
 TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
 AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
+QUEUE = "queue_timeout"  # an enqueued leg waited too long for a CPS slot
+BRIDGE_KEY = "bridge_sid"  # leg.extra key naming the bridge the leg is in
 AMD_KEY = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
 RTCP_KEY = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
 RECORDING_URL_KEY = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
@@ -32,7 +34,9 @@ RECORDING_URL_KEY = "recording_url"  # leg.extra: the latest recording of the le
 # ---- inputs -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    """CPS control holds the leg until a slot frees."""
+    """CPS control holds the leg until a slot frees; after `max_wait` seconds (if given) the leg fails."""
+
+    max_wait: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,9 +116,11 @@ class TimerFired:
 
 @dataclass(frozen=True, slots=True)
 class Hangup:
-    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs."""
+    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs,
+    `cause` is the hangup_cause recorded for the others."""
 
     reason: str | None = None
+    cause: str = "hangup_requested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +137,22 @@ class FailedToCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinBridge:
+    """The leg joins a bridge and, with it, the bridge's call (`call_sid`)."""
+
+    bridge_sid: str
+    call_sid: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveBridge:
+    """The leg leaves its bridge (the bridge was stopped or another of its legs ended)."""
+
+    bridge_sid: str
+    reason: str = "bridge_stopped"
+
+
+@dataclass(frozen=True, slots=True)
 class Reconcile:
     """The process restarted while the leg was live: end it."""
 
@@ -138,7 +160,7 @@ class Reconcile:
 
 
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | Reconcile | MediaEvent | MediaStats)
+         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats)
 AFTER_END = (MediaEvent, MediaStats)  # inputs a terminal leg still takes
 
 
@@ -195,7 +217,7 @@ class LegMachine:
         if leg.is_terminal:
             if isinstance(event, Hangup):
                 raise Conflict("leg is already terminal", field="leg_sid")
-            if isinstance(event, Answer):
+            if isinstance(event, Answer | JoinBridge):
                 raise Conflict("leg is already terminal", field="leg_sid")
             if isinstance(event, Answered):
                 return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
@@ -210,7 +232,7 @@ class LegMachine:
         if self.leg.state is not LegState.CREATED:
             return []
         self.leg.move_to(LegState.ENQUEUED, now)
-        return []
+        return [StartTimer(QUEUE, event.max_wait)] if event.max_wait is not None else []
 
     def _on_Start(self, event: Start, now: datetime) -> list[Effect]:
         leg = self.leg
@@ -218,8 +240,8 @@ class LegMachine:
             return []
         leg.move_to(LegState.CONNECTING, now)
         leg.start_time = now
-        return [Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout), StartTimer(ANSWER, leg.timeout),
-                NetworkCommand("dial")]
+        return [CancelTimer(QUEUE), Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout),
+                StartTimer(ANSWER, leg.timeout), NetworkCommand("dial")]
 
     def _on_Incoming(self, event: Incoming, now: datetime) -> list[Effect]:
         leg = self.leg
@@ -277,6 +299,27 @@ class LegMachine:
             return [Emit("amd_result_success", ACTION, data={AMD_KEY: figures})]
         return []
 
+    # -- bridges --
+    def _on_JoinBridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state is not LegState.CONNECTED:
+            raise Conflict(f"leg {leg.leg_sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
+        current = leg.extra.get(BRIDGE_KEY)
+        if current is not None:
+            raise Conflict(f"leg {leg.leg_sid} is already in bridge {current}", field="leg_sids")
+        leg.extra[BRIDGE_KEY] = event.bridge_sid
+        leg.call_sid = event.call_sid
+        leg.date_updated = now
+        return [Emit("leg_joined_bridge", ACTION, data={"bridge_sid": event.bridge_sid})]
+
+    def _on_LeaveBridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.extra.get(BRIDGE_KEY) != event.bridge_sid:
+            return []
+        del leg.extra[BRIDGE_KEY]
+        leg.date_updated = now
+        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
+
     # -- media --
     def _on_MediaEvent(self, event: MediaEvent, now: datetime) -> list[Effect]:
         if self.leg.state is not LegState.CONNECTED:
@@ -332,6 +375,9 @@ class LegMachine:
                 return []
             self.amd_pending = False
             return [Emit("leg_answered")]
+        if name == QUEUE and leg.state is LegState.ENQUEUED:
+            return self._terminate(now, TerminalStatus.FAILED, causes.NO_CIRCUIT_AVAILABLE, QUEUE,
+                                   HangupSource.PLATFORM)
         if name == TIME_LIMIT and leg.state is LegState.CONNECTED:
             return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
                                                             TIME_LIMIT, HangupSource.PLATFORM)]
@@ -352,16 +398,16 @@ class LegMachine:
         leg = self.leg
         platform = HangupSource.PLATFORM
         if leg.state in (LegState.CREATED, LegState.ENQUEUED):
-            return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, "hangup_requested", platform)
+            return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, event.cause, platform)
         if leg.state is LegState.CONNECTED:
             return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
-                                                            "hangup_requested", platform)]
+                                                            event.cause, platform)]
         if leg.direction is Direction.INBOUND:
             sip_code, q850, status = _REJECT_REASONS[event.reason or "rejected"]
             return [NetworkCommand("reject", sip_code),
                     *self._terminate(now, status, q850, f"rejected_{event.reason or 'rejected'}", platform)]
         return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
-                                                           "hangup_requested", platform)]
+                                                           event.cause, platform)]
 
     def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
@@ -380,6 +426,9 @@ class LegMachine:
         if self.amd_pending:  # the answer happened; say so before the end
             self.amd_pending = False
             effects.append(Emit("leg_answered"))
+        bridge_sid = leg.extra.pop(BRIDGE_KEY, None)
+        if bridge_sid is not None:  # a leg that ends leaves its bridge first
+            effects.append(Emit("leg_left_bridge", ACTION, data={"bridge_sid": bridge_sid, "reason": "leg_ended"}))
         leg.move_to(LegState.TERMINAL, now)
         leg.terminal_status = status
         leg.hangup_cause_code = q850
@@ -394,5 +443,5 @@ class LegMachine:
             error = {"error_code": q850, "message": cause or status.value,
                      "description": f"leg ended {status.value}: {cause}"}
         effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
-                    CancelTimer(AMD_CAP), Emit("leg_terminated", LIFECYCLE, error)]
+                    CancelTimer(AMD_CAP), CancelTimer(QUEUE), Emit("leg_terminated", LIFECYCLE, error)]
         return effects
