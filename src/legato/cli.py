@@ -281,6 +281,23 @@ def legs_hangup(
     _print_legs([leg], as_json)
 
 
+rates_app = typer.Typer(help="The operator's rate table (prices of legs).", no_args_is_help=True)
+app.add_typer(rates_app, name="rates")
+
+
+@rates_app.command("import")
+def rates_import(path: Path = typer.Argument(..., help="CSV: prefix,price_per_minute,currency,billing_increment"),
+                 database_url: str | None = DB) -> None:
+    """Validate and import a rate table; running servers use it within seconds for legs that end."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"[red]error[/red] cannot read {path}: {exc}")
+        raise typer.Exit(2) from None
+    table = _run_store(lambda rt: rt.rates.import_table(text, str(path)), database_url)
+    console.print(f"imported {len(table)} rates from {path}")
+
+
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 

@@ -13,6 +13,7 @@ from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
 from legato.app.legs import LegService
+from legato.app.rates import RateService
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -27,7 +28,7 @@ from legato.engine.throttle import Throttle
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
-from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository
+from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
@@ -74,6 +75,7 @@ class Runtime:
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
         self._build_call_control()
         self.calls = CallService(self.legs.legs)
+        self.rates = RateService(RateRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
@@ -120,9 +122,11 @@ class Runtime:
 
     async def _refresh_accounts(self) -> None:
         self._accounts_by_sid = {a.account_sid: a for a in await self.accounts.all()}
+        if await self.rates.changed():
+            self.switchboard.rates = await self.rates.newest()
 
     async def _keep_accounts_fresh(self) -> None:
-        """Inbound routing runs on the SIP thread's schedule and cannot wait for the database: keep a copy."""
+        """Keep copies of accounts (inbound routing cannot wait for the database) and the rate table fresh."""
         while True:
             await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
             try:

@@ -20,6 +20,7 @@ from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg
+from legato.domain.prices import RateTable, record_price
 from legato.network.base import DialRequest, InboundCall, Network
 from legato.store.writer import Writer
 
@@ -59,6 +60,7 @@ class Switchboard:
         self.route_inbound: InboundRouter = lambda call: None
         self.on_launch: list[LegHook] = []
         self.on_end: list[LegHook] = []
+        self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
 
     async def start(self) -> None:
         await self.network.start(self.signal, self._on_inbound)
@@ -136,6 +138,8 @@ class Switchboard:
                act: bool = True, at: datetime | None = None) -> asyncio.Future[None]:
         leg = controller.leg
         now = at or self.clock.now()
+        if leg.is_terminal and self.rates is not None and "price" not in leg.extra:
+            record_price(leg, self.rates.price_leg(leg))
         events: list[LegEvent] = []
         for effect in effects:
             if isinstance(effect, m.Emit):

@@ -139,3 +139,11 @@ bridges = Table(
     Index("ix_bridges_account_sid_bridge_sid", "account_sid", "bridge_sid"),
     Index("ix_bridges_state", "state"),
 )
+
+rate_tables = Table(
+    "rate_tables", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the CSV as imported; the newest row is the table in force
+    Column("imported_at", UTCDateTime, nullable=False),
+)
