@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+"""This checkout's sources: server subprocesses run them even when another checkout is pip-installed."""
 
 
 def free_port() -> int:
@@ -75,6 +77,7 @@ class LegatoServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([SRC, *filter(None, [env.get("PYTHONPATH")])])
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})

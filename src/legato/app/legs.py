@@ -18,6 +18,7 @@ from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import Direction, Leg, LegState
 from legato.domain.numbers import parse_address
 from legato.engine.switchboard import Switchboard
+from legato.events.endpoints import EndpointPolicy
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -103,8 +104,9 @@ class LegService:
     """Everything an application can do with legs."""
 
     def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *,
-                 dc_code: str, nso_code: str) -> None:
+                 dc_code: str, nso_code: str, endpoints: EndpointPolicy | None = None) -> None:
         self.legs = legs
+        self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
         self.switchboard = switchboard
         self.clock = clock
         self.dc_code = dc_code
@@ -120,6 +122,7 @@ class LegService:
                                    field="network_type")
         parse_address(request.exophone, "exophone")
         check_endpoint(request.leg_event_endpoint)
+        await self.endpoints.check(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
         dc_code, nso_code, call_sid = self.dc_code, self.nso_code, new_call_sid()

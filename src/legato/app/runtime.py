@@ -8,10 +8,16 @@ from dataclasses import dataclass, field
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
+from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.config import Settings
 from legato.engine.clock import ScaledClock
 from legato.engine.switchboard import Switchboard
+from legato.events.dispatcher import Dispatcher, RetrySchedule
+from legato.events.endpoints import EndpointPolicy
+from legato.events.outbox import Outbox
+from legato.events.sinks.grpc import GrpcSink
+from legato.events.sinks.http import HttpSink
 from legato.network.base import Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
@@ -31,6 +37,15 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     raise ValueError(f"network {settings.network!r} is not available in this build")
 
 
+def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock) -> Dispatcher:
+    """The event dispatcher with its sinks and retry schedule from `settings`."""
+    http = HttpSink(settings.events_attempt_timeout, settings.events_max_connections_per_host)
+    grpc = GrpcSink(settings.events_attempt_timeout)
+    schedule = RetrySchedule(settings.events_backoff_base, settings.events_backoff_max, settings.events_give_up_after)
+    return Dispatcher(outbox, {"http": http, "https": http, "grpc": grpc, "grpcs": grpc}, accounts.webhook_secret,
+                      clock, schedule=schedule, time_scale=settings.time_scale)
+
+
 @dataclass
 class Runtime:
     """Everything a running Legato holds."""
@@ -42,6 +57,8 @@ class Runtime:
     switchboard: Switchboard = field(init=False)
     accounts: AccountService = field(init=False)
     legs: LegService = field(init=False)
+    dispatcher: Dispatcher = field(init=False)
+    events: EventService = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -49,9 +66,14 @@ class Runtime:
         self.clock = ScaledClock(s.time_scale)
         self.writer = Writer(self.db)
         self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer)
-        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
+        endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
+        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock,
+                                       endpoints=endpoints)
         self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
-                               dc_code=s.dc_code, nso_code=s.nso_code)
+                               dc_code=s.dc_code, nso_code=s.nso_code, endpoints=endpoints)
+        self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
+        self.writer.add_listener(self.dispatcher.on_commit)
+        self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""
@@ -65,9 +87,11 @@ class Runtime:
         if stale:
             ended = await self.switchboard.reconcile(stale)
             log.warning("reconciled legs left live by a previous process count=%d", ended)
+        await self.dispatcher.start()
         await self.switchboard.start()
 
     async def stop(self) -> None:
         await self.switchboard.stop()
         await self.writer.stop()
+        await self.dispatcher.stop()
         await self.db.dispose()
