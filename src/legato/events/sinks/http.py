@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import ssl
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
 from urllib.parse import urlsplit
 
+import certifi
 import httpx
 
 from legato import __version__
@@ -51,16 +53,19 @@ class HttpSink:
         self._limits = httpx.Limits(max_connections=max_connections_per_host,
                                     max_keepalive_connections=max_connections_per_host, keepalive_expiry=60)
         self._clients: dict[str, httpx.AsyncClient] = {}
+        self._tls: ssl.SSLContext | None = None
 
     def _client(self, endpoint: str) -> httpx.AsyncClient:
         parts = urlsplit(endpoint)
         key = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
         client = self._clients.get(key)
         if client is None:
+            if self._tls is None:  # one TLS context for every host (building one per client costs ~0.2 s)
+                self._tls = ssl.create_default_context(cafile=certifi.where())
             # Waiting for a pooled connection counts against this host's attempt only: other hosts have
             # their own pools, so a slow endpoint never holds up another one.
             client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=self._limits, http1=True,
-                                       http2=False, follow_redirects=False, trust_env=False,
+                                       http2=False, verify=self._tls, follow_redirects=False, trust_env=False,
                                        headers={"user-agent": f"legato/{__version__}"})
             self._clients[key] = client
         return client
