@@ -7,7 +7,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -88,8 +88,8 @@ def test_listen_refuses_bad_signatures(listener: Listener) -> None:
     assert httpx.post(f"http://127.0.0.1:{listener.http_port}/", content=body, timeout=5).status_code == 401
     with grpc.insecure_channel(f"127.0.0.1:{listener.grpc_port}") as channel:
         stub = events_pb2_grpc.LegEventReceiverStub(channel)
-        message = events_pb2.LegEvent(event_sid="evt1", webhook_id="evt1", webhook_timestamp=headers["webhook-timestamp"],
-                                      webhook_signature=forged, signed_payload=body)
+        message = events_pb2.LegEvent(event_sid="evt1", webhook_id="evt1", signed_payload=body,
+                                      webhook_timestamp=headers["webhook-timestamp"], webhook_signature=forged)
         with pytest.raises(grpc.RpcError) as failure:
             stub.Deliver(message, timeout=5)
         assert failure.value.code() is grpc.StatusCode.UNAUTHENTICATED

@@ -20,6 +20,8 @@ from legato.store.tables import delivery_attempts, events
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
+LINGER = 0.05
+"""Seconds the recorder waits to gather attempts into one transaction (status is not on the delivery path)."""
 
 _UPDATE_EVENT = (
     update(events)
@@ -99,6 +101,8 @@ class Outbox:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if not self._closing:
+                await asyncio.sleep(LINGER)
             self._wake.clear()
             while self._updates:
                 attempts, self._attempts = self._attempts, []

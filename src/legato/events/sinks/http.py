@@ -52,14 +52,15 @@ class HttpSink:
         self.timeout = timeout
         self._limits = httpx.Limits(max_connections=max_connections_per_host,
                                     max_keepalive_connections=max_connections_per_host, keepalive_expiry=60)
-        self._clients: dict[str, httpx.AsyncClient] = {}
+        self.max_connections_per_host = max_connections_per_host
+        self._clients: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
         self._tls: ssl.SSLContext | None = None
 
-    def _client(self, endpoint: str) -> httpx.AsyncClient:
+    def _client(self, endpoint: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         parts = urlsplit(endpoint)
         key = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
-        client = self._clients.get(key)
-        if client is None:
+        entry = self._clients.get(key)
+        if entry is None:
             if self._tls is None:  # one TLS context for every host (building one per client costs ~0.2 s)
                 self._tls = ssl.create_default_context(cafile=certifi.where())
             # Waiting for a pooled connection counts against this host's attempt only: other hosts have
@@ -67,15 +68,18 @@ class HttpSink:
             client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=self._limits, http1=True,
                                        http2=False, verify=self._tls, follow_redirects=False, trust_env=False,
                                        headers={"user-agent": f"legato/{__version__}"})
-            self._clients[key] = client
-        return client
+            # Requests wait on the semaphore rather than in httpcore's pool, whose queue costs
+            # O(waiting x connections) per request.
+            entry = (client, asyncio.Semaphore(self.max_connections_per_host))
+            self._clients[key] = entry
+        return entry
 
     async def deliver(self, endpoint: str, event: SignedEvent, payload: dict[str, Any]) -> Result:
         headers = {"content-type": "application/json", **event.headers}
+        client, slots = self._client(endpoint)
         try:
-            async with asyncio.timeout(self.timeout):
-                response = await self._client(endpoint).post(endpoint, content=event.body.encode(),
-                                                              headers=headers)
+            async with slots, asyncio.timeout(self.timeout):
+                response = await client.post(endpoint, content=event.body.encode(), headers=headers)
         except (TimeoutError, httpx.TimeoutException):
             return Result("retry", error=f"timed out after {self.timeout:g} s")
         except httpx.HTTPError as exc:
@@ -94,5 +98,5 @@ class HttpSink:
 
     async def aclose(self) -> None:
         clients, self._clients = list(self._clients.values()), {}
-        for client in clients:
+        for client, _ in clients:
             await client.aclose()
