@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import concurrent.futures
 import json
 import os
 import signal
@@ -17,8 +18,7 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
-SRC = str(Path(__file__).resolve().parent.parent / "src")
-"""This checkout's sources: server subprocesses run them even when another checkout is pip-installed."""
+SRC = str(Path(__file__).resolve().parent.parent / "src")  # this checkout's code, whatever is installed
 
 
 def free_port() -> int:
@@ -44,7 +44,8 @@ def new_postgres_database() -> str:
         finally:
             await conn.close()
 
-    asyncio.run(create())
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running loop too
+        pool.submit(asyncio.run, create()).result()
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
 
 
@@ -77,7 +78,7 @@ class LegatoServer:
 
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join([SRC, *filter(None, [env.get("PYTHONPATH")])])
+        env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})

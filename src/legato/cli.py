@@ -70,7 +70,7 @@ def _run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None) 
     from legato.app.runtime import Runtime
 
     async def main() -> T:
-        runtime = Runtime(_settings(database_url=database_url))
+        runtime = Runtime(_settings(database_url=database_url, network="sandbox"))  # store only: no network
         await runtime.open_store()
         try:
             return await action(runtime)
@@ -318,6 +318,23 @@ def events_listen(
     except OSError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(1) from None
+
+
+config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+
+@config_app.command("check")
+def config_check(path: Path = typer.Argument(..., help="TOML configuration file.")) -> None:
+    """Validate a configuration file; print each problem with its line, exit 1 when there is one."""
+    from legato.network.sip import check_config_file
+
+    problems = check_config_file(path)
+    for problem in problems:
+        err.print(problem)
+    if problems:
+        raise typer.Exit(1)
+    console.print(f"{path}: ok")
 
 
 def main() -> None:

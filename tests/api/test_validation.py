@@ -103,3 +103,10 @@ def test_list_filters_and_cursor_pages_without_repeats(api: Api) -> None:
     assert bad_limit.status_code == 400 and bad_limit.json()["response"]["error_data"]["field"] == "limit"
     inbound = api.http.get(api.base + "/legs", params={"direction": "inbound", "limit": 500})
     assert all(leg["direction"] == "inbound" for leg in inbound.json()["response"]["data"]["legs"])
+
+
+def test_json_body_without_json_content_type_is_accepted(api: Api) -> None:
+    body = b'{"contact_uri": "09163810003", "exophone": "08030752400", "leg_event_endpoint": "http://127.0.0.1:9/e"}'
+    response = api.http.post(api.base + "/legs", content=body,
+                             headers={"content-type": "application/x-www-form-urlencoded"})
+    assert response.status_code == 202, response.text

@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from legato.dialects import encoding, formats
 from legato.domain.errors import Conflict, LegatoError, LimitExceeded, NotFound, Unauthorized, ValidationFailed
 from legato.domain.ids import new_request_id
 
@@ -27,6 +28,14 @@ def envelope(request: Request, http_code: int, data: Any = None, error: dict[str
     body = {"request_id": new_request_id(), "method": request.method, "http_code": http_code,
             "response": {"error_data": error, "data": data}}
     return JSONResponse(jsonable_encoder(body), status_code=http_code, headers=headers)
+
+
+def dialect_response(request: Request, fmt: str, document: Any) -> Response:
+    """Legato's own format in the envelope; another provider's format as that provider sends it (bare
+    JSON, money as exact decimal numbers), so its clients parse it unchanged."""
+    if fmt == formats.DEFAULT:
+        return envelope(request, 200, document)
+    return Response(encoding.dumps(document), status_code=200, media_type="application/json")
 
 
 def error_data(code: str, message: str, *, field: str | None = None, description: str | None = None

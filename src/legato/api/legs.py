@@ -6,11 +6,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from legato.api.auth import current_account
-from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, envelope
+from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, dialect_response, envelope
 from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
+from legato.dialects import formats
 from legato.dialects.exotel import leg_resource
 from legato.domain.account import Account
 from legato.domain.errors import NotFound
@@ -48,10 +49,16 @@ async def list_legs(
     return envelope(request, 200, {"legs": [leg_resource(leg) for leg in legs], "next_cursor": next_cursor})
 
 
-@router.get("/legs/{leg_sid}", responses=ERROR_RESPONSES, summary="Read a leg")
-async def get_leg(request: Request, leg_sid: str, account: Account = Depends(current_account)) -> JSONResponse:
+Format = Literal["exotel", "messagebird", "telefonie", "ringcentral"]
+FORMAT_QUERY = Query("exotel", description="exotel (Legato's own, in the envelope), or messagebird, telefonie, "
+                     "ringcentral: that provider's object, bare (see docs/dialects.md)")
+
+
+@router.get("/legs/{leg_sid}", responses={**ERROR_RESPONSES, **CONFLICT}, summary="Read a leg, in any dialect")
+async def get_leg(request: Request, leg_sid: str, account: Account = Depends(current_account),
+                  format: Format = FORMAT_QUERY) -> Response:
     leg = await _runtime(request).legs.get(account, leg_sid)
-    return envelope(request, 200, leg_resource(leg))
+    return dialect_response(request, format, formats.render_leg(format, leg))
 
 
 @router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},

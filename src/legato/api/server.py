@@ -7,12 +7,30 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, legs
+from legato.api import accounts, calls, legs
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.config import Settings
+
+
+class JsonBodies:
+    """ASGI middleware: every request body is read as JSON, whatever Content-Type says.
+
+    `curl -d '{...}'` sends `application/x-www-form-urlencoded`; the API only speaks JSON, so a
+    missing or wrong content type should not turn a good body into a 400.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] in ("POST", "PUT", "PATCH"):
+            headers = [(k, v) for k, v in scope["headers"] if k != b"content-type"]
+            scope = dict(scope, headers=[*headers, (b"content-type", b"application/json")])
+        await self.app(scope, receive, send)
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -31,7 +49,9 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
+    app.add_middleware(JsonBodies)
     app.include_router(legs.router)
+    app.include_router(calls.router)
     app.include_router(accounts.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")

@@ -185,11 +185,14 @@ class LegService:
 
     def inbound_leg(self, account: Account, caller: str, called: str) -> Leg:
         """Build (not yet start) an inbound leg from `caller` to the account's exophone `called`."""
-        caller_address = parse_address(caller, "from")
+        try:
+            caller_e164 = parse_address(caller, "from").e164
+        except ValidationFailed:  # anonymous or odd caller ids still ring
+            caller_e164 = None
         return Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=new_call_sid(),
-            direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_address.e164, exophone=called,
-            network_type="voip" if caller_address.kind == "sip" else "pstn",
+            direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_e164, exophone=called,
+            network_type="pstn" if caller_e164 else "voip",
             leg_event_endpoint=account.inbound_endpoint, date_created=self.clock.now(),
             dc_code=self.dc_code, nso_code=self.nso_code)
 
@@ -199,5 +202,6 @@ class LegService:
         if called.canonical not in account.exophones:
             raise ValidationFailed("to must be one of the account's exophones "
                                    "(legato accounts update --exophone N)", field="to")
+        parse_address(request.from_, "from")
         leg = self.inbound_leg(account, request.from_, request.to)
         return await self.switchboard.launch(leg, m.Incoming())

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
+from legato.app.calls import CallService
 from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.config import Settings
+from legato.domain.account import Account
+from legato.domain.errors import ValidationFailed
+from legato.domain.leg import Leg
+from legato.domain.numbers import parse_address
 from legato.engine.clock import ScaledClock
 from legato.engine.switchboard import Switchboard
 from legato.events.dispatcher import Dispatcher, RetrySchedule
@@ -18,7 +24,7 @@ from legato.events.endpoints import EndpointPolicy
 from legato.events.outbox import Outbox
 from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
-from legato.network.base import Network
+from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
 from legato.store.repositories import AccountRepository, LegRepository
@@ -26,6 +32,7 @@ from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
+ACCOUNT_REFRESH_SECONDS = 2.0
 
 
 def build_network(settings: Settings, clock: ScaledClock) -> Network:
@@ -34,7 +41,11 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
         return SandboxNetwork(clock, SandboxDelays(
             ring_after=settings.sandbox_ring_after, answer_after=settings.sandbox_answer_after,
             far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after))
-    raise ValueError(f"network {settings.network!r} is not available in this build")
+    from legato.network.sip import SipNetwork, load_config
+
+    if settings.config_file is None:
+        raise ValueError("--network sip needs --config FILE with a [sip] table (see legato config check)")
+    return SipNetwork(load_config(settings.config_file))
 
 
 def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock) -> Dispatcher:
@@ -59,6 +70,7 @@ class Runtime:
     legs: LegService = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     events: EventService = field(init=False)
+    calls: CallService = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -74,6 +86,10 @@ class Runtime:
         self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
         self.writer.add_listener(self.dispatcher.on_commit)
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
+        self.calls = CallService(self.legs.legs)
+        self.switchboard.route_inbound = self._route_inbound
+        self._accounts_by_sid: dict[str, Account] = {}
+        self._refresher: asyncio.Task[None] | None = None
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""
@@ -88,9 +104,42 @@ class Runtime:
             ended = await self.switchboard.reconcile(stale)
             log.warning("reconciled legs left live by a previous process count=%d", ended)
         await self.dispatcher.start()
+        await self._refresh_accounts()
+        self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
         await self.switchboard.start()
 
+    async def _refresh_accounts(self) -> None:
+        self._accounts_by_sid = {a.account_sid: a for a in await self.accounts.all()}
+
+    async def _keep_accounts_fresh(self) -> None:
+        """Inbound routing runs on the SIP thread's schedule and cannot wait for the database: keep a copy."""
+        while True:
+            await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
+            try:
+                await self._refresh_accounts()
+            except Exception:
+                log.exception("account refresh failed")
+
+    def _route_inbound(self, call: InboundCall) -> Leg | None:
+        """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
+        owner = getattr(self.switchboard.network, "account_sid_for", None)
+        account_sid = owner(call.called) if owner else None
+        if account_sid is None:
+            try:
+                called = parse_address(call.called, "to").canonical
+            except ValidationFailed:
+                return None
+            account_sid = next((a.account_sid for a in self._accounts_by_sid.values() if called in a.exophones), None)
+        account = self._accounts_by_sid.get(account_sid or "")
+        if account is None:
+            log.warning("inbound call to an exophone with no account called=%s account_sid=%s", call.called,
+                        account_sid)
+            return None
+        return self.legs.inbound_leg(account, call.caller, call.called)
+
     async def stop(self) -> None:
+        if self._refresher is not None:
+            self._refresher.cancel()
         await self.switchboard.stop()
         await self.writer.stop()
         await self.dispatcher.stop()

@@ -47,3 +47,10 @@ class LimitExceeded(LegatoError):
     def __init__(self, message: str, *, retry_after: int = 1, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+class NotRepresentable(Conflict):
+    """The resource exists but cannot be shown in the requested provider shape (409), e.g. a SIP-only
+    party where the provider's schema demands an E.164 number."""
+
+    code = "not_representable"

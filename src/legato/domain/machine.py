@@ -51,7 +51,9 @@ class Ringing:
 
 @dataclass(frozen=True, slots=True)
 class Answered:
-    """The far end answered (200 OK)."""
+    """The far end answered (200 OK); `sdp` is its answer, kept on the leg."""
+
+    sdp: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,6 +205,8 @@ class LegMachine:
         leg = self.leg
         if leg.state not in (LegState.CONNECTING, LegState.RINGING) or leg.direction is Direction.INBOUND:
             return []
+        if event.sdp is not None:
+            leg.extra["answer_sdp"] = event.sdp
         return self._connect(now)
 
     def _connect(self, now: datetime) -> list[Effect]:

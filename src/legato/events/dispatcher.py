@@ -101,6 +101,10 @@ class Dispatcher:
 
     async def start(self) -> int:
         """Claim every pending event in the store and start delivering; returns how many were claimed."""
+        for sink in self.sinks.values():
+            prepare = getattr(sink, "prepare", None)
+            if prepare is not None:
+                prepare()
         rows = await self.outbox.claim_pending()
         for row in rows:
             self._enqueue(_item(row))

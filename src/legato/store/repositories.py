@@ -76,6 +76,25 @@ class LegRepository:
             rows = (await conn.execute(query)).mappings().all()
         return [leg_from_row(r) for r in rows]
 
+    async def by_call(self, account_sid: str, call_sid: str) -> list[Leg]:
+        """The account's legs of one call, oldest first (empty for unknown calls and other accounts')."""
+        query = select(legs).where(legs.c.account_sid == account_sid, legs.c.call_sid == call_sid)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(legs.c.leg_sid))).mappings().all()
+        return [leg_from_row(r) for r in rows]
+
+    async def created_between(self, account_sid: str, date_from: datetime | None, date_to: datetime | None,
+                              limit: int) -> list[Leg]:
+        """The account's legs created in [date_from, date_to), newest first, at most `limit`."""
+        query = select(legs).where(legs.c.account_sid == account_sid)
+        if date_from:
+            query = query.where(legs.c.date_created >= date_from)
+        if date_to:
+            query = query.where(legs.c.date_created < date_to)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query.order_by(legs.c.leg_sid.desc()).limit(limit))).mappings().all()
+        return [leg_from_row(r) for r in rows]
+
     async def live(self) -> list[Leg]:
         """Every leg not yet terminal (used to reconcile after a restart)."""
         query = select(legs).where(legs.c.state != LegState.TERMINAL.value).order_by(legs.c.leg_sid)

@@ -112,7 +112,7 @@ events = Table(
     Column("timestamp", UTCDateTime, nullable=False),
     Column("payload", JSON, nullable=False),
     Column("endpoint", Text, nullable=True),
-    Column("status", String(12), nullable=False),  # pending | delivered | failed | undeliverable
+    Column("status", String(16), nullable=False),  # pending | delivered | failed | undeliverable
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),

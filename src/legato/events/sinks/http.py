@@ -56,6 +56,16 @@ class HttpSink:
         self._clients: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
         self._tls: ssl.SSLContext | None = None
 
+    def prepare(self) -> None:
+        """Do the slow first-use work now (TLS context, httpcore's lazy imports: ~0.3 s), not on the loop later."""
+        import anyio._backends._asyncio  # noqa: F401
+        import h11  # noqa: F401
+        import httpcore._async.http11
+        import httpcore._backends.anyio  # noqa: F401
+
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+
     def _client(self, endpoint: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         parts = urlsplit(endpoint)
         key = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"

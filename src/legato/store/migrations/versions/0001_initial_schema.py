@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('timestamp', legato.store.tables.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.JSON(), nullable=False),
     sa.Column('endpoint', sa.Text(), nullable=True),
-    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('next_attempt_at', legato.store.tables.UTCDateTime(timezone=True), nullable=True),
     sa.Column('delivered_at', legato.store.tables.UTCDateTime(timezone=True), nullable=True),

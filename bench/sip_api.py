@@ -1,0 +1,174 @@
+"""Benchmark: real SIP calls placed through Legato's HTTP API, next to SIPp's own rate, same run.
+
+    python bench/sip_api.py [--calls 300] [--concurrent 1000]
+
+1. SIPp as an answering UAS (built-in `uas` scenario) on 127.0.0.1.
+2. Baseline: SIPp's built-in `uac` against that UAS, N calls INVITE to BYE as fast as it goes.
+3. Legato (`--network sip`, trunk = the UAS): N legs created through the API with time_limit 1 s, so each
+   call is INVITE -> 200 -> ACK -> (1 s) -> BYE; calls/s = N / (first create .. last terminal) - 1 s.
+4. Concurrent: M answered legs held at once; RSS of the Legato process per live SIP leg.
+Every phase is bounded in count and time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tests.legato_server import LegatoServer  # noqa: E402
+from tests.network.sip.peers import free_port, start_sipp  # noqa: E402
+
+CONFIG = """
+[sip]
+listen_host = "127.0.0.1"
+listen_port = {sip_port}
+rtp_port_min = {rtp}
+rtp_port_max = {rtp_max}
+default_trunk = "uas"
+
+[[sip.trunks]]
+name = "uas"
+proxy = "sip:127.0.0.1:{uas_port}"
+number_format = "e164"
+"""
+
+
+def rss_kb(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    return 0
+
+
+async def create_legs(server: LegatoServer, auth: tuple[str, str], sid: str, count: int, time_limit: int) -> None:
+    body = {"contact_uri": "+919163816621", "exophone": "+918030752400",
+            "leg_event_endpoint": "http://127.0.0.1:9/e", "time_limit": time_limit}
+    limits = httpx.Limits(max_connections=16)
+    async with httpx.AsyncClient(base_url=server.url, auth=auth, limits=limits, timeout=30) as client:
+        todo = iter(range(count))
+
+        async def worker() -> None:
+            for _ in todo:
+                response = await client.post(f"/v2/accounts/{sid}/legs", json=body)
+                assert response.status_code == 202, response.text
+
+        await asyncio.wait_for(asyncio.gather(*(worker() for _ in range(16))), timeout=300)
+
+
+def wrk_legs(server: LegatoServer, auth: tuple[str, str], sid: str, seconds: int, work: Path) -> int:
+    """Create legs with wrk (Debian `wrk`) for `seconds`; returns how many were accepted (0 if wrk is absent)."""
+    import base64
+    import shutil
+    import subprocess
+
+    if not shutil.which("wrk"):
+        return 0
+    token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
+    body = json.dumps({"contact_uri": "+919163816621", "exophone": "+918030752400",
+                       "leg_event_endpoint": "http://127.0.0.1:9/e", "time_limit": 1})
+    script = work / "post.lua"
+    script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(body) + '\nwrk.headers["Content-Type"] = '
+                      '"application/json"\nwrk.headers["Authorization"] = "Basic ' + token + '"\n')
+    out = subprocess.run(["wrk", "-t1", "-c16", f"-d{seconds}s", "-s", str(script),
+                          f"{server.url}/v2/accounts/{sid}/legs"], capture_output=True, text=True,
+                         timeout=seconds + 30).stdout
+    for line in out.splitlines():
+        if "requests in" in line:
+            return int(line.split()[0])
+    return 0
+
+
+def account_state(server: LegatoServer, auth: tuple[str, str], sid: str) -> dict[str, int]:
+    counts = {}
+    for state in ("connecting", "ringing", "connected"):
+        legs = httpx.get(f"{server.url}/v2/accounts/{sid}/legs", params={"state": state, "limit": 500},
+                         auth=auth).json()["response"]["data"]["legs"]
+        counts[state] = len(legs)
+    counts["live"] = httpx.get(f"{server.url}/v2/accounts/{sid}", auth=auth).json()["response"]["data"]["live_legs"]
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--concurrent", type=int, default=1000)
+    args = parser.parse_args()
+    report: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        uas = start_sipp(work / "uas", "uas", calls=100_000, timeout=600)
+        try:
+            # -- SIPp's own rate against the same UAS --
+            uac = start_sipp(work / "uac", "uac", calls=args.calls, timeout=120,
+                             extra=["-r", "2000", "-l", "200", "-s", "919163816621"],
+                             remote=f"127.0.0.1:{uas.port}")
+            t0 = time.perf_counter()
+            code = uac.wait(180)
+            sipp_secs = time.perf_counter() - t0
+            report["sipp_uac"] = {"calls": args.calls, "exit": code, "calls_per_s": round(args.calls / sipp_secs)}
+
+            # -- Legato through the API --
+            rtp = 30000  # a fixed range for the bench: 2 ports a leg
+            config = work / "legato.toml"
+            config.write_text(CONFIG.format(sip_port=free_port(), rtp=rtp, rtp_max=rtp + 2 * args.concurrent + 198,
+                                            uas_port=uas.port))
+            server = LegatoServer(workdir=work, database_url=f"sqlite+aiosqlite:///{work / 'b.db'}", time_scale=1.0,
+                                  env={"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config)})
+            account = server.create_account("--exophone", "+918030752400")
+            server.start()
+            try:
+                sid = account.account_sid
+                t0 = time.perf_counter()
+                asyncio.run(create_legs(server, account.auth, sid, args.calls, time_limit=1))
+                deadline = time.monotonic() + 120
+                while account_state(server, account.auth, sid)["live"] and time.monotonic() < deadline:
+                    time.sleep(0.1)
+                secs = time.perf_counter() - t0 - 1.0
+                baseline = report["sipp_uac"]["calls_per_s"]  # type: ignore[index]
+                report["legato_api"] = {"calls": args.calls, "calls_per_s": round(args.calls / secs),
+                                        "ratio_to_sipp": round(args.calls / secs / baseline, 2)}
+                t0 = time.perf_counter()
+                created = wrk_legs(server, account.auth, sid, 5, work)
+                if created:
+                    deadline = time.monotonic() + 120
+                    while account_state(server, account.auth, sid)["live"] and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    secs = time.perf_counter() - t0 - 1.0
+                    report["legato_api_wrk"] = {"calls": created, "calls_per_s": round(created / secs),
+                                                "ratio_to_sipp": round(created / secs / baseline, 2)}
+                assert server.process is not None
+                before = rss_kb(server.process.pid)
+                t0 = time.perf_counter()
+                asyncio.run(create_legs(server, account.auth, sid, args.concurrent, time_limit=3600))
+                deadline = time.monotonic() + 120
+                while time.monotonic() < deadline:
+                    state = account_state(server, account.auth, sid)
+                    if state["connecting"] == 0 and state["ringing"] == 0:
+                        break
+                    time.sleep(0.5)
+                time.sleep(1)
+                after = rss_kb(server.process.pid)
+                state = account_state(server, account.auth, sid)
+                report["legato_concurrent"] = {"requested": args.concurrent, "live": state["live"],
+                                               "seconds_to_all_answered": round(time.perf_counter() - t0, 1),
+                                               "rss_before_kb": before, "rss_after_kb": after,
+                                               "rss_per_live_leg_kb":
+                                                   round((after - before) / max(state["live"], 1), 1)}
+            finally:
+                server.stop()
+        finally:
+            uas.stop()
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()

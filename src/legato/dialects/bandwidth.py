@@ -1,0 +1,146 @@
+"""Bandwidth Voice callbacks: a leg event as the Bandwidth callback body (`eventType` ...).
+
+Schema: `legato/schemas/bandwidth_callback.json`, written from Bandwidth's webhook reference and the
+`bandwidth-sdk` models (see its description). The wire names are camelCase (`eventType`, `callId`,
+`answerTime` ...); the SDK's snake_case attributes (`event_type`, `answer_time`) are the same fields.
+Timestamps: RFC 3339 with milliseconds. Every Bandwidth call is one Legato leg: callId = leg_sid.
+
+Events
+
+| Legato event                         | Bandwidth eventType        | notes                              |
+|--------------------------------------|----------------------------|------------------------------------|
+| leg_incoming                         | initiate                   | inbound call arrived               |
+| leg_answered                         | answer                     | with machineDetectionResult when   |
+|                                      |                            | the AMD verdict is in (sync AMD)   |
+| amd_result_success                   | machineDetectionComplete   | async AMD verdict                  |
+| leg_terminated, leg_failed_to_create | disconnect                 | with cause, endTime                |
+| leg_connecting, leg_ringing          | (none)                     | Bandwidth sends no callback while  |
+|                                      |                            | an outbound call dials or rings    |
+| bridge events                        | bridgeComplete,            | not mapped yet: the engine has no  |
+|                                      | bridgeTargetComplete       | bridge events to map from          |
+
+Fields
+
+| Bandwidth      | Legato source                                                              |
+|----------------|----------------------------------------------------------------------------|
+| eventType      | table above                                                                |
+| eventTime      | the event's timestamp                                                      |
+| accountId      | account_sid                                                                |
+| applicationId  | no Legato source (no application object): omitted                          |
+| from, to       | E.164 of the calling / called party; a SIP party without a number: its URI |
+| direction      | inbound / outbound                                                         |
+| callId         | leg_sid                                                                    |
+| callUrl        | no Legato source in pure code (needs the API base URL): omitted            |
+| enqueuedTime   | extra["enqueued_time"] when the leg was queued by CPS control              |
+| startTime      | start_time (else date_created)                                             |
+| answerTime     | answer_time, on answer/machineDetectionComplete/disconnect once answered   |
+| endTime        | end_time, on disconnect                                                    |
+| cause          | disconnect only, table below                                               |
+| errorMessage   | disconnect with a cause other than hangup: "<hangup_cause> (Q.850 <code>)" |
+| errorId        | no Legato source: omitted                                                  |
+| sipResponseCode| sip_response_code on disconnect when the network gave one                  |
+| tag            | custom_param, when set                                                     |
+| machineDetectionResult | {"value": human / answering-machine}; HUMAN -> human,              |
+|                | MACHINE and BEEP -> answering-machine; duration has no source: omitted     |
+
+cause (disconnect)
+
+| Legato terminal_status / cause                     | cause    |
+|----------------------------------------------------|----------|
+| completed                                          | hangup   |
+| busy                                               | busy     |
+| no-answer                                          | timeout  |
+| canceled, inbound rejected by the application      | rejected |
+| canceled, otherwise (hung up before answer)        | cancel   |
+| failed with Q.850 21 (call rejected)               | rejected |
+| failed, otherwise                                  | error    |
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from legato.dialects.parties import parties
+from legato.dialects.timestamps import rfc3339
+from legato.domain import causes
+from legato.domain.events import LegEvent
+from legato.domain.leg import AnsweredBy, Direction, Leg, TerminalStatus
+
+EVENT_TYPES: dict[str, str] = {
+    "leg_incoming": "initiate",
+    "leg_answered": "answer",
+    "amd_result_success": "machineDetectionComplete",
+    "leg_terminated": "disconnect",
+    "leg_failed_to_create": "disconnect",
+}
+CAUSES: dict[TerminalStatus, str] = {
+    TerminalStatus.COMPLETED: "hangup",
+    TerminalStatus.BUSY: "busy",
+    TerminalStatus.NO_ANSWER: "timeout",
+    TerminalStatus.CANCELED: "cancel",
+    TerminalStatus.FAILED: "error",
+}
+MACHINE_DETECTION: dict[AnsweredBy, str] = {
+    AnsweredBy.HUMAN: "human",
+    AnsweredBy.MACHINE: "answering-machine",
+    AnsweredBy.BEEP: "answering-machine",
+}
+_ANSWERED_EVENTS = frozenset({"answer", "machineDetectionComplete", "disconnect"})
+
+
+def cause(leg: Leg) -> str:
+    """The Bandwidth disconnect cause of an ended leg."""
+    status = leg.terminal_status or TerminalStatus.FAILED
+    rejected_inbound = leg.direction is Direction.INBOUND and (leg.hangup_cause or "").startswith("rejected")
+    if status is TerminalStatus.CANCELED and rejected_inbound:
+        return "rejected"
+    if status is TerminalStatus.FAILED and leg.hangup_cause_code == causes.CALL_REJECTED:
+        return "rejected"
+    return CAUSES[status]
+
+
+def _time(value: Any) -> str | None:
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    return value if isinstance(value, str) else None
+
+
+def _error_message(leg: Leg, fallback: str) -> str:
+    text = leg.hangup_cause or fallback
+    return text if leg.hangup_cause_code is None else f"{text} (Q.850 {leg.hangup_cause_code})"
+
+
+def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
+    """The callback body for a leg event, or None when Bandwidth has no callback for it (not delivered)."""
+    event_type = EVENT_TYPES.get(event.event_name)
+    if event_type is None:
+        return None
+    caller, called = parties(snapshot)
+    body: dict[str, Any] = {
+        "eventType": event_type,
+        "eventTime": rfc3339(event.timestamp),
+        "accountId": snapshot.account_sid,
+        "from": caller.canonical,
+        "to": called.canonical,
+        "direction": snapshot.direction.value,
+        "callId": snapshot.leg_sid,
+    }
+    enqueued = _time(snapshot.extra.get("enqueued_time"))
+    if enqueued is not None and event_type != "initiate":
+        body["enqueuedTime"] = enqueued
+    body["startTime"] = rfc3339(snapshot.start_time or snapshot.date_created)
+    if event_type in _ANSWERED_EVENTS and snapshot.answer_time is not None:
+        body["answerTime"] = rfc3339(snapshot.answer_time)
+    if event_type == "disconnect":
+        body["endTime"] = rfc3339(snapshot.end_time or event.timestamp)
+        body["cause"] = cause(snapshot)
+        if body["cause"] != "hangup":
+            body["errorMessage"] = _error_message(snapshot, body["cause"])
+        if snapshot.sip_response_code is not None:
+            body["sipResponseCode"] = snapshot.sip_response_code
+    if snapshot.custom_param is not None and event_type != "initiate":
+        body["tag"] = snapshot.custom_param
+    if event_type in ("answer", "machineDetectionComplete") and snapshot.answered_by is not None:
+        body["machineDetectionResult"] = {"value": MACHINE_DETECTION[snapshot.answered_by]}
+    return body

@@ -1,0 +1,142 @@
+"""Answering-machine detection: webrtcvad feeding a word/silence state machine, plus a beep detector.
+
+The state machine follows the idea of Asterisk's app_amd (reimplemented here, not copied): count
+words (voice runs of at least `minimum_word_length_ms` separated by `between_words_silence_ms`),
+decide MACHINE on a long initial silence, a long greeting, too many words or a very long word, and
+HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After MACHINE the
+beep detector keeps listening (up to `beep_timeout_ms`) and BEEP is reported when a tone ends.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    import webrtcvad
+
+from legato.domain.leg import AnsweredBy
+from legato.media.amd_params import AmdParams, AmdVerdict
+from legato.media.beep import BeepDetector
+from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
+
+
+class WordCounter:
+    """The word/silence state machine fed one 20 ms voice/silence flag at a time."""
+
+    def __init__(self, params: AmdParams) -> None:
+        self.p = params
+        self.elapsed_ms = 0
+        self.words = 0
+        self.in_word = False
+        self.voice_run_ms = 0
+        self.silence_run_ms = 0
+        self.greeting_start_ms: int | None = None
+
+    @property
+    def initial_silence_ms(self) -> int:
+        return self.greeting_start_ms if self.greeting_start_ms is not None else self.elapsed_ms
+
+    def greeting_ms(self, until_ms: int | None = None) -> int:
+        if self.greeting_start_ms is None:
+            return 0
+        end = self.elapsed_ms if until_ms is None else until_ms
+        return max(0, end - self.greeting_start_ms)
+
+    def _verdict(self, who: AnsweredBy, reason: str, greeting_end: int | None = None) -> AmdVerdict:
+        return AmdVerdict(answered_by=who, reason=reason, decision_ms=self.elapsed_ms,
+                          initial_silence_ms=self.initial_silence_ms,
+                          greeting_ms=self.greeting_ms(greeting_end), words=self.words)
+
+    def step(self, voiced: bool) -> AmdVerdict | None:
+        """Advance 20 ms; returns a verdict when one is reached."""
+        p = self.p
+        self.elapsed_ms += FRAME_MS
+        if voiced:
+            self.silence_run_ms = 0
+            self.voice_run_ms += FRAME_MS
+            if not self.in_word and self.voice_run_ms >= p.minimum_word_length_ms:
+                self.in_word = True
+                self.words += 1
+                if self.greeting_start_ms is None:
+                    self.greeting_start_ms = self.elapsed_ms - self.voice_run_ms
+                if self.words >= p.maximum_number_of_words:
+                    return self._verdict(AnsweredBy.MACHINE, "MAXWORDS")
+            if self.voice_run_ms >= p.maximum_word_length_ms:
+                return self._verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
+            if self.greeting_start_ms is not None and self.greeting_ms() >= p.greeting_ms:
+                return self._verdict(AnsweredBy.MACHINE, "LONGGREETING")
+        else:
+            self.silence_run_ms += FRAME_MS
+            if self.silence_run_ms >= p.between_words_silence_ms:
+                self.in_word = False
+                self.voice_run_ms = 0
+            if self.words == 0 and self.elapsed_ms >= p.initial_silence_ms:
+                return self._verdict(AnsweredBy.MACHINE, "INITIALSILENCE")
+            if self.words > 0 and self.silence_run_ms >= p.after_greeting_silence_ms:
+                return self._verdict(AnsweredBy.HUMAN, "HUMAN", self.elapsed_ms - self.silence_run_ms)
+        if self.elapsed_ms >= p.total_analysis_time_ms:
+            return self._verdict(p.undecided, "TOOLONG")
+        return None
+
+
+class AmdDetector:
+    """Feed the callee's audio from the answer (8 kHz 16-bit PCM); collect verdicts as they come."""
+
+    def __init__(self, params: AmdParams | None = None) -> None:
+        self.params = params or AmdParams()
+        self._vad = webrtcvad.Vad(self.params.vad_aggressiveness)
+        self._words = WordCounter(self.params)
+        self._beeps = BeepDetector() if self.params.detect_beep else None
+        self._buf = b""
+        self.verdict: AmdVerdict | None = None
+        self.done = False
+        self.elapsed_ms = 0
+
+    def feed(self, pcm: bytes) -> list[AmdVerdict]:
+        """Feed linear PCM of any length; returns the verdicts reached in it (MACHINE then BEEP, ...)."""
+        if self.done:
+            return []
+        data = self._buf + pcm
+        usable = len(data) - len(data) % FRAME_BYTES
+        self._buf = data[usable:]
+        out: list[AmdVerdict] = []
+        for off in range(0, usable, FRAME_BYTES):
+            out.extend(self._frame(data[off:off + FRAME_BYTES]))
+            if self.done:
+                break
+        return out
+
+    def _voiced(self, frame: bytes) -> bool:
+        level = float(np.abs(np.frombuffer(frame, dtype="<i2").astype(np.int32)).mean())
+        if level < self.params.silence_threshold:
+            return False
+        return self._vad.is_speech(frame, SAMPLE_RATE)
+
+    def _frame(self, frame: bytes) -> list[AmdVerdict]:
+        self.elapsed_ms += FRAME_MS
+        out: list[AmdVerdict] = []
+        if self.verdict is None:
+            verdict = self._words.step(self._voiced(frame))
+            if verdict is not None:
+                self.verdict = verdict
+                out.append(verdict)
+                if verdict.answered_by is not AnsweredBy.MACHINE or self._beeps is None:
+                    self.done = True
+        if self._beeps is not None and not self.done:
+            beeps = self._beeps.feed(frame)
+            if beeps:
+                beep = beeps[0]
+                if self.verdict is None:  # a beep before any verdict: it is a machine
+                    self.verdict = self._words._verdict(AnsweredBy.MACHINE, "BEEP")
+                    out.append(self.verdict)
+                v = self.verdict
+                out.append(AmdVerdict(AnsweredBy.BEEP, "BEEP", self.elapsed_ms, v.initial_silence_ms,
+                                      v.greeting_ms, v.words, beep.frequency_hz, beep.duration_ms))
+                self.done = True
+            elif self.verdict is not None and self.elapsed_ms - self.verdict.decision_ms >= \
+                    self.params.beep_timeout_ms:
+                self.done = True
+        return out

@@ -1,0 +1,152 @@
+"""Beep detection: an FFT tone tracker that reports an isolated steady tone once it has ended.
+
+A 40 ms Hann window (the last two 20 ms frames, 25 Hz bins) is tonal when at least 90% of its
+energy lies within +/-2 bins of one peak between 350 and 2000 Hz and it is loud enough. Tonal
+windows whose frequency stays within +/-25 Hz form a segment. A segment of 200 ms to 5 s is a beep
+when it stands alone: no other tonal segment ended shortly before it, the 180 ms before it and the
+200 ms after it are at least 12 dB quieter than the tone, and no tone starts right after it. This
+rejects SIT tone triplets and note sequences (music); continuous hums never end and are never
+reported; hum harmonics and voiced speech fail the energy concentration test.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+import numpy as np
+
+from legato.media.g711 import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
+
+WINDOW = 2 * FRAME_SAMPLES
+BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz
+_HANN = np.hanning(WINDOW)
+
+
+@dataclass(frozen=True, slots=True)
+class Beep:
+    """A detected beep: its frequency, its length and when it ended (ms from the detector's start)."""
+
+    frequency_hz: float
+    duration_ms: int
+    end_ms: int
+    reported_ms: int
+
+
+@dataclass(slots=True)
+class _Segment:
+    start_ms: int
+    frequency: float
+    frames: int = 1
+    dropouts: int = 0
+    energy: float = 0.0  # sum of frame energies
+    before: float = 0.0  # loudest frame energy in the 180 ms before the tone
+
+
+class BeepDetector:
+    """Streaming beep detector over 8 kHz linear PCM in 20 ms frames."""
+
+    def __init__(self, low_hz: float = 350.0, high_hz: float = 2000.0, concentration: float = 0.9,
+                 stability_hz: float = 25.0, min_ms: int = 200, max_ms: int = 5000,
+                 min_level_dbfs: float = -45.0, isolation_before_ms: int = 800,
+                 quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0) -> None:
+        self._lo = int(np.ceil(low_hz / BIN_HZ))
+        self._hi = int(high_hz / BIN_HZ)
+        self._concentration = concentration
+        self._stability = stability_hz
+        self._min_ms, self._max_ms = min_ms, max_ms
+        self._min_power = (32768.0 * 10 ** (min_level_dbfs / 20)) ** 2
+        self._isolation = isolation_before_ms
+        self._quiet_after = quiet_after_ms
+        self._neighbour = tonal_neighbour_ms
+        self._quiet_ratio = 10 ** (-quiet_db / 10)
+        self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
+        self._prev = np.zeros(FRAME_SAMPLES)
+        self._pending_pcm = b""
+        self.now_ms = 0
+        self._segment: _Segment | None = None
+        self._last_tonal_end = -10**9  # end of the last segment long enough to count as a neighbour
+        self._candidate: tuple[_Segment, int, float] | None = None  # (segment, end_ms, level)
+
+    def frequency(self, window: np.ndarray) -> float | None:
+        """The tone frequency of a 320-sample window, or None when it is not a single loud tone."""
+        x = window - window.mean()
+        if float(np.dot(x, x)) / WINDOW < self._min_power:
+            return None
+        spec = np.fft.rfft(x * _HANN)
+        power = spec.real**2 + spec.imag**2
+        total = float(power.sum())
+        if total <= 0:
+            return None
+        k = self._lo + int(np.argmax(power[self._lo:self._hi + 1]))
+        if float(power[k - 2:k + 3].sum()) < self._concentration * total:
+            return None
+        a, b, c = np.log(power[k - 1:k + 2] + 1e-9)
+        denom = a - 2 * b + c
+        shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
+        return float((k + shift) * BIN_HZ)
+
+    def feed(self, pcm: bytes) -> list[Beep]:
+        """Feed linear PCM (any length); returns beeps confirmed in it."""
+        data = self._pending_pcm + pcm
+        step = FRAME_SAMPLES * 2
+        usable = len(data) - len(data) % step
+        self._pending_pcm = data[usable:]
+        beeps: list[Beep] = []
+        for off in range(0, usable, step):
+            frame = np.frombuffer(data[off:off + step], dtype="<i2").astype(np.float64)
+            beep = self._step(frame)
+            if beep is not None:
+                beeps.append(beep)
+        return beeps
+
+    def _step(self, frame: np.ndarray) -> Beep | None:
+        self.now_ms += FRAME_MS
+        freq = self.frequency(np.concatenate((self._prev, frame)))
+        self._prev = frame
+        energy = float(np.dot(frame, frame)) / frame.size
+        self._energies.append((self.now_ms, energy))
+        seg = self._segment
+        if seg is not None and freq is not None and abs(freq - seg.frequency) <= self._stability:
+            seg.frames += 1
+            seg.dropouts = 0
+            seg.frequency += (freq - seg.frequency) / seg.frames
+            seg.energy += energy
+        elif seg is not None and freq is None and seg.dropouts == 0 and seg.frames >= 3:
+            seg.dropouts = 1  # tolerate one odd window inside a tone
+        else:
+            if seg is not None:
+                self._close(seg)
+            self._segment = None
+            if freq is not None:
+                start = self.now_ms
+                before = [e for t, e in self._energies if start - 220 < t <= start - 40]
+                self._segment = _Segment(start, freq, energy=energy, before=max(before, default=0.0))
+        return self._check_candidate(energy)
+
+    def _close(self, seg: _Segment) -> None:
+        end_ms = self.now_ms - FRAME_MS * (1 + seg.dropouts)
+        length = seg.frames * FRAME_MS
+        if self._candidate is not None and length >= self._neighbour:
+            self._candidate = None  # another tone right after: a sequence, not a beep
+        level = seg.energy / seg.frames
+        quiet_before = seg.before <= level * self._quiet_ratio
+        if (self._min_ms <= length <= self._max_ms and quiet_before
+                and seg.start_ms - self._last_tonal_end >= self._isolation):
+            self._candidate = (seg, end_ms, level)
+        if length >= self._neighbour:
+            self._last_tonal_end = end_ms
+
+    def _check_candidate(self, energy: float) -> Beep | None:
+        if self._candidate is None:
+            return None
+        seg, end_ms, level = self._candidate
+        current = self._segment
+        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio
+        if loud or (current is not None and current.frames * FRAME_MS >= self._neighbour):
+            self._candidate = None
+            return None
+        if self.now_ms - end_ms < self._quiet_after:
+            return None
+        self._candidate = None
+        return Beep(round(float(seg.frequency), 1), seg.frames * FRAME_MS + FRAME_MS, end_ms, self.now_ms)

@@ -1,0 +1,221 @@
+"""The media engine's core: channels by leg id, the port pool, and one handler per command.
+
+Transport-free: `MediaCore.handle(owner, command, args)` returns a result dict or raises MediaError;
+notifications go to `emit(owner, MediaNotification)`. The control server puts JSON lines around it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import secrets
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from legato.media import base
+from legato.media.amd_params import AmdParams
+from legato.media.channel import Channel
+from legato.media.ports import PortPool
+from legato.media.speech import SpeechError, synthesize_async
+from legato.media.telephone_event import DIGITS
+from legato.media.wavfile import AudioFileError, read_pcm
+
+log = logging.getLogger(__name__)
+LEG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+Emit = Callable[[object, base.MediaNotification], None]
+
+
+class MediaCore:
+    """Holds every leg's channel; each public `cmd_*` coroutine is one control command."""
+
+    def __init__(self, ports: PortPool, bind_host: str, advertise: str, emit: Emit,
+                 recordings_dir: Path, cache_dir: Path) -> None:
+        self.ports = ports
+        self.bind_host = bind_host
+        self.advertise = advertise
+        self.emit = emit
+        self.recordings_dir = recordings_dir
+        self.cache_dir = cache_dir
+        self.channels: dict[str, Channel] = {}
+        self.owners: dict[str, object] = {}
+        self.loop = asyncio.get_running_loop()
+
+    async def handle(self, owner: object, command: str, args: dict[str, Any]) -> dict[str, Any]:
+        handler = getattr(self, f"cmd_{command}", None)
+        if handler is None:
+            raise base.MediaError("bad_request", f"unknown command {command!r}")
+        try:
+            return await handler(owner, **args)
+        except TypeError as exc:
+            raise base.MediaError("bad_request", f"{command}: {exc}") from exc
+
+    def _channel(self, leg_id: str) -> Channel:
+        channel = self.channels.get(leg_id)
+        if channel is None:
+            raise base.MediaError("unknown_leg", f"no media for leg {leg_id!r}")
+        return channel
+
+    def release_owned(self, owner: object) -> None:
+        """The control connection went away: free every leg it held."""
+        for leg_id in [leg for leg, o in self.owners.items() if o is owner]:
+            self._release(leg_id, "released")
+
+    def _release(self, leg_id: str, reason: str) -> dict[str, Any] | None:
+        channel = self.channels.pop(leg_id, None)
+        self.owners.pop(leg_id, None)
+        if channel is None:
+            return None
+        try:
+            stats = channel.close(reason)
+        finally:
+            self.ports.give_back(channel.port)
+        return stats.to_dict()
+
+    # ---- commands -------------------------------------------------------------------------
+    async def cmd_ping(self, owner: object) -> dict[str, Any]:
+        return {"legs": len(self.channels), "ports_free": self.ports.available}
+
+    async def cmd_allocate(self, owner: object, leg_id: str, inband_dtmf: bool = False) -> dict[str, Any]:
+        if not isinstance(leg_id, str) or not LEG_ID.match(leg_id) or leg_id.startswith("."):
+            raise base.MediaError("bad_request", "leg_id must be 1-100 characters of A-Z a-z 0-9 _ . -")
+        if leg_id in self.channels:
+            raise base.MediaError("conflict", f"leg {leg_id!r} already has media")
+        for _ in range(self.ports.candidates()):
+            port = self.ports.take()
+            if port is None:
+                break
+            channel = Channel(leg_id, port, self._notifier(leg_id), self.loop)
+            try:
+                await channel.open(self.bind_host)
+            except OSError:
+                self.ports.give_back(port)  # taken by another process: try the next one
+                continue
+            channel.always_inband = inband_dtmf
+            self.channels[leg_id] = channel
+            self.owners[leg_id] = owner
+            return base.Allocation(leg_id, self.advertise, port, port + 1).to_dict()
+        raise base.MediaError("no_ports", f"no free RTP port ({self.ports.size} in the range, all in use)")
+
+    def _notifier(self, leg_id: str) -> Callable[[str, dict[str, Any]], None]:
+        def notify(name: str, data: dict[str, Any]) -> None:
+            self.emit(self.owners.get(leg_id), base.MediaNotification(name, leg_id, data))
+        return notify
+
+    async def cmd_set_remote(self, owner: object, leg_id: str, address: str, port: int, payload_type: int,
+                             telephone_event_pt: int | None = 101) -> dict[str, Any]:
+        if not 0 < int(port) < 65536:
+            raise base.MediaError("bad_request", "port out of range")
+        self._channel(leg_id).set_remote(address, int(port), int(payload_type), telephone_event_pt)
+        return {}
+
+    async def cmd_release(self, owner: object, leg_id: str) -> dict[str, Any]:
+        stats = self._release(leg_id, "released")
+        if stats is None:
+            raise base.MediaError("unknown_leg", f"no media for leg {leg_id!r}")
+        return {"stats": stats}
+
+    async def cmd_bridge(self, owner: object, leg_a: str, leg_b: str) -> dict[str, Any]:
+        a, b = self._channel(leg_a), self._channel(leg_b)
+        if a is b:
+            raise base.MediaError("bad_request", "cannot bridge a leg with itself")
+        if (a.peer not in (None, b)) or (b.peer not in (None, a)):
+            raise base.MediaError("conflict", "a leg is already bridged elsewhere")
+        a.bridge(b)
+        return {}
+
+    async def cmd_unbridge(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).unbridge()
+        return {}
+
+    async def cmd_play(self, owner: object, leg_id: str, path: str, loop: int = 1) -> dict[str, Any]:
+        channel = self._channel(leg_id)
+        if not isinstance(loop, int) or not 0 <= loop <= 1000:
+            raise base.MediaError("bad_request", "loop must be 0..1000 (0 = until stopped)")
+        try:
+            pcm = await asyncio.to_thread(read_pcm, path)
+        except AudioFileError as exc:
+            raise base.MediaError("bad_request", str(exc)) from exc
+        return {"play_id": channel.play(pcm, loop)}
+
+    async def cmd_say(self, owner: object, leg_id: str, text: str, voice: str = "en-us",
+                      rate: int = 160, loop: int = 1) -> dict[str, Any]:
+        self._channel(leg_id)
+        try:
+            path = await synthesize_async(text, self.cache_dir, voice, int(rate))
+        except (SpeechError, TimeoutError) as exc:
+            raise base.MediaError("bad_request", f"say failed: {exc}") from exc
+        channel = self._channel(leg_id)  # the leg may have gone while we spoke
+        return {"play_id": channel.play(read_pcm(path), loop), "path": str(path)}
+
+    async def cmd_stop_play(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).stop_play("stopped")
+        return {}
+
+    async def cmd_start_recording(self, owner: object, leg_id: str, direction: str = "both",
+                                  folder: str | None = None) -> dict[str, Any]:
+        channel = self._channel(leg_id)
+        if direction not in ("in", "out", "both"):
+            raise base.MediaError("bad_request", "direction must be in, out or both")
+        root = self.recordings_dir.resolve()
+        target = (root / folder).resolve() if folder else root
+        if target != root and root not in target.parents:
+            raise base.MediaError("bad_request", "folder must be inside the recordings directory")
+        stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+        path = target / f"{leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
+        rec_id = channel.start_recording(path, direction)
+        return {"recording_id": rec_id, "path": str(path)}
+
+    async def cmd_stop_recording(self, owner: object, leg_id: str) -> dict[str, Any]:
+        return self._channel(leg_id).stop_recording("stopped")
+
+    async def cmd_gather(self, owner: object, leg_id: str, num_digits: int | None = None,
+                         timeout: float = 5.0,  # noqa: ASYNC109 (the gather's inter-digit timeout)
+                         finish_on_key: str | None = "#") -> dict[str, Any]:
+        self._channel(leg_id).start_gather(num_digits, float(timeout), finish_on_key)
+        return {}
+
+    async def cmd_send_digits(self, owner: object, leg_id: str, digits: str,
+                              duration_ms: int = 100) -> dict[str, Any]:
+        channel = self._channel(leg_id)
+        if not digits or any(d.upper() not in DIGITS for d in digits):
+            raise base.MediaError("bad_request", "digits must be 0-9, *, #, A-D")
+        if not 40 <= duration_ms <= 5000:
+            raise base.MediaError("bad_request", "duration_ms must be 40..5000")
+        if channel.te_pt is None:
+            raise base.MediaError("conflict", "the far end did not offer telephone-event")
+        channel.send_digits(digits, duration_ms)
+        return {}
+
+    async def cmd_mute(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).muted = True
+        return {}
+
+    async def cmd_unmute(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).muted = False
+        return {}
+
+    async def cmd_hold(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).held = True
+        return {}
+
+    async def cmd_unhold(self, owner: object, leg_id: str) -> dict[str, Any]:
+        self._channel(leg_id).held = False
+        return {}
+
+    async def cmd_start_amd(self, owner: object, leg_id: str,
+                            params: dict[str, Any] | None = None) -> dict[str, Any]:
+        channel = self._channel(leg_id)
+        try:
+            amd_params = AmdParams.from_dict(params)
+        except (TypeError, ValueError) as exc:
+            raise base.MediaError("bad_request", f"bad AMD parameters: {exc}") from exc
+        channel.start_amd(amd_params)
+        return {}
+
+    def close(self) -> None:
+        for leg_id in list(self.channels):
+            self._release(leg_id, "released")

@@ -1,0 +1,69 @@
+"""The media engine process: `python -m legato.media.server --control 127.0.0.1:PORT --rtp-ports 20000-20999`.
+
+Runs on uvloop. Prints one line `legato-media listening HOST:PORT` on stdout once it accepts
+control connections (PORT 0 picks a free one), then serves until SIGTERM/SIGINT.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+
+from legato.media.control import MAX_LINE, ControlServer
+from legato.media.engine import MediaCore
+from legato.media.ports import PortPool
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="legato-media", description=__doc__)
+    parser.add_argument("--control", default="127.0.0.1:7070", help="HOST:PORT for the control socket")
+    parser.add_argument("--rtp-ports", default="20000-20999", help="FIRST-LAST RTP port range")
+    parser.add_argument("--rtp-host", default="0.0.0.0", help="address RTP sockets bind to")
+    parser.add_argument("--advertise", default=None,
+                        help="address put in SDP (default: rtp-host, or 127.0.0.1)")
+    parser.add_argument("--recordings-dir", default=str(Path(tempfile.gettempdir()) / "legato-recordings"))
+    parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "legato-media-cache"))
+    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
+    return parser.parse_args(argv)
+
+
+async def serve(args: argparse.Namespace) -> None:
+    host, _, port = args.control.rpartition(":")
+    first, _, last = args.rtp_ports.partition("-")
+    advertise = args.advertise or (args.rtp_host if args.rtp_host != "0.0.0.0" else "127.0.0.1")
+    control = ControlServer()
+    core = MediaCore(PortPool(int(first), int(last)), args.rtp_host, advertise, control.emit,
+                     Path(args.recordings_dir), Path(args.cache_dir))
+    control.core = core
+    server = await asyncio.start_server(control.serve_client, host or "127.0.0.1", int(port), limit=MAX_LINE)
+    bound = server.sockets[0].getsockname()
+    print(f"legato-media listening {bound[0]}:{bound[1]}", flush=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with server:
+        await stop.wait()
+    core.close()
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.no_uvloop:
+        asyncio.run(serve(args))
+    else:
+        import uvloop
+
+        uvloop.run(serve(args))
+
+
+if __name__ == "__main__":
+    main()

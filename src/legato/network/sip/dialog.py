@@ -1,0 +1,239 @@
+"""One SIP call as sippy sees it: a UA driven on the sippy thread, its CCEvents turned into leg signals.
+
+Everything here runs on the sippy thread (see reactor.py). A dialog reports through `Agent.report`,
+and never again once it has ended (a local CANCEL/BYE, or the signal that ended it).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sippy.CCEvents import (
+    CCEventConnect,
+    CCEventDisconnect,
+    CCEventFail,
+    CCEventPreConnect,
+    CCEventRedirect,
+    CCEventRing,
+    CCEventTry,
+)
+from sippy.MsgBody import MsgBody
+from sippy.SipAddress import SipAddress
+from sippy.SipContact import SipContact
+from sippy.SipURL import SipURL
+from sippy.Time.Timeout import Timeout
+from sippy.UA import UA
+from sippy.UacStateCancelling import UacStateCancelling
+
+from legato.domain import causes
+from legato.domain.leg import HangupSource
+from legato.domain.machine import Answered, Ended, Ringing
+
+if TYPE_CHECKING:
+    from legato.network.sip.agent import Agent
+    from legato.network.sip.route import Route
+
+REASON_PHRASES = {404: "Not Found", 480: "Temporarily Unavailable", 486: "Busy Here",
+                  487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}
+
+
+def reason_header_text(event: Any) -> str | None:
+    """The Reason header of a sippy event as `Q.850;cause=N` text (what causes.q850_from_sip reads)."""
+    reason = getattr(event, "reason_rfc3326", None)
+    if reason is None:
+        return None
+    try:
+        reason.parse()
+        return f"{reason.protocol};cause={reason.cause}"
+    except Exception:
+        return str(reason)
+
+
+class _Try(CCEventTry):
+    """A CCEventTry that fixes the From host to our public address before the INVITE goes out."""
+
+    from_host: str = ""
+
+    def onUacSetupComplete(self, uac: UA) -> None:
+        url = uac.lUri.getUrl()
+        url.host = self.from_host
+        url.port = None
+
+
+class _CancellingAckFirst(UacStateCancelling):
+    """sippy's Cancelling state, except that a 200 crossing our CANCEL is ACKed before it is BYEd.
+
+    sippy's transaction manager sends the ACK only after the UA handled the 200, and the stock state
+    sends its BYE from that handler; strict peers (SIPp) reject a BYE that overtakes the ACK.
+    """
+
+    def recvResponse(self, resp: Any, tr: Any) -> Any:
+        code = resp.getSCode()[0]
+        if not 200 <= code < 300:
+            return super().recvResponse(resp, tr)
+        ua = self.ua
+        send_now = ua.newTransaction
+
+        def send_after_ack(req: Any, **kwargs: Any) -> None:
+            Timeout(lambda: send_now(req, **kwargs), 0.001)
+
+        ua.newTransaction = send_after_ack
+        try:
+            return super().recvResponse(resp, tr)
+        finally:
+            ua.newTransaction = send_now
+
+
+class Dialog:
+    """Common parts of inbound and outbound calls."""
+
+    direction = ""
+
+    def __init__(self, agent: Agent, leg_sid: str | None) -> None:
+        self.agent = agent
+        self.leg_sid = leg_sid
+        self.done = False
+        self.answered = False
+        self.rtp_port: int | None = None
+        self.ua: UA | None = None
+
+    def _contact(self) -> SipContact:
+        url = SipURL(host=self.agent.config.contact_host, port=self.agent.config.contact_port)
+        return SipContact(address=SipAddress(url=url, hadbrace=True))
+
+    def _finish(self, signal: Ended | None, **info: Any) -> None:
+        """End the dialog once: release its port, forget it, and report the final signal (if any)."""
+        if self.done:
+            return
+        self.done = True
+        if self.rtp_port is not None:
+            self.agent.ports.give_back(self.rtp_port)
+            self.rtp_port = None
+        self.agent.forget(self)
+        if signal is not None and self.leg_sid is not None:
+            self.agent.report(self.leg_sid, signal, ended=True, **info)
+        elif self.leg_sid is not None:
+            self.agent.report(self.leg_sid, None, ended=True)
+
+    def hang_up(self) -> None:
+        """End from our side: CANCEL before an answer, BYE after; reports nothing."""
+        if self.done or self.ua is None:
+            return
+        ua = self.ua
+        self._finish(None)
+        ua.recvEvent(CCEventDisconnect())
+
+
+class OutboundDialog(Dialog):
+    """An INVITE we send for an outbound leg."""
+
+    direction = "outbound"
+
+    def __init__(self, agent: Agent, leg_sid: str, route: Route, rtp_port: int, offer: str) -> None:
+        super().__init__(agent, leg_sid)
+        self.route = route
+        self.rtp_port = rtp_port
+        self.offer = offer
+        self.rang = False
+
+    def start(self) -> None:
+        """Send the INVITE."""
+        route = self.route
+        ua = UA(self.agent.global_config, event_cb=self.on_event, username=route.username,
+                password=route.password, nh_address=(route.host, route.port))
+        ua.lContact = self._contact()
+        ua.local_ua = self.agent.user_agent
+        ua.UacStateCancelling = _CancellingAckFirst
+        if self.agent.config.no_reply_timeout is not None:
+            ua.no_reply_time = self.agent.config.no_reply_timeout
+        self.ua = ua
+        event = _Try((None, route.calling, route.called, MsgBody(self.offer), None, None))
+        event.from_host = self.agent.config.contact_host
+        ua.recvEvent(event)
+
+    def on_event(self, event: Any, ua: UA) -> None:
+        """sippy's event callback for this UA."""
+        if self.done or self.leg_sid is None:
+            return
+        data = event.getData()
+        if isinstance(event, CCEventRing):
+            code, _reason, body = data[0], data[1], data[2] if len(data) > 2 else None
+            if code == 100 or self.rang:
+                return
+            self.rang = True
+            self.agent.report(self.leg_sid, Ringing(early_media=body is not None),
+                              early_sdp=str(body) if body is not None else None)
+        elif isinstance(event, CCEventConnect | CCEventPreConnect):
+            if self.answered:
+                return
+            self.answered = True
+            body = data[2] if data and len(data) > 2 else None
+            self.agent.report(self.leg_sid, Answered(), remote_sdp=str(body) if body is not None else None,
+                              local_sdp=self.offer)
+        elif isinstance(event, CCEventFail | CCEventRedirect):
+            code, reason = int(data[0]), str(data[1])
+            self._finish(Ended(sip_code=code, q850=causes.q850_from_sip(code, reason_header_text(event)),
+                               reason=reason, source=HangupSource.CALLEE))
+        elif isinstance(event, CCEventDisconnect):
+            if self.answered:  # the far end's BYE
+                header = reason_header_text(event)
+                q850 = causes.q850_from_sip(200, header) if header else causes.NORMAL_CLEARING
+                self._finish(Ended(q850=q850 if q850 != 31 else causes.NORMAL_CLEARING, reason="BYE",
+                                   source=HangupSource.CALLEE))
+            else:  # our no-reply timer expired: nothing at all came back
+                self._finish(Ended(sip_code=408, q850=causes.RECOVERY_ON_TIMER_EXPIRY,
+                                   reason="No response", source=HangupSource.PLATFORM))
+
+
+class InboundDialog(Dialog):
+    """An INVITE we received for one of the exophones; the application decides its fate."""
+
+    direction = "inbound"
+
+    def __init__(self, agent: Agent, call_ref: str, caller: str, called: str) -> None:
+        super().__init__(agent, None)
+        self.call_ref = call_ref
+        self.caller = caller
+        self.called = called
+        self.remote_sdp: str | None = None
+        self.ua = UA(agent.global_config, event_cb=self.on_event)
+        self.ua.lContact = self._contact()
+        self.ua.local_ua = agent.user_agent
+
+    def on_event(self, event: Any, ua: UA) -> None:
+        """sippy's event callback for this UA."""
+        if self.done:
+            return
+        if isinstance(event, CCEventTry):
+            body = event.getData()[3]
+            self.remote_sdp = str(body) if body is not None else None
+            self.agent.offer_inbound(self)
+        elif isinstance(event, CCEventDisconnect | CCEventFail):
+            # CANCEL while ringing, or BYE after the answer: the caller hung up
+            if self.answered:
+                self._finish(Ended(q850=causes.NORMAL_CLEARING, reason="BYE", source=HangupSource.CALLER))
+            else:
+                self._finish(Ended(sip_code=487, q850=causes.NORMAL_CLEARING, reason="Request Terminated",
+                                   source=HangupSource.CALLER))
+
+    def ring(self, leg_sid: str, rtp_port: int) -> None:
+        """Bind to the leg created for this call and send 180 Ringing."""
+        self.leg_sid = leg_sid
+        self.rtp_port = rtp_port
+        if self.ua is not None:
+            self.ua.recvEvent(CCEventRing((180, "Ringing", None)))
+
+    def answer(self, sdp: str) -> None:
+        """Send 200 OK with our SDP answer."""
+        if self.done or self.answered or self.ua is None:
+            return
+        self.answered = True
+        self.ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
+
+    def reject(self, sip_code: int) -> None:
+        """Send a final failure response; reports nothing."""
+        if self.done or self.ua is None:
+            return
+        ua = self.ua
+        self._finish(None)
+        ua.recvEvent(CCEventFail((sip_code, REASON_PHRASES.get(sip_code, "Rejected"))))

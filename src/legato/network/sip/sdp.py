@@ -1,0 +1,48 @@
+"""SDP offers and answers for G.711 audio with RFC 4733 events.
+
+These are small replaceable functions: the media engine will later supply SDP for the ports it really
+terminates. Until then the SIP network offers PCMU, PCMA and telephone-event on the leg's RTP port.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Callable
+
+CODECS: dict[int, str] = {0: "PCMU/8000", 8: "PCMA/8000"}
+TELEPHONE_EVENT = 101
+
+OfferFactory = Callable[[str, int], str]
+"""`offer(host, rtp_port) -> sdp text`."""
+
+AnswerFactory = Callable[[str, str, int], str]
+"""`answer(remote_sdp, host, rtp_port) -> sdp text`."""
+
+_session_ids = itertools.count(1)
+
+
+def _render(host: str, port: int, payloads: list[int], with_events: bool) -> str:
+    session = next(_session_ids)
+    formats = [*payloads, *([TELEPHONE_EVENT] if with_events else [])]
+    lines = ["v=0", f"o=legato {session} {session} IN IP4 {host}", "s=legato", f"c=IN IP4 {host}", "t=0 0",
+             f"m=audio {port} RTP/AVP {' '.join(str(p) for p in formats)}"]
+    lines += [f"a=rtpmap:{p} {CODECS[p]}" for p in payloads]
+    if with_events:
+        lines += [f"a=rtpmap:{TELEPHONE_EVENT} telephone-event/8000", f"a=fmtp:{TELEPHONE_EVENT} 0-16"]
+    lines += ["a=ptime:20", "a=sendrecv"]
+    return "\r\n".join(lines) + "\r\n"
+
+
+def g711_offer(host: str, port: int) -> str:
+    """An offer of PCMU (0), PCMA (8) and telephone-event (101) at host:port."""
+    return _render(host, port, list(CODECS), True)
+
+
+def g711_answer(remote_sdp: str, host: str, port: int) -> str:
+    """An answer keeping the offered G.711 codecs (in the offer's order) and telephone-event if offered."""
+    media = re.search(r"^m=audio \d+ \S+ ([\d ]+)", remote_sdp, re.MULTILINE)
+    offered = [int(p) for p in media.group(1).split()] if media else list(CODECS)
+    payloads = [p for p in offered if p in CODECS] or list(CODECS)
+    events = re.search(r"^a=rtpmap:(\d+) telephone-event/8000", remote_sdp, re.MULTILINE | re.IGNORECASE)
+    return _render(host, port, payloads, events is not None)

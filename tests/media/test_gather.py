@@ -1,0 +1,32 @@
+import pytest
+
+from legato.media.gather import Gather
+
+
+def test_num_digits() -> None:
+    g = Gather(3, 5.0, "#", now=0.0)
+    assert g.on_digit("1", 1.0) is None
+    assert g.on_digit("2", 2.0) is None
+    result = g.on_digit("3", 3.0)
+    assert result is not None and (result.digits, result.reason) == ("123", "num_digits")
+
+
+def test_finish_on_key_is_not_included() -> None:
+    g = Gather(None, 5.0, "#", now=0.0)
+    g.on_digit("4", 0.5)
+    result = g.on_digit("#", 1.0)
+    assert result is not None and (result.digits, result.reason) == ("4", "finish_on_key")
+
+
+def test_timeout_restarts_after_each_digit() -> None:
+    g = Gather(None, 2.0, None, now=0.0)
+    g.on_digit("9", 1.5)
+    assert g.on_clock(3.0) is None
+    result = g.on_clock(3.5)
+    assert result is not None and (result.digits, result.reason) == ("9", "timeout")
+
+
+@pytest.mark.parametrize("args", [(0, 5.0, "#"), (3, 0.0, "#"), (3, 5.0, "##"), (3, 5.0, "x")])
+def test_validation(args: tuple) -> None:
+    with pytest.raises(ValueError):
+        Gather(*args, now=0.0)

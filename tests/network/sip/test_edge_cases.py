@@ -1,0 +1,89 @@
+"""Edge cases scripted with SIPp: reordering, far-end BYE, 200 crossing CANCEL, retransmissions, silence."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import pytest
+
+from legato.domain.leg import HangupSource
+from legato.domain.machine import Answered, Ended, Ringing
+
+pytestmark = pytest.mark.sip
+
+
+def uri(peer, user: str = "sipp") -> str:
+    return f"sip:{user}@127.0.0.1:{peer.port}"
+
+
+async def sipp_done(peer, within: float = 5.0) -> int:
+    """Wait for SIPp to finish its one call; its exit code (0: the scenario ran to the end)."""
+    return await asyncio.to_thread(peer.wait, within)
+
+
+async def test_answer_before_ringing_stays_answered(peers, sip) -> None:
+    uas = peers.sipp("answer_before_ringing")
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Answered)
+    assert [type(s) for s in await net.quiet("leg1", 0.3)] == [Answered]  # the late 180 is swallowed
+    assert "m=audio" in (net.network.answer_sdp("leg1") or "")
+    net.network.bye("leg1")
+    assert await sipp_done(uas) == 0, uas.log()
+    await net.wait_ports_free()
+
+
+async def test_far_end_bye_right_after_answer(peers, sip) -> None:
+    uas = peers.sipp("bye_after_answer")
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    ended = await net.wait_for("leg1", Ended)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, Ended]
+    assert ended.source is HangupSource.CALLEE
+    assert ended.q850 == 16
+    assert ended.sip_code is None
+    assert await sipp_done(uas) == 0, uas.log()
+    await net.wait_ports_free()
+
+
+async def test_answer_crossing_cancel_is_acked_and_byed(peers, sip) -> None:
+    uas = peers.sipp("answer_crosses_cancel")
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Ringing)
+    net.network.cancel("leg1")
+    assert await sipp_done(uas) == 0, uas.log()  # SIPp got the ACK and the BYE
+    assert [type(s) for s in net.of("leg1")] == [Ringing]  # nothing reported after our cancel
+    await net.wait_ports_free()
+
+
+async def test_retransmitted_200_is_one_answer(peers, sip) -> None:
+    uas = peers.sipp("retransmitted_200")
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Answered)
+    await asyncio.sleep(0.3)
+    net.network.bye("leg1")
+    assert await sipp_done(uas) == 0, uas.log()
+    assert re.search(r"-> ACK\s+1\s+1\s", uas.log()), uas.log()  # both 200s ACKed (one counted as retrans)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered]
+
+
+async def test_no_response_at_all_ends_408(peers, sip) -> None:
+    uas = peers.sipp("silent")
+    net = await sip(no_reply_timeout=1.0)
+    net.dial("leg1", uri(uas))
+    ended = await net.wait_for("leg1", Ended, within=4)
+    assert (ended.sip_code, ended.q850, ended.source) == (408, 102, HangupSource.PLATFORM)
+    await net.wait_ports_free()
+
+
+async def test_cancel_without_any_response_reports_nothing(peers, sip) -> None:
+    uas = peers.sipp("silent")
+    net = await sip(no_reply_timeout=1.0)
+    net.dial("leg1", uri(uas))
+    await asyncio.sleep(0.3)
+    net.network.cancel("leg1")
+    assert await net.quiet("leg1", 1.5) == []
+    await net.wait_ports_free()

@@ -1,0 +1,120 @@
+"""Inbound legs: baresip (driven over ctrl_tcp) calls Legato's exophones."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from legato.domain.leg import HangupSource
+from legato.domain.machine import Ended
+from tests.network.sip.conftest import CALLER
+from tests.network.sip.peers import BaresipControl
+
+pytestmark = pytest.mark.sip
+
+EXOPHONE = "+918047112233"
+EXOPHONES = [{"number": EXOPHONE, "account_sid": "acct_test"},
+             {"number": "sip:support@legato.example", "account_sid": "acct_sip"}]
+
+
+async def event(control: BaresipControl, kind: str, within: float = 3.0) -> dict:
+    return await asyncio.to_thread(control.wait_event, kind, within)
+
+
+async def caller_and_network(peers, sip):
+    phone = peers.phone(answermode="manual", user=CALLER)
+    control = BaresipControl(phone.extra["ctrl"])
+    net = await sip(exophones=EXOPHONES)
+    net.decide = lambda call: "leg-in"
+    return control, net
+
+
+def dial(control: BaresipControl, net, user: str) -> None:
+    control.command("dial", f"sip:{user}@127.0.0.1:{net.network.config.listen_port}")
+
+
+async def test_inbound_rings_answers_and_caller_hangs_up(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, "08047112233")  # national form of the exophone
+    call = await net.wait_inbound()
+    assert call.called == EXOPHONE
+    assert call.caller == CALLER
+    await event(control, "CALL_RINGING")
+    assert net.network.remote_sdp("leg-in") is not None
+    net.network.answer("leg-in")
+    await event(control, "CALL_ESTABLISHED")
+    assert "m=audio" in (net.network.answer_sdp("leg-in") or "")
+    control.command("hangup")
+    ended = await net.wait_for("leg-in", Ended)
+    assert (ended.source, ended.q850) == (HangupSource.CALLER, 16)
+    await net.wait_ports_free()
+    control.close()
+
+
+async def test_inbound_answered_then_we_bye(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, EXOPHONE.lstrip("+"))
+    await event(control, "CALL_RINGING")
+    net.network.answer("leg-in")
+    await event(control, "CALL_ESTABLISHED")
+    net.network.bye("leg-in")
+    await event(control, "CALL_CLOSED")
+    assert await net.quiet("leg-in", 0.2) == []
+    await net.wait_ports_free()
+    control.close()
+
+
+@pytest.mark.parametrize(("code", "text"), [(486, "Busy Here"), (603, "Decline"), (480, "Temporarily")])
+async def test_inbound_rejected(peers, sip, code: int, text: str) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, EXOPHONE)
+    await event(control, "CALL_RINGING")
+    net.network.reject("leg-in", code)
+    closed = await event(control, "CALL_CLOSED")
+    assert str(code) in str(closed.get("param")) and text in str(closed.get("param"))
+    await net.wait_ports_free()
+    control.close()
+
+
+async def test_inbound_caller_cancels(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, EXOPHONE)
+    await event(control, "CALL_RINGING")
+    control.command("hangup")
+    ended = await net.wait_for("leg-in", Ended)
+    assert (ended.source, ended.sip_code) == (HangupSource.CALLER, 487)
+    await net.wait_ports_free()
+    control.close()
+
+
+async def test_unknown_number_gets_404_without_asking(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, "+918000000000")
+    closed = await event(control, "CALL_CLOSED")
+    assert "404" in str(closed.get("param"))
+    assert net.inbound == []
+    control.close()
+
+
+async def test_refused_by_handler_gets_404(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    net.decide = lambda call: None
+    dial(control, net, EXOPHONE)
+    closed = await event(control, "CALL_CLOSED")
+    assert "404" in str(closed.get("param"))
+    assert len(net.inbound) == 1
+    await net.wait_ports_free()
+    control.close()
+
+
+async def test_sip_uri_exophone(peers, sip) -> None:
+    control, net = await caller_and_network(peers, sip)
+    dial(control, net, "support")
+    call = await net.wait_inbound()
+    assert call.called == "sip:support@legato.example"
+    assert net.network.account_sid_for(call.called) == "acct_sip"
+    await event(control, "CALL_RINGING")
+    net.network.reject("leg-in", 486)
+    await event(control, "CALL_CLOSED")
+    control.close()

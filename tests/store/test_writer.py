@@ -1,0 +1,63 @@
+"""The group-commit writer: legs and their events land together, in order, and a bad write fails alone."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from legato.domain.events import LegEvent
+from legato.domain.ids import new_event_sid, new_leg_sid
+from legato.domain.leg import Direction, Leg, LegState
+from legato.store.database import create_engine, migrate
+from legato.store.repositories import LegRepository
+from legato.store.writer import Writer
+from tests.conftest import DATABASES, database_url
+
+NOW = datetime(2026, 5, 1, tzinfo=UTC)
+
+
+def leg() -> Leg:
+    return Leg(leg_sid=new_leg_sid(), account_sid="acct", call_sid="call", direction=Direction.OUTBOUND,
+               contact_uri="09163816621", contact_e164="+919163816621", exophone="08030752400",
+               network_type="pstn", leg_event_endpoint="http://x", date_created=NOW)
+
+
+def event(item: Leg, name: str) -> LegEvent:
+    item.event_sequence += 1
+    return LegEvent(new_event_sid(), item.leg_sid, item.account_sid, item.event_sequence, name,
+                    "leg_lifecycle_event", NOW, {"state": item.state.value})
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_many_legs_commit_in_batches_with_their_events(tmp_path: Path, database: str) -> None:
+    engine = create_engine(database_url(database, tmp_path))
+    await migrate(engine)
+    writer = Writer(engine)
+    committed: list[int] = []
+    writer.add_listener(lambda rows: committed.append(len(rows)))
+    await writer.start()
+    legs = [leg() for _ in range(300)]
+    futures = [writer.submit(item, [event(item, "leg_connecting")], new=True, endpoint="http://x") for item in legs]
+    for item in legs:  # a later snapshot of the same leg, possibly in the same batch
+        item.state = LegState.CONNECTING
+        futures.append(writer.submit(item, [event(item, "leg_ringing")]))
+    await asyncio.gather(*futures)
+    # a duplicate insert fails alone; the rest of its batch still commits
+    dup = writer.submit(legs[0], [], new=True)
+    fine = leg()
+    ok = writer.submit(fine, [event(fine, "leg_connecting")], new=True)
+    with pytest.raises(RuntimeError):
+        await dup
+    await ok
+    await writer.stop()
+    repo = LegRepository(engine)
+    stored = await repo.get("acct", legs[-1].leg_sid)
+    assert stored is not None and stored.state is LegState.CONNECTING and stored.event_sequence == 2
+    assert [e["event_name"] for e in await repo.events(legs[-1].leg_sid)] == ["leg_connecting", "leg_ringing"]
+    assert sum(committed) == 601
+    assert len(committed) < 600  # grouped, not one transaction per write
+    assert await repo.get("acct", fine.leg_sid) is not None
+    await engine.dispose()
