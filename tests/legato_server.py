@@ -69,6 +69,7 @@ class LegatoServer:
     database_url: str
     time_scale: float = 50.0
     env: dict[str, str] = field(default_factory=dict)
+    args: list[str] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
 
@@ -88,7 +89,7 @@ class LegatoServer:
     def start(self) -> LegatoServer:
         log = open(self.workdir / f"server-{self.port}.log", "ab")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "legato", "serve", "--port", str(self.port)],
+            [sys.executable, "-m", "legato", "serve", "--port", str(self.port), *self.args],
             cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:

@@ -53,17 +53,40 @@ def serve(
     network: str | None = typer.Option(None, help="sandbox (default) or sip."),
     time_scale: float | None = typer.Option(None, help="Run sandbox delays and leg timers N times faster."),
     config: Path | None = typer.Option(None, help="TOML configuration file (SIP network, trunks, exophones)."),
+    dc: list[str] = typer.Option([], "--dc", help="A data centre served, with its nso codes: 101=nso-a,nso-b "
+                                 "(repeatable; default from LEGATO_DATA_CENTRES or dc_code/nso_code)."),
+    trunk_cps: list[str] = typer.Option([], "--trunk-cps", help="Operator cps limit of an account on a trunk: "
+                                        "ACCOUNT_SID:TRUNK=N (repeatable; the sandbox trunk is 'sandbox')."),
+    queue_max_wait: float | None = typer.Option(None, help="Seconds an enqueued leg may wait (default 300)."),
+    queue_max_length: int | None = typer.Option(None, help="Enqueued legs per account (default 1000)."),
 ) -> None:
     """Run the API server and call control."""
     import uvicorn
 
     from legato.api.server import create_app
+    from legato.engine.placement import parse_data_centre
 
+    try:
+        data_centres = dict(parse_data_centre(spec) for spec in dc) or None
+        trunk_limits = dict(_trunk_limit(spec) for spec in trunk_cps)
+    except ValueError as exc:
+        err.print(f"[red]error[/red] {exc}")
+        raise typer.Exit(2) from None
     settings = _settings(host=host, port=port, database_url=database_url, network=network,
-                         time_scale=time_scale, config_file=config)
+                         time_scale=time_scale, config_file=config, data_centres=data_centres,
+                         account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
+                         queue_max_length=queue_max_length)
     _configure_logging(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 access_log=False)
+
+
+def _trunk_limit(spec: str) -> tuple[str, int]:
+    """`AC1:sandbox=5` -> ("AC1:sandbox", 5)."""
+    key, _, value = spec.rpartition("=")
+    if ":" not in key or not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"--trunk-cps {spec!r} must be ACCOUNT_SID:TRUNK=N with N >= 1")
+    return key.strip(), int(value)
 
 
 def _run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None) -> T:

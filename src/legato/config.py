@@ -22,6 +22,16 @@ class Settings(BaseSettings):
     log_format: str = Field("text", pattern="^(text|json)$")
     dc_code: str = "101"
     nso_code: str = "a8140aaa-ce40-11ed-9a09-0242ac110003"
+    # Data centres this node serves, each with its nso codes (`--dc 101=nso-a,nso-b`); empty: {dc_code: [nso_code]}.
+    data_centres: dict[str, list[str]] = Field(default_factory=dict)
+    # CPS throughput control: bounds of the per-account queue (max wait in clock seconds), and the
+    # operator's cps per account and trunk pair, keyed "ACCOUNT_SID:TRUNK" (the sandbox's trunk is "sandbox").
+    queue_max_wait: float = Field(300.0, gt=0)
+    queue_max_length: int = Field(1000, ge=0)
+    queue_max_total: int = Field(100_000, ge=0)
+    account_trunk_cps: dict[str, int] = Field(default_factory=dict)
+    # Sync AMD: longest wait (seconds) for the verdict before leg_answered goes out without it.
+    amd_sync_cap: float = Field(10.0, gt=0)
     # Sandbox delays (seconds, before time_scale): how long the simulated PSTN takes.
     sandbox_ring_after: float = 1.0
     sandbox_answer_after: float = 2.0
@@ -42,6 +52,15 @@ class Settings(BaseSettings):
     allow_private_endpoints: list[str] = Field(default_factory=list)
     public_base_url: str | None = None
     config_file: Path | None = None
+
+    @property
+    def dc_map(self) -> dict[str, list[str]]:
+        """The data centres served, in preference order on ties."""
+        return self.data_centres or {self.dc_code: [self.nso_code]}
+
+    def trunk_cps(self, account_sid: str, trunk: str) -> int | None:
+        """The operator's cps limit for this account on this trunk, if any."""
+        return self.account_trunk_cps.get(f"{account_sid}:{trunk}")
 
     @property
     def is_sqlite(self) -> bool:

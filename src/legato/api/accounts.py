@@ -15,8 +15,16 @@ router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["accounts"])
 
 @router.get("", responses=ERROR_RESPONSES, summary="The account, its limits and current load")
 async def get_account(request: Request, account: Account = Depends(current_account)) -> JSONResponse:
-    live = await request.app.state.runtime.legs.legs.count_live(account.account_sid)
+    runtime = request.app.state.runtime
+    live = await runtime.legs.legs.count_live(account.account_sid)
+    settings = runtime.settings
+    trunk = runtime.switchboard.network.name
+    limits = {"cps": account.cps, "max_concurrent": account.max_concurrent,
+              "trunk_cps": {trunk: settings.trunk_cps(account.account_sid, trunk)},
+              "queue_max_length": settings.queue_max_length, "queue_max_wait": settings.queue_max_wait}
     return envelope(request, 200, {
         "account_sid": account.account_sid, "name": account.name, "cps": account.cps,
         "max_concurrent": account.max_concurrent, "inbound_endpoint": account.inbound_endpoint,
-        "exophones": list(account.exophones), "live_legs": live, "created_at": iso(account.created_at)})
+        "exophones": list(account.exophones), "live_legs": live, "created_at": iso(account.created_at),
+        "limits": limits, "queue_depth": runtime.throttle.depth(account.account_sid),
+        "admitted_legs": runtime.throttle.active(account.account_sid)})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -17,7 +18,9 @@ from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import Direction, Leg, LegState
 from legato.domain.numbers import parse_address
+from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
+from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
 from legato.store.repositories import LegRepository
 
@@ -103,14 +106,18 @@ def decode_cursor(cursor: str) -> str:
 class LegService:
     """Everything an application can do with legs."""
 
-    def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *,
-                 dc_code: str, nso_code: str, endpoints: EndpointPolicy | None = None) -> None:
+    def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *, placement: Placement,
+                 throttle: Throttle | None = None, queue_max_wait: float | None = None,
+                 trunk_cps: Callable[[str, str], int | None] = lambda account_sid, trunk: None,
+                 endpoints: EndpointPolicy | None = None) -> None:
         self.legs = legs
         self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
         self.switchboard = switchboard
         self.clock = clock
-        self.dc_code = dc_code
-        self.nso_code = nso_code
+        self.placement = placement
+        self.throttle = throttle
+        self.queue_max_wait = queue_max_wait
+        self.trunk_cps = trunk_cps
 
     async def create(self, account: Account, request: CreateLeg) -> Leg:
         """Validate, record durably, and start dialling; returns the leg as accepted."""
@@ -125,19 +132,16 @@ class LegService:
         await self.endpoints.check(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
-        dc_code, nso_code, call_sid = self.dc_code, self.nso_code, new_call_sid()
+        reference, call_sid = None, new_call_sid()
         if request.reference_leg_sid:
-            reference = await self.legs.get(account.account_sid, request.reference_leg_sid)
+            reference = self.switchboard.get(request.reference_leg_sid)
+            if reference is None or reference.account_sid != account.account_sid:
+                reference = await self.legs.get(account.account_sid, request.reference_leg_sid)
             if reference is None:
                 raise ValidationFailed("reference_leg_sid is not a leg of this account", field="reference_leg_sid")
-            dc_code, nso_code, call_sid = reference.dc_code or dc_code, reference.nso_code or nso_code, \
-                reference.call_sid
-        if request.requested_dc_code is not None and request.requested_dc_code != dc_code:
-            raise ValidationFailed(f"requested_dc_code must be a data centre of this node ({dc_code})",
-                                   field="requested_dc_code")
-        if request.requested_nso_code is not None and request.requested_nso_code != nso_code:
-            raise ValidationFailed(f"requested_nso_code must be an nso code of data centre {dc_code}",
-                                   field="requested_nso_code")
+            call_sid = reference.call_sid
+        dc_code, nso_code = self.placement.place(requested_dc=request.requested_dc_code,
+                                                 requested_nso=request.requested_nso_code, reference=reference)
         leg = Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
             direction=Direction.OUTBOUND, contact_uri=request.contact_uri, contact_e164=contact.e164,
@@ -147,7 +151,24 @@ class LegService:
             setup_timeout=request.setup_timeout, ring_timeout=request.ring_timeout, dc_code=dc_code,
             nso_code=nso_code, reference_leg_sid=request.reference_leg_sid, amd_enable=request.amd_enable,
             async_amd=request.async_amd, priority=request.priority)
-        return await self.switchboard.launch(leg, m.Start())
+        return await self._dial(account, leg)
+
+    async def _dial(self, account: Account, leg: Leg) -> Leg:
+        """Start the leg now, or enqueue it when CPS control says so (429 when its queue is full)."""
+        first: m.Input = m.Start()
+        throttle, now = self.throttle, self.clock.now()
+        if throttle is not None:
+            trunk = self.switchboard.network.name
+            limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
+            if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
+                                  now=now):
+                first = m.Enqueue(self.queue_max_wait)
+        try:
+            return await self.switchboard.launch(leg, first, at=now)  # the start carries the slot's moment
+        except BaseException:
+            if throttle is not None:
+                throttle.forget(leg.leg_sid)
+            raise
 
     async def get(self, account: Account, leg_sid: str) -> Leg:
         """The account's leg, or NotFound (also for other accounts' legs)."""
@@ -189,12 +210,13 @@ class LegService:
             caller_e164 = parse_address(caller, "from").e164
         except ValidationFailed:  # anonymous or odd caller ids still ring
             caller_e164 = None
+        dc_code, nso_code = self.placement.place()
         return Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=new_call_sid(),
             direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_e164, exophone=called,
             network_type="pstn" if caller_e164 else "voip",
             leg_event_endpoint=account.inbound_endpoint, date_created=self.clock.now(),
-            dc_code=self.dc_code, nso_code=self.nso_code)
+            dc_code=dc_code, nso_code=nso_code)
 
     async def sandbox_incoming(self, account: Account, request: SandboxIncoming) -> Leg:
         """Make a simulated call arrive at one of the account's exophones."""

@@ -5,20 +5,26 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
+from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
 from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.config import Settings
+from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.errors import ValidationFailed
 from legato.domain.leg import Leg
 from legato.domain.numbers import parse_address
+from legato.engine.bridges import Bridges
 from legato.engine.clock import ScaledClock
+from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
+from legato.engine.throttle import Throttle
 from legato.events.dispatcher import Dispatcher, RetrySchedule
 from legato.events.endpoints import EndpointPolicy
 from legato.events.outbox import Outbox
@@ -27,7 +33,7 @@ from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
-from legato.store.repositories import AccountRepository, LegRepository
+from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
@@ -66,10 +72,14 @@ class Runtime:
     clock: ScaledClock = field(init=False)
     writer: Writer = field(init=False)
     switchboard: Switchboard = field(init=False)
+    placement: Placement = field(init=False)
+    throttle: Throttle = field(init=False)
     accounts: AccountService = field(init=False)
     legs: LegService = field(init=False)
+    endpoints: EndpointPolicy = field(init=False)
     dispatcher: Dispatcher = field(init=False)
     events: EventService = field(init=False)
+    bridges: BridgeService = field(init=False)
     calls: CallService = field(init=False)
 
     def __post_init__(self) -> None:
@@ -77,12 +87,12 @@ class Runtime:
         self.db = create_engine(s.database_url)
         self.clock = ScaledClock(s.time_scale)
         self.writer = Writer(self.db)
-        self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer)
-        endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
+        self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer,
+                                       amd_cap=s.amd_sync_cap)
+        self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock,
-                                       endpoints=endpoints)
-        self.legs = LegService(LegRepository(self.db), self.switchboard, self.clock,
-                               dc_code=s.dc_code, nso_code=s.nso_code, endpoints=endpoints)
+                                       endpoints=self.endpoints)
+        self._build_call_control()
         self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
         self.writer.add_listener(self.dispatcher.on_commit)
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
@@ -90,6 +100,27 @@ class Runtime:
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
+
+    def _build_call_control(self) -> None:
+        """CPS throttle, data-centre placement and bridges, hooked to the switchboard's leg lives."""
+        s, switchboard = self.settings, self.switchboard
+        self.placement = Placement(s.dc_map)
+        self.throttle = Throttle(self.clock, self._start_waiting, max_queue=s.queue_max_length,
+                                 max_queue_total=s.queue_max_total)
+        engine = Bridges(self.clock, switchboard)
+        switchboard.on_launch.append(self.placement.occupy)
+        switchboard.on_end += [self.placement.vacate, lambda leg: self.throttle.forget(leg.leg_sid), engine.leg_ended]
+        legs = LegRepository(self.db)
+        self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
+                               queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints)
+        self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer)
+
+    def _start_waiting(self, leg_sid: str, at: datetime) -> None:
+        """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""
+        if self.switchboard.get(leg_sid) is None:
+            self.throttle.forget(leg_sid)
+        else:
+            self.switchboard.signal(leg_sid, m.Start(), at)
 
     async def open_store(self) -> None:
         """Migrate the schema (for CLI commands that only touch the store)."""
@@ -103,6 +134,9 @@ class Runtime:
         if stale:
             ended = await self.switchboard.reconcile(stale)
             log.warning("reconciled legs left live by a previous process count=%d", ended)
+        bridges = await self.bridges.reconcile()
+        if bridges:
+            log.warning("reconciled bridges left active by a previous process count=%d", bridges)
         await self.dispatcher.start()
         await self._refresh_accounts()
         self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
@@ -138,6 +172,7 @@ class Runtime:
         return self.legs.inbound_leg(account, call.caller, call.called)
 
     async def stop(self) -> None:
+        self.throttle.close()
         if self._refresher is not None:
             self._refresher.cancel()
         await self.switchboard.stop()

@@ -51,3 +51,8 @@ def new_event_sid() -> str:
 def new_request_id() -> str:
     """A request id for the API envelope (32 hex characters, like the seed)."""
     return os.urandom(16).hex()
+
+
+def new_bridge_sid() -> str:
+    """A bridge sid: legs joined so they hear each other."""
+    return new_id("00003")

@@ -23,13 +23,17 @@ RING = "ring_timeout"
 ANSWER = "timeout"
 TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
-AMD_CAP_SECONDS = 10.0
+AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
+QUEUE = "queue_timeout"  # an enqueued leg waited too long for a CPS slot
+BRIDGE_KEY = "bridge_sid"  # leg.extra key naming the bridge the leg is in
 
 
 # ---- inputs -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Enqueue:
-    """CPS control holds the leg until a slot frees."""
+    """CPS control holds the leg until a slot frees; after `max_wait` seconds (if given) the leg fails."""
+
+    max_wait: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,9 +84,11 @@ class TimerFired:
 
 @dataclass(frozen=True, slots=True)
 class Hangup:
-    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs."""
+    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs,
+    `cause` is the hangup_cause recorded for the others."""
 
     reason: str | None = None
+    cause: str = "hangup_requested"
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +105,22 @@ class FailedToCreate:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinBridge:
+    """The leg joins a bridge and, with it, the bridge's call (`call_sid`)."""
+
+    bridge_sid: str
+    call_sid: str
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveBridge:
+    """The leg leaves its bridge (the bridge was stopped or another of its legs ended)."""
+
+    bridge_sid: str
+    reason: str = "bridge_stopped"
+
+
+@dataclass(frozen=True, slots=True)
 class Reconcile:
     """The process restarted while the leg was live: end it."""
 
@@ -106,7 +128,7 @@ class Reconcile:
 
 
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | Reconcile)
+         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile)
 
 
 # ---- effects ------------------------------------------------------------------------------
@@ -117,6 +139,7 @@ class Emit:
     name: str
     type: str = LIFECYCLE
     error: dict[str, object] | None = None
+    data: dict[str, object] | None = None  # added to the leg's event data (e.g. bridge_sid)
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,10 +171,11 @@ REJECT_REASONS = frozenset(_REJECT_REASONS)
 class LegMachine:
     """Drives one leg through its life. Inputs that make no sense any more are ignored."""
 
-    __slots__ = ("amd_pending", "leg")
+    __slots__ = ("amd_cap", "amd_pending", "leg")
 
-    def __init__(self, leg: Leg) -> None:
+    def __init__(self, leg: Leg, amd_cap: float = AMD_CAP_SECONDS) -> None:
         self.leg = leg
+        self.amd_cap = amd_cap  # longest wait for a sync AMD verdict before leg_answered goes out anyway
         self.amd_pending = False  # sync AMD: answered, leg_answered held until the verdict
 
     def handle(self, event: Input, now: datetime) -> list[Effect]:
@@ -160,7 +184,7 @@ class LegMachine:
         if leg.is_terminal:
             if isinstance(event, Hangup):
                 raise Conflict("leg is already terminal", field="leg_sid")
-            if isinstance(event, Answer):
+            if isinstance(event, Answer | JoinBridge):
                 raise Conflict("leg is already terminal", field="leg_sid")
             if isinstance(event, Answered):
                 return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
@@ -173,7 +197,7 @@ class LegMachine:
         if self.leg.state is not LegState.CREATED:
             return []
         self.leg.move_to(LegState.ENQUEUED, now)
-        return []
+        return [StartTimer(QUEUE, event.max_wait)] if event.max_wait is not None else []
 
     def _on_Start(self, event: Start, now: datetime) -> list[Effect]:
         leg = self.leg
@@ -181,8 +205,8 @@ class LegMachine:
             return []
         leg.move_to(LegState.CONNECTING, now)
         leg.start_time = now
-        return [Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout), StartTimer(ANSWER, leg.timeout),
-                NetworkCommand("dial")]
+        return [CancelTimer(QUEUE), Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout),
+                StartTimer(ANSWER, leg.timeout), NetworkCommand("dial")]
 
     def _on_Incoming(self, event: Incoming, now: datetime) -> list[Effect]:
         leg = self.leg
@@ -217,7 +241,7 @@ class LegMachine:
                                  StartTimer(TIME_LIMIT, leg.time_limit)]
         if leg.amd_enable and not leg.async_amd and leg.direction is Direction.OUTBOUND:
             self.amd_pending = True
-            effects.append(StartTimer(AMD_CAP, AMD_CAP_SECONDS))
+            effects.append(StartTimer(AMD_CAP, self.amd_cap))
         else:
             effects.append(Emit("leg_answered"))
         return effects
@@ -236,6 +260,27 @@ class LegMachine:
             leg.date_updated = now
             return [Emit("amd_result_success", ACTION)]
         return []
+
+    # -- bridges --
+    def _on_JoinBridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.state is not LegState.CONNECTED:
+            raise Conflict(f"leg {leg.leg_sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
+        current = leg.extra.get(BRIDGE_KEY)
+        if current is not None:
+            raise Conflict(f"leg {leg.leg_sid} is already in bridge {current}", field="leg_sids")
+        leg.extra[BRIDGE_KEY] = event.bridge_sid
+        leg.call_sid = event.call_sid
+        leg.date_updated = now
+        return [Emit("leg_joined_bridge", ACTION, data={"bridge_sid": event.bridge_sid})]
+
+    def _on_LeaveBridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.extra.get(BRIDGE_KEY) != event.bridge_sid:
+            return []
+        del leg.extra[BRIDGE_KEY]
+        leg.date_updated = now
+        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
 
     # -- inbound --
     def _on_Answer(self, event: Answer, now: datetime) -> list[Effect]:
@@ -271,6 +316,9 @@ class LegMachine:
                 return []
             self.amd_pending = False
             return [Emit("leg_answered")]
+        if name == QUEUE and leg.state is LegState.ENQUEUED:
+            return self._terminate(now, TerminalStatus.FAILED, causes.NO_CIRCUIT_AVAILABLE, QUEUE,
+                                   HangupSource.PLATFORM)
         if name == TIME_LIMIT and leg.state is LegState.CONNECTED:
             return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
                                                             TIME_LIMIT, HangupSource.PLATFORM)]
@@ -291,16 +339,16 @@ class LegMachine:
         leg = self.leg
         platform = HangupSource.PLATFORM
         if leg.state in (LegState.CREATED, LegState.ENQUEUED):
-            return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, "hangup_requested", platform)
+            return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, event.cause, platform)
         if leg.state is LegState.CONNECTED:
             return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
-                                                            "hangup_requested", platform)]
+                                                            event.cause, platform)]
         if leg.direction is Direction.INBOUND:
             sip_code, q850, status = _REJECT_REASONS[event.reason or "rejected"]
             return [NetworkCommand("reject", sip_code),
                     *self._terminate(now, status, q850, f"rejected_{event.reason or 'rejected'}", platform)]
         return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
-                                                           "hangup_requested", platform)]
+                                                           event.cause, platform)]
 
     def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
@@ -319,6 +367,9 @@ class LegMachine:
         if self.amd_pending:  # the answer happened; say so before the end
             self.amd_pending = False
             effects.append(Emit("leg_answered"))
+        bridge_sid = leg.extra.pop(BRIDGE_KEY, None)
+        if bridge_sid is not None:  # a leg that ends leaves its bridge first
+            effects.append(Emit("leg_left_bridge", ACTION, data={"bridge_sid": bridge_sid, "reason": "leg_ended"}))
         leg.move_to(LegState.TERMINAL, now)
         leg.terminal_status = status
         leg.hangup_cause_code = q850
@@ -333,5 +384,5 @@ class LegMachine:
             error = {"error_code": q850, "message": cause or status.value,
                      "description": f"leg ended {status.value}: {cause}"}
         effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
-                    CancelTimer(AMD_CAP), Emit("leg_terminated", LIFECYCLE, error)]
+                    CancelTimer(AMD_CAP), CancelTimer(QUEUE), Emit("leg_terminated", LIFECYCLE, error)]
         return effects

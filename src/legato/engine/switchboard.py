@@ -8,8 +8,10 @@ writer (one transaction), then starts/cancels timers and gives the network its c
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Callable
+from datetime import datetime
 
 from legato.dialects.exotel import event_data
 from legato.domain import machine as m
@@ -26,14 +28,17 @@ log = logging.getLogger(__name__)
 InboundRouter = Callable[[InboundCall], "Leg | None"]
 """Builds the inbound leg for a call to an exophone, or None when no account owns the number."""
 
+LegHook = Callable[[Leg], None]
+"""Told of a leg going live (`on_launch`) or ending (`on_end`), on the loop thread, synchronously."""
+
 
 class LegController:
     """A live leg: its state machine and its running timers."""
 
     __slots__ = ("machine", "timers")
 
-    def __init__(self, leg: Leg) -> None:
-        self.machine = m.LegMachine(leg)
+    def __init__(self, leg: Leg, amd_cap: float = m.AMD_CAP_SECONDS) -> None:
+        self.machine = m.LegMachine(leg, amd_cap)
         self.timers: dict[str, TimerHandle] = {}
 
     @property
@@ -44,12 +49,16 @@ class LegController:
 class Switchboard:
     """Owns every live leg of this process."""
 
-    def __init__(self, clock: Clock, network: Network, writer: Writer) -> None:
+    def __init__(self, clock: Clock, network: Network, writer: Writer, *,
+                 amd_cap: float = m.AMD_CAP_SECONDS) -> None:
         self.clock = clock
         self.network = network
         self.writer = writer
+        self.amd_cap = amd_cap
         self.controllers: dict[str, LegController] = {}
         self.route_inbound: InboundRouter = lambda call: None
+        self.on_launch: list[LegHook] = []
+        self.on_end: list[LegHook] = []
 
     async def start(self) -> None:
         await self.network.start(self.signal, self._on_inbound)
@@ -61,35 +70,49 @@ class Switchboard:
         await self.network.stop()
 
     # ---- entry points ------------------------------------------------------------------
-    async def launch(self, leg: Leg, first: m.Input) -> Leg:
-        """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably."""
-        controller = LegController(leg)
+    async def launch(self, leg: Leg, first: m.Input, at: datetime | None = None) -> Leg:
+        """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably,
+        stamped `at` (default now).
+
+        Returns the leg as accepted (a snapshot: an enqueued leg may start while the write commits)."""
+        controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
-        effects = controller.machine.handle(first, self.clock.now())
+        now = at or self.clock.now()
+        effects = controller.machine.handle(first, now)
+        accepted = dataclasses.replace(leg, extra=dict(leg.extra))
+        self._launched(leg)
         try:
-            await self._apply(controller, effects, new=True, act=False)
+            await self._apply(controller, effects, new=True, act=False, at=now)
         except BaseException:
-            self.controllers.pop(leg.leg_sid, None)
+            if self.controllers.pop(leg.leg_sid, None) is not None:
+                self._ended(leg)
             raise
         self._act(controller, effects)
-        return leg
+        return accepted
 
-    def signal(self, leg_sid: str, event: m.Input) -> None:
-        """A network signal for a leg (called on the loop thread)."""
+    def signal(self, leg_sid: str, event: m.Input, at: datetime | None = None) -> None:
+        """A network signal (or an engine decision, at clock time `at`) for a leg, on the loop thread."""
         controller = self.controllers.get(leg_sid)
         if controller is None:
             if isinstance(event, m.Answered):  # answered after we gave up: tear it down
                 self._safely(self.network.bye, leg_sid)
             return
-        self._apply(controller, controller.machine.handle(event, self.clock.now()))
+        now = at or self.clock.now()
+        self._apply(controller, controller.machine.handle(event, now), at=now)
+
+    def feed(self, leg_sid: str, event: m.Input) -> asyncio.Future[None]:
+        """Feed an input to a live leg now; Conflict when the leg is not live or refuses it.
+        The future resolves once the change is durable."""
+        controller = self.controllers.get(leg_sid)
+        if controller is None:
+            raise Conflict("leg is not live", field="leg_sid")
+        return self._apply(controller, controller.machine.handle(event, self.clock.now()))
 
     async def command(self, leg_sid: str, event: m.Input) -> Leg:
         """An application command (hangup, answer...); returns the leg once the change is durable."""
         controller = self.controllers.get(leg_sid)
-        if controller is None:
-            raise Conflict("leg is not live", field="leg_sid")
-        future = self._apply(controller, controller.machine.handle(event, self.clock.now()))
-        await future
+        await self.feed(leg_sid, event)
+        assert controller is not None
         return controller.leg
 
     def get(self, leg_sid: str) -> Leg | None:
@@ -101,7 +124,7 @@ class Switchboard:
         """End legs left live by a previous process: failed, platform_restart, one leg_terminated each."""
         futures = []
         for leg in stale:
-            controller = LegController(leg)
+            controller = LegController(leg, self.amd_cap)
             futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(), self.clock.now()),
                                        act=False))
         if futures:
@@ -110,21 +133,36 @@ class Switchboard:
 
     # ---- effects ---------------------------------------------------------------------
     def _apply(self, controller: LegController, effects: list[m.Effect], *, new: bool = False,
-               act: bool = True) -> asyncio.Future[None]:
+               act: bool = True, at: datetime | None = None) -> asyncio.Future[None]:
         leg = controller.leg
-        now = self.clock.now()
+        now = at or self.clock.now()
         events: list[LegEvent] = []
         for effect in effects:
             if isinstance(effect, m.Emit):
                 leg.event_sequence += 1
+                data = event_data(leg)
+                if effect.data:
+                    data.update(effect.data)
                 events.append(LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
-                                       effect.name, effect.type, now, event_data(leg), effect.error))
+                                       effect.name, effect.type, now, data, effect.error))
         future = self.writer.submit(leg, events, new=new, endpoint=leg.leg_event_endpoint)
-        if leg.is_terminal:
-            self.controllers.pop(leg.leg_sid, None)
+        ended = leg.is_terminal and self.controllers.pop(leg.leg_sid, None) is not None
         if act:
             self._act(controller, effects)
+        if ended:
+            self._ended(leg)
         return future
+
+    def _launched(self, leg: Leg) -> None:
+        for hook in self.on_launch:
+            hook(leg)
+
+    def _ended(self, leg: Leg) -> None:
+        for hook in self.on_end:
+            try:
+                hook(leg)
+            except Exception:
+                log.exception("end hook failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
 
     def _act(self, controller: LegController, effects: list[m.Effect]) -> None:
         for effect in effects:
@@ -181,8 +219,9 @@ class Switchboard:
         leg = self.route_inbound(call)
         if leg is None:
             return None
-        controller = LegController(leg)
+        controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
+        self._launched(leg)
         self.network.attach_leg(call.call_ref, leg.leg_sid)
         self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True)
         return leg.leg_sid

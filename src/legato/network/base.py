@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from legato.domain.machine import Input
 
@@ -72,3 +72,17 @@ class Network(Protocol):
 
     def attach_leg(self, call_ref: str, leg_sid: str) -> None:
         """Bind an inbound call (by the network's ref) to the leg created for it."""
+
+
+@runtime_checkable
+class Bridging(Protocol):
+    """Optional part of a Network: connect the media of legs call control has bridged.
+
+    Call control calls `bridge` once a bridge is recorded and `unbridge` when it ends; a network
+    without these methods simply carries no bridged audio (the sandbox has nothing to connect)."""
+
+    def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Connect the legs' media to each other."""
+
+    def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Disconnect them (the legs that are still up stay up)."""

@@ -95,6 +95,12 @@ class SandboxNetwork:
     def attach_leg(self, call_ref: str, leg_sid: str) -> None:
         """Sandbox inbound calls are created through the API, already bound to their leg."""
 
+    def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Simulated calls carry no audio: nothing to connect."""
+
+    def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
+        """Nothing to disconnect."""
+
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
         def fire() -> None:
             if last:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import Leg, LegState
 from legato.store.rows import leg_from_row
-from legato.store.tables import accounts, events, legs
+from legato.store.tables import accounts, bridges, events, legs
 
 
 class AccountRepository:
@@ -114,3 +114,29 @@ class LegRepository:
             legs.c.account_sid == account_sid, legs.c.state != LegState.TERMINAL.value)
         async with self._engine.connect() as conn:
             return int((await conn.execute(query)).scalar_one())
+
+
+class BridgeRepository:
+    """Bridges as committed (their events are in the outbox under leg_sid = bridge_sid)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, account_sid: str, bridge_sid: str) -> dict[str, Any] | None:
+        query = select(bridges).where(bridges.c.bridge_sid == bridge_sid, bridges.c.account_sid == account_sid)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def active(self) -> list[dict[str, Any]]:
+        """Bridges not yet terminated (used to reconcile after a restart)."""
+        query = select(bridges).where(bridges.c.state == "active").order_by(bridges.c.bridge_sid)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def events(self, bridge_sid: str) -> list[dict[str, Any]]:
+        query = select(events).where(events.c.leg_sid == bridge_sid).order_by(events.c.sequence)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]

@@ -135,3 +135,23 @@ delivery_attempts = Table(
     Column("error", Text, nullable=True),
     Index("ix_delivery_attempts_leg_sid", "leg_sid", "event_sid"),
 )
+
+bridges = Table(
+    "bridges", metadata,
+    Column("bridge_sid", String(40), primary_key=True),
+    Column("account_sid", String(64), nullable=False),
+    Column("call_sid", String(40), nullable=False),
+    Column("dc_code", String(32), nullable=True),
+    Column("leg_sids", JSON, nullable=False),
+    Column("bridge_event_endpoint", Text, nullable=True),
+    Column("end_on_exit", Boolean, nullable=False),
+    Column("state", String(12), nullable=False),  # active | terminated
+    Column("end_reason", String(64), nullable=True),
+    Column("ended_by_leg_sid", String(40), nullable=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("event_sequence", Integer, nullable=False),
+    Index("ix_bridges_account_sid_bridge_sid", "account_sid", "bridge_sid"),
+    Index("ix_bridges_state", "state"),
+)

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 from legato.store.rows import event_to_row, leg_to_row
-from legato.store.tables import events, legs
+from legato.store.tables import bridges, events, legs
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -35,6 +35,8 @@ class _Item:
     leg: dict[str, Any] | None
     events: list[dict[str, Any]]
     future: asyncio.Future[None]
+    bridge: dict[str, Any] | None = None
+    new_bridge: bool = False
 
 
 @dataclass(slots=True)
@@ -42,8 +44,16 @@ class _Batch:
     new_legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     changed_legs: dict[str, dict[str, Any]] = field(default_factory=dict)
     events: list[dict[str, Any]] = field(default_factory=list)
+    new_bridges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    changed_bridges: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def add(self, item: _Item) -> None:
+        if item.bridge is not None:
+            sid = item.bridge["bridge_sid"]
+            if item.new_bridge or sid in self.new_bridges:
+                self.new_bridges[sid] = item.bridge
+            else:
+                self.changed_bridges[sid] = item.bridge
         if item.new_leg is not None:
             self.new_legs[item.new_leg["leg_sid"]] = item.new_leg
         if item.leg is not None:
@@ -54,6 +64,12 @@ class _Batch:
                 self.changed_legs[sid] = item.leg
         self.events.extend(item.events)
 
+
+_UPDATE_BRIDGE = (
+    update(bridges)
+    .where(bridges.c.bridge_sid == bindparam("b_bridge_sid"))
+    .values({c.name: bindparam(c.name) for c in bridges.columns if c.name != "bridge_sid"})
+)
 
 _UPDATE_LEG = (
     update(legs)
@@ -98,6 +114,15 @@ class Writer:
         self._wake.set()
         return future
 
+    def submit_bridge(self, row: dict[str, Any], new_events: Sequence[LegEvent] = (), *, new: bool = False,
+                      endpoint: str | None = None) -> asyncio.Future[None]:
+        """Queue a bridge row (inserted when `new`) and its events (leg_sid holds the bridge_sid)."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Item(new_leg=None, leg=None, events=[event_to_row(e, endpoint) for e in new_events],
+                                 future=future, bridge=row, new_bridge=new))
+        self._wake.set()
+        return future
+
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
@@ -117,7 +142,9 @@ class Writer:
                 await _write(conn, batch)
         except Exception:
             if len(items) == 1:
-                log.exception("write failed leg_sid=%s", (items[0].new_leg or items[0].leg or {}).get("leg_sid"))
+                first = items[0]
+                log.exception("write failed leg_sid=%s bridge_sid=%s",
+                              (first.new_leg or first.leg or {}).get("leg_sid"), (first.bridge or {}).get("bridge_sid"))
                 if not items[0].future.done():
                     items[0].future.set_exception(RuntimeError("the database refused the write"))
                 return
@@ -142,5 +169,11 @@ async def _write(conn: AsyncConnection, batch: _Batch) -> None:
             values["b_leg_sid"] = row["leg_sid"]
             rows.append(values)
         await conn.execute(_UPDATE_LEG, rows)
+    if batch.new_bridges:
+        await conn.execute(insert(bridges), list(batch.new_bridges.values()))
+    if batch.changed_bridges:
+        await conn.execute(_UPDATE_BRIDGE, [{**{k: v for k, v in row.items() if k != "bridge_sid"},
+                                             "b_bridge_sid": row["bridge_sid"]}
+                                            for row in batch.changed_bridges.values()])
     if batch.events:
         await conn.execute(insert(events), batch.events)

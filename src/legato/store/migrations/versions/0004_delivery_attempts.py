@@ -1,7 +1,7 @@
 """delivery attempts: one row per attempt to deliver an event
 
-Revision ID: 0002_delivery_attempts
-Revises: 0001
+Revision ID: 0004
+Revises: 0003
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from alembic import op
 
 import legato.store.tables
 
-revision = "0002_delivery_attempts"
-down_revision = "0001"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

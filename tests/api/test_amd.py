@@ -1,0 +1,91 @@
+"""AMD modes end to end: the sync and async event sequences and their timing on the clock."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from tests.legato_server import Api, LegatoServer
+
+MACHINE = "09163810004"
+
+
+def seconds(event: dict[str, Any]) -> float:
+    stamp = event["payload"]["event_timestamp"]
+    return stamp["seconds"] + stamp["nanos"] / 1e9
+
+
+def answer_time(leg: dict[str, Any]) -> float:
+    return datetime.fromisoformat(leg["answer_time"][:26]).replace(tzinfo=UTC).timestamp()
+
+
+def wait_for(api: Api, leg_sid: str, name: str, count: int) -> list[dict[str, Any]]:
+    """The leg's events once `name` is among them and there are at least `count` (or after 15 s)."""
+    deadline = time.monotonic() + 15
+    while True:
+        events = api.events(leg_sid)
+        seen = any(e["event_name"] == name for e in events) and len(events) >= count
+        if seen or time.monotonic() > deadline:
+            return events
+        time.sleep(0.05)
+
+
+def start(tmp_path_factory: pytest.TempPathFactory, **env: str) -> LegatoServer:
+    workdir = tmp_path_factory.mktemp("amd")
+    return LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}",
+                        time_scale=10, env=env).start()
+
+
+@pytest.fixture(scope="module")
+def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
+    server = start(tmp_path_factory, LEGATO_SANDBOX_AMD_AFTER="2.5")
+    yield Api(server, server.create_account())
+    server.stop()
+
+
+def test_sync_amd_holds_leg_answered_for_the_verdict(api: Api) -> None:
+    leg_sid = api.create_leg(MACHINE, amd_enable=True).json()["response"]["data"]["leg_sid"]
+    events = wait_for(api, leg_sid, "leg_answered", 3)
+    assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered"]
+    answered = events[2]["payload"]
+    assert answered["event_data"]["data"]["answered_by"] == "MACHINE"
+    leg = api.leg(leg_sid)
+    assert seconds(events[2]) - answer_time(leg) == pytest.approx(2.5, abs=0.4)  # the detection time
+    api.action(leg_sid, action="hangup")
+    assert [e["event_name"] for e in api.events(leg_sid)][3:] == ["leg_terminated"]
+
+
+def test_async_amd_answers_at_once_then_reports(api: Api) -> None:
+    leg_sid = api.create_leg(MACHINE, amd_enable=True, async_amd=True).json()["response"]["data"]["leg_sid"]
+    events = wait_for(api, leg_sid, "amd_result_success", 4)
+    assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
+                                                 "amd_result_success"]
+    leg = api.leg(leg_sid)
+    assert seconds(events[2]) - answer_time(leg) == pytest.approx(0, abs=0.4)
+    assert seconds(events[3]) - seconds(events[2]) == pytest.approx(2.5, abs=0.4)
+    assert events[2]["payload"]["event_data"]["data"]["answered_by"] is None
+    assert (events[3]["event_type"], events[3]["payload"]["event_data"]["data"]["answered_by"]) == \
+        ("leg_action_event", "MACHINE")
+    api.action(leg_sid, action="hangup")
+
+
+def test_sync_amd_cap_sends_leg_answered_without_a_verdict(tmp_path_factory: pytest.TempPathFactory) -> None:
+    server = start(tmp_path_factory, LEGATO_SANDBOX_AMD_AFTER="4", LEGATO_AMD_SYNC_CAP="1.5")
+    try:
+        api = Api(server, server.create_account())
+        leg_sid = api.create_leg(MACHINE, amd_enable=True).json()["response"]["data"]["leg_sid"]
+        events = wait_for(api, leg_sid, "amd_result_success", 4)
+        assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
+                                                     "amd_result_success"]
+        leg = api.leg(leg_sid)
+        assert seconds(events[2]) - answer_time(leg) == pytest.approx(1.5, abs=0.4)  # the cap
+        assert events[2]["payload"]["event_data"]["data"]["answered_by"] is None
+        assert seconds(events[3]) - answer_time(leg) == pytest.approx(4, abs=0.4)  # the late verdict
+        assert events[3]["payload"]["event_data"]["data"]["answered_by"] == "MACHINE"
+        api.action(leg_sid, action="hangup")
+    finally:
+        server.stop()

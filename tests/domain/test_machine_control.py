@@ -1,0 +1,106 @@
+"""The leg machine's call-control inputs: queueing, queue timeout, bridges, the sync AMD cap."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from legato.domain import machine as m
+from legato.domain.errors import Conflict
+from legato.domain.leg import AnsweredBy, Direction, Leg, LegState, TerminalStatus
+
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def leg(**fields: object) -> Leg:
+    values: dict[str, object] = dict(leg_sid="L1", account_sid="A", call_sid="C1", direction=Direction.OUTBOUND,
+                                     contact_uri="+14155552671", contact_e164="+14155552671", exophone="08030752400",
+                                     network_type="pstn", leg_event_endpoint="http://x", date_created=T0)
+    values.update(fields)
+    return Leg(**values)  # type: ignore[arg-type]
+
+
+def emitted(effects: list[m.Effect]) -> list[str]:
+    return [e.name for e in effects if isinstance(e, m.Emit)]
+
+
+def connected(machine: m.LegMachine) -> None:
+    machine.handle(m.Start(), T0)
+    machine.handle(m.Answered(), T0)
+
+
+def test_enqueue_starts_the_queue_timer_and_start_cancels_it() -> None:
+    machine = m.LegMachine(leg())
+    effects = machine.handle(m.Enqueue(max_wait=30), T0)
+    assert machine.leg.state is LegState.ENQUEUED and effects == [m.StartTimer(m.QUEUE, 30)]
+    effects = machine.handle(m.Start(), T0 + timedelta(seconds=1))
+    assert m.CancelTimer(m.QUEUE) in effects and emitted(effects) == ["leg_connecting"]
+
+
+def test_queue_timeout_fails_the_leg_with_one_leg_terminated() -> None:
+    machine = m.LegMachine(leg())
+    machine.handle(m.Enqueue(max_wait=30), T0)
+    effects = machine.handle(m.TimerFired(m.QUEUE), T0 + timedelta(seconds=30))
+    assert emitted(effects) == ["leg_terminated"]
+    assert not any(isinstance(e, m.NetworkCommand) for e in effects)
+    done = machine.leg
+    assert (done.state, done.terminal_status, done.hangup_cause, done.hangup_cause_code) == \
+        (LegState.TERMINAL, TerminalStatus.FAILED, "queue_timeout", 34)
+
+
+def test_queue_timer_is_ignored_once_the_leg_started() -> None:
+    machine = m.LegMachine(leg())
+    machine.handle(m.Enqueue(max_wait=30), T0)
+    machine.handle(m.Start(), T0)
+    assert machine.handle(m.TimerFired(m.QUEUE), T0) == []
+    assert machine.leg.state is LegState.CONNECTING
+
+
+def test_hangup_of_an_enqueued_leg_cancels_it_without_network() -> None:
+    machine = m.LegMachine(leg())
+    machine.handle(m.Enqueue(), T0)
+    effects = machine.handle(m.Hangup(), T0)
+    assert emitted(effects) == ["leg_terminated"] and machine.leg.terminal_status is TerminalStatus.CANCELED
+    assert not any(isinstance(e, m.NetworkCommand) for e in effects)
+
+
+def test_join_and_leave_bridge() -> None:
+    machine = m.LegMachine(leg())
+    connected(machine)
+    effects = machine.handle(m.JoinBridge("B1", "C0"), T0)
+    assert emitted(effects) == ["leg_joined_bridge"]
+    assert machine.leg.call_sid == "C0" and machine.leg.extra[m.BRIDGE_KEY] == "B1"
+    with pytest.raises(Conflict):
+        machine.handle(m.JoinBridge("B2", "C0"), T0)
+    assert emitted(machine.handle(m.LeaveBridge("B2"), T0)) == []
+    left = machine.handle(m.LeaveBridge("B1"), T0)
+    assert emitted(left) == ["leg_left_bridge"] and left[0].data == {"bridge_sid": "B1", "reason": "bridge_stopped"}
+    assert m.BRIDGE_KEY not in machine.leg.extra
+
+
+def test_only_connected_legs_join() -> None:
+    machine = m.LegMachine(leg())
+    machine.handle(m.Start(), T0)
+    with pytest.raises(Conflict, match="connecting"):
+        machine.handle(m.JoinBridge("B1", "C0"), T0)
+
+
+def test_a_bridged_leg_that_ends_leaves_first() -> None:
+    machine = m.LegMachine(leg())
+    connected(machine)
+    machine.handle(m.JoinBridge("B1", "C0"), T0)
+    effects = machine.handle(m.Hangup(cause="bridge_ended"), T0)
+    assert emitted(effects) == ["leg_left_bridge", "leg_terminated"]
+    assert machine.leg.hangup_cause == "bridge_ended"
+
+
+def test_sync_amd_cap_is_configurable() -> None:
+    machine = m.LegMachine(leg(amd_enable=True), amd_cap=3.5)
+    machine.handle(m.Start(), T0)
+    effects = machine.handle(m.Answered(), T0)
+    assert m.StartTimer(m.AMD_CAP, 3.5) in effects and emitted(effects) == []
+    assert emitted(machine.handle(m.TimerFired(m.AMD_CAP), T0)) == ["leg_answered"]
+    assert machine.leg.answered_by is None
+    late = machine.handle(m.AmdResult(AnsweredBy.MACHINE), T0)  # a verdict after the cap is still reported
+    assert emitted(late) == ["amd_result_success"]
