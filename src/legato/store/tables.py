@@ -120,6 +120,22 @@ events = Table(
     Index("ix_events_status_next", "status", "next_attempt_at"),
 )
 
+delivery_attempts = Table(
+    "delivery_attempts", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_sid", String(40), nullable=False),
+    Column("leg_sid", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ... per event (redeliveries continue the count)
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("outcome", String(12), nullable=False),  # delivered | retry | failed
+    Column("status_code", Integer, nullable=True),  # HTTP status, or the gRPC status code number
+    Column("status", String(40), nullable=True),  # HTTP reason phrase or gRPC status name
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Index("ix_delivery_attempts_leg_sid", "leg_sid", "event_sid"),
+)
+
 bridges = Table(
     "bridges", metadata,
     Column("bridge_sid", String(40), primary_key=True),
