@@ -49,6 +49,16 @@ class Settings(BaseSettings):
     # Bounds on leg timers (seconds).
     max_time_limit: int = 86_400
     max_timeout: int = 3_600
+    # Event delivery (see docs/events.md). Backoff waits run `time_scale` times faster, like leg timers;
+    # the per-attempt timeout is always real time.
+    events_attempt_timeout: float = Field(5.0, gt=0, le=60)
+    events_backoff_base: float = Field(1.0, gt=0, description="first retry wait, seconds; doubles per attempt")
+    events_backoff_max: float = Field(3600.0, gt=0, description="longest wait between two attempts, seconds")
+    events_give_up_after: float = Field(86_400.0, gt=0, description="stop retrying an event this old, seconds")
+    events_max_connections_per_host: int = Field(64, ge=1, le=10_000)
+    # Event endpoints resolving into these networks are accepted although private (CIDRs, e.g. ["10.0.0.0/8"]);
+    # ["0.0.0.0/0", "::/0"] accepts everything. Loopback is accepted anyway when `host` is a loopback address.
+    allow_private_endpoints: list[str] = Field(default_factory=list)
     public_base_url: str | None = None
     config_file: Path | None = None
 

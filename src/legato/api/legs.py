@@ -88,10 +88,18 @@ async def get_recording(request: Request, file_name: str, account: Account = Dep
 
 
 @router.get("/legs/{leg_sid}/external-events", responses=ERROR_RESPONSES,
-            summary="The leg's events in order, with delivery status")
+            summary="The leg's events in order, with delivery status and every delivery attempt")
 async def leg_events(request: Request, leg_sid: str, account: Account = Depends(current_account)) -> JSONResponse:
-    rows = await _runtime(request).legs.events(account, leg_sid)
+    rows = await _runtime(request).events.list(account, leg_sid)
     return envelope(request, 200, {"events": [_event_view(r) for r in rows]})
+
+
+@router.post("/legs/{leg_sid}/external-events/{event_sid}/redeliver", status_code=202,
+             responses={**ERROR_RESPONSES, **CONFLICT}, summary="Send one event again (same event_sid)")
+async def redeliver_event(request: Request, leg_sid: str, event_sid: str,
+                          account: Account = Depends(current_account)) -> JSONResponse:
+    row = await _runtime(request).events.redeliver(account, leg_sid, event_sid)
+    return envelope(request, 202, _event_view(row))
 
 
 def _event_view(row: dict[str, Any]) -> dict[str, Any]:
@@ -99,7 +107,14 @@ def _event_view(row: dict[str, Any]) -> dict[str, Any]:
             "event_type": row["event_type"], "payload": row["payload"], "endpoint": row["endpoint"],
             "delivery": {"status": row["status"], "attempts": row["attempts"],
                          "next_attempt_at": iso(row["next_attempt_at"]),
-                         "delivered_at": iso(row["delivered_at"])}}
+                         "delivered_at": iso(row["delivered_at"])},
+            "attempts": [_attempt_view(a) for a in row.get("delivery_attempts", ())]}
+
+
+def _attempt_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"attempt": row["attempt"], "attempted_at": iso(row["attempted_at"]), "endpoint": row["endpoint"],
+            "outcome": row["outcome"], "status_code": row["status_code"], "status": row["status"],
+            "latency_ms": row["latency_ms"], "error": row["error"]}
 
 
 @router.post("/sandbox/incoming", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},

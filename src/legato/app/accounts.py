@@ -13,6 +13,7 @@ from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from legato.domain.ids import new_id
 from legato.domain.numbers import parse_address
+from legato.events.endpoints import EndpointPolicy
 from legato.store.repositories import AccountRepository
 from legato.store.secrets import SecretBox, hash_token, token_matches
 
@@ -43,8 +44,10 @@ def account_from_row(row: dict[str, Any]) -> Account:
 class AccountService:
     """Accounts and their credentials."""
 
-    def __init__(self, repo: AccountRepository, box: SecretBox, clock: Clock) -> None:
+    def __init__(self, repo: AccountRepository, box: SecretBox, clock: Clock, *,
+                 endpoints: EndpointPolicy | None = None) -> None:
         self.repo = repo
+        self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
         self.box = box
         self.clock = clock
         self._auth_cache: dict[tuple[str, str], tuple[float, Account]] = {}
@@ -59,6 +62,7 @@ class AccountService:
         if await self.repo.get(account_sid) is not None:
             raise Conflict(f"account {account_sid} already exists", field="sid")
         _check_limits(cps, max_concurrent)
+        await self._check_inbound_endpoint(inbound_endpoint)
         api_key = "key_" + secrets.token_hex(12)
         api_token = "tok_" + secrets.token_urlsafe(32)
         webhook_secret = "whsec_" + secrets.token_urlsafe(32).replace("-", "A").replace("_", "B")
@@ -77,12 +81,22 @@ class AccountService:
             raise NotFound(f"no account {account_sid}", field="account_sid")
         values = {k: v for k, v in changes.items() if v is not None}
         _check_limits(values.get("cps"), values.get("max_concurrent"))
+        await self._check_inbound_endpoint(values.get("inbound_endpoint"))
         if "exophones" in values:
             values["exophones"] = _normalise_exophones(values["exophones"])
         values["updated_at"] = self.clock.now()
         await self.repo.update(account_sid, values)
         self._auth_cache.clear()
         return await self.get(account_sid)
+
+    async def _check_inbound_endpoint(self, endpoint: str | None) -> None:
+        """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""
+        if endpoint is None:
+            return
+        from legato.app.legs import check_endpoint
+
+        check_endpoint(endpoint, "inbound_endpoint")
+        await self.endpoints.check(endpoint, "inbound_endpoint")
 
     async def get(self, account_sid: str) -> Account:
         row = await self.repo.get(account_sid)

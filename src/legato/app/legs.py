@@ -22,6 +22,7 @@ from legato.domain.numbers import parse_address
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
+from legato.events.endpoints import EndpointPolicy
 from legato.network.base import MEDIA_ACTIONS, MediaCommand
 from legato.store.repositories import LegRepository
 
@@ -159,8 +160,9 @@ class LegService:
     def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *, placement: Placement,
                  throttle: Throttle | None = None, queue_max_wait: float | None = None,
                  trunk_cps: Callable[[str, str], int | None] = lambda account_sid, trunk: None,
-                 prompts: PromptSources | None = None) -> None:
+                 endpoints: EndpointPolicy | None = None, prompts: PromptSources | None = None) -> None:
         self.legs = legs
+        self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
         self.prompts = prompts or PromptSources()
         self.switchboard = switchboard
         self.clock = clock
@@ -179,6 +181,7 @@ class LegService:
                                    field="network_type")
         parse_address(request.exophone, "exophone")
         check_endpoint(request.leg_event_endpoint)
+        await self.endpoints.check(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
         reference, call_sid = None, new_call_sid()

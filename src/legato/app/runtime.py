@@ -12,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
+from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
+from legato.app.rates import RateService
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -25,10 +27,15 @@ from legato.engine.clock import ScaledClock
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Throttle
+from legato.events.dispatcher import Dispatcher, RetrySchedule
+from legato.events.endpoints import EndpointPolicy
+from legato.events.outbox import Outbox
+from legato.events.sinks.grpc import GrpcSink
+from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
-from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository
+from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
@@ -56,6 +63,15 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     return SipNetwork(config, media)
 
 
+def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock) -> Dispatcher:
+    """The event dispatcher with its sinks and retry schedule from `settings`."""
+    http = HttpSink(settings.events_attempt_timeout, settings.events_max_connections_per_host)
+    grpc = GrpcSink(settings.events_attempt_timeout)
+    schedule = RetrySchedule(settings.events_backoff_base, settings.events_backoff_max, settings.events_give_up_after)
+    return Dispatcher(outbox, {"http": http, "https": http, "grpc": grpc, "grpcs": grpc}, accounts.webhook_secret,
+                      clock, schedule=schedule, time_scale=settings.time_scale)
+
+
 @dataclass
 class Runtime:
     """Everything a running Legato holds."""
@@ -69,6 +85,9 @@ class Runtime:
     throttle: Throttle = field(init=False)
     accounts: AccountService = field(init=False)
     legs: LegService = field(init=False)
+    endpoints: EndpointPolicy = field(init=False)
+    dispatcher: Dispatcher = field(init=False)
+    events: EventService = field(init=False)
     bridges: BridgeService = field(init=False)
     calls: CallService = field(init=False)
 
@@ -81,9 +100,15 @@ class Runtime:
                                        amd_cap=s.amd_sync_cap)
         self.switchboard.recording_url = self._recording_url
         self.recordings_root = s.recordings_dir.resolve()  # one folder per account inside
-        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock)
+        self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
+        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock,
+                                       endpoints=self.endpoints)
         self._build_call_control()
+        self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
+        self.writer.add_listener(self.dispatcher.on_commit)
+        self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
+        self.rates = RateService(RateRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
@@ -103,7 +128,7 @@ class Runtime:
         switchboard.on_end += [self.placement.vacate, lambda leg: self.throttle.forget(leg.leg_sid), engine.leg_ended]
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
-                               queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps,
+                               queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints,
                                prompts=PromptSources(tuple(s.play_dirs), tuple(s.play_url_prefixes),
                                                      s.media_cache_dir.resolve()))
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer)
@@ -130,15 +155,18 @@ class Runtime:
         bridges = await self.bridges.reconcile()
         if bridges:
             log.warning("reconciled bridges left active by a previous process count=%d", bridges)
+        await self.dispatcher.start()
         await self._refresh_accounts()
         self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
         await self.switchboard.start()
 
     async def _refresh_accounts(self) -> None:
         self._accounts_by_sid = {a.account_sid: a for a in await self.accounts.all()}
+        if await self.rates.changed():
+            self.switchboard.rates = await self.rates.newest()
 
     async def _keep_accounts_fresh(self) -> None:
-        """Inbound routing runs on the SIP thread's schedule and cannot wait for the database: keep a copy."""
+        """Keep copies of accounts (inbound routing cannot wait for the database) and the rate table fresh."""
         while True:
             await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
             try:
@@ -169,4 +197,5 @@ class Runtime:
             self._refresher.cancel()
         await self.switchboard.stop()
         await self.writer.stop()
+        await self.dispatcher.stop()
         await self.db.dispose()

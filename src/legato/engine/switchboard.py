@@ -22,6 +22,7 @@ from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
+from legato.domain.prices import RateTable, record_price
 from legato.network.base import DialRequest, InboundCall, MediaCommand, Network
 from legato.store.writer import Writer
 
@@ -68,6 +69,7 @@ class Switchboard:
         self.on_end: list[LegHook] = []
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
+        self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
 
     async def start(self) -> None:
         await self.network.start(self.signal, self._on_inbound)
@@ -165,6 +167,8 @@ class Switchboard:
                act: bool = True, at: datetime | None = None) -> asyncio.Future[None]:
         leg = controller.leg
         now = at or self.clock.now()
+        if leg.is_terminal and self.rates is not None and "price" not in leg.extra:
+            record_price(leg, self.rates.price_leg(leg))
         events: list[LegEvent] = []
         for effect in effects:
             if isinstance(effect, m.Emit):

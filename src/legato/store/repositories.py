@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import Leg, LegState
 from legato.store.rows import leg_from_row
-from legato.store.tables import accounts, bridges, events, legs
+from legato.store.tables import accounts, bridges, events, legs, rate_tables
 
 
 class AccountRepository:
@@ -140,3 +140,25 @@ class BridgeRepository:
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]
+
+
+class RateRepository:
+    """Imported rate tables; the newest is in force."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def insert(self, source: str, body: str, imported_at: datetime) -> int:
+        async with self._engine.begin() as conn:
+            result = await conn.execute(insert(rate_tables).values(source=source, body=body, imported_at=imported_at))
+            return int(result.inserted_primary_key[0])
+
+    async def newest_id(self) -> int | None:
+        async with self._engine.connect() as conn:
+            return (await conn.execute(select(func.max(rate_tables.c.id)))).scalar_one()
+
+    async def newest(self) -> dict[str, Any] | None:
+        query = select(rate_tables).order_by(rate_tables.c.id.desc()).limit(1)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return dict(row) if row else None

@@ -120,6 +120,22 @@ events = Table(
     Index("ix_events_status_next", "status", "next_attempt_at"),
 )
 
+delivery_attempts = Table(
+    "delivery_attempts", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("event_sid", String(40), nullable=False),
+    Column("leg_sid", String(40), nullable=False),
+    Column("attempt", Integer, nullable=False),  # 1, 2, ... per event (redeliveries continue the count)
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("endpoint", Text, nullable=False),
+    Column("outcome", String(12), nullable=False),  # delivered | retry | failed
+    Column("status_code", Integer, nullable=True),  # HTTP status, or the gRPC status code number
+    Column("status", String(40), nullable=True),  # HTTP reason phrase or gRPC status name
+    Column("latency_ms", Integer, nullable=False),
+    Column("error", Text, nullable=True),
+    Index("ix_delivery_attempts_leg_sid", "leg_sid", "event_sid"),
+)
+
 bridges = Table(
     "bridges", metadata,
     Column("bridge_sid", String(40), primary_key=True),
@@ -138,4 +154,12 @@ bridges = Table(
     Column("event_sequence", Integer, nullable=False),
     Index("ix_bridges_account_sid_bridge_sid", "account_sid", "bridge_sid"),
     Index("ix_bridges_state", "state"),
+)
+
+rate_tables = Table(
+    "rate_tables", metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("source", Text, nullable=False),
+    Column("body", Text, nullable=False),  # the CSV as imported; the newest row is the table in force
+    Column("imported_at", UTCDateTime, nullable=False),
 )

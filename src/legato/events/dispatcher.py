@@ -1,0 +1,238 @@
+"""The dispatcher: delivers outbox events after commit, in per-leg order, retrying with backoff.
+
+Each leg with events to deliver has its own queue and its own task, which sends the queue's head and
+moves on only once it is delivered or given up; so a leg's event n+1 never overtakes event n, while
+legs (and therefore endpoints) never wait for each other. Waiting for a slow endpoint occupies only
+the tasks of the legs that use it, and connection pools are per host.
+
+Retry schedule (documented in docs/events.md): attempt 1 at once; after a retryable failure (timeout,
+connection error, HTTP 408/429/5xx, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED) wait
+`base * 2**(n-1)` seconds, jittered to 50-100 %, at most `cap`, and at least what Retry-After asks;
+an event still undelivered `give_up_after` seconds after it was made is given up (status `failed`).
+Waits run `time_scale` times faster, like every timer of a sandbox.
+
+At start every pending event in the store is claimed, so a crash (even SIGKILL) loses nothing: events
+whose delivery was under way are sent again, with the same event_sid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import logging
+import random
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from legato.domain.clock import Clock
+from legato.events.outbox import Outbox
+from legato.events.signature import sign_event
+from legato.events.sinks import Result, Sink
+
+log = logging.getLogger(__name__)
+SecretLookup = Callable[[str], Awaitable[str]]
+_SECRET_TTL = 60.0
+
+
+@dataclass(frozen=True, slots=True)
+class RetrySchedule:
+    """When to try again, and when to stop (seconds of clock time)."""
+
+    base: float = 1.0
+    cap: float = 3600.0
+    give_up_after: float = 86_400.0
+
+    def delay(self, failures: int, retry_after: float | None = None, jitter: float | None = None) -> float:
+        """The wait after the `failures`-th failed attempt: exponential, jittered, capped, >= Retry-After."""
+        exponent = min(failures - 1, 60)
+        nominal = min(self.cap, self.base * 2.0 ** exponent)
+        wait = nominal * (0.5 + 0.5 * (random.random() if jitter is None else jitter))
+        if retry_after is not None:
+            wait = max(wait, min(retry_after, self.give_up_after))
+        return wait
+
+
+@dataclass(slots=True)
+class _Item:
+    event_sid: str
+    leg_sid: str
+    account_sid: str
+    sequence: int
+    endpoint: str
+    payload: dict[str, Any]
+    since: datetime  # the give-up clock starts here
+    attempts: int = 0
+
+
+@dataclass(slots=True)
+class _LegQueue:
+    items: list[_Item] = field(default_factory=list)  # sorted by sequence
+    sids: set[str] = field(default_factory=set)
+    task: asyncio.Task[None] | None = None
+
+
+class Dispatcher:
+    """Delivers every pending event to its endpoint; one task per leg with work."""
+
+    def __init__(self, outbox: Outbox, sinks: dict[str, Sink], secret: SecretLookup, clock: Clock, *,
+                 schedule: RetrySchedule | None = None, time_scale: float = 1.0,
+                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        self.outbox = outbox
+        self.sinks = sinks
+        self.schedule = schedule or RetrySchedule()
+        self.clock = clock
+        self.time_scale = time_scale
+        self._secret_lookup = secret
+        self._secrets: dict[str, tuple[float, str]] = {}
+        self._wall = wall
+        self._legs: dict[str, _LegQueue] = {}
+        self._running = False
+
+    # ---- intake ------------------------------------------------------------------------
+    def on_commit(self, rows: list[dict[str, Any]]) -> None:
+        """Writer listener: take the events just made durable (rows without an endpoint stay undeliverable)."""
+        for row in rows:
+            if row["status"] == "pending" and row["endpoint"]:
+                self._enqueue(_item(row))
+
+    async def start(self) -> int:
+        """Claim every pending event in the store and start delivering; returns how many were claimed."""
+        for sink in self.sinks.values():
+            prepare = getattr(sink, "prepare", None)
+            if prepare is not None:
+                prepare()
+        rows = await self.outbox.claim_pending()
+        for row in rows:
+            self._enqueue(_item(row))
+        await self.outbox.start()
+        self._running = True
+        for leg_sid, queue in self._legs.items():
+            if queue.task is None and queue.items:
+                queue.task = asyncio.create_task(self._run_leg(leg_sid, queue), name=f"events-{leg_sid}")
+        if rows:
+            log.info("claimed pending events count=%d", len(rows))
+        return len(rows)
+
+    async def stop(self) -> None:
+        """Stop sending; undelivered events stay pending in the store for the next start."""
+        self._running = False
+        tasks = [q.task for q in self._legs.values() if q.task is not None]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await self.outbox.stop()
+        for sink in {id(s): s for s in self.sinks.values()}.values():
+            await sink.aclose()
+
+    async def redeliver(self, row: dict[str, Any]) -> None:
+        """Send an outbox event again (whatever its status); returns once it is durably pending again."""
+        item = _item(row)
+        item.since = self.clock.now()
+        queue = self._legs.get(item.leg_sid)
+        if queue is not None and item.event_sid in queue.sids:
+            return  # already on its way
+        future = self.outbox.record(None, item.event_sid, status="pending", attempts=item.attempts,
+                                    next_attempt_at=item.since, delivered_at=row["delivered_at"], durable=True)
+        assert future is not None
+        await future
+        self._enqueue(item)
+
+    @property
+    def backlog(self) -> int:
+        """Events held for delivery right now."""
+        return sum(len(q.items) for q in self._legs.values())
+
+    def _enqueue(self, item: _Item) -> None:
+        queue = self._legs.get(item.leg_sid)
+        if queue is None:
+            queue = self._legs[item.leg_sid] = _LegQueue()
+        if item.event_sid in queue.sids:
+            return
+        queue.sids.add(item.event_sid)
+        # Insert by sequence, but never ahead of the head that is being delivered right now.
+        index = bisect.bisect_right([i.sequence for i in queue.items], item.sequence)
+        queue.items.insert(max(index, 1 if queue.task is not None and queue.items else 0), item)
+        if self._running and queue.task is None:
+            queue.task = asyncio.create_task(self._run_leg(item.leg_sid, queue), name=f"events-{item.leg_sid}")
+
+    # ---- delivery ----------------------------------------------------------------------
+    async def _run_leg(self, leg_sid: str, queue: _LegQueue) -> None:
+        try:
+            while queue.items:
+                item = queue.items[0]
+                try:
+                    await self._deliver(item)
+                except Exception:  # not expected: keep the event and try again after a pause
+                    log.exception("event delivery failed unexpectedly leg_sid=%s event_sid=%s", leg_sid,
+                                  item.event_sid)
+                    await asyncio.sleep(self.schedule.base / self.time_scale)
+                    continue
+                queue.items.remove(item)
+                queue.sids.discard(item.event_sid)
+        finally:
+            queue.task = None
+            if not queue.items and self._legs.get(leg_sid) is queue:
+                del self._legs[leg_sid]
+
+    async def _deliver(self, item: _Item) -> None:
+        """Attempt until delivered, failed for good, or given up; every attempt is recorded."""
+        while True:
+            at = self.clock.now()
+            started = time.perf_counter()
+            result = await self._attempt(item)
+            latency_ms = round((time.perf_counter() - started) * 1000)
+            item.attempts += 1
+            now = self.clock.now()
+            outcome, error, next_at, wait = result.outcome, result.error, None, 0.0
+            if outcome == "retry":
+                deadline = item.since + timedelta(seconds=self.schedule.give_up_after)
+                if now >= deadline:
+                    outcome = "failed"
+                    error = f"gave up after {item.attempts} attempts: {error}"
+                else:
+                    wait = self.schedule.delay(item.attempts, result.retry_after)
+                    next_at = min(now + timedelta(seconds=wait), deadline)
+                    wait = (next_at - now).total_seconds()
+            attempt = {"event_sid": item.event_sid, "leg_sid": item.leg_sid, "attempt": item.attempts,
+                       "attempted_at": at, "endpoint": item.endpoint, "outcome": outcome,
+                       "status_code": result.status_code, "status": result.status, "latency_ms": latency_ms,
+                       "error": error}
+            status = {"delivered": "delivered", "failed": "failed", "retry": "pending"}[outcome]
+            self.outbox.record(attempt, item.event_sid, status=status, attempts=item.attempts,
+                               next_attempt_at=next_at, delivered_at=now if outcome == "delivered" else None)
+            if outcome != "retry":
+                if outcome == "failed":
+                    log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
+                                item.leg_sid, item.account_sid, item.event_sid, error)
+                return
+            await asyncio.sleep(max(0.0, wait) / self.time_scale)
+
+    async def _attempt(self, item: _Item) -> Result:
+        sink = self.sinks.get(urlsplit(item.endpoint).scheme)
+        if sink is None:
+            return Result("failed", error=f"no sink for endpoint scheme of {item.endpoint}")
+        try:
+            secret = await self._secret(item.account_sid)
+        except Exception as exc:
+            return Result("failed", error=f"no signing secret for account: {exc}")
+        signed = sign_event(item.event_sid, item.payload, secret, self._wall())
+        return await sink.deliver(item.endpoint, signed, item.payload)
+
+    async def _secret(self, account_sid: str) -> str:
+        cached = self._secrets.get(account_sid)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < _SECRET_TTL:
+            return cached[1]
+        secret = await self._secret_lookup(account_sid)
+        self._secrets[account_sid] = (now, secret)
+        return secret
+
+
+def _item(row: dict[str, Any]) -> _Item:
+    return _Item(event_sid=row["event_sid"], leg_sid=row["leg_sid"], account_sid=row["account_sid"],
+                 sequence=row["sequence"], endpoint=row["endpoint"], payload=row["payload"],
+                 since=row["timestamp"], attempts=row.get("attempts") or 0)

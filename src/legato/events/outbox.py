@@ -1,0 +1,127 @@
+"""The outbox as the dispatcher sees it: pending events to claim, and a group-commit recorder of attempts.
+
+Events enter the outbox with the state change that caused them (store/writer.py). The dispatcher claims
+the pending ones at start and is told of new ones after each commit; each attempt it makes is recorded
+here (a `delivery_attempts` row plus the event's new status) in batched transactions, so recording
+never costs one transaction per delivery.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from legato.store.tables import delivery_attempts, events
+
+log = logging.getLogger(__name__)
+MAX_BATCH = 2000
+LINGER = 0.05
+"""Seconds the recorder waits to gather attempts into one transaction (status is not on the delivery path)."""
+
+_UPDATE_EVENT = (
+    update(events)
+    .where(events.c.event_sid == bindparam("b_event_sid"))
+    .values(status=bindparam("status"), attempts=bindparam("attempts"),
+            next_attempt_at=bindparam("next_attempt_at"), delivered_at=bindparam("delivered_at"))
+)
+
+
+class Outbox:
+    """Reads of the outbox and the recorder of delivery attempts."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+        self._attempts: list[dict[str, Any]] = []
+        self._updates: list[dict[str, Any]] = []
+        self._waiters: list[asyncio.Future[None]] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+
+    # ---- reads -------------------------------------------------------------------------
+    async def claim_pending(self) -> list[dict[str, Any]]:
+        """Every event not yet delivered or given up, per leg in sequence order (taken over at start)."""
+        query = select(events).where(events.c.status == "pending").order_by(events.c.leg_sid, events.c.sequence)
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def event(self, leg_sid: str, event_sid: str) -> dict[str, Any] | None:
+        query = select(events).where(events.c.leg_sid == leg_sid, events.c.event_sid == event_sid)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def attempts(self, leg_sid: str) -> dict[str, list[dict[str, Any]]]:
+        """The leg's delivery attempts, grouped by event_sid, oldest first."""
+        query = (select(delivery_attempts).where(delivery_attempts.c.leg_sid == leg_sid)
+                 .order_by(delivery_attempts.c.id))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            grouped.setdefault(row["event_sid"], []).append(dict(row))
+        return grouped
+
+    # ---- recording ---------------------------------------------------------------------
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="legato-outbox-recorder")
+
+    async def stop(self) -> None:
+        """Write what is queued, then stop."""
+        self._closing = True
+        self._wake.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+
+    def record(self, attempt: dict[str, Any] | None, event_sid: str, *, status: str, attempts: int,
+               next_attempt_at: datetime | None, delivered_at: datetime | None,
+               durable: bool = False) -> asyncio.Future[None] | None:
+        """Queue an attempt row (None for a status change alone) and the event's new status.
+
+        With `durable`, returns a future that resolves once the change is committed.
+        """
+        if attempt is not None:
+            self._attempts.append(attempt)
+        self._updates.append({"b_event_sid": event_sid, "status": status, "attempts": attempts,
+                              "next_attempt_at": next_attempt_at, "delivered_at": delivered_at})
+        self._wake.set()
+        if not durable:
+            return None
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            if not self._closing:
+                await asyncio.sleep(LINGER)
+            self._wake.clear()
+            while self._updates:
+                attempts, self._attempts = self._attempts, []
+                updates, self._updates = self._updates, []
+                waiters, self._waiters = self._waiters, []
+                try:
+                    async with self._engine.begin() as conn:
+                        for i in range(0, len(attempts), MAX_BATCH):
+                            await conn.execute(insert(delivery_attempts), attempts[i:i + MAX_BATCH])
+                        for i in range(0, len(updates), MAX_BATCH):
+                            await conn.execute(_UPDATE_EVENT, updates[i:i + MAX_BATCH])
+                except Exception as exc:  # the events stay pending in the store: at worst they go out again
+                    log.exception("recording delivery attempts failed count=%d", len(updates))
+                    for waiter in waiters:
+                        if not waiter.done():
+                            waiter.set_exception(RuntimeError(f"the database refused the write: {exc}"))
+                    continue
+                for waiter in waiters:
+                    if not waiter.done():
+                        waiter.set_result(None)
+            if self._closing:
+                return

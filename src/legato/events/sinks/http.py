@@ -1,0 +1,112 @@
+"""The HTTP(S) sink: POST the JSON body with Standard Webhooks headers, one pooled client per host."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import urlsplit
+
+import certifi
+import httpx
+
+from legato import __version__
+from legato.events.signature import SignedEvent
+from legato.events.sinks import Result
+
+_ERROR_BODY_CHARS = 300
+
+
+def classify(status_code: int) -> str:
+    """2xx delivered; 408, 429 and 5xx are retried; anything else (3xx, other 4xx) fails for good."""
+    if 200 <= status_code < 300:
+        return "delivered"
+    if status_code in (408, 429) or status_code >= 500:
+        return "retry"
+    return "failed"
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None when absent or bad."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
+
+
+class HttpSink:
+    """POSTs events; connections are kept alive (HTTP/1.1) and pooled per scheme://host:port."""
+
+    def __init__(self, timeout: float = 5.0, max_connections_per_host: int = 64) -> None:
+        self.timeout = timeout
+        self._limits = httpx.Limits(max_connections=max_connections_per_host,
+                                    max_keepalive_connections=max_connections_per_host, keepalive_expiry=60)
+        self.max_connections_per_host = max_connections_per_host
+        self._clients: dict[str, tuple[httpx.AsyncClient, asyncio.Semaphore]] = {}
+        self._tls: ssl.SSLContext | None = None
+
+    def prepare(self) -> None:
+        """Do the slow first-use work now (TLS context, httpcore's lazy imports: ~0.3 s), not on the loop later."""
+        import anyio._backends._asyncio  # noqa: F401
+        import h11  # noqa: F401
+        import httpcore._async.http11
+        import httpcore._backends.anyio  # noqa: F401
+
+        if self._tls is None:
+            self._tls = ssl.create_default_context(cafile=certifi.where())
+
+    def _client(self, endpoint: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+        parts = urlsplit(endpoint)
+        key = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        entry = self._clients.get(key)
+        if entry is None:
+            if self._tls is None:  # one TLS context for every host (building one per client costs ~0.2 s)
+                self._tls = ssl.create_default_context(cafile=certifi.where())
+            # Waiting for a pooled connection counts against this host's attempt only: other hosts have
+            # their own pools, so a slow endpoint never holds up another one.
+            client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=self._limits, http1=True,
+                                       http2=False, verify=self._tls, follow_redirects=False, trust_env=False,
+                                       headers={"user-agent": f"legato/{__version__}"})
+            # Requests wait on the semaphore rather than in httpcore's pool, whose queue costs
+            # O(waiting x connections) per request.
+            entry = (client, asyncio.Semaphore(self.max_connections_per_host))
+            self._clients[key] = entry
+        return entry
+
+    async def deliver(self, endpoint: str, event: SignedEvent, payload: dict[str, Any]) -> Result:
+        headers = {"content-type": "application/json", **event.headers}
+        client, slots = self._client(endpoint)
+        try:
+            async with slots, asyncio.timeout(self.timeout):
+                response = await client.post(endpoint, content=event.body.encode(), headers=headers)
+        except (TimeoutError, httpx.TimeoutException):
+            return Result("retry", error=f"timed out after {self.timeout:g} s")
+        except httpx.HTTPError as exc:
+            return Result("retry", error=f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS] or type(exc).__name__)
+        except Exception as exc:  # a sink never raises: anything unexpected is retried later
+            return Result("retry", error=f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS])
+        code = response.status_code
+        outcome = classify(code)
+        try:
+            reason = HTTPStatus(code).phrase
+        except ValueError:
+            reason = None
+        error = None if outcome == "delivered" else (response.text[:_ERROR_BODY_CHARS] or f"HTTP {code}")
+        retry_after = parse_retry_after(response.headers.get("retry-after")) if outcome == "retry" else None
+        return Result(outcome, code, reason, error, retry_after)  # type: ignore[arg-type]
+
+    async def aclose(self) -> None:
+        clients, self._clients = list(self._clients.values()), {}
+        for client, _ in clients:
+            await client.aclose()
