@@ -46,7 +46,8 @@ class ManagedMedia(MediaClient):
         first, last = self.rtp_ports
         return [sys.executable, "-m", "legato.media.server", "--control", f"{self.host}:0",
                 "--rtp-ports", f"{first}-{last}", "--rtp-host", self.rtp_host, "--advertise", self.advertise,
-                "--recordings-dir", str(self.recordings_dir), "--cache-dir", str(self.cache_dir)]
+                "--recordings-dir", str(self.recordings_dir), "--cache-dir", str(self.cache_dir),
+                "--exit-with-parent"]
 
     async def start(self, notify: NotificationSink) -> None:
         """Spawn the engine, wait for its `listening` line, then connect."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import signal
 import sys
 import tempfile
@@ -30,6 +31,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "legato-media-cache"))
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
+    parser.add_argument("--exit-with-parent", action="store_true",
+                        help="stop when the process that started this one is gone (even after SIGKILL)")
     return parser.parse_args(argv)
 
 
@@ -48,9 +51,21 @@ async def serve(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    watch = asyncio.create_task(_watch_parent(stop)) if args.exit_with_parent else None
     async with server:
         await stop.wait()
+    if watch is not None:
+        watch.cancel()
     core.close()
+
+
+async def _watch_parent(stop: asyncio.Event, every: float = 1.0) -> None:
+    parent = os.getppid()
+    while not stop.is_set():
+        if os.getppid() != parent:  # re-parented: the caller died without stopping us
+            stop.set()
+            return
+        await asyncio.sleep(every)
 
 
 def main(argv: list[str] | None = None) -> None:
