@@ -94,8 +94,9 @@ def test_answered_by_a_real_phone_then_hung_up_by_the_api(sip_world: tuple[Api, 
     leg = api.wait_terminal(leg_sid)
     assert (leg["terminal_status"], leg["hangup_source"], leg["hangup_cause"]) == \
         ("completed", "platform", "hangup_requested")
-    assert [e["event_name"] for e in api.events(leg_sid)] == \
-        ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"]
+    names = [e["event_name"] for e in api.events(leg_sid)]
+    # a 180 can arrive after the 200 on UDP: then there is no leg_ringing, and nothing else changes
+    assert [n for n in names if n != "leg_ringing"] == ["leg_connecting", "leg_answered", "leg_terminated"]
 
 
 def test_inbound_call_from_a_real_phone_is_answered_through_the_api(sip_world: tuple[Api, Peers, int]) -> None:
