@@ -115,7 +115,8 @@ class Runtime:
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
                                queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints)
-        self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer)
+        self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
+                                     endpoints=self.endpoints)
 
     def _start_waiting(self, leg_sid: str, at: datetime) -> None:
         """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""
