@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     # Bounds on leg timers (seconds).
     max_time_limit: int = 86_400
     max_timeout: int = 3_600
-    # Event delivery (see docs/events.md). Backoff waits run `time_scale` times faster, like leg timers;
+    # Event delivery (see README, "Events"). Backoff waits run `time_scale` times faster, like leg timers;
     # the per-attempt timeout is always real time.
     events_attempt_timeout: float = Field(5.0, gt=0, le=60)
     events_backoff_base: float = Field(1.0, gt=0, description="first retry wait, seconds; doubles per attempt")

@@ -131,6 +131,8 @@ def test_bridge_rules(api: Api) -> None:
     assert error(bridge(api, a["leg_sid"], "nope"), 404)["field"] == "leg_sids"
     assert error(bridge(api, a["leg_sid"], b["leg_sid"], bridge_event_endpoint="ftp://x"), 400)["field"] == \
         "bridge_event_endpoint"
+    metadata = bridge(api, a["leg_sid"], b["leg_sid"], bridge_event_endpoint="http://169.254.169.254/latest")
+    assert error(metadata, 400)["field"] == "bridge_event_endpoint"
     br = data(bridge(api, a["leg_sid"], b["leg_sid"]))
     assert "already in bridge " + br["bridge_sid"] in error(bridge(api, c["leg_sid"], b["leg_sid"]), 409)["message"]
 

@@ -16,6 +16,7 @@ from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.engine.bridges import Bridges
+from legato.events.endpoints import EndpointPolicy
 from legato.store.repositories import BridgeRepository, LegRepository
 from legato.store.writer import Writer
 
@@ -43,8 +44,9 @@ class BridgeService:
     """Everything an application can do with bridges."""
 
     def __init__(self, bridges: BridgeRepository, legs: LegRepository, engine: Bridges, clock: Clock,
-                 writer: Writer) -> None:
+                 writer: Writer, endpoints: EndpointPolicy | None = None) -> None:
         self.bridges = bridges
+        self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
         self.legs = legs
         self.engine = engine
         self.clock = clock
@@ -56,6 +58,7 @@ class BridgeService:
             raise ValidationFailed("leg_sids must name different legs", field="leg_sids")
         if request.bridge_event_endpoint is not None:
             check_endpoint(request.bridge_event_endpoint, "bridge_event_endpoint")
+            await self.endpoints.check(request.bridge_event_endpoint, "bridge_event_endpoint")
         for sid in request.leg_sids:
             live = self.engine.switchboard.get(sid)
             if live is None or live.account_sid != account.account_sid:

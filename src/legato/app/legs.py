@@ -51,6 +51,8 @@ class CreateLeg(BaseModel):
     amd_enable: bool = False
     async_amd: bool = False
     priority: Literal["normal", "high"] = "normal"
+    event_format: Literal["exotel", "bandwidth", "telefonie", "messagebird"] = Field(
+        "exotel", description="shape of the events delivered to leg_event_endpoint")
 
 
 ActionName = Literal["hangup", "answer", "play", "say", "stop_play", "start_recording", "stop_recording", "gather",
@@ -203,6 +205,8 @@ class LegService:
             setup_timeout=request.setup_timeout, ring_timeout=request.ring_timeout, dc_code=dc_code,
             nso_code=nso_code, reference_leg_sid=request.reference_leg_sid, amd_enable=request.amd_enable,
             async_amd=request.async_amd, priority=request.priority)
+        if request.event_format != "exotel":
+            leg.extra["event_format"] = request.event_format
         return await self._dial(account, leg)
 
     async def _dial(self, account: Account, leg: Leg) -> Leg:

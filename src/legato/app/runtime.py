@@ -131,7 +131,8 @@ class Runtime:
                                queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints,
                                prompts=PromptSources(tuple(s.play_dirs), tuple(s.play_url_prefixes),
                                                      s.media_cache_dir.resolve()))
-        self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer)
+        self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
+                                     endpoints=self.endpoints)
 
     def _start_waiting(self, leg_sid: str, at: datetime) -> None:
         """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""

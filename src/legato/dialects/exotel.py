@@ -74,6 +74,7 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "amd_enable": leg.amd_enable,
         "async_amd": leg.async_amd,
         "priority": leg.priority,
+        "event_format": leg.extra.get("event_format", "exotel"),
         "dc_code": leg.dc_code,
         "nso_code": leg.nso_code,
         "reference_leg_sid": leg.reference_leg_sid,

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from legato.dialects import exotel, messagebird, ringcentral, telefonie
+from legato.dialects import bandwidth, exotel, messagebird, ringcentral, telefonie
 from legato.domain.call import Call
 from legato.domain.errors import ValidationFailed
+from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 
 DEFAULT = "exotel"
 FORMATS = ("exotel", "messagebird", "telefonie", "ringcentral")
+EVENT_FORMATS = ("exotel", "bandwidth", "telefonie", "messagebird")
 
 
 def check(fmt: str) -> str:
@@ -43,3 +45,14 @@ def render_call(fmt: str, call: Call, uri: str) -> dict[str, Any]:
         return ringcentral.render_call(call, uri, ringcentral.DETAILED)
     return {"call_sid": call.call_sid, "account_sid": call.account_sid,
             "legs": [exotel.leg_resource(leg) for leg in call.legs]}
+
+
+def render_event(fmt: str, event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
+    """An event's body in a leg's `event_format`; None when that provider has no such callback."""
+    if fmt == "bandwidth":
+        return bandwidth.render_event(event, snapshot)
+    if fmt == "telefonie":
+        return telefonie.render_event(event, snapshot)
+    if fmt == "messagebird":
+        return messagebird.render_event(event, snapshot)
+    return event.payload()

@@ -20,9 +20,13 @@ class LegEvent:
     timestamp: datetime
     data: dict[str, Any]
     error: dict[str, Any] | None = None
+    body: dict[str, Any] | None = None  # the delivered body when the leg asked for another dialect
+    deliver: bool = True  # False: the leg's dialect has no counterpart; kept, listed, not sent
 
     def payload(self) -> dict[str, Any]:
-        """The delivered JSON body, in the seed's shape."""
+        """The delivered JSON body: the dialect's `body`, else the seed's shape."""
+        if self.body is not None:
+            return self.body
         return {
             "event_sid": self.event_sid,
             "event_type": self.event_type,

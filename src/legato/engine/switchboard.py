@@ -16,6 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from legato.dialects.exotel import event_data
+from legato.dialects.formats import render_event
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict
@@ -176,8 +177,13 @@ class Switchboard:
                 data = event_data(leg)
                 if effect.data:
                     data.update(effect.data)
-                events.append(LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
-                                       effect.name, effect.type, now, data, effect.error))
+                event = LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
+                                 effect.name, effect.type, now, data, effect.error)
+                dialect = leg.extra.get("event_format")
+                if dialect:
+                    body = render_event(dialect, event, leg)
+                    event = dataclasses.replace(event, body=body, deliver=body is not None)
+                events.append(event)
         future = self.writer.submit(leg, events, new=new, endpoint=leg.leg_event_endpoint)
         ended = leg.is_terminal and self.controllers.pop(leg.leg_sid, None) is not None
         if ended:

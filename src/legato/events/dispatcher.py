@@ -5,7 +5,7 @@ moves on only once it is delivered or given up; so a leg's event n+1 never overt
 legs (and therefore endpoints) never wait for each other. Waiting for a slow endpoint occupies only
 the tasks of the legs that use it, and connection pools are per host.
 
-Retry schedule (documented in docs/events.md): attempt 1 at once; after a retryable failure (timeout,
+Retry schedule (documented in the README, "Events"): attempt 1 at once; after a retryable failure (timeout,
 connection error, HTTP 408/429/5xx, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED) wait
 `base * 2**(n-1)` seconds, jittered to 50-100 %, at most `cap`, and at least what Retry-After asks;
 an event still undelivered `give_up_after` seconds after it was made is given up (status `failed`).

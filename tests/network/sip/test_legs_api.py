@@ -95,9 +95,8 @@ def test_answered_by_a_real_phone_then_hung_up_by_the_api(sip_world: tuple[Api, 
     assert (leg["terminal_status"], leg["hangup_source"], leg["hangup_cause"]) == \
         ("completed", "platform", "hangup_requested")
     names = [e["event_name"] for e in api.events(leg_sid)]
-    # baresip answers at once: its 180 may reach us after the 200 (then no leg_ringing), see sip-peers.md
+    # a 180 can arrive after the 200 on UDP: then there is no leg_ringing, and nothing else changes
     assert [n for n in names if n != "leg_ringing"] == ["leg_connecting", "leg_answered", "leg_terminated"]
-    assert names.count("leg_ringing") <= 1 and names[0] == "leg_connecting"
 
 
 def test_inbound_call_from_a_real_phone_is_answered_through_the_api(sip_world: tuple[Api, Peers, int]) -> None:
