@@ -12,13 +12,21 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from legato.dialects import encoding, formats
-from legato.domain.errors import Conflict, LegatoError, LimitExceeded, NotFound, Unauthorized, ValidationFailed
+from legato.domain.errors import (
+    Conflict,
+    LegatoError,
+    LimitExceeded,
+    NotFound,
+    Unauthorized,
+    Unavailable,
+    ValidationFailed,
+)
 from legato.domain.ids import new_request_id
 
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[LegatoError], int] = {
-    ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429,
+    ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429, Unavailable: 503,
 }
 
 
@@ -102,6 +110,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
 LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
+UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the media engine) is down"}}
 
 
 def tidy_openapi(app: FastAPI) -> None:

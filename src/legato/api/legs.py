@@ -11,7 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from legato.api.auth import current_account
-from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, dialect_response, envelope
+from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, UNAVAILABLE, dialect_response, envelope
 from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
 from legato.dialects import formats
 from legato.dialects.exotel import leg_resource
@@ -63,7 +63,7 @@ async def get_leg(request: Request, leg_sid: str, account: Account = Depends(cur
     return dialect_response(request, format, formats.render_leg(format, leg))
 
 
-@router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},
+@router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT, **UNAVAILABLE},
              summary="Act on a live leg: hangup, answer; on a connected leg play, say, stop_play, "
                      "start_recording, stop_recording, gather, send_digits, mute, unmute, hold, unhold")
 async def act_on_leg(request: Request, leg_sid: str, body: LegAction = Body(...),

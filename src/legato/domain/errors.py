@@ -54,3 +54,9 @@ class NotRepresentable(Conflict):
     party where the provider's schema demands an E.164 number."""
 
     code = "not_representable"
+
+
+class Unavailable(LegatoError):
+    """A part of Legato the request needs is down (503), e.g. the media engine."""
+
+    code = "unavailable"

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legato.domain import causes
-from legato.domain.errors import Conflict, ValidationFailed
+from legato.domain.errors import Conflict, Unavailable, ValidationFailed
 from legato.domain.leg import AnsweredBy
 from legato.domain.machine import AmdResult, Answered, FailedToCreate, Input, MediaEvent, MediaStats
 from legato.media import base as media_api
@@ -277,7 +277,7 @@ class SipNetwork:
                 raise ValidationFailed(exc.message, field="action") from None
             if exc.code in ("conflict", "unknown_leg"):
                 raise Conflict(exc.message, field="action") from None
-            raise
+            raise Unavailable(f"the media engine could not {c.kind}: {exc.message}", field="action") from None
         raise ValidationFailed(f"unknown media action {c.kind!r}", field="action")
 
     def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
