@@ -55,8 +55,8 @@ def media_world(peers: Peers, tmp_path: Path) -> Iterator[World]:
         server.stop()
 
 
-def dial(api: Api, phone: Peer, **fields: Any) -> str:
-    response = api.create_leg(f"sip:phone@127.0.0.1:{phone.port}", exophone=EXOPHONE, network_type="voip",
+def dial(api: Api, phone: Peer, user: str = "phone", **fields: Any) -> str:
+    response = api.create_leg(f"sip:{user}@127.0.0.1:{phone.port}", exophone=EXOPHONE, network_type="voip",
                               **fields)
     assert response.status_code == 202, response.text
     return response.json()["response"]["data"]["leg_sid"]
@@ -202,3 +202,29 @@ def test_recording_of_what_the_phone_says(media_world: World, tmp_path: Path) ->
     assert audio.tone_share(wav, 440, start=0.3) > 0.8
     api.action(leg_sid, action="hangup")
     api.wait_terminal(leg_sid)
+
+
+def test_bridge_through_the_api_carries_audio_both_ways(media_world: World, peers: Peers, tmp_path: Path) -> None:
+    api, alice = media_world(user="alice", tone_hz=440, dump_dir=tmp_path / "alice")
+    bob = peers.phone(user="bob", tone_hz=1300, dump_dir=tmp_path / "bob")
+    controls = [BaresipControl(alice.extra["ctrl"]), BaresipControl(bob.extra["ctrl"])]
+    try:
+        a = dial(api, alice, "alice")
+        assert api.wait_state(a, "connected")["state"] == "connected"
+        b = dial(api, bob, "bob", reference_leg_sid=a)
+        assert api.wait_state(b, "connected")["state"] == "connected"
+        created = api.http.post(api.base + "/bridges", json={"leg_sids": [a, b], "end_on_exit": True})
+        assert created.status_code == 201, created.text
+        time.sleep(2.0)
+        api.action(a, action="hangup")
+        ended = api.wait_terminal(b)  # end_on_exit: alice's leg ending hangs up bob's
+        assert ended["terminal_status"] == "completed"
+        for control in controls:
+            control.wait_event("CALL_CLOSED", timeout=5)
+    finally:
+        for control in controls:
+            control.close()
+    [bob_heard] = (tmp_path / "bob").glob("*-dec.wav")
+    [alice_heard] = (tmp_path / "alice").glob("*-dec.wav")
+    assert audio.tone_share(bob_heard, 440) > 0.5
+    assert audio.tone_share(alice_heard, 1300) > 0.5
