@@ -152,10 +152,31 @@ def accounts_list(as_json: bool = typer.Option(False, "--json"), database_url: s
     console.print(table)
 
 
+def _amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
+    """`NAME=VALUE` pairs as AMD overrides (integers, true/false, or text)."""
+    if not pairs:
+        return None
+    overrides: dict[str, Any] = {}
+    for pair in pairs:
+        name, sep, raw = pair.partition("=")
+        if not sep or not name:
+            err.print(f"[red]error[/red] --amd-param takes NAME=VALUE, not {pair!r}")
+            raise typer.Exit(2)
+        lowered = raw.strip().lower()
+        value: Any = raw.strip()
+        if lowered in ("true", "false"):
+            value = lowered == "true"
+        elif lowered.lstrip("-").isdigit():
+            value = int(lowered)
+        overrides[name.strip()] = value
+    return overrides
+
+
 def _account_dict(account: Any) -> dict[str, Any]:
     return {"account_sid": account.account_sid, "name": account.name, "api_key": account.api_key,
             "cps": account.cps, "max_concurrent": account.max_concurrent,
-            "inbound_endpoint": account.inbound_endpoint, "exophones": list(account.exophones)}
+            "inbound_endpoint": account.inbound_endpoint, "exophones": list(account.exophones),
+            "amd_params": account.amd_params}
 
 
 @accounts_app.command("update")
@@ -166,6 +187,8 @@ def accounts_update(
     max_concurrent: int | None = typer.Option(None, help="Maximum live legs."),
     inbound_endpoint: str | None = typer.Option(None, help="Where inbound legs' events go."),
     exophone: list[str] = typer.Option([], help="Replace the account's exophones (repeatable)."),
+    amd_param: list[str] = typer.Option([], "--amd-param", help="An AMD override, NAME=VALUE (repeatable), "
+                                         "e.g. maximum_number_of_words=4 greeting_ms=2500."),
     as_json: bool = typer.Option(False, "--json"),
     database_url: str | None = DB,
 ) -> None:
@@ -180,7 +203,7 @@ def accounts_update(
             raise typer.Exit(2) from None
     account = _run_store(lambda rt: rt.accounts.update(
         account_sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone or None), database_url)
+        exophones=exophone or None, amd_params=_amd_overrides(amd_param)), database_url)
     data = _account_dict(account)
     print(json.dumps(data)) if as_json else console.print(data)
 

@@ -89,3 +89,26 @@ def test_sync_amd_cap_sends_leg_answered_without_a_verdict(tmp_path_factory: pyt
         api.action(leg_sid, action="hangup")
     finally:
         server.stop()
+
+
+def test_amd_parameters_account_then_leg_overrides(make_server) -> None:  # type: ignore[no-untyped-def]
+    server = make_server()
+    account = server.create_account("--sid", "amdco", "--exophone", "08030752400")
+    server.cli("accounts", "update", "amdco", "--amd-param", "maximum_number_of_words=4",
+               "--amd-param", "greeting_ms=2500")
+    with pytest.raises(RuntimeError) as bad:
+        server.cli("accounts", "update", "amdco", "--amd-param", "colour=4")
+    assert "amd_params.colour" in str(bad.value)
+    server.start()
+    api = Api(server, account)
+    shown = api.http.get(api.base).json()["response"]["data"]
+    assert shown["amd_params"] == {"maximum_number_of_words": 4, "greeting_ms": 2500}
+    leg = api.create_leg("09163816621", amd_enable=True, amd_params={"greeting_ms": 1800}).json()
+    assert leg["response"]["data"]["amd_params"] == {"maximum_number_of_words": 4, "greeting_ms": 1800}
+    unknown = api.create_leg("09163816621", amd_enable=True, amd_params={"nope": 1})
+    assert unknown.status_code == 400
+    assert unknown.json()["response"]["error_data"]["field"] == "amd_params.nope"
+    negative = api.create_leg("09163816621", amd_enable=True, amd_params={"greeting_ms": -5})
+    assert negative.status_code == 400 and negative.json()["response"]["error_data"]["field"] == "amd_params"
+    without = api.create_leg("09163816621", amd_params={"greeting_ms": 1800})
+    assert without.status_code == 400 and without.json()["response"]["error_data"]["field"] == "amd_params"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from legato.domain.account import Account
@@ -14,6 +14,7 @@ from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFai
 from legato.domain.ids import new_id
 from legato.domain.numbers import parse_address
 from legato.events.endpoints import EndpointPolicy
+from legato.media.amd_params import AmdParams
 from legato.store.repositories import AccountRepository
 from legato.store.secrets import SecretBox, hash_token, token_matches
 
@@ -38,7 +39,8 @@ class Credentials:
 def account_from_row(row: dict[str, Any]) -> Account:
     return Account(account_sid=row["account_sid"], name=row["name"], api_key=row["api_key"],
                    created_at=row["created_at"], cps=row["cps"], max_concurrent=row["max_concurrent"],
-                   inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()))
+                   inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
+                   amd_params=dict((row["settings"] or {}).get("amd_params") or {}))
 
 
 class AccountService:
@@ -80,6 +82,11 @@ class AccountService:
         if await self.repo.get(account_sid) is None:
             raise NotFound(f"no account {account_sid}", field="account_sid")
         values = {k: v for k, v in changes.items() if v is not None}
+        if "amd_params" in values:
+            row = await self.repo.get(account_sid) or {}
+            settings = row.get("settings") or {}
+            amd = {**(settings.get("amd_params") or {}), **check_amd_params(values.pop("amd_params"))}
+            values["settings"] = {**settings, "amd_params": amd}
         _check_limits(values.get("cps"), values.get("max_concurrent"))
         await self._check_inbound_endpoint(values.get("inbound_endpoint"))
         if "exophones" in values:
@@ -129,6 +136,20 @@ class AccountService:
             self._auth_cache.clear()
         self._auth_cache[key] = (now, account)
         return account
+
+
+def check_amd_params(values: dict[str, Any], field: str = "amd_params") -> dict[str, Any]:
+    """AMD overrides, validated: known names only, values AmdParams accepts."""
+    known = {f.name for f in fields(AmdParams)}
+    for name in values:
+        if name not in known:
+            raise ValidationFailed(f"{field}.{name} is not an AMD parameter (known: {', '.join(sorted(known))})",
+                                   field=f"{field}.{name}")
+    try:
+        AmdParams.from_dict(values)
+    except (TypeError, ValueError) as exc:
+        raise ValidationFailed(f"{field}: {exc}", field=field) from None
+    return dict(values)
 
 
 def _check_limits(cps: int | None, max_concurrent: int | None) -> None:

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from legato.app.accounts import check_amd_params
 from legato.app.prompts import PromptSources
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -49,6 +50,9 @@ class CreateLeg(BaseModel):
     requested_nso_code: str | None = Field(None, max_length=64)
     reference_leg_sid: str | None = Field(None, max_length=64)
     amd_enable: bool = False
+    amd_params: dict[str, int | bool | str] | None = Field(
+        None, description="AMD overrides for this leg (e.g. maximum_number_of_words, greeting_ms), "
+                          "over the account's and the operator's")
     async_amd: bool = False
     priority: Literal["normal", "high"] = "normal"
     event_format: Literal["exotel", "bandwidth", "telefonie", "messagebird"] = Field(
@@ -186,6 +190,9 @@ class LegService:
         await self.endpoints.check(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
+        if request.amd_params is not None and not request.amd_enable:
+            raise ValidationFailed("amd_params needs amd_enable true", field="amd_params")
+        amd_params = {**account.amd_params, **check_amd_params(request.amd_params or {})}
         reference, call_sid = None, new_call_sid()
         if request.reference_leg_sid:
             reference = self.switchboard.get(request.reference_leg_sid)
@@ -207,6 +214,8 @@ class LegService:
             async_amd=request.async_amd, priority=request.priority)
         if request.event_format != "exotel":
             leg.extra["event_format"] = request.event_format
+        if request.amd_enable and amd_params:
+            leg.extra["amd_params"] = amd_params
         return await self._dial(account, leg)
 
     async def _dial(self, account: Account, leg: Leg) -> Leg:

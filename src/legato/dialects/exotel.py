@@ -78,6 +78,7 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "dc_code": leg.dc_code,
         "nso_code": leg.nso_code,
         "reference_leg_sid": leg.reference_leg_sid,
+        "amd_params": leg.extra.get("amd_params"),
         "time_limit": leg.time_limit,
         "timeout": leg.timeout,
         "setup_timeout": leg.setup_timeout,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,3 +19,4 @@ class Account:
     max_concurrent: int | None = None
     inbound_endpoint: str | None = None
     exophones: tuple[str, ...] = field(default_factory=tuple)
+    amd_params: dict[str, Any] = field(default_factory=dict)  # the account's AMD overrides (see AmdParams)

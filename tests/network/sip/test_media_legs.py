@@ -228,3 +228,13 @@ def test_bridge_through_the_api_carries_audio_both_ways(media_world: World, peer
     [alice_heard] = (tmp_path / "alice").glob("*-dec.wav")
     assert audio.tone_share(bob_heard, 440) > 0.5
     assert audio.tone_share(alice_heard, 1300) > 0.5
+
+
+def test_per_leg_amd_parameters_reach_the_detector(media_world: World, tmp_path: Path) -> None:
+    api, phone = media_world(audio_file=audio.human_hello(tmp_path / "wav"))
+    # the same "Hello?" that is HUMAN with the defaults is a machine when one word is already too many
+    leg_sid = dial(api, phone, amd_enable=True, amd_params={"maximum_number_of_words": 1})
+    [answered] = wait_event(api, leg_sid, "leg_answered")
+    assert answered["answered_by"] == "MACHINE"
+    api.action(leg_sid, action="hangup")
+    api.wait_terminal(leg_sid)

@@ -43,6 +43,7 @@ class LegMedia:
     """What the SIP network knows about a live leg's media."""
 
     amd: bool = False
+    amd_params: AmdParams | None = None  # this leg's detector settings (operator's, then account's, then leg's)
     allocation: Allocation | None = None
     allocating: asyncio.Task[Allocation | None] | None = None
     setup: asyncio.Task[None] | None = None  # set_remote (+ start_amd) once the far end's SDP is known
@@ -126,7 +127,7 @@ class SipNetwork:
             self._later(leg_sid, FailedToCreate(str(exc), q850=causes.UNALLOCATED_NUMBER))
             return
         self._running()
-        media = LegMedia(amd=request.amd_enable)
+        media = LegMedia(amd=request.amd_enable, amd_params=self._amd_params_for(request))
         self._media[leg_sid] = media
 
         async def allocate_and_invite() -> Allocation | None:
@@ -280,6 +281,13 @@ class SipNetwork:
             raise Unavailable(f"the media engine could not {c.kind}: {exc.message}", field="action") from None
         raise ValidationFailed(f"unknown media action {c.kind!r}", field="action")
 
+    def _amd_params_for(self, request: DialRequest) -> AmdParams | None:
+        """The operator's AMD settings with the account's and the leg's overrides on top (None: no overrides)."""
+        overrides = request.options.get("amd_params")
+        if not request.amd_enable or not overrides:
+            return None
+        return AmdParams.from_dict({**self.amd_params.to_dict(), **overrides})
+
     def bridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
         """Connect two legs' audio in the media engine (no re-INVITE: both terminate there)."""
         if len(leg_sids) != 2:
@@ -396,7 +404,7 @@ class SipNetwork:
                 await self.media_engine.set_remote(leg_sid, remote.address, remote.port, remote.payload_type,
                                                    remote.telephone_event_pt)
             if media.amd:
-                await self.media_engine.start_amd(leg_sid, self.amd_params)
+                await self.media_engine.start_amd(leg_sid, media.amd_params or self.amd_params)
         except MediaError as exc:
             log.warning("media set-up failed leg_sid=%s code=%s message=%s", leg_sid, exc.code, exc.message)
             if media.amd:  # no audio analysis possible: the verdict the detector gives when undecided
