@@ -46,9 +46,6 @@ class Settings(BaseSettings):
     sandbox_amd_after: float = 1.5
     sandbox_play_seconds: float = 2.0  # a prompt whose length cannot be read (URL, say: per 10 characters)
     sandbox_key_interval: float = 0.3  # the simulated caller presses a key this often during a gather
-    # Bounds on leg timers (seconds).
-    max_time_limit: int = 86_400
-    max_timeout: int = 3_600
     # Event delivery (see README, "Events"). Backoff waits run `time_scale` times faster, like leg timers;
     # the per-attempt timeout is always real time.
     events_attempt_timeout: float = Field(5.0, gt=0, le=60)
