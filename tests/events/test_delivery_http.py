@@ -219,3 +219,18 @@ def test_connection_refused_is_retried_until_given_up_in_order(make_server: Call
         assert attempts[-1]["outcome"] == "failed" and attempts[-1]["error"].startswith("gave up after")
     # event 2 was first tried only after event 1 was given up
     assert stored[1]["attempts"][0]["attempted_at"] >= stored[0]["attempts"][-1]["attempted_at"]
+
+
+def test_a_failing_endpoint_is_probed_not_hammered(events_api: Api, receivers: Callable[..., Any]) -> None:
+    """Twenty legs at an endpoint that answers 503 for a while: one event probes it on its backoff
+    schedule while the others wait; once it recovers every event arrives, in order per leg."""
+    recover_at = time.monotonic() + 1.5
+    receiver: HttpReceiver = receivers(respond=lambda n, h: Answer(503) if time.monotonic() < recover_at
+                                       else Answer(200))
+    sids = [leg_sid_of(events_api.create_leg("09163810001", leg_event_endpoint=receiver.url)) for _ in range(20)]
+    for sid in sids:
+        events = receiver.wait_terminated(sid)
+        assert [e["event_name"] for e in events] == ["leg_connecting", "leg_terminated"]
+    refused = [r for r in receiver.received if r.answered == 503]
+    # without the gate each of the 20 legs would retry on its own: 20 x ~7 attempts in 1.5 s at this scale
+    assert 0 < len(refused) <= 40, len(refused)

@@ -11,6 +11,12 @@ connection error, HTTP 408/429/5xx, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_
 an event still undelivered `give_up_after` seconds after it was made is given up (status `failed`).
 Waits run `time_scale` times faster, like every timer of a sandbox.
 
+A failing endpoint is not hammered: after a retryable failure its address (scheme, host and port) is
+held shut; one event keeps probing it on its own backoff schedule while the endpoint's other events
+wait without making requests, and all of them go as soon as the probe gets an answer (delivered or a
+permanent refusal). So thousands of legs pointing at a dead endpoint cost one request per backoff
+step, not thousands.
+
 At start every pending event in the store is claimed, so a crash (even SIGKILL) loses nothing: events
 whose delivery was under way are sent again, with the same event_sid.
 """
@@ -75,6 +81,14 @@ class _LegQueue:
     task: asyncio.Task[None] | None = None
 
 
+@dataclass(slots=True)
+class _Gate:
+    """An endpoint that failed: until it answers again, only `prober` sends to it."""
+
+    prober: str  # event_sid of the probing event
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class Dispatcher:
     """Delivers every pending event to its endpoint; one task per leg with work."""
 
@@ -90,6 +104,7 @@ class Dispatcher:
         self._secrets: dict[str, tuple[float, str]] = {}
         self._wall = wall
         self._legs: dict[str, _LegQueue] = {}
+        self._gates: dict[str, _Gate] = {}  # by endpoint address
         self._running = False
 
     # ---- intake ------------------------------------------------------------------------
@@ -180,7 +195,38 @@ class Dispatcher:
 
     async def _deliver(self, item: _Item) -> None:
         """Attempt until delivered, failed for good, or given up; every attempt is recorded."""
+        address = _address(item.endpoint)
+        try:
+            await self._attempt_until_done(item, address)
+        finally:
+            gate = self._gates.get(address)
+            if gate is not None and gate.prober == item.event_sid:  # let the waiting events go
+                del self._gates[address]
+                gate.answered.set()
+
+    async def _wait_for_gate(self, item: _Item, gate: _Gate) -> bool:
+        """Wait for a failing endpoint's probe to get an answer; False when the event's time ran out."""
+        remaining = (item.since + timedelta(seconds=self.schedule.give_up_after) - self.clock.now()).total_seconds()
+        if remaining <= 0:
+            return False
+        try:
+            await asyncio.wait_for(gate.answered.wait(), remaining / self.time_scale)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _attempt_until_done(self, item: _Item, address: str) -> None:
         while True:
+            gate = self._gates.get(address)
+            if gate is not None and gate.prober != item.event_sid and not await self._wait_for_gate(item, gate):
+                error = f"gave up after {item.attempts} attempts: the endpoint kept failing"
+                self.outbox.record(None, item.event_sid, status="failed", attempts=item.attempts,
+                                   next_attempt_at=None, delivered_at=None)
+                log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
+                            item.leg_sid, item.account_sid, item.event_sid, error)
+                return
+            if gate is not None and gate.prober != item.event_sid:
+                continue  # the endpoint answered the probe: try now
             at = self.clock.now()
             started = time.perf_counter()
             result = await self._attempt(item)
@@ -201,6 +247,12 @@ class Dispatcher:
                        "attempted_at": at, "endpoint": item.endpoint, "outcome": outcome,
                        "status_code": result.status_code, "status": result.status, "latency_ms": latency_ms,
                        "error": error}
+            if result.outcome == "retry":
+                self._gates.setdefault(address, _Gate(item.event_sid))
+            else:  # the endpoint answered: whoever waits on it may go
+                gate = self._gates.pop(address, None)
+                if gate is not None:
+                    gate.answered.set()
             status = {"delivered": "delivered", "failed": "failed", "retry": "pending"}[outcome]
             self.outbox.record(attempt, item.event_sid, status=status, attempts=item.attempts,
                                next_attempt_at=next_at, delivered_at=now if outcome == "delivered" else None)
@@ -230,6 +282,12 @@ class Dispatcher:
         secret = await self._secret_lookup(account_sid)
         self._secrets[account_sid] = (now, secret)
         return secret
+
+
+def _address(endpoint: str) -> str:
+    """What a gate is kept for: the endpoint's scheme, host and port."""
+    parts = urlsplit(endpoint)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _item(row: dict[str, Any]) -> _Item:
