@@ -28,6 +28,35 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from tests.legato_server import LegatoServer, free_port  # noqa: E402
 
+RECEIVER = """
+import asyncio, sys, uvloop
+
+class Receiver(asyncio.Protocol):
+    def connection_made(self, transport):
+        self.transport, self.buffer = transport, b""
+    def data_received(self, data):
+        self.buffer += data
+        while True:
+            head, sep, rest = self.buffer.partition(b"\\r\\n\\r\\n")
+            if not sep:
+                return
+            length = 0
+            for line in head.split(b"\\r\\n"):
+                if line.lower().startswith(b"content-length:"):
+                    length = int(line.split(b":")[1])
+            if len(rest) < length:
+                return
+            self.buffer = rest[length:]
+            self.transport.write(b"HTTP/1.1 204 No Content\\r\\ncontent-length: 0\\r\\n\\r\\n")
+
+async def main():
+    server = await asyncio.get_running_loop().create_server(Receiver, "127.0.0.1", int(sys.argv[1]))
+    await server.serve_forever()
+
+uvloop.run(main())
+"""
+"""A minimal keep-alive webhook receiver (uvloop, answers 204) so event delivery is part of the load."""
+
 BARE_APP = """
 from fastapi import FastAPI, Request
 app = FastAPI()
@@ -48,13 +77,15 @@ def rss_kb(pid: int) -> int:
     return 0
 
 
+ENDPOINT = "http://127.0.0.1:9/e"  # replaced in main() by the receiver's address
+
+
 async def hammer(url: str, auth: tuple[str, str] | None, count: int, concurrency: int, number: str,
                  extra: dict | None = None) -> tuple[float, list[float], list[str]]:
     """POST `count` legs with `concurrency` workers; returns (seconds, latencies ms, leg_sids)."""
     latencies: list[float] = []
     sids: list[str] = []
-    body = {"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": "http://127.0.0.1:9/e",
-            **(extra or {})}
+    body = {"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": ENDPOINT, **(extra or {})}
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     async with httpx.AsyncClient(auth=auth, limits=limits, timeout=30) as client:
         queue = iter(range(count))
@@ -80,8 +111,7 @@ def wrk(url: str, auth: tuple[str, str] | None, seconds: int, concurrency: int, 
     if auth:
         token = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode()
         headers.append(f'wrk.headers["Authorization"] = "Basic {token}"')
-    body = json.dumps({"contact_uri": number, "exophone": "08030752400",
-                       "leg_event_endpoint": "http://127.0.0.1:9/e"})
+    body = json.dumps({"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": ENDPOINT})
     script = work / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(body) + "\n" + "\n".join(headers) + "\n")
     out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url],
@@ -114,7 +144,11 @@ def main() -> None:
     parser.add_argument("--live", type=int, default=10000)
     parser.add_argument("--concurrency", type=int, default=32)
     args = parser.parse_args()
+    global ENDPOINT
     report: dict[str, object] = {"cpu_count": os.cpu_count()}
+    receiver_port = free_port()
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER, str(receiver_port)])
+    ENDPOINT = f"http://127.0.0.1:{receiver_port}/events"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         # -- bare uvicorn endpoint, same client --
@@ -170,6 +204,7 @@ def main() -> None:
                                      "rss_per_live_leg_bytes": round((rss_after - rss_before) * 1024 / max(held, 1))}
         finally:
             server.stop()
+            receiver.terminate()
     print(json.dumps(report, indent=2))
 
 
