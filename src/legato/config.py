@@ -73,6 +73,3 @@ class Settings(BaseSettings):
         """Where applications reach this server (public_base_url, else host and port)."""
         return (self.public_base_url or f"http://{self.host}:{self.port}").rstrip("/")
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.database_url.startswith("sqlite")

@@ -12,7 +12,6 @@ from legato.domain.leg import Leg
 
 DEFAULT = "exotel"
 FORMATS = ("exotel", "messagebird", "telefonie", "ringcentral")
-EVENT_FORMATS = ("exotel", "bandwidth", "telefonie", "messagebird")
 
 
 def check(fmt: str) -> str:

@@ -16,7 +16,6 @@ TEMPORARY_FAILURE = 41
 SWITCH_CONGESTION = 42
 RECOVERY_ON_TIMER_EXPIRY = 102
 INTERWORKING = 127
-ORIGINATOR_CANCEL = 487  # not a Q.850 code: marks the caller's own cancel in the SIP table below
 
 Q850_NAMES: dict[int, str] = {
     1: "unallocated_number",
@@ -51,10 +50,6 @@ SIP_TO_Q850: dict[int, int] = {
     482: 25, 483: 25, 484: 28, 485: 1, 486: 17, 488: 65, 500: 41, 501: 79, 502: 38, 503: 41,
     504: 102, 505: 127, 513: 127, 600: 17, 603: 21, 604: 1, 606: 58,
 }
-
-# Q.850 -> SIP response, for rejecting inbound calls and for the sandbox's simulated carrier.
-Q850_TO_SIP: dict[int, int] = {1: 404, 17: 486, 18: 480, 19: 480, 21: 603, 28: 484, 34: 503, 38: 502,
-                               41: 503, 42: 503, 102: 408, 127: 500}
 
 _REASON_Q850 = re.compile(r"Q\.850\s*;\s*cause\s*=\s*(\d+)", re.IGNORECASE)
 

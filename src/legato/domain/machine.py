@@ -198,7 +198,6 @@ Effect = Emit | StartTimer | CancelTimer | NetworkCommand
 
 _REJECT_REASONS = {"busy": (486, causes.USER_BUSY, TerminalStatus.BUSY),
                    "rejected": (603, causes.CALL_REJECTED, TerminalStatus.CANCELED)}
-REJECT_REASONS = frozenset(_REJECT_REASONS)
 
 
 class LegMachine:

@@ -156,11 +156,6 @@ class Dispatcher:
         await future
         self._enqueue(item)
 
-    @property
-    def backlog(self) -> int:
-        """Events held for delivery right now."""
-        return sum(len(q.items) for q in self._legs.values())
-
     def _enqueue(self, item: _Item) -> None:
         queue = self._legs.get(item.leg_sid)
         if queue is None:
