@@ -99,6 +99,9 @@ class Network(Protocol):
     def attach_leg(self, call_ref: str, leg_sid: str) -> None:
         """Bind an inbound call (by the network's ref) to the leg created for it."""
 
+    def trunk_for(self, destination_kind: str, caller_id: str) -> str:
+        """The trunk (carrier route) a call would take: the key of the operator's per-trunk cps limits."""
+
     async def media(self, leg_sid: str, command: MediaCommand) -> dict[str, Any]:
         """Act on a connected leg's audio; raises ValidationFailed (bad input) or Conflict (cannot now)."""
 

@@ -139,6 +139,10 @@ class SandboxNetwork:
     def reject(self, leg_sid: str, sip_code: int) -> None:
         self._forget(leg_sid)
 
+    def trunk_for(self, destination_kind: str, caller_id: str) -> str:
+        """The sandbox is one trunk."""
+        return "sandbox"
+
     def attach_leg(self, call_ref: str, leg_sid: str) -> None:
         """Sandbox inbound calls are created through the API, already bound to their leg."""
 

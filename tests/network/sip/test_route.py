@@ -6,7 +6,7 @@ import pytest
 
 from legato.network.base import DialRequest
 from legato.network.sip.config import parse_config
-from legato.network.sip.route import NoRoute, route_for
+from legato.network.sip.route import NoRoute, route_for, trunk_name
 
 CONFIG = parse_config({
     "default_trunk": "main",
@@ -44,3 +44,9 @@ def test_sip_uri_goes_straight_to_the_uri() -> None:
 def test_no_trunk_is_no_route() -> None:
     with pytest.raises(NoRoute):
         route_for(request("+919876543210"), parse_config({}))
+
+
+def test_trunk_name_is_the_key_of_per_trunk_limits() -> None:
+    assert trunk_name("+918047112233", CONFIG) == "local"  # the exophone's trunk
+    assert trunk_name("+919163816621", CONFIG) == "main"  # the default
+    assert trunk_name("+918047112233", CONFIG, requested="main") == "main"

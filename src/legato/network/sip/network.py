@@ -29,7 +29,7 @@ from legato.network.sip.agent import Agent
 from legato.network.sip.config import SipConfig
 from legato.network.sip.dialog import InboundDialog
 from legato.network.sip.reactor import Reactor
-from legato.network.sip.route import NoRoute, route_for
+from legato.network.sip.route import NoRoute, route_for, trunk_name
 from legato.network.sip.sdp import AnswerFactory, OfferFactory, g711_answer, g711_offer, remote_media
 
 log = logging.getLogger(__name__)
@@ -452,6 +452,12 @@ class SipNetwork:
         media = self._media.get(leg_sid)
         if media is not None and remote_sdp:
             media.remote_sdp = remote_sdp
+
+    def trunk_for(self, destination_kind: str, caller_id: str) -> str:
+        """The exophone's trunk or the default for numbers; `direct` for sip: URIs (no trunk)."""
+        if destination_kind == "sip":
+            return "direct"
+        return trunk_name(caller_id, self.config) or "direct"
 
     def account_sid_for(self, called: str) -> str | None:
         """The account owning an exophone (number in E.164 or SIP URI), per the config."""

@@ -45,6 +45,12 @@ def _caller_user(caller_id: str, trunk: Trunk | None) -> str:
     return format_number(address.e164, trunk.number_format) if trunk is not None else address.e164
 
 
+def trunk_name(caller_id: str, config: SipConfig, requested: str | None = None) -> str | None:
+    """The trunk a number is sent through: the one asked for, the exophone's, or the default."""
+    exophone = config.exophone(caller_id)
+    return requested or (exophone.trunk if exophone else None) or config.default_trunk
+
+
 def route_for(request: DialRequest, config: SipConfig) -> Route:
     """Pick the next hop for a dial request; raises NoRoute when there is none."""
     if request.destination_kind == "sip":
@@ -55,10 +61,8 @@ def route_for(request: DialRequest, config: SipConfig) -> Route:
         assert uri.host is not None
         return Route(host=uri.host.strip("[]"), port=uri.port or 5060, called=uri.user,
                      calling=_caller_user(request.caller_id, None))
-    exophone = config.exophone(request.caller_id)
-    exophone_trunk = exophone.trunk if exophone else None
-    trunk_name = request.options.get("trunk") or exophone_trunk or config.default_trunk
-    trunk = config.trunk(trunk_name) if trunk_name else None
+    name = trunk_name(request.caller_id, config, request.options.get("trunk"))
+    trunk = config.trunk(name) if name else None
     if trunk is None:
         raise NoRoute(f"no trunk for {request.destination} (caller id {request.caller_id}, no default_trunk)")
     proxy = trunk.proxy_address
