@@ -35,11 +35,12 @@ def make_server(tmp_path: Path) -> Iterator[object]:
         server.stop()
 
 
-@pytest.fixture(scope="module")
-def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LegatoServer]:
-    """One sandbox server (time scale 50) shared by the read-only API tests of a module."""
+@pytest.fixture(scope="module", params=DATABASES)
+def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LegatoServer]:
+    """One sandbox server (time scale 50) shared by the API tests of a module; on SQLite, and on
+    PostgreSQL too when LEGATO_TEST_POSTGRES_URL is set."""
     workdir = tmp_path_factory.mktemp("legato")
-    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}").start()
+    server = LegatoServer(workdir=workdir, database_url=database_url(request.param, workdir)).start()
     yield server
     server.stop()
 

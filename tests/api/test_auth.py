@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+
 import httpx
 
 from tests.legato_server import Api
@@ -38,10 +40,15 @@ def test_other_accounts_legs_are_invisible_and_untouchable(api: Api) -> None:
 
 
 def test_credentials_are_not_stored_in_clear(api: Api) -> None:
-    import sqlite3
+    url = api.server.database_url
+    if url.startswith("sqlite"):
+        import sqlite3
 
-    db = api.server.database_url.split("///", 1)[1]
-    with sqlite3.connect(db) as conn:
-        dump = "\n".join(conn.iterdump())
+        with sqlite3.connect(url.split("///", 1)[1]) as conn:
+            dump = "\n".join(conn.iterdump())
+    else:
+        dump = subprocess.run(["pg_dump", url.replace("postgresql+asyncpg://", "postgresql://")],
+                              capture_output=True, text=True, check=True, timeout=60).stdout
+        assert "token_hash" in dump
     assert api.account.api_token not in dump
     assert api.account.webhook_secret not in dump
