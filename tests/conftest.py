@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.legato_server import POSTGRES_URL, Api, LegatoServer, new_postgres_database
+from tests.legato_server import POSTGRES_URL, Api, LegatoServer, drop_postgres_databases, new_postgres_database
 
 DATABASES = ["sqlite", pytest.param("postgres", marks=[
     pytest.mark.postgres,
@@ -49,3 +49,10 @@ def shared_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempP
 def api(shared_server: LegatoServer) -> Api:
     account = shared_server.create_account("--exophone", "08030752400")
     return Api(shared_server, account)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _drop_test_databases() -> Iterator[None]:
+    """Leave the PostgreSQL server as it was: drop the databases the tests made."""
+    yield
+    drop_postgres_databases()

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
+CREATED_DATABASES: list[str] = []
 SRC = str(Path(__file__).resolve().parent.parent / "src")  # this checkout's code, whatever is installed
 
 
@@ -29,8 +30,6 @@ def free_port() -> int:
 
 def new_postgres_database() -> str:
     """A fresh, empty PostgreSQL database for one test (LEGATO_TEST_POSTGRES_URL names the server)."""
-    import asyncio
-
     import asyncpg
 
     assert POSTGRES_URL
@@ -44,9 +43,35 @@ def new_postgres_database() -> str:
         finally:
             await conn.close()
 
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running loop too
-        pool.submit(asyncio.run, create()).result()
+    _on_postgres(create())
+    CREATED_DATABASES.append(name)
     return POSTGRES_URL.rsplit("/", 1)[0] + "/" + name
+
+
+def drop_postgres_databases() -> None:
+    """Drop every database `new_postgres_database` made (servers using them must be stopped)."""
+    import asyncpg
+
+    if not POSTGRES_URL or not CREATED_DATABASES:
+        return
+    plain = POSTGRES_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(plain)
+        try:
+            while CREATED_DATABASES:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{CREATED_DATABASES.pop()}" WITH (FORCE)')
+        finally:
+            await conn.close()
+
+    _on_postgres(drop())
+
+
+def _on_postgres(work: Any) -> None:
+    import asyncio
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:  # callable from inside a running loop too
+        pool.submit(asyncio.run, work).result()
 
 
 @dataclass
