@@ -7,9 +7,8 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import typer
@@ -17,11 +16,9 @@ from rich.console import Console
 from rich.table import Table
 
 from legato.config import Settings
-from legato.domain.errors import LegatoError
+from legato.store_cli import DB, accounts_app, check_store, run_store, settings_from
 
-T = TypeVar("T")
 app = typer.Typer(help="Legato: self-hosted programmable voice.", no_args_is_help=True)
-accounts_app = typer.Typer(help="Manage accounts (works on the database directly).", no_args_is_help=True)
 legs_app = typer.Typer(help="Create and control legs through the HTTP API.", no_args_is_help=True)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(legs_app, name="legs")
@@ -29,10 +26,6 @@ events_app = typer.Typer(help="Receive and inspect leg events.", no_args_is_help
 app.add_typer(events_app, name="events")
 console = Console()
 err = Console(stderr=True)
-
-
-def _settings(**overrides: Any) -> Settings:
-    return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -49,7 +42,8 @@ def _configure_logging(settings: Settings) -> None:
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port to bind (default 8080)."),
-    database_url: str | None = typer.Option(None, help="SQLAlchemy URL (default sqlite+aiosqlite:///./legato.db)."),
+    database_url: str | None = typer.Option(None, help="SQLAlchemy URL (default SQLite at "
+                                            "LEGATO_DATA_DIR/legato.db, ~/.local/share/legato/legato.db)."),
     network: str | None = typer.Option(None, help="sandbox (default) or sip."),
     time_scale: float | None = typer.Option(None, help="Run sandbox delays and leg timers N times faster."),
     config: Path | None = typer.Option(None, help="TOML configuration file (SIP network, trunks, exophones)."),
@@ -72,11 +66,12 @@ def serve(
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
-    settings = _settings(host=host, port=port, database_url=database_url, network=network,
+    settings = settings_from(host=host, port=port, database_url=database_url, network=network,
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
                          queue_max_length=queue_max_length)
     _configure_logging(settings)
+    check_store(settings)  # a missing or wrong secret key stops here, saying what to do
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
                 access_log=False)
 
@@ -87,125 +82,6 @@ def _trunk_limit(spec: str) -> tuple[str, int]:
     if ":" not in key or not value.strip().isdigit() or int(value) < 1:
         raise ValueError(f"--trunk-cps {spec!r} must be ACCOUNT_SID:TRUNK=N with N >= 1")
     return key.strip(), int(value)
-
-
-def _run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None) -> T:
-    from legato.app.runtime import Runtime
-
-    async def main() -> T:
-        runtime = Runtime(_settings(database_url=database_url, network="sandbox"))  # store only: no network
-        await runtime.open_store()
-        try:
-            return await action(runtime)
-        finally:
-            await runtime.db.dispose()
-
-    try:
-        return asyncio.run(main())
-    except LegatoError as exc:
-        err.print(f"[red]error[/red] {exc.field or ''}: {exc.message}")
-        raise typer.Exit(2) from None
-
-
-DB = typer.Option(None, "--database-url", help="SQLAlchemy URL (default from LEGATO_DATABASE_URL).")
-
-
-@accounts_app.command("create")
-def accounts_create(
-    sid: str | None = typer.Option(None, help="Account sid (default: generated)."),
-    name: str | None = typer.Option(None, help="Display name."),
-    cps: int | None = typer.Option(None, help="Calls-per-second limit (default unlimited)."),
-    max_concurrent: int | None = typer.Option(None, help="Maximum live legs (default unlimited)."),
-    inbound_endpoint: str | None = typer.Option(None, help="Where inbound legs' events go."),
-    exophone: list[str] = typer.Option([], help="A number or sip: URI of this account (repeatable)."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    database_url: str | None = DB,
-) -> None:
-    """Create an account and print its credentials (the token and secret are shown only now)."""
-    creds = _run_store(lambda rt: rt.accounts.create(
-        sid=sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone), database_url)
-    data = creds.as_dict()
-    if as_json:
-        print(json.dumps(data))
-        return
-    table = Table(title="New account (save the token and secret now: they are not shown again)")
-    table.add_column("field")
-    table.add_column("value")
-    for key, value in data.items():
-        table.add_row(key, str(value))
-    console.print(table)
-
-
-@accounts_app.command("list")
-def accounts_list(as_json: bool = typer.Option(False, "--json"), database_url: str | None = DB) -> None:
-    """List accounts (no secrets)."""
-    rows = _run_store(lambda rt: rt.accounts.all(), database_url)
-    data = [_account_dict(a) for a in rows]
-    if as_json:
-        print(json.dumps(data))
-        return
-    table = Table("account_sid", "name", "api_key", "cps", "max_concurrent", "inbound_endpoint", "exophones")
-    for a in data:
-        table.add_row(*(str(a[k]) for k in ("account_sid", "name", "api_key", "cps", "max_concurrent",
-                                            "inbound_endpoint", "exophones")))
-    console.print(table)
-
-
-def _amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
-    """`NAME=VALUE` pairs as AMD overrides (integers, true/false, or text)."""
-    if not pairs:
-        return None
-    overrides: dict[str, Any] = {}
-    for pair in pairs:
-        name, sep, raw = pair.partition("=")
-        if not sep or not name:
-            err.print(f"[red]error[/red] --amd-param takes NAME=VALUE, not {pair!r}")
-            raise typer.Exit(2)
-        lowered = raw.strip().lower()
-        value: Any = raw.strip()
-        if lowered in ("true", "false"):
-            value = lowered == "true"
-        elif lowered.lstrip("-").isdigit():
-            value = int(lowered)
-        overrides[name.strip()] = value
-    return overrides
-
-
-def _account_dict(account: Any) -> dict[str, Any]:
-    return {"account_sid": account.account_sid, "name": account.name, "api_key": account.api_key,
-            "cps": account.cps, "max_concurrent": account.max_concurrent,
-            "inbound_endpoint": account.inbound_endpoint, "exophones": list(account.exophones),
-            "amd_params": account.amd_params}
-
-
-@accounts_app.command("update")
-def accounts_update(
-    account_sid: str = typer.Argument(..., help="The account to change."),
-    name: str | None = typer.Option(None),
-    cps: int | None = typer.Option(None, help="Calls-per-second limit."),
-    max_concurrent: int | None = typer.Option(None, help="Maximum live legs."),
-    inbound_endpoint: str | None = typer.Option(None, help="Where inbound legs' events go."),
-    exophone: list[str] = typer.Option([], help="Replace the account's exophones (repeatable)."),
-    amd_param: list[str] = typer.Option([], "--amd-param", help="An AMD override, NAME=VALUE (repeatable), "
-                                         "e.g. maximum_number_of_words=4 greeting_ms=2500."),
-    as_json: bool = typer.Option(False, "--json"),
-    database_url: str | None = DB,
-) -> None:
-    """Change an account's name, limits, inbound endpoint or exophones."""
-    from legato.app.legs import check_endpoint
-
-    if inbound_endpoint is not None:
-        try:
-            check_endpoint(inbound_endpoint, "inbound_endpoint")
-        except LegatoError as exc:
-            err.print(f"[red]error[/red] {exc.message}")
-            raise typer.Exit(2) from None
-    account = _run_store(lambda rt: rt.accounts.update(
-        account_sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone or None, amd_params=_amd_overrides(amd_param)), database_url)
-    data = _account_dict(account)
-    print(json.dumps(data)) if as_json else console.print(data)
 
 
 # ---- HTTP client commands -------------------------------------------------------------------
@@ -321,7 +197,7 @@ def rates_import(path: Path = typer.Argument(..., help="CSV: prefix,price_per_mi
     except (OSError, UnicodeDecodeError) as exc:
         err.print(f"[red]error[/red] cannot read {path}: {exc}")
         raise typer.Exit(2) from None
-    table = _run_store(lambda rt: rt.rates.import_table(text, str(path)), database_url)
+    table = run_store(lambda rt: rt.rates.import_table(text, str(path)), database_url)
     console.print(f"imported {len(table)} rates from {path}")
 
 

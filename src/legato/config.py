@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """Where the default SQLite database and its key live: $XDG_DATA_HOME/legato, else ~/.local/share/legato."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "legato"
 
 
 class Settings(BaseSettings):
@@ -15,10 +22,15 @@ class Settings(BaseSettings):
 
     host: str = "127.0.0.1"
     port: int = Field(8080, ge=1, le=65535)
-    database_url: str = "sqlite+aiosqlite:///./legato.db"
+    # The database (default: SQLite at DATA_DIR/legato.db, the same whatever folder a command runs in).
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str = ""
     network: str = Field("sandbox", pattern="^(sandbox|sip)$")
     time_scale: float = Field(1.0, gt=0, le=10_000)
-    secret_key_file: Path = Path("./legato.key")
+    # The key that encrypts webhook secrets (see store/keys.py): a value, a file, or (SQLite) the file
+    # beside the database. PostgreSQL needs one of the first two, shared by every node.
+    secret_key: SecretStr | None = None
+    secret_key_file: Path | None = None
     log_format: str = Field("text", pattern="^(text|json)$")
     dc_code: str = "101"
     nso_code: str = "a8140aaa-ce40-11ed-9a09-0242ac110003"
@@ -58,6 +70,12 @@ class Settings(BaseSettings):
     allow_private_endpoints: list[str] = Field(default_factory=list)
     public_base_url: str | None = None
     config_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _database_in_data_dir(self) -> Settings:
+        if not self.database_url:
+            self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'legato.db').expanduser().resolve()}"
+        return self
 
     @property
     def dc_map(self) -> dict[str, list[str]]:

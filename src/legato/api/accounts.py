@@ -25,7 +25,8 @@ async def get_account(request: Request, account: Account = Depends(current_accou
     return envelope(request, 200, {
         "account_sid": account.account_sid, "name": account.name, "cps": account.cps,
         "max_concurrent": account.max_concurrent, "inbound_endpoint": account.inbound_endpoint,
-        "exophones": list(account.exophones), "amd_params": account.amd_params,
+        "default_region": account.default_region, "exophones": list(account.exophones),
+        "caller_ids": list(account.caller_ids), "amd_params": account.amd_params,
         "live_legs": live, "created_at": iso(account.created_at),
         "limits": limits, "queue_depth": runtime.throttle.depth(account.account_sid),
         "admitted_legs": runtime.throttle.active(account.account_sid)})

@@ -12,7 +12,7 @@ from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
 from legato.domain.ids import new_id
-from legato.domain.numbers import parse_address
+from legato.domain.numbers import DEFAULT_REGION, check_region, parse_address
 from legato.events.endpoints import EndpointPolicy
 from legato.media.amd_params import AmdParams
 from legato.store.repositories import AccountRepository
@@ -33,14 +33,18 @@ class Credentials:
     def as_dict(self) -> dict[str, Any]:
         return {"account_sid": self.account.account_sid, "name": self.account.name,
                 "api_key": self.account.api_key, "api_token": self.api_token,
-                "webhook_secret": self.webhook_secret, "cps": self.account.cps}
+                "webhook_secret": self.webhook_secret, "cps": self.account.cps,
+                "default_region": self.account.default_region, "exophones": list(self.account.exophones),
+                "caller_ids": list(self.account.caller_ids)}
 
 
 def account_from_row(row: dict[str, Any]) -> Account:
     return Account(account_sid=row["account_sid"], name=row["name"], api_key=row["api_key"],
                    created_at=row["created_at"], cps=row["cps"], max_concurrent=row["max_concurrent"],
                    inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
-                   amd_params=dict((row["settings"] or {}).get("amd_params") or {}))
+                   amd_params=dict((row["settings"] or {}).get("amd_params") or {}),
+                   default_region=row.get("default_region") or DEFAULT_REGION,
+                   caller_ids=tuple(row.get("caller_ids") or ()))
 
 
 class AccountService:
@@ -56,7 +60,8 @@ class AccountService:
 
     async def create(self, *, sid: str | None = None, name: str | None = None, cps: int | None = None,
                      max_concurrent: int | None = None, inbound_endpoint: str | None = None,
-                     exophones: list[str] | None = None) -> Credentials:
+                     exophones: list[str] | None = None, caller_ids: list[str] | None = None,
+                     default_region: str | None = None) -> Credentials:
         """Create an account with fresh credentials."""
         account_sid = sid or "AC" + new_id()
         if not _SID.match(account_sid):
@@ -65,6 +70,7 @@ class AccountService:
             raise Conflict(f"account {account_sid} already exists", field="sid")
         _check_limits(cps, max_concurrent)
         await self._check_inbound_endpoint(inbound_endpoint)
+        region = check_region(default_region or DEFAULT_REGION)
         api_key = "key_" + secrets.token_hex(12)
         api_token = "tok_" + secrets.token_urlsafe(32)
         webhook_secret = "whsec_" + secrets.token_urlsafe(32).replace("-", "A").replace("_", "B")
@@ -72,25 +78,31 @@ class AccountService:
         row = {"account_sid": account_sid, "name": name or account_sid, "api_key": api_key,
                "token_hash": hash_token(api_token), "webhook_secret_enc": self.box.seal(webhook_secret),
                "cps": cps, "max_concurrent": max_concurrent, "inbound_endpoint": inbound_endpoint,
-               "exophones": _normalise_exophones(exophones or []), "settings": {},
+               "exophones": _canonical_numbers(exophones or [], region, "exophone"),
+               "caller_ids": _canonical_numbers(caller_ids or [], region, "caller_id"),
+               "default_region": region, "settings": {},
                "created_at": now, "updated_at": now}
         await self.repo.insert(row)
         return Credentials(account_from_row(row), api_token, webhook_secret)
 
     async def update(self, account_sid: str, **changes: Any) -> Account:
-        """Change name, limits, inbound endpoint or exophones (None leaves a field as it is)."""
-        if await self.repo.get(account_sid) is None:
+        """Change name, limits, region, inbound endpoint, exophones or caller ids (None leaves a field as it is)."""
+        row = await self.repo.get(account_sid)
+        if row is None:
             raise NotFound(f"no account {account_sid}", field="account_sid")
         values = {k: v for k, v in changes.items() if v is not None}
+        if "default_region" in values:
+            values["default_region"] = check_region(values["default_region"])
+        region = values.get("default_region") or row.get("default_region") or DEFAULT_REGION
         if "amd_params" in values:
-            row = await self.repo.get(account_sid) or {}
             settings = row.get("settings") or {}
             amd = {**(settings.get("amd_params") or {}), **check_amd_params(values.pop("amd_params"))}
             values["settings"] = {**settings, "amd_params": amd}
         _check_limits(values.get("cps"), values.get("max_concurrent"))
         await self._check_inbound_endpoint(values.get("inbound_endpoint"))
-        if "exophones" in values:
-            values["exophones"] = _normalise_exophones(values["exophones"])
+        for name, field in (("exophones", "exophone"), ("caller_ids", "caller_id")):
+            if name in values:
+                values[name] = _canonical_numbers(values[name], region, field)
         values["updated_at"] = self.clock.now()
         await self.repo.update(account_sid, values)
         self._auth_cache.clear()
@@ -159,5 +171,6 @@ def _check_limits(cps: int | None, max_concurrent: int | None) -> None:
         raise ValidationFailed("max_concurrent must be between 1 and 1000000", field="max_concurrent")
 
 
-def _normalise_exophones(values: list[str]) -> list[str]:
-    return sorted({parse_address(v, "exophone").canonical for v in values})
+def _canonical_numbers(values: list[str], region: str, field: str) -> list[str]:
+    """Numbers (read in the account's region) in E.164 and SIP URIs as given: sorted, without repeats."""
+    return sorted({parse_address(v, field, region).canonical for v in values})

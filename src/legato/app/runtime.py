@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
@@ -35,6 +36,7 @@ from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
+from legato.store.keys import key_source, unlock
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
@@ -101,8 +103,7 @@ class Runtime:
         self.switchboard.recording_url = self._recording_url
         self.recordings_root = s.recordings_dir.resolve()  # one folder per account inside
         self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
-        self.accounts = AccountService(AccountRepository(self.db), SecretBox(s.secret_key_file), self.clock,
-                                       endpoints=self.endpoints)
+        self.accounts = AccountService(AccountRepository(self.db), SecretBox(), self.clock, endpoints=self.endpoints)
         self._build_call_control()
         self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
         self.writer.add_listener(self.dispatcher.on_commit)
@@ -142,12 +143,18 @@ class Runtime:
             self.switchboard.signal(leg_sid, m.Start(), at)
 
     async def open_store(self) -> None:
-        """Migrate the schema (for CLI commands that only touch the store)."""
+        """Migrate the schema and unlock the secret key (KeyProblem when the key is missing or wrong)."""
+        s = self.settings
         await migrate(self.db)
+        source = key_source(s.database_url, s.secret_key.get_secret_value() if s.secret_key else None,
+                            s.secret_key_file)
+        fingerprint = await unlock(self.db, self.accounts.box, source)
+        log.info("store database=%s secret_key=%s key_fingerprint=%s",
+                 make_url(s.database_url).render_as_string(hide_password=True), source.where, fingerprint)
 
     async def start(self) -> None:
-        """Migrate, reconcile legs a previous process left live, then take calls."""
-        await migrate(self.db)
+        """Open the store, reconcile legs a previous process left live, then take calls."""
+        await self.open_store()
         await self.writer.start()
         stale = await self.legs.legs.live()
         if stale:

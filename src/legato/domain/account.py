@@ -20,3 +20,9 @@ class Account:
     inbound_endpoint: str | None = None
     exophones: tuple[str, ...] = field(default_factory=tuple)
     amd_params: dict[str, Any] = field(default_factory=dict)  # the account's AMD overrides (see AmdParams)
+    default_region: str = "IN"  # ISO 3166 alpha-2: national numbers of this account are read in this region
+    caller_ids: tuple[str, ...] = field(default_factory=tuple)  # extra caller ids the operator allowed (canonical)
+
+    def may_present(self, caller_id: str) -> bool:
+        """Whether outbound legs may present this canonical caller id (an exophone or an allowed one)."""
+        return caller_id in self.exophones or caller_id in self.caller_ids

@@ -53,6 +53,7 @@ TRANSITIONS: dict[LegState, frozenset[LegState]] = {
     S.CONNECTED: frozenset({S.TERMINAL}),
     S.TERMINAL: frozenset(),
 }
+EXOPHONE_CANONICAL_KEY = "exophone_canonical"  # leg.extra: the exophone in E.164, read in the account's region
 LIVE_STATES = frozenset(s for s in LegState if s is not S.TERMINAL)
 
 
@@ -112,6 +113,11 @@ class Leg:
             return raw.split(":", 1)[1].split("@", 1)[0]
         digits = "".join(ch for ch in raw if ch.isdigit())
         return digits.lstrip("0") if not raw.startswith("+") else digits
+
+    @property
+    def caller_id_canonical(self) -> str:
+        """The exophone in canonical form (E.164 or the URI), as checked against the account at create."""
+        return str(self.extra.get(EXOPHONE_CANONICAL_KEY) or self.exophone)
 
     def duration_ms(self) -> int:
         """Milliseconds from answer to end (or 0 when never answered or still up)."""

@@ -67,15 +67,33 @@ def parse_number(value: str, field: str, region: str = DEFAULT_REGION) -> Addres
         if phonenumbers.is_valid_number(number):
             e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
             return Address(raw=value, kind="number", e164=e164)
-    raise ValidationFailed(f"{field} is not a valid phone number for any numbering plan "
-                           f"(national numbers are read as {region})", field=field)
+    raise ValidationFailed(f"{field} is not a valid phone number (national numbers are read in region {region}, "
+                           "the account's default_region; write other countries' numbers in E.164, +CC...)",
+                           field=field)
 
 
-def parse_address(value: str, field: str) -> Address:
-    """Parse a number or a SIP URI, whichever the value is."""
+def parse_address(value: str, field: str, region: str = DEFAULT_REGION) -> Address:
+    """Parse a number (national numbers read in `region`) or a SIP URI, whichever the value is."""
     if value.lower().startswith(("sip:", "sips:")):
         return parse_sip_uri(value, field)
-    return parse_number(value, field)
+    return parse_number(value, field, region)
+
+
+def canonical(value: str, region: str = DEFAULT_REGION) -> str:
+    """The canonical form used to compare numbers (E.164) and URIs; the value itself when it parses as neither."""
+    try:
+        return parse_address(value, "number", region).canonical
+    except ValidationFailed:
+        return value
+
+
+def check_region(value: str, field: str = "default_region") -> str:
+    """An ISO 3166 alpha-2 region with a numbering plan (upper-cased), or ValidationFailed naming the field."""
+    region = value.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ValidationFailed(f"{field} must be an ISO 3166 alpha-2 country code with a numbering plan "
+                               f"(e.g. IN, US, GB), not {value!r}", field=field)
+    return region
 
 
 def national_format(e164: str) -> str:

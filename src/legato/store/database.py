@@ -7,14 +7,27 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 from sqlalchemy import Connection, event
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def sqlite_path(database_url: str) -> Path | None:
+    """The absolute path of a SQLite database file; None for other databases and in-memory SQLite."""
+    url = make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:" \
+            or url.query.get("mode") == "memory":
+        return None
+    return Path(url.database).expanduser().resolve()
+
+
 def create_engine(url: str) -> AsyncEngine:
-    """An async engine; SQLite gets WAL (durable against process crashes) and a busy timeout."""
+    """An async engine; SQLite gets WAL (durable against process crashes), a busy timeout, and its folder."""
     if url.startswith("sqlite"):
+        database = sqlite_path(url)
+        if database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-from pathlib import Path
 
 from cryptography.fernet import Fernet
 
@@ -20,22 +18,29 @@ def token_matches(token: str, token_hash: str) -> bool:
     return hmac.compare_digest(hash_token(token), token_hash)
 
 
-class SecretBox:
-    """Encrypts and decrypts secrets with a Fernet key read from (or first written to) `key_file`."""
+class KeyProblem(Exception):
+    """The secret key is missing, wrong or not configured: an operator must act before Legato runs."""
 
-    def __init__(self, key_file: Path) -> None:
-        if key_file.exists():
-            key = key_file.read_bytes().strip()
-        else:
-            key = Fernet.generate_key()
-            key_file.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(key + b"\n")
+
+class SecretBox:
+    """Encrypts and decrypts secrets with a Fernet key; locked until `load` is given the key."""
+
+    def __init__(self, key: bytes | None = None) -> None:
+        self._fernet: Fernet | None = None
+        if key is not None:
+            self.load(key)
+
+    def load(self, key: bytes) -> None:
         self._fernet = Fernet(key)
 
+    @property
+    def fernet(self) -> Fernet:
+        if self._fernet is None:
+            raise KeyProblem("the secret key was not loaded (see store/keys.py: unlock)")
+        return self._fernet
+
     def seal(self, secret: str) -> str:
-        return self._fernet.encrypt(secret.encode()).decode()
+        return self.fernet.encrypt(secret.encode()).decode()
 
     def open(self, sealed: str) -> str:
-        return self._fernet.decrypt(sealed.encode()).decode()
+        return self.fernet.decrypt(sealed.encode()).decode()

@@ -56,6 +56,16 @@ accounts = Table(
     Column("settings", JSON, nullable=False, default=dict),
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    Column("default_region", String(2), nullable=False, default="IN"),  # national numbers are read here
+    Column("caller_ids", JSON, nullable=False, default=list),  # caller ids allowed besides the exophones
+)
+
+# Fingerprints of the key that encrypts webhook secrets: a process holding another key refuses to start.
+secret_keys = Table(
+    "secret_keys", metadata,
+    Column("purpose", String(32), primary_key=True),  # "webhook_secrets"
+    Column("fingerprint", String(64), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
 )
 
 legs = Table(
