@@ -145,7 +145,10 @@ class LegatoServer:
             raise RuntimeError(f"legato {' '.join(args)} failed: {result.stdout}{result.stderr}")
         return result.stdout
 
-    def create_account(self, *args: str) -> Account:
+    def create_account(self, *args: str, exophone: str | None = "08030752400") -> Account:
+        """A new account; it owns `exophone` (the caller id `Api.create_leg` uses) unless args name exophones."""
+        if exophone is not None and "--exophone" not in args:
+            args = (*args, "--exophone", exophone)
         data = json.loads(self.cli("accounts", "create", "--json", *args))
         return Account(data["account_sid"], data["api_key"], data["api_token"], data["webhook_secret"])
 

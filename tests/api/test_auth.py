@@ -33,8 +33,9 @@ def test_other_accounts_legs_are_invisible_and_untouchable(api: Api) -> None:
     # its credentials do not open the first account's path either
     crossed = httpx.get(api.server.url + api.base + "/legs", auth=other.account.auth)
     assert crossed.status_code == 401
-    reference = other.create_leg("09163816621", reference_leg_sid=mine)
+    reference = other.create_leg("09163816621", exophone="08030752401", reference_leg_sid=mine)
     assert reference.status_code == 400
+    assert reference.json()["response"]["error_data"]["field"] == "reference_leg_sid"
     assert api.leg(mine)["state"] != "terminal"
     api.action(mine, action="hangup")
 

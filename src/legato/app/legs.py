@@ -18,8 +18,8 @@ from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
-from legato.domain.leg import Direction, Leg, LegState
-from legato.domain.numbers import parse_address
+from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegState
+from legato.domain.numbers import Address, parse_address
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
@@ -132,6 +132,20 @@ def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
     raise ValidationFailed(f"{field} must start with http://, https:// or grpc://", field=field)
 
 
+def check_caller_id(account: Account, exophone: str) -> Address:
+    """The exophone, parsed in the account's region, if the account may present it as caller id; else 400."""
+    address = parse_address(exophone, "exophone", account.default_region)
+    if not account.exophones and not account.caller_ids:
+        raise ValidationFailed(f"account {account.account_sid} has no exophone, so it cannot place outbound legs; "
+                               f"an operator adds one with `legato accounts update {account.account_sid} "
+                               "--exophone NUMBER`", field="exophone")
+    if not account.may_present(address.canonical):
+        owned = ", ".join((*account.exophones, *account.caller_ids))
+        raise ValidationFailed(f"exophone {exophone} ({address.canonical}) is not one of this account's exophones "
+                               f"or allowed caller ids ({owned})", field="exophone")
+    return address
+
+
 def _check_fields(action: LegAction) -> None:
     """400 naming the field when a field does not belong to the action or a needed one is missing."""
     allowed = ACTION_FIELDS[action.action]
@@ -179,13 +193,13 @@ class LegService:
 
     async def create(self, account: Account, request: CreateLeg) -> Leg:
         """Validate, record durably, and start dialling; returns the leg as accepted."""
-        contact = parse_address(request.contact_uri, "contact_uri")
+        contact = parse_address(request.contact_uri, "contact_uri", account.default_region)
         if contact.kind == "sip" and request.network_type != "voip":
             raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
         if contact.kind == "number" and request.network_type != "pstn":
             raise ValidationFailed("network_type voip needs a sip: URI in contact_uri; numbers are pstn",
                                    field="network_type")
-        parse_address(request.exophone, "exophone")
+        exophone = check_caller_id(account, request.exophone)
         check_endpoint(request.leg_event_endpoint)
         await self.endpoints.check(request.leg_event_endpoint)
         if request.async_amd and not request.amd_enable:
@@ -211,7 +225,8 @@ class LegService:
             custom_param=request.custom_param, time_limit=request.time_limit, timeout=request.timeout,
             setup_timeout=request.setup_timeout, ring_timeout=request.ring_timeout, dc_code=dc_code,
             nso_code=nso_code, reference_leg_sid=request.reference_leg_sid, amd_enable=request.amd_enable,
-            async_amd=request.async_amd, priority=request.priority)
+            async_amd=request.async_amd, priority=request.priority,
+            extra={EXOPHONE_CANONICAL_KEY: exophone.canonical})
         if request.event_format != "exotel":
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
@@ -223,7 +238,7 @@ class LegService:
         first: m.Input = m.Start()
         throttle, now = self.throttle, self.clock.now()
         if throttle is not None:
-            trunk = self.switchboard.network.trunk_for("number" if leg.contact_e164 else "sip", leg.exophone)
+            trunk = self.switchboard.network.trunk_for("number" if leg.contact_e164 else "sip", leg.caller_id_canonical)
             limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
             if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
                                   now=now):
@@ -289,7 +304,7 @@ class LegService:
     def inbound_leg(self, account: Account, caller: str, called: str) -> Leg:
         """Build (not yet start) an inbound leg from `caller` to the account's exophone `called`."""
         try:
-            caller_e164 = parse_address(caller, "from").e164
+            caller_e164 = parse_address(caller, "from", account.default_region).e164
         except ValidationFailed:  # anonymous or odd caller ids still ring
             caller_e164 = None
         dc_code, nso_code = self.placement.place()
@@ -302,10 +317,10 @@ class LegService:
 
     async def sandbox_incoming(self, account: Account, request: SandboxIncoming) -> Leg:
         """Make a simulated call arrive at one of the account's exophones."""
-        called = parse_address(request.to, "to")
+        called = parse_address(request.to, "to", account.default_region)
         if called.canonical not in account.exophones:
             raise ValidationFailed("to must be one of the account's exophones "
                                    "(legato accounts update --exophone N)", field="to")
-        parse_address(request.from_, "from")
+        parse_address(request.from_, "from", account.default_region)
         leg = self.inbound_leg(account, request.from_, request.to)
         return await self.switchboard.launch(leg, m.Incoming())

@@ -20,9 +20,8 @@ from legato.app.rates import RateService
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
-from legato.domain.errors import ValidationFailed
 from legato.domain.leg import Leg
-from legato.domain.numbers import parse_address
+from legato.domain.numbers import canonical
 from legato.engine.bridges import Bridges
 from legato.engine.clock import ScaledClock
 from legato.engine.placement import Placement
@@ -186,12 +185,9 @@ class Runtime:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
         owner = getattr(self.switchboard.network, "account_sid_for", None)
         account_sid = owner(call.called) if owner else None
-        if account_sid is None:
-            try:
-                called = parse_address(call.called, "to").canonical
-            except ValidationFailed:
-                return None
-            account_sid = next((a.account_sid for a in self._accounts_by_sid.values() if called in a.exophones), None)
+        if account_sid is None:  # numbers compared in E.164, national ones read in each account's region
+            account_sid = next((a.account_sid for a in self._accounts_by_sid.values()
+                                if canonical(call.called, a.default_region) in a.exophones), None)
         account = self._accounts_by_sid.get(account_sid or "")
         if account is None:
             log.warning("inbound call to an exophone with no account called=%s account_sid=%s", call.called,

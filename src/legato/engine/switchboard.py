@@ -237,7 +237,7 @@ class Switchboard:
                 leg_sid=leg.leg_sid, account_sid=leg.account_sid,
                 destination=leg.contact_e164 or leg.contact_uri,
                 destination_kind="number" if leg.contact_e164 else "sip",
-                caller_id=leg.exophone, amd_enable=leg.amd_enable, dc_code=leg.dc_code,
+                caller_id=leg.caller_id_canonical, amd_enable=leg.amd_enable, dc_code=leg.dc_code,
                 options={"amd_params": leg.extra["amd_params"]} if "amd_params" in leg.extra else {})
             try:
                 self.network.dial(request)

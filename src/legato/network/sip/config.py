@@ -42,7 +42,7 @@ from pydantic import (
 )
 
 from legato.domain.errors import ValidationFailed
-from legato.domain.numbers import Address, parse_address, parse_sip_uri
+from legato.domain.numbers import Address, canonical, parse_address, parse_sip_uri
 
 SECTION = "sip"
 
@@ -137,8 +137,9 @@ class SipConfig(_Model):
         return next((t for t in self.trunks if t.name == name), None)
 
     def exophone(self, number: str) -> Exophone | None:
-        """The exophone whose canonical number or URI is `number`, if any."""
-        return next((e for e in self.exophones if e.number == number), None)
+        """The exophone `number` names, compared in canonical form (E.164; national numbers read as Indian)."""
+        wanted = canonical(number)
+        return next((e for e in self.exophones if e.number == wanted), None)
 
 
 def _parse(parser: Any, value: str, field: str) -> Address:
