@@ -109,7 +109,7 @@ class LegatoServer:
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
         env.update(self.env)
-        return env
+        return {name: value for name, value in env.items() if value != ""}  # "" in `env` unsets a variable
 
     def start(self) -> LegatoServer:
         log = open(self.workdir / f"server-{self.port}.log", "ab")
