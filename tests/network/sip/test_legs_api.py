@@ -36,8 +36,8 @@ trunk = "carrier"
 """
 
 
-@pytest.fixture
-def sip_world(peers: Peers, tmp_path: Path) -> Iterator[tuple[Api, Peers, int]]:
+def start_world(peers: Peers, tmp_path: Path, exophone: str = EXOPHONE, default_trunk: bool = True,
+                account_args: tuple[str, ...] = ("--exophone", EXOPHONE)) -> tuple[Api, LegatoServer, int]:
     """A carrier (Kamailio) with an auto-answering phone and a hang-up-at-once UAS, and Legato on SIP."""
     phone = peers.phone()
     hangup = peers.sipp("bye_after_answer", timeout=60)
@@ -45,14 +45,20 @@ def sip_world(peers: Peers, tmp_path: Path) -> Iterator[tuple[Api, Peers, int]]:
     sip_port = free_port(count=1)
     rtp = free_port(count=40)
     config = tmp_path / "legato.toml"
-    config.write_text(CONFIG.format(sip_port=sip_port, rtp=rtp, rtp_max=rtp + 39, carrier_port=carrier.port,
-                                    exophone=EXOPHONE))
+    text = CONFIG.format(sip_port=sip_port, rtp=rtp, rtp_max=rtp + 39, carrier_port=carrier.port, exophone=exophone)
+    config.write_text(text if default_trunk else text.replace('default_trunk = "carrier"\n', ""))
     server = LegatoServer(workdir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'legato.db'}",
                           time_scale=1.0, env={"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config)})
-    account = server.create_account("--sid", "acme", "--exophone", EXOPHONE)
+    account = server.create_account("--sid", "acme", *account_args)
     server.start()
+    return Api(server, account), server, sip_port
+
+
+@pytest.fixture
+def sip_world(peers: Peers, tmp_path: Path) -> Iterator[tuple[Api, Peers, int]]:
+    api, server, sip_port = start_world(peers, tmp_path)
     try:
-        yield Api(server, account), peers, sip_port
+        yield api, peers, sip_port
     finally:
         server.stop()
 
@@ -136,3 +142,16 @@ def test_inbound_to_an_unknown_number_is_refused(sip_world: tuple[Api, Peers, in
         assert "404" in str(closed.get("param"))
     finally:
         control.close()
+
+
+def test_exophone_in_the_accounts_national_form_goes_to_its_trunk(peers: Peers, tmp_path: Path) -> None:
+    # The config names the exophone in E.164 and has no default trunk; the account reads numbers as US.
+    api, server, _ = start_world(peers, tmp_path, exophone="+14155550100", default_trunk=False,
+                                 account_args=("--region", "US", "--exophone", "415-555-0100"))
+    try:
+        response = api.create_leg("+919163810001", exophone="4155550100")
+        assert response.status_code == 202, response.text
+        leg = api.wait_terminal(response.json()["response"]["data"]["leg_sid"], seconds=15)
+        assert (leg["terminal_status"], leg["sip_response_code"]) == ("busy", 486)  # through the carrier
+    finally:
+        server.stop()

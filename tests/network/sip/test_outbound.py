@@ -166,6 +166,15 @@ async def test_number_goes_to_exophone_trunk(peers, sip) -> None:
     assert ended.sip_code == 486
 
 
+async def test_exophone_written_nationally_finds_its_trunk(peers, sip) -> None:
+    carrier = peers.carrier(peers.phone())  # no default trunk: only the exophone's trunk reaches the carrier
+    net = await sip(trunks=[trunk(carrier, number_format="e164")],
+                    exophones=[{"number": "+918030752450", "account_sid": "acct_test", "trunk": "carrier"}])
+    net.dial("leg1", "+919876500486", caller_id="08030752450")
+    ended = await net.wait_for("leg1", Ended)
+    assert ended.sip_code == 486
+
+
 async def test_number_without_trunk_fails_to_create(sip) -> None:
     net = await sip()
     net.dial("leg1", "+919876500486")

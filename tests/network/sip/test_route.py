@@ -50,3 +50,9 @@ def test_trunk_name_is_the_key_of_per_trunk_limits() -> None:
     assert trunk_name("+918047112233", CONFIG) == "local"  # the exophone's trunk
     assert trunk_name("+919163816621", CONFIG) == "main"  # the default
     assert trunk_name("+918047112233", CONFIG, requested="main") == "main"
+
+
+@pytest.mark.parametrize("written", ["+918047112233", "08047112233", "918047112233", "080-4711-2233"])
+def test_exophone_trunk_is_found_however_the_number_is_written(written: str) -> None:
+    assert trunk_name(written, CONFIG) == "local"
+    assert route_for(request("+919876543210", caller_id=written), CONFIG).trunk == "local"
