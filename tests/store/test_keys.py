@@ -3,6 +3,7 @@ second one; a missing or wrong key stops `legato serve` and the CLI with what to
 
 from __future__ import annotations
 
+import sqlite3
 import stat
 import subprocess
 import sys
@@ -81,6 +82,23 @@ def test_missing_or_wrong_key_stops_the_server_and_the_cli(tmp_path: Path) -> No
     key.write_bytes(original)
     admin.start()
     admin.stop()
+
+
+def test_database_from_before_fingerprints_is_checked_against_a_stored_secret(tmp_path: Path) -> None:
+    database = tmp_path / "legato.db"
+    admin = in_folder(tmp_path, f"sqlite+aiosqlite:///{database}")
+    admin.create_account("--sid", "acme")
+    with sqlite3.connect(database) as db:  # as a database made before the key's fingerprint was kept
+        db.execute("DELETE FROM secret_keys")
+    key = tmp_path / "legato.key"
+    original = key.read_bytes()
+    key.write_bytes(Fernet.generate_key())
+    with pytest.raises(RuntimeError, match="not the key this database"):
+        admin.cli("accounts", "list")
+    key.write_bytes(original)
+    assert '"acme"' in admin.cli("accounts", "list", "--json")
+    with sqlite3.connect(database) as db:
+        assert db.execute("SELECT count(*) FROM secret_keys").fetchone() == (1,)  # remembered from now on
 
 
 def test_configured_key_file_still_wins(tmp_path: Path) -> None:
