@@ -7,7 +7,6 @@ import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
@@ -34,7 +33,7 @@ from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
-from legato.store.database import create_engine, migrate
+from legato.store.database import create_engine, display_url, migrate
 from legato.store.keys import key_source, unlock
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
@@ -149,7 +148,7 @@ class Runtime:
                             s.secret_key_file)
         fingerprint = await unlock(self.db, self.accounts.box, source)
         log.info("store database=%s secret_key=%s key_fingerprint=%s",
-                 make_url(s.database_url).render_as_string(hide_password=True), source.where, fingerprint)
+                 display_url(s.database_url), source.where, fingerprint)
 
     async def start(self) -> None:
         """Open the store, reconcile legs a previous process left live, then take calls."""

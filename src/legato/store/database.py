@@ -22,6 +22,11 @@ def sqlite_path(database_url: str) -> Path | None:
     return Path(url.database).expanduser().resolve()
 
 
+def display_url(database_url: str) -> str:
+    """The database URL for logs and messages, without its password."""
+    return make_url(database_url).render_as_string(hide_password=True)
+
+
 def create_engine(url: str) -> AsyncEngine:
     """An async engine; SQLite gets WAL (durable against process crashes), a busy timeout, and its folder."""
     if url.startswith("sqlite"):
