@@ -22,9 +22,11 @@ from legato.domain.errors import (
     ValidationFailed,
 )
 from legato.domain.ids import new_request_id
+from legato.store.database import database_unavailable
 
 log = logging.getLogger(__name__)
 
+DATABASE_RETRY_AFTER = 2  # seconds a client is asked to wait while the database is unavailable
 STATUS: dict[type[LegatoError], int] = {
     ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429, Unavailable: 503,
 }
@@ -76,7 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: LegatoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
         headers = {}
-        if isinstance(exc, LimitExceeded):
+        if isinstance(exc, LimitExceeded | Unavailable) and exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = 'Basic realm="legato"'
@@ -99,6 +101,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("database unavailable path=%s error=%s", request.url.path, exc)
+            return await _domain(request, Unavailable("the database is unavailable; try again shortly",
+                                                      retry_after=DATABASE_RETRY_AFTER))
         log.exception("unhandled error path=%s", request.url.path)
         return envelope(request, 500, error=error_data("internal_error", "internal error"))
 
@@ -107,10 +113,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such resource for this account"},
+    503: {"description": "The database is unavailable for now; see Retry-After"},
 }
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
 LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
-UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the media engine) is down"}}
+UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the database, the media engine) is "
+                                    "down; see Retry-After"}}
 
 
 def tidy_openapi(app: FastAPI) -> None:
