@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from legato.dialects import encoding, formats
@@ -99,12 +100,20 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)),
                         headers=getattr(exc, "headers", None))
 
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _infrastructure(request: Request, exc: Exception) -> JSONResponse:
+        """Database errors: 503 with Retry-After while it is unreachable, full or read-only (handled here,
+        not as a 500, so the client's connection stays open)."""
         if database_unavailable(exc):
             log.warning("database unavailable path=%s error=%s", request.url.path, exc)
             return await _domain(request, Unavailable("the database is unavailable; try again shortly",
                                                       retry_after=DATABASE_RETRY_AFTER))
+        return await _unexpected(request, exc)
+
+    for kind in (SQLAlchemyError, OSError):
+        app.add_exception_handler(kind, _infrastructure)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error path=%s", request.url.path)
         return envelope(request, 500, error=error_data("internal_error", "internal error"))
 
