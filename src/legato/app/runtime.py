@@ -36,7 +36,7 @@ from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
-from legato.store.database import create_engine, migrate, ping
+from legato.store.database import create_engine, database_unavailable, migrate, ping
 from legato.store.nodes import NodeRepository
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
@@ -159,9 +159,9 @@ class Runtime:
         nodes that are gone (this node's previous incarnation included), then take calls."""
         await migrate(self.db)
         self.writer.owner = (self.lease.name, await self.lease.acquire())
+        self.lease.start()
         await self.writer.start()
         await self._reconcile()
-        self.lease.start()
         await self.dispatcher.start()
         await self._refresh_accounts()
         self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
@@ -202,8 +202,8 @@ class Runtime:
             await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
             try:
                 await self._refresh_accounts()
-            except Exception:
-                log.exception("account refresh failed")
+            except Exception as exc:
+                log.error("account refresh failed error=%s", exc, exc_info=not database_unavailable(exc))
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
