@@ -174,6 +174,7 @@ class Switchboard:
         leg = controller.leg
         if leg.state is not LegState.CONNECTED:
             raise Conflict(f"{command.kind} needs a connected leg (this one is {leg.state})", field="action")
+        self.require_store()
         return await self.network.media(leg_sid, command)
 
     async def command(self, leg_sid: str, event: m.Input) -> Leg:
