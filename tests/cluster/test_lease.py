@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from legato.store.database import create_engine
 from legato.store.nodes import NodeRepository
-from tests.conftest import DATABASES, database_url
+from tests.conftest import DATABASES
 from tests.legato_server import Api, LegatoServer, free_port
 
 LONG_LEASE = {"LEGATO_LEASE_TTL": "600", "LEGATO_LEASE_RENEW_INTERVAL": "1"}
@@ -25,21 +24,17 @@ LONG_LEASE = {"LEGATO_LEASE_TTL": "600", "LEGATO_LEASE_RENEW_INTERVAL": "1"}
 Make = Callable[..., LegatoServer]
 
 
-@pytest.fixture
-def on_one_database(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Make]:
-    """Servers sharing one database (each on its own port); all stopped at the end."""
-    url = database_url(request.param, tmp_path)
-    started: list[LegatoServer] = []
+def servers_on_one_database(make_server: Make, database: str) -> Make:
+    """Make servers (time scale 5) that share the first one's database, each on its own port."""
+    shared: list[str] = []
 
     def make(*args: str, env: dict[str, str] | None = None) -> LegatoServer:
-        server = LegatoServer(workdir=tmp_path, database_url=url, time_scale=5.0, args=list(args),
-                              env=env or {})
-        started.append(server)
+        server = make_server(database, time_scale=5.0, args=list(args), env=env or {},
+                             **({"database_url": shared[0]} if shared else {}))
+        shared.append(server.database_url)
         return server
 
-    yield make
-    for server in started:
-        server.stop()
+    return make
 
 
 def up_leg(api: Api) -> str:
@@ -58,8 +53,9 @@ def ends_once(api: Api, leg_sid: str) -> dict:  # type: ignore[type-arg]
     return leg
 
 
-@pytest.mark.parametrize("on_one_database", DATABASES, indirect=True)
-def test_same_node_name_refuses_to_start_while_the_first_runs(on_one_database: Make) -> None:
+@pytest.mark.parametrize("database", DATABASES)
+def test_same_node_name_refuses_to_start_while_the_first_runs(make_server: Make, database: str) -> None:
+    on_one_database = servers_on_one_database(make_server, database)
     first = on_one_database().start()
     api = Api(first, first.create_account("--exophone", "08030752400"))
     leg_sid = up_leg(api)
@@ -84,8 +80,9 @@ def test_same_node_name_refuses_to_start_while_the_first_runs(on_one_database: M
     assert Api(first, api.account).http.get("/healthz").json()["response"]["data"]["node"] == "default"
 
 
-@pytest.mark.parametrize("on_one_database", DATABASES, indirect=True)
-def test_another_node_name_leaves_the_first_ones_legs_alone(on_one_database: Make) -> None:
+@pytest.mark.parametrize("database", DATABASES)
+def test_another_node_name_leaves_the_first_ones_legs_alone(make_server: Make, database: str) -> None:
+    on_one_database = servers_on_one_database(make_server, database)
     first = on_one_database().start()
     account = first.create_account("--exophone", "08030752400")
     api_first = Api(first, account)
@@ -106,8 +103,9 @@ def test_another_node_name_leaves_the_first_ones_legs_alone(on_one_database: Mak
     assert ends_once(api_first, theirs)["hangup_cause"] == "hangup_requested"
 
 
-@pytest.mark.parametrize("on_one_database", DATABASES, indirect=True)
-def test_legs_of_a_node_whose_lease_expired_end_once_as_node_lost(on_one_database: Make) -> None:
+@pytest.mark.parametrize("database", DATABASES)
+def test_legs_of_a_node_whose_lease_expired_end_once_as_node_lost(make_server: Make, database: str) -> None:
+    on_one_database = servers_on_one_database(make_server, database)
     dead = on_one_database("--node", "a", env=LONG_LEASE).start()
     account = dead.create_account("--exophone", "08030752400")
     leg_sid = up_leg(Api(dead, account))
