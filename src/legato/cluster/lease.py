@@ -125,7 +125,9 @@ class Lease:
         return epoch
 
     def _previous_incarnation(self, row: dict[str, Any]) -> bool:
-        return row["host"] == self.host and row["pid"] is not None and process_gone(row["pid"])
+        """The holder ran on this host and is gone (or had this very pid: a container restarted as pid 1)."""
+        pid = row["pid"]
+        return row["host"] == self.host and pid is not None and (pid == self.pid or process_gone(pid))
 
     def _held_message(self, row: dict[str, Any], now: datetime) -> str:
         age = (now - row["renewed_at"]).total_seconds()
