@@ -23,11 +23,10 @@ from legato.domain.errors import (
     ValidationFailed,
 )
 from legato.domain.ids import new_request_id
-from legato.store.database import database_unavailable
+from legato.store.database import RETRY_AFTER, database_unavailable
 
 log = logging.getLogger(__name__)
 
-DATABASE_RETRY_AFTER = 2  # seconds a client is asked to wait while the database is unavailable
 STATUS: dict[type[LegatoError], int] = {
     ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429, Unavailable: 503,
 }
@@ -106,7 +105,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if database_unavailable(exc):
             log.warning("database unavailable path=%s error=%s", request.url.path, exc)
             return await _domain(request, Unavailable("the database is unavailable; try again shortly",
-                                                      retry_after=DATABASE_RETRY_AFTER))
+                                                      retry_after=RETRY_AFTER))
         return await _unexpected(request, exc)
 
     for kind in (SQLAlchemyError, OSError):

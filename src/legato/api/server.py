@@ -16,6 +16,7 @@ from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
 from legato.config import Settings
+from legato.store.database import RETRY_AFTER
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +76,8 @@ def create_app(settings: Settings) -> FastAPI:
     async def readyz(request: Request) -> JSONResponse:
         ready, checks = await request.app.state.runtime.readiness.report()
         data = {"status": "ready" if ready else "not_ready", "node": settings.node_name, "checks": checks}
-        return envelope(request, 200 if ready else 503, data, headers=None if ready else {"Retry-After": "2"})
+        headers = None if ready else {"Retry-After": str(RETRY_AFTER)}
+        return envelope(request, 200 if ready else 503, data, headers=headers)
 
     tidy_openapi(app)
     return app

@@ -25,6 +25,7 @@ from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.prices import RateTable, record_price
 from legato.network.base import DialRequest, InboundCall, MediaCommand, Network
+from legato.store.database import RETRY_AFTER
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -39,7 +40,6 @@ RecordingUrl = Callable[[Leg, str], str]
 """`recording_url(leg, file_name)`: where the application fetches a recording of the leg."""
 
 ENDED_KEPT = 1000  # ended legs kept for media reports that follow the end (recording, RTCP figures)
-RETRY_AFTER = 2  # seconds a client is asked to wait while the database does not take writes
 
 
 class LegController:

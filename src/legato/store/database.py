@@ -11,6 +11,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+RETRY_AFTER = 2  # seconds a client is asked to wait (Retry-After) while the database is unavailable
 CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection before the attempt counts as an outage
 # SQLSTATE classes that say "not now" rather than "never": connection exception, transaction rollback
 # (serialization, deadlock), insufficient resources (disk full), operator intervention, system error.
