@@ -26,7 +26,9 @@ def make_server(tmp_path: Path) -> Iterator[object]:
     started: list[LegatoServer] = []
 
     def make(kind: str = "sqlite", **kwargs: object) -> LegatoServer:
-        server = LegatoServer(workdir=tmp_path, database_url=database_url(kind, tmp_path), **kwargs)  # type: ignore[arg-type]
+        """A server on a new database of `kind`, or on `database_url=` (another server's) when given."""
+        url = kwargs.pop("database_url", None) or database_url(kind, tmp_path)
+        server = LegatoServer(workdir=tmp_path, database_url=url, **kwargs)  # type: ignore[arg-type]
         started.append(server)
         return server
 

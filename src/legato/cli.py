@@ -53,6 +53,8 @@ def serve(
                                         "ACCOUNT_SID:TRUNK=N (repeatable; the sandbox trunk is 'sandbox')."),
     queue_max_wait: float | None = typer.Option(None, help="Seconds an enqueued leg may wait (default 300)."),
     queue_max_length: int | None = typer.Option(None, help="Enqueued legs per account (default 1000)."),
+    node: str | None = typer.Option(None, "--node", help="This node's name on the database (default 'default'); "
+                                    "it owns the legs it starts, under a lease."),
 ) -> None:
     """Run the API server and call control."""
     import uvicorn
@@ -69,7 +71,7 @@ def serve(
     settings = settings_from(host=host, port=port, database_url=database_url, network=network,
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length)
+                         queue_max_length=queue_max_length, node_name=node)
     _configure_logging(settings)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",

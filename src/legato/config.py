@@ -69,12 +69,22 @@ class Settings(BaseSettings):
     # ["0.0.0.0/0", "::/0"] accepts everything. Loopback is accepted anyway when `host` is a loopback address.
     allow_private_endpoints: list[str] = Field(default_factory=list)
     public_base_url: str | None = None
+    # This node's name on the database (`--node`): it owns the legs it starts, holding a lease renewed every
+    # `lease_renew_interval` s that lapses `lease_ttl` s after the last renewal. A restart with the same name
+    # reconciles its own legs; another name leaves them alone while their owner's lease lives.
+    node_name: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    lease_renew_interval: float = Field(2.0, gt=0, le=60)
+    lease_ttl: float = Field(10.0, gt=0, le=600)
+    # A request that changes a leg waits this long (s) for the database while it is unavailable, then gets 503.
+    write_wait: float = Field(5.0, gt=0, le=60)
     config_file: Path | None = None
 
     @model_validator(mode="after")
-    def _database_in_data_dir(self) -> Settings:
+    def _check(self) -> Settings:
         if not self.database_url:
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'legato.db').expanduser().resolve()}"
+        if self.lease_renew_interval >= self.lease_ttl:
+            raise ValueError("lease_renew_interval must be shorter than lease_ttl")
         return self
 
     @property

@@ -12,8 +12,9 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid, new_leg_sid
 from legato.domain.leg import Direction, Leg, LegState
 from legato.store.database import create_engine, migrate
+from legato.store.nodes import NodeRepository
 from legato.store.repositories import LegRepository
-from legato.store.writer import Writer
+from legato.store.writer import Fenced, Writer
 from tests.conftest import DATABASES, database_url
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
@@ -60,4 +61,29 @@ async def test_many_legs_commit_in_batches_with_their_events(tmp_path: Path, dat
     assert sum(committed) == 601
     assert len(committed) < 600  # grouped, not one transaction per write
     assert await repo.get("acct", fine.leg_sid) is not None
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_node_taken_over_writes_nothing_more(tmp_path: Path, database: str) -> None:
+    engine = create_engine(database_url(database, tmp_path))
+    await migrate(engine)
+    nodes = NodeRepository(engine)
+    assert await nodes.insert("a", 1, NOW, NOW, "host", 1)
+    writer = Writer(engine)
+    writer.owner = ("a", 1)
+    await writer.start()
+    before = leg()
+    await writer.submit(before, [event(before, "leg_connecting")], new=True)
+    assert await nodes.take("a", 1)  # another node takes the name over: epoch 2 fences epoch 1
+    after = leg()
+    with pytest.raises(Fenced):
+        await writer.submit(after, [event(after, "leg_connecting")], new=True)
+    assert writer.fenced and not writer.available
+    with pytest.raises(Fenced):
+        await writer.submit(before, [])
+    await writer.stop()
+    repo = LegRepository(engine)
+    stored = await repo.get("acct", before.leg_sid)
+    assert stored is not None and await repo.get("acct", after.leg_sid) is None
     await engine.dispose()

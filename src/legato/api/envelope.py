@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from legato.dialects import encoding, formats
@@ -22,6 +23,7 @@ from legato.domain.errors import (
     ValidationFailed,
 )
 from legato.domain.ids import new_request_id
+from legato.store.database import RETRY_AFTER, database_unavailable
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: LegatoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
         headers = {}
-        if isinstance(exc, LimitExceeded):
+        if isinstance(exc, LimitExceeded | Unavailable) and exc.retry_after is not None:
             headers["Retry-After"] = str(exc.retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = 'Basic realm="legato"'
@@ -97,6 +99,18 @@ def install_error_handlers(app: FastAPI) -> None:
         return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)),
                         headers=getattr(exc, "headers", None))
 
+    async def _infrastructure(request: Request, exc: Exception) -> JSONResponse:
+        """Database errors: 503 with Retry-After while it is unreachable, full or read-only (handled here,
+        not as a 500, so the client's connection stays open)."""
+        if database_unavailable(exc):
+            log.warning("database unavailable path=%s error=%s", request.url.path, exc)
+            return await _domain(request, Unavailable("the database is unavailable; try again shortly",
+                                                      retry_after=RETRY_AFTER))
+        return await _unexpected(request, exc)
+
+    for kind in (SQLAlchemyError, OSError):
+        app.add_exception_handler(kind, _infrastructure)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error path=%s", request.url.path)
@@ -107,10 +121,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such resource for this account"},
+    503: {"description": "The database is unavailable for now; see Retry-After"},
 }
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
 LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
-UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the media engine) is down"}}
+UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the database, the media engine) is "
+                                    "down; see Retry-After"}}
 
 
 def tidy_openapi(app: FastAPI) -> None:

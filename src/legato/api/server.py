@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -13,7 +14,11 @@ from legato import __version__
 from legato.api import accounts, bridges, calls, legs
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
+from legato.cluster.lease import LeaseHeld
 from legato.config import Settings
+from legato.store.database import RETRY_AFTER
+
+log = logging.getLogger(__name__)
 
 
 class JsonBodies:
@@ -39,7 +44,12 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(settings)
-        await runtime.start()
+        try:
+            await runtime.start()
+        except LeaseHeld as exc:
+            log.error("refusing to start: %s", exc)
+            await runtime.db.dispose()
+            raise
         app.state.runtime = runtime
         try:
             yield
@@ -58,8 +68,16 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:
         runtime = request.app.state.runtime
-        return envelope(request, 200, {"status": "ok", "network": settings.network,
+        return envelope(request, 200, {"status": "ok", "network": settings.network, "node": settings.node_name,
                                        "live_legs": len(runtime.switchboard.controllers)})
+
+    @app.get("/readyz", tags=["health"], summary="Readiness: 200 when this node can take work, else 503",
+             responses={503: {"description": "Not ready: `checks` says which check failed and why"}})
+    async def readyz(request: Request) -> JSONResponse:
+        ready, checks = await request.app.state.runtime.readiness.report()
+        data = {"status": "ready" if ready else "not_ready", "node": settings.node_name, "checks": checks}
+        headers = None if ready else {"Retry-After": str(RETRY_AFTER)}
+        return envelope(request, 200 if ready else 503, data, headers=headers)
 
     tidy_openapi(app)
     return app

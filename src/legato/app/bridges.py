@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from legato.app.legs import check_endpoint
 from legato.dialects.bridges import bridge_from_row, bridge_resource, bridge_to_row
-from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.bridge import BRIDGE_EVENT, MAX_LEGS, Bridge
 from legato.domain.clock import Clock
@@ -95,13 +94,13 @@ class BridgeService:
         await self.get(account, bridge_sid)
         return await self.bridges.events(bridge_sid)
 
-    async def reconcile(self) -> int:
-        """End bridges left active by a previous process (their legs were ended: platform_restart)."""
-        rows = await self.bridges.active()
+    async def reconcile(self, owner: str, cause: str = "platform_restart") -> int:
+        """End bridges left active by node `owner`, which is gone (their legs were ended the same way)."""
+        rows = await self.bridges.active(owner)
         futures = []
         for row in rows:
             bridge = bridge_from_row(row)
-            bridge.end(self.clock.now(), m.Reconcile().cause)
+            bridge.end(self.clock.now(), cause)
             bridge.event_sequence += 1
             event = LegEvent(new_event_sid(), bridge.bridge_sid, bridge.account_sid, bridge.event_sequence,
                              "bridge_terminated", BRIDGE_EVENT, self.clock.now(), bridge_resource(bridge))

@@ -16,6 +16,8 @@ from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
 from legato.app.rates import RateService
+from legato.app.readiness import Readiness
+from legato.cluster.lease import Lease
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -33,14 +35,16 @@ from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
-from legato.store.database import create_engine, display_url, migrate
+from legato.store.database import create_engine, database_unavailable, display_url, migrate, ping
 from legato.store.keys import key_source, unlock
+from legato.store.nodes import NodeRepository
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
 ACCOUNT_REFRESH_SECONDS = 2.0
+DRAIN_SECONDS = 10.0  # at stop, how long queued writes may wait for a database that does not take them
 
 
 def build_network(settings: Settings, clock: ScaledClock) -> Network:
@@ -96,8 +100,13 @@ class Runtime:
         self.db = create_engine(s.database_url)
         self.clock = ScaledClock(s.time_scale)
         self.writer = Writer(self.db)
+        self.nodes = NodeRepository(self.db)
+        self.lease = Lease(self.nodes, s.node_name, ttl=s.lease_ttl, renew_every=s.lease_renew_interval)
+        self.readiness = Readiness()
+        self.readiness.add("database", self._database_problem)
+        self.readiness.add("lease", self._lease_problem)
         self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer,
-                                       amd_cap=s.amd_sync_cap)
+                                       amd_cap=s.amd_sync_cap, write_wait=s.write_wait)
         self.switchboard.recording_url = self._recording_url
         self.recordings_root = s.recordings_dir.resolve()  # one folder per account inside
         self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
@@ -151,20 +160,41 @@ class Runtime:
                  display_url(s.database_url), source.where, fingerprint)
 
     async def start(self) -> None:
-        """Open the store, reconcile legs a previous process left live, then take calls."""
+        """Open the store, take this node's lease (LeaseHeld when a running process has it), reconcile the legs
+        of nodes that are gone (this node's previous incarnation included), then take calls."""
         await self.open_store()
+        self.writer.owner = (self.lease.name, await self.lease.acquire())
+        self.lease.start()
         await self.writer.start()
-        stale = await self.legs.legs.live()
-        if stale:
-            ended = await self.switchboard.reconcile(stale)
-            log.warning("reconciled legs left live by a previous process count=%d", ended)
-        bridges = await self.bridges.reconcile()
-        if bridges:
-            log.warning("reconciled bridges left active by a previous process count=%d", bridges)
+        await self._reconcile()
         await self.dispatcher.start()
         await self._refresh_accounts()
         self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
         await self.switchboard.start()
+
+    async def _reconcile(self) -> None:
+        """End what nodes that are gone left live: this node's own previous incarnation (platform_restart)
+        and nodes whose lease expired (node_lost). A living node's legs are left alone."""
+        for owner in sorted(await self.nodes.owners_of_live_work()):
+            if owner == self.lease.name:
+                cause = "platform_restart"
+            elif await self.lease.claim_dead(owner):
+                cause = "node_lost"
+            else:
+                continue
+            ended = await self.switchboard.reconcile(await self.legs.legs.live(owner), cause)
+            bridges = await self.bridges.reconcile(owner, cause)
+            log.warning("reconciled what node %s left live legs=%d bridges=%d cause=%s", owner, ended, bridges, cause)
+
+    async def _database_problem(self) -> str | None:
+        if self.writer.fenced:
+            return "this node was fenced: it writes nothing more"
+        if not self.writer.available:
+            return f"writes have been failing for {self.writer.outage_seconds():.1f} s; they are retried"
+        return await ping(self.db)
+
+    async def _lease_problem(self) -> str | None:
+        return self.lease.problem()
 
     async def _refresh_accounts(self) -> None:
         self._accounts_by_sid = {a.account_sid: a for a in await self.accounts.all()}
@@ -177,8 +207,8 @@ class Runtime:
             await asyncio.sleep(ACCOUNT_REFRESH_SECONDS)
             try:
                 await self._refresh_accounts()
-            except Exception:
-                log.exception("account refresh failed")
+            except Exception as exc:
+                log.error("account refresh failed error=%s", exc, exc_info=not database_unavailable(exc))
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
@@ -199,6 +229,7 @@ class Runtime:
         if self._refresher is not None:
             self._refresher.cancel()
         await self.switchboard.stop()
-        await self.writer.stop()
+        await self.writer.stop(DRAIN_SECONDS)
         await self.dispatcher.stop()
+        await self.lease.release()
         await self.db.dispose()

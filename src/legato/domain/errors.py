@@ -57,6 +57,11 @@ class NotRepresentable(Conflict):
 
 
 class Unavailable(LegatoError):
-    """A part of Legato the request needs is down (503), e.g. the media engine."""
+    """A part of Legato the request needs is down (503), e.g. the media engine or the database;
+    `retry_after` seconds (when given) tells when to try again."""
 
     code = "unavailable"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

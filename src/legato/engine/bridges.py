@@ -38,6 +38,7 @@ class Bridges:
         """Join live, connected, co-located legs that are in no other bridge; Conflict says why not.
 
         Returns the bridge and a future that resolves once everything is durable."""
+        self.switchboard.require_store()
         legs: list[Leg] = []
         for sid in leg_sids:
             leg = self.switchboard.get(sid)
@@ -73,6 +74,7 @@ class Bridges:
         bridge = self.active.get(bridge_sid)
         if bridge is None:
             raise Conflict("bridge is already terminated", field="bridge_sid")
+        self.switchboard.require_store()
         return self._end(bridge, "stopped", None)
 
     def leg_ended(self, leg: Leg) -> None:

@@ -19,12 +19,13 @@ from legato.dialects.exotel import event_data
 from legato.dialects.formats import render_event
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
-from legato.domain.errors import Conflict
+from legato.domain.errors import Conflict, Unavailable
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.prices import RateTable, record_price
 from legato.network.base import DialRequest, InboundCall, MediaCommand, Network
+from legato.store.database import RETRY_AFTER
 from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
@@ -59,11 +60,12 @@ class Switchboard:
     """Owns every live leg of this process."""
 
     def __init__(self, clock: Clock, network: Network, writer: Writer, *,
-                 amd_cap: float = m.AMD_CAP_SECONDS) -> None:
+                 amd_cap: float = m.AMD_CAP_SECONDS, write_wait: float = 5.0) -> None:
         self.clock = clock
         self.network = network
         self.writer = writer
         self.amd_cap = amd_cap
+        self.write_wait = write_wait  # how long a request waits for a database that does not take writes
         self.controllers: dict[str, LegController] = {}
         self.route_inbound: InboundRouter = lambda call: None
         self.on_launch: list[LegHook] = []
@@ -86,7 +88,11 @@ class Switchboard:
         """Take a new leg live: record it with the events of `first` (Start, Enqueue, Incoming) durably,
         stamped `at` (default now).
 
-        Returns the leg as accepted (a snapshot: an enqueued leg may start while the write commits)."""
+        Returns the leg as accepted (a snapshot: an enqueued leg may start while the write commits).
+        Unavailable (503) when the database does not take writes: the leg is then not dialled, and if it
+        was already queued for writing it is recorded ended (failed, database_unavailable) once the
+        database is back."""
+        self.require_store()
         controller = LegController(leg, self.amd_cap)
         self.controllers[leg.leg_sid] = controller
         now = at or self.clock.now()
@@ -94,13 +100,42 @@ class Switchboard:
         accepted = dataclasses.replace(leg, extra=dict(leg.extra))
         self._launched(leg)
         try:
-            await self._apply(controller, effects, new=True, act=False, at=now)
+            durable = await self._durable(self._apply(controller, effects, new=True, act=False, at=now))
         except BaseException:
             if self.controllers.pop(leg.leg_sid, None) is not None:
                 self._ended(leg)
             raise
+        if not durable:
+            self._watch(self._apply(controller, controller.machine.handle(m.Reconcile("database_unavailable"),
+                                                                          self.clock.now()), act=False))
+            raise self._unavailable()
         self._act(controller, effects)
         return accepted
+
+    def require_store(self) -> None:
+        """Unavailable (503) while the database does not take writes: take no new work then."""
+        if not self.writer.available:
+            raise self._unavailable()
+
+    @staticmethod
+    def _unavailable() -> Unavailable:
+        return Unavailable("the database is unavailable; try again shortly", retry_after=RETRY_AFTER)
+
+    async def _durable(self, future: asyncio.Future[None]) -> bool:
+        """Wait until the write is durable; False once the database has not taken writes for `write_wait` s
+        (the write stays queued and is made when the database is back)."""
+        while True:
+            try:
+                await asyncio.wait_for(asyncio.shield(future), self.write_wait)
+                return True
+            except TimeoutError:
+                if not self.writer.available:
+                    return False
+
+    @staticmethod
+    def _watch(future: asyncio.Future[None]) -> None:
+        """A write nobody awaits: its failure (the writer logged it) must not go unretrieved."""
+        future.add_done_callback(lambda done: done.cancelled() or done.exception())
 
     def signal(self, leg_sid: str, event: m.Input, at: datetime | None = None) -> None:
         """A network signal (or an engine decision, at clock time `at`) for a leg, on the loop thread."""
@@ -114,14 +149,15 @@ class Switchboard:
         if isinstance(event, m.MediaEvent) and event.name == "recording_completed":
             event = self._with_recording_url(controller.leg, event)
         now = at or self.clock.now()
-        self._apply(controller, controller.machine.handle(event, now), at=now)
+        self._watch(self._apply(controller, controller.machine.handle(event, now), at=now))
 
     def feed(self, leg_sid: str, event: m.Input) -> asyncio.Future[None]:
         """Feed an input to a live leg now; Conflict when the leg is not live or refuses it.
-        The future resolves once the change is durable."""
+        The future resolves once the change is durable; Unavailable while the database takes no writes."""
         controller = self.controllers.get(leg_sid)
         if controller is None:
             raise Conflict("leg is not live", field="leg_sid")
+        self.require_store()
         return self._apply(controller, controller.machine.handle(event, self.clock.now()))
 
     def _with_recording_url(self, leg: Leg, event: m.MediaEvent) -> m.MediaEvent:
@@ -138,12 +174,15 @@ class Switchboard:
         leg = controller.leg
         if leg.state is not LegState.CONNECTED:
             raise Conflict(f"{command.kind} needs a connected leg (this one is {leg.state})", field="action")
+        self.require_store()
         return await self.network.media(leg_sid, command)
 
     async def command(self, leg_sid: str, event: m.Input) -> Leg:
-        """An application command (hangup, answer...); returns the leg once the change is durable."""
+        """An application command (hangup, answer...); returns the leg once the change is durable.
+        Unavailable when the database did not take it within `write_wait` s (it is written once it is back)."""
         controller = self.controllers.get(leg_sid)
-        await self.feed(leg_sid, event)
+        if not await self._durable(self.feed(leg_sid, event)):
+            raise self._unavailable()
         assert controller is not None
         return controller.leg
 
@@ -152,12 +191,12 @@ class Switchboard:
         controller = self.controllers.get(leg_sid)
         return controller.leg if controller else None
 
-    async def reconcile(self, stale: list[Leg]) -> int:
-        """End legs left live by a previous process: failed, platform_restart, one leg_terminated each."""
+    async def reconcile(self, stale: list[Leg], cause: str = "platform_restart") -> int:
+        """End legs left live by a process that is gone: failed with `cause`, one leg_terminated each."""
         futures = []
         for leg in stale:
             controller = LegController(leg, self.amd_cap)
-            futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(), self.clock.now()),
+            futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(cause), self.clock.now()),
                                        act=False))
         if futures:
             await asyncio.gather(*futures)
@@ -267,5 +306,5 @@ class Switchboard:
         self.controllers[leg.leg_sid] = controller
         self._launched(leg)
         self.network.attach_leg(call.call_ref, leg.leg_sid)
-        self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True)
+        self._watch(self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True))
         return leg.leg_sid

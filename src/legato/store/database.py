@@ -6,11 +6,42 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event
+from sqlalchemy import Connection, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
+RETRY_AFTER = 2  # seconds a client is asked to wait (Retry-After) while the database is unavailable
+CONNECT_TIMEOUT = 5.0  # seconds to open a PostgreSQL connection before the attempt counts as an outage
+# SQLSTATE classes that say "not now" rather than "never": connection exception, transaction rollback
+# (serialization, deadlock), insufficient resources (disk full), operator intervention, system error.
+_TRANSIENT_SQLSTATE = ("08", "40", "53", "57", "58")
+# SQLite primary result codes that say the same: busy, locked, out of memory, read-only, I/O error, full,
+# cannot open, lock protocol.
+_TRANSIENT_SQLITE = frozenset({5, 6, 7, 8, 10, 13, 14, 15})
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """True when `exc` says the database cannot be reached or cannot write just now (worth retrying):
+    connection lost or refused, disk full, database locked or read-only; False for a bad statement."""
+    seen = 0
+    current: BaseException | None = exc
+    while current is not None and seen < 5:
+        if isinstance(current, OSError | TimeoutError):
+            return True
+        if isinstance(current, DBAPIError):
+            code = getattr(current.orig, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF in _TRANSIENT_SQLITE
+            if current.connection_invalidated or isinstance(current, OperationalError | InterfaceError):
+                return True
+            state = str(getattr(current.orig, "sqlstate", None) or getattr(current.orig, "pgcode", None) or "")
+            if state[:2] in _TRANSIENT_SQLSTATE:
+                return True
+        current = current.__cause__
+        seen += 1
+    return False
 
 
 def sqlite_path(database_url: str) -> Path | None:
@@ -44,7 +75,8 @@ def create_engine(url: str) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
+                               connect_args={"timeout": CONNECT_TIMEOUT})
 
 
 def _upgrade(connection: Connection) -> None:
@@ -58,3 +90,15 @@ async def migrate(engine: AsyncEngine) -> None:
     """Bring the schema to the newest migration."""
     async with engine.begin() as conn:
         await conn.run_sync(_upgrade)
+
+
+async def ping(engine: AsyncEngine) -> str | None:
+    """None when the database answers a query, else why not."""
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except Exception as exc:
+        if not database_unavailable(exc):
+            raise
+        return f"the database does not answer: {exc}"[:200]
+    return None

@@ -95,9 +95,10 @@ class LegRepository:
             rows = (await conn.execute(query.order_by(legs.c.leg_sid.desc()).limit(limit))).mappings().all()
         return [leg_from_row(r) for r in rows]
 
-    async def live(self) -> list[Leg]:
-        """Every leg not yet terminal (used to reconcile after a restart)."""
-        query = select(legs).where(legs.c.state != LegState.TERMINAL.value).order_by(legs.c.leg_sid)
+    async def live(self, owner: str) -> list[Leg]:
+        """Every leg node `owner` holds that is not yet terminal (to reconcile when that node is gone)."""
+        query = (select(legs).where(legs.c.state != LegState.TERMINAL.value, legs.c.node == owner)
+                 .order_by(legs.c.leg_sid))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [leg_from_row(r) for r in rows]
@@ -128,9 +129,10 @@ class BridgeRepository:
             row = (await conn.execute(query)).mappings().first()
         return dict(row) if row else None
 
-    async def active(self) -> list[dict[str, Any]]:
-        """Bridges not yet terminated (used to reconcile after a restart)."""
-        query = select(bridges).where(bridges.c.state == "active").order_by(bridges.c.bridge_sid)
+    async def active(self, owner: str) -> list[dict[str, Any]]:
+        """Bridges of node `owner` not yet terminated (to reconcile when that node is gone)."""
+        query = (select(bridges).where(bridges.c.state == "active", bridges.c.node == owner)
+                 .order_by(bridges.c.bridge_sid))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]

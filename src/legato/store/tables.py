@@ -105,6 +105,8 @@ legs = Table(
     Column("sip_reason", Text, nullable=True),
     Column("event_sequence", Integer, nullable=False),
     Column("extra", JSON, nullable=False),
+    Column("node", String(64), nullable=True),  # the owner node (nodes.name) that wrote this snapshot
+    Column("node_epoch", Integer, nullable=True),  # the owner's epoch then (fencing)
     Index("ix_legs_account_sid_leg_sid", "account_sid", "leg_sid"),
     Index("ix_legs_state", "state"),
     Index("ix_legs_call_sid", "call_sid"),
@@ -162,6 +164,8 @@ bridges = Table(
     Column("date_updated", UTCDateTime, nullable=False),
     Column("end_time", UTCDateTime, nullable=True),
     Column("event_sequence", Integer, nullable=False),
+    Column("node", String(64), nullable=True),
+    Column("node_epoch", Integer, nullable=True),
     Index("ix_bridges_account_sid_bridge_sid", "account_sid", "bridge_sid"),
     Index("ix_bridges_state", "state"),
 )
@@ -172,4 +176,15 @@ rate_tables = Table(
     Column("source", Text, nullable=False),
     Column("body", Text, nullable=False),  # the CSV as imported; the newest row is the table in force
     Column("imported_at", UTCDateTime, nullable=False),
+)
+
+nodes = Table(
+    "nodes", metadata,  # one row per node name: its lease, and the epoch that fences a lost incarnation
+    Column("name", String(64), primary_key=True),
+    Column("epoch", Integer, nullable=False),  # +1 each time the name is taken (a start, or a takeover)
+    Column("lease_expires_at", UTCDateTime, nullable=False),
+    Column("renewed_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("host", String(255), nullable=True),
+    Column("pid", Integer, nullable=True),
 )

@@ -1,81 +1,117 @@
 """The group-commit writer: state changes and their events reach the database in one transaction.
 
 Call control submits a leg snapshot together with the events it caused; the writer gathers
-whatever is waiting into one transaction (three statements: new legs, changed legs, new events),
-commits, then resolves each submitter's future and tells listeners which events are now durable.
-Order is kept: a later snapshot of a leg always wins over an earlier one.
+whatever is waiting into one transaction (new legs, changed legs, new events), commits, then
+resolves each submitter's future and tells listeners which events are now durable. Order is kept:
+a later snapshot of a leg always wins over an earlier one.
+
+When the database cannot take the write (connection lost, disk full, file read-only or locked), the
+batch is retried with backoff until it can, and everything submitted meanwhile joins it: snapshots
+of one leg collapse into the newest, so memory grows with the events made during the outage, not
+with every change. Retried inserts tolerate rows an ambiguous earlier commit already wrote. A write
+the database refuses for good (a bad row) fails alone, per leg.
+
+Every row is stamped with the owner node and its epoch; with an owner set, each transaction first
+checks that the node still holds that epoch, so a node whose name was taken over writes nothing more.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
+from legato.store.database import database_unavailable
 from legato.store.rows import event_to_row, leg_to_row
-from legato.store.tables import bridges, events, legs
+from legato.store.tables import bridges, events, legs, nodes
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
+RETRY_FIRST = 0.05  # seconds before the first retry of a write the database could not take; doubles
+RETRY_MAX = 1.0
 
 CommitListener = Callable[[list[dict[str, Any]]], None]
 """Called after each commit with the outbox rows just made durable (on the loop thread)."""
 
 
+class Fenced(RuntimeError):
+    """This node's name was taken over (its epoch moved on): it must not write any more."""
+
+
 @dataclass(slots=True)
-class _Item:
-    new_leg: dict[str, Any] | None
-    leg: dict[str, Any] | None
-    events: list[dict[str, Any]]
-    future: asyncio.Future[None]
-    bridge: dict[str, Any] | None = None
-    new_bridge: bool = False
+class _Row:
+    new: bool
+    row: dict[str, Any]
 
 
 @dataclass(slots=True)
 class _Batch:
-    new_legs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changed_legs: dict[str, dict[str, Any]] = field(default_factory=dict)
-    events: list[dict[str, Any]] = field(default_factory=list)
-    new_bridges: dict[str, dict[str, Any]] = field(default_factory=dict)
-    changed_bridges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    """Writes gathered for one transaction, per leg (or bridge) sid: the newest snapshot, events in order."""
 
-    def add(self, item: _Item) -> None:
-        if item.bridge is not None:
-            sid = item.bridge["bridge_sid"]
-            if item.new_bridge or sid in self.new_bridges:
-                self.new_bridges[sid] = item.bridge
-            else:
-                self.changed_bridges[sid] = item.bridge
-        if item.new_leg is not None:
-            self.new_legs[item.new_leg["leg_sid"]] = item.new_leg
-        if item.leg is not None:
-            sid = item.leg["leg_sid"]
-            if sid in self.new_legs:
-                self.new_legs[sid] = item.leg
-            else:
-                self.changed_legs[sid] = item.leg
-        self.events.extend(item.events)
+    legs: dict[str, _Row] = field(default_factory=dict)
+    bridges: dict[str, _Row] = field(default_factory=dict)
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    futures: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
+
+    def add(self, sid: str, kind: dict[str, _Row], row: dict[str, Any] | None, new: bool,
+            new_events: list[dict[str, Any]], future: asyncio.Future[None]) -> None:
+        if row is not None:
+            old = kind.get(sid)
+            kind[sid] = _Row(new or (old is not None and old.new), row)
+        if new_events:
+            self.events.setdefault(sid, []).extend(new_events)
+        self.futures.setdefault(sid, []).append(future)
+
+    def absorb(self, other: _Batch) -> None:
+        """Take `other` (submitted later) into this batch."""
+        for mine, theirs in ((self.legs, other.legs), (self.bridges, other.bridges)):
+            for sid, item in theirs.items():
+                old = mine.get(sid)
+                mine[sid] = _Row(item.new or (old is not None and old.new), item.row)
+        for sid, rows in other.events.items():
+            self.events.setdefault(sid, []).extend(rows)
+        for sid, futures in other.futures.items():
+            self.futures.setdefault(sid, []).extend(futures)
+
+    def split(self) -> list[_Batch]:
+        """One batch per sid, to find the write the database refuses."""
+        parts = []
+        for sid, futures in self.futures.items():
+            part = _Batch(futures={sid: futures})
+            if sid in self.legs:
+                part.legs[sid] = self.legs[sid]
+            if sid in self.bridges:
+                part.bridges[sid] = self.bridges[sid]
+            if sid in self.events:
+                part.events[sid] = self.events[sid]
+            parts.append(part)
+        return parts
+
+    def all_events(self) -> list[dict[str, Any]]:
+        return [row for rows in self.events.values() for row in rows]
+
+    def settle(self, error: BaseException | None = None) -> None:
+        for futures in self.futures.values():
+            for future in futures:
+                if not future.done():
+                    future.set_result(None) if error is None else future.set_exception(error)
 
 
-_UPDATE_BRIDGE = (
-    update(bridges)
-    .where(bridges.c.bridge_sid == bindparam("b_bridge_sid"))
-    .values({c.name: bindparam(c.name) for c in bridges.columns if c.name != "bridge_sid"})
-)
+def _update(table: Table, key: str) -> Any:
+    return (update(table).where(table.c[key] == bindparam("b_" + key))
+            .values({c.name: bindparam(c.name) for c in table.columns if c.name != key}))
 
-_UPDATE_LEG = (
-    update(legs)
-    .where(legs.c.leg_sid == bindparam("b_leg_sid"))
-    .values({c.name: bindparam(c.name) for c in legs.columns if c.name != "leg_sid"})
-)
+
+_UPDATE = {"legs": _update(legs, "leg_sid"), "bridges": _update(bridges, "bridge_sid")}
 
 
 class Writer:
@@ -83,11 +119,27 @@ class Writer:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._queue: list[_Item] = []
+        self._queue = _Batch()  # filling
+        self._queued = 0
+        self._full: list[_Batch] = []  # sealed, waiting their turn
+        self._current: _Batch | None = None  # being written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[CommitListener] = []
         self._closing = False
+        self._down_since: float | None = None
+        self.owner: tuple[str, int] | None = None
+        self.fenced = False
+        self.on_fenced: list[Callable[[], None]] = []
+
+    @property
+    def available(self) -> bool:
+        """False while the database cannot take writes (they wait and are retried), or once fenced."""
+        return self._down_since is None and not self.fenced
+
+    def outage_seconds(self) -> float:
+        """How long writes have been failing (0 when they are not)."""
+        return 0.0 if self._down_since is None else time.monotonic() - self._down_since
 
     def add_listener(self, listener: CommitListener) -> None:
         """Be told of each batch of events once it is durable."""
@@ -96,84 +148,147 @@ class Writer:
     async def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="legato-writer")
 
-    async def stop(self) -> None:
-        """Write what is queued, then stop."""
+    async def stop(self, drain_for: float | None = None) -> None:
+        """Write what is queued, then stop; after `drain_for` seconds give up on what the database did not take."""
         self._closing = True
         self._wake.set()
-        if self._task is not None:
-            await self._task
+        if self._task is None:
+            return
+        done, _ = await asyncio.wait({self._task}, timeout=drain_for)
+        if not done:
+            self._task.cancel()
+            log.error("stopping with writes the database did not take; the next start reconciles these legs")
+            self._settle_all(RuntimeError("stopped before the database took the write"))
 
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
         """Queue a snapshot of `leg` (inserted when `new`) and its events; the future resolves on commit."""
-        row = leg_to_row(leg)
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        item = _Item(new_leg=row if new else None, leg=None if new else row,
-                     events=[event_to_row(e, endpoint) for e in new_events], future=future)
-        self._queue.append(item)
-        self._wake.set()
-        return future
+        return self._enqueue(leg.leg_sid, self._queue.legs, leg_to_row(leg), new, new_events, endpoint)
 
     def submit_bridge(self, row: dict[str, Any], new_events: Sequence[LegEvent] = (), *, new: bool = False,
                       endpoint: str | None = None) -> asyncio.Future[None]:
         """Queue a bridge row (inserted when `new`) and its events (leg_sid holds the bridge_sid)."""
+        return self._enqueue(row["bridge_sid"], self._queue.bridges, dict(row), new, new_events, endpoint)
+
+    def _enqueue(self, sid: str, kind: dict[str, _Row], row: dict[str, Any], new: bool,
+                 new_events: Sequence[LegEvent], endpoint: str | None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append(_Item(new_leg=None, leg=None, events=[event_to_row(e, endpoint) for e in new_events],
-                                 future=future, bridge=row, new_bridge=new))
+        if self.fenced:
+            future.set_exception(Fenced("this node was fenced: another process took its name over"))
+            return future
+        row["node"], row["node_epoch"] = self.owner or (None, None)
+        self._queue.add(sid, kind, row, new, [event_to_row(e, endpoint) for e in new_events], future)
+        self._queued += 1
+        if self._queued >= MAX_BATCH:
+            self._seal()
         self._wake.set()
         return future
+
+    def _seal(self) -> None:
+        if self._queued:
+            self._full.append(self._queue)
+            self._queue, self._queued = _Batch(), 0
+
+    def _absorb_waiting(self, batch: _Batch) -> None:
+        """Later writes join `batch`: order is kept and snapshots of a leg collapse into the newest."""
+        self._seal()
+        while self._full:
+            batch.absorb(self._full.pop(0))
+
+    def _settle_all(self, error: BaseException) -> None:
+        self._seal()
+        for batch in [self._current, *self._full]:
+            if batch is not None:
+                batch.settle(error)
+        self._full.clear()
 
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
             self._wake.clear()
-            while self._queue:
-                items, self._queue = self._queue[:MAX_BATCH], self._queue[MAX_BATCH:]
-                await self._commit(items)
+            while self._full or self._queued:
+                self._seal()
+                self._current = self._full.pop(0)
+                await self._commit(self._current)
+                self._current = None
             if self._closing:
                 return
 
-    async def _commit(self, items: list[_Item]) -> None:
-        batch = _Batch()
-        for item in items:
-            batch.add(item)
-        try:
-            async with self._engine.begin() as conn:
-                await _write(conn, batch)
-        except Exception:
-            if len(items) == 1:
-                first = items[0]
-                log.exception("write failed leg_sid=%s bridge_sid=%s",
-                              (first.new_leg or first.leg or {}).get("leg_sid"), (first.bridge or {}).get("bridge_sid"))
-                if not items[0].future.done():
-                    items[0].future.set_exception(RuntimeError("the database refused the write"))
+    async def _commit(self, batch: _Batch) -> None:
+        retry = 0
+        while True:
+            try:
+                async with self._engine.begin() as conn:
+                    await self._write(conn, batch, tolerant=retry > 0)
+            except Fenced as exc:
+                self._fence(batch, exc)
                 return
-            for item in items:  # isolate the bad item; the rest still commit
-                await self._commit([item])
-            return
-        for item in items:
-            if not item.future.done():
-                item.future.set_result(None)
-        if batch.events:
+            except Exception as exc:
+                if database_unavailable(exc):
+                    retry += 1
+                    await self._wait_for_database(exc, retry)
+                    self._absorb_waiting(batch)
+                    continue
+                await self._refused(batch, exc)
+                return
+            break
+        if self._down_since is not None:
+            log.warning("database writable again after %.1f s", self.outage_seconds())
+            self._down_since = None
+        batch.settle()
+        rows = batch.all_events()
+        if rows:
             for listener in self._listeners:
-                listener(batch.events)
+                listener(rows)
+
+    async def _wait_for_database(self, exc: Exception, retry: int) -> None:
+        if self._down_since is None:
+            self._down_since = time.monotonic()
+            log.error("database write failed; retrying until it is back error=%s", exc)
+        await asyncio.sleep(min(RETRY_MAX, RETRY_FIRST * 2 ** min(retry - 1, 10)))
+
+    async def _refused(self, batch: _Batch, exc: Exception) -> None:
+        """A write the database refuses for good: find it (per sid) and fail it alone."""
+        parts = batch.split()
+        if len(parts) > 1:
+            for part in parts:
+                await self._commit(part)
+            return
+        log.error("write refused sids=%s error=%s", list(batch.futures), exc)
+        batch.settle(RuntimeError("the database refused the write"))
+
+    def _fence(self, batch: _Batch, exc: Fenced) -> None:
+        log.critical("node %s lost its epoch %s: another process took the name over; writing nothing more",
+                     *(self.owner or ("?", "?")))
+        self.fenced = True
+        batch.settle(exc)
+        self._settle_all(exc)
+        for hook in self.on_fenced:
+            hook()
+
+    async def _write(self, conn: AsyncConnection, batch: _Batch, *, tolerant: bool) -> None:
+        if self.owner is not None:
+            name, epoch = self.owner
+            fence = update(nodes).where(nodes.c.name == name, nodes.c.epoch == epoch).values(epoch=epoch)
+            if (await conn.execute(fence)).rowcount != 1:
+                raise Fenced(f"node {name} is no longer at epoch {epoch}")
+        for table, rows in ((legs, batch.legs), (bridges, batch.bridges)):
+            key = table.primary_key.columns.keys()[0]
+            fresh = [r.row for r in rows.values() if r.new]
+            if fresh:
+                await conn.execute(_insert(conn, table, tolerant), fresh)
+            changed = [r.row for r in rows.values() if tolerant or not r.new]
+            if changed:
+                await conn.execute(_UPDATE[table.name], [{**{k: v for k, v in row.items() if k != key},
+                                                          "b_" + key: row[key]} for row in changed])
+        rows = batch.all_events()
+        if rows:
+            await conn.execute(_insert(conn, events, tolerant), rows)
 
 
-async def _write(conn: AsyncConnection, batch: _Batch) -> None:
-    if batch.new_legs:
-        await conn.execute(insert(legs), list(batch.new_legs.values()))
-    if batch.changed_legs:
-        rows = []
-        for row in batch.changed_legs.values():
-            values = {k: v for k, v in row.items() if k != "leg_sid"}
-            values["b_leg_sid"] = row["leg_sid"]
-            rows.append(values)
-        await conn.execute(_UPDATE_LEG, rows)
-    if batch.new_bridges:
-        await conn.execute(insert(bridges), list(batch.new_bridges.values()))
-    if batch.changed_bridges:
-        await conn.execute(_UPDATE_BRIDGE, [{**{k: v for k, v in row.items() if k != "bridge_sid"},
-                                             "b_bridge_sid": row["bridge_sid"]}
-                                            for row in batch.changed_bridges.values()])
-    if batch.events:
-        await conn.execute(insert(events), batch.events)
+def _insert(conn: AsyncConnection, table: Table, tolerant: bool) -> Any:
+    """INSERT; `tolerant` skips rows already there (a retry after a commit whose outcome was unknown)."""
+    if not tolerant:
+        return insert(table)
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table).on_conflict_do_nothing()

@@ -1,0 +1,38 @@
+"""Readiness: named checks that say whether this node should be sent work now (`GET /readyz`).
+
+A check is an async callable returning None when ready, or a short reason when not. Anyone may add
+one (`runtime.readiness.add("media", check)`); the report runs them all, each bounded in time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+Check = Callable[[], Awaitable[str | None]]
+CHECK_TIMEOUT = 2.0  # seconds; a check that takes longer counts as not ready
+
+
+class Readiness:
+    """The checks of one node, in the order added."""
+
+    def __init__(self) -> None:
+        self.checks: dict[str, Check] = {}
+
+    def add(self, name: str, check: Check) -> None:
+        self.checks[name] = check
+
+    async def report(self) -> tuple[bool, dict[str, str]]:
+        """(ready, {check name: "ok" or the reason it is not})."""
+        results = await asyncio.gather(*(self._run(check) for check in self.checks.values()))
+        report = {name: problem or "ok" for name, problem in zip(self.checks, results, strict=True)}
+        return all(problem is None for problem in results), report
+
+    @staticmethod
+    async def _run(check: Check) -> str | None:
+        try:
+            return await asyncio.wait_for(check(), CHECK_TIMEOUT)
+        except TimeoutError:
+            return f"no answer within {CHECK_TIMEOUT:g} s"
+        except Exception as exc:
+            return f"{type(exc).__name__}: {exc}"[:200]
