@@ -74,6 +74,7 @@ def parse_url(value: str, field: str, schemes: Iterable[str] = EVENT_SCHEMES) ->
     try:
         url = httpx.URL(value)
         host = url.raw_host.decode("ascii").lower()
+        url.host  # noqa: B018 - decoding the IDNA name back is where httpx refuses some names (xn--a)
     except (httpx.InvalidURL, ValueError) as exc:  # idna raises UnicodeError (a ValueError) on its own
         raise ValidationFailed(f"{field} is not a valid URL ({_first_line(exc)})", field=field) from None
     if url.scheme not in schemes:
