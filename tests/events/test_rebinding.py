@@ -126,26 +126,25 @@ async def test_grpc_rebinding_to_a_forbidden_address_gets_nothing(
     assert resolver.lookups == [NAME] * 4
 
 
-async def test_a_failure_body_is_never_echoed() -> None:
-    secret = b'{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}'
-    receiver = HttpReceiver(lambda n, h: Answer(500, body=secret))
-    sink = HttpSink(EndpointPolicy(allow_loopback=True), timeout=5)
+async def once(sink: HttpSink | GrpcSink, receiver: HttpReceiver | GrpcReceiver) -> Result:
+    """One delivery to a loopback receiver; both are closed after."""
     try:
-        result = await sink.deliver(receiver.url, signed(), PAYLOAD)
+        return await sink.deliver(receiver.url, signed(), PAYLOAD)
     finally:
         await sink.aclose()
         receiver.close()
+
+
+async def test_a_failure_body_is_never_echoed() -> None:
+    secret = b'{"aws_secret_access_key": "wJalrXUtnFEMI/K7MDENG"}'
+    result = await once(HttpSink(EndpointPolicy(allow_loopback=True), timeout=5),
+                        HttpReceiver(lambda n, h: Answer(500, body=secret)))
     assert (result.outcome, result.status_code) == ("retry", 500)
     assert result.error == f"HTTP 500 Internal Server Error, body {len(secret)} bytes (not shown)"
 
 
 async def test_grpc_details_are_never_echoed() -> None:
-    receiver = GrpcReceiver(lambda n, m: (grpc.StatusCode.PERMISSION_DENIED, 0.0))
-    sink = GrpcSink(EndpointPolicy(allow_loopback=True), timeout=5)
-    try:
-        result = await sink.deliver(receiver.url, signed(), PAYLOAD)
-    finally:
-        await sink.aclose()
-        receiver.close()
+    result = await once(GrpcSink(EndpointPolicy(allow_loopback=True), timeout=5),
+                        GrpcReceiver(lambda n, m: (grpc.StatusCode.PERMISSION_DENIED, 0.0)))
     assert (result.outcome, result.status) == ("failed", "PERMISSION_DENIED")
     assert result.error is not None and "told to fail" not in result.error
