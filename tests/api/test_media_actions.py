@@ -36,7 +36,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Api, 
     prompts.mkdir()
     write_wav(prompts / "welcome.wav", 10.0)
     env = {"LEGATO_PLAY_DIRS": json.dumps([str(prompts)]), "LEGATO_RECORDINGS_DIR": str(workdir / "rec"),
-           "LEGATO_MEDIA_CACHE_DIR": str(workdir / "cache")}
+           "LEGATO_MEDIA_CACHE_DIR": str(workdir / "cache"), "LEGATO_PLAY_URL_PREFIXES": '["http://127.0.0.1:9901"]'}
     server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}",
                           env=env).start()
     try:
@@ -174,6 +174,8 @@ def test_send_digits_and_the_simple_actions(world: tuple[Api, Api, Path]) -> Non
     ({"action": "play", "url": "/etc/passwd"}, "url", "allowed"),
     ({"action": "play", "url": "../legato.db"}, "url", "allowed"),
     ({"action": "play", "url": "https://example.com/a.wav"}, "url", "prefix"),
+    ({"action": "play", "url": "http://127.0.0.1:9901.evil.example/x.wav"}, "url", "not a valid URL"),
+    ({"action": "play", "url": "http://127.0.0.1:9901@127.0.0.3:9/admin/secret.wav"}, "url", "prefix"),
     ({"action": "play", "url": "welcome.wav", "text": "hi"}, "text", "does not apply"),
     ({"action": "play", "url": "welcome.wav", "loop": -1}, "loop", "greater"),
     ({"action": "say"}, "text", "needs text"),

@@ -31,6 +31,7 @@ class Received:
     body: str
     answered: int | str  # HTTP status or gRPC status name
     message: Any = None  # the LegEvent (gRPC)
+    path: str = ""  # the request path (HTTP)
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -44,10 +45,11 @@ class Answer:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
+    body: bytes = b"ok"
 
 
 Respond = Callable[[int, dict[str, str]], Answer]
-"""(how many times this webhook-id arrived before, headers) -> Answer."""
+"""(how many times this webhook-id arrived before, headers with the path as ":path") -> Answer."""
 
 
 class _Recorder:
@@ -96,9 +98,9 @@ class _Recorder:
 
 
 class HttpReceiver(_Recorder):
-    """An HTTP/1.1 (keep-alive) webhook endpoint at http://127.0.0.1:<port>/events."""
+    """An HTTP/1.1 (keep-alive) webhook endpoint at http://<host>:<port>/events (any path is accepted)."""
 
-    def __init__(self, respond: Respond | None = None) -> None:
+    def __init__(self, respond: Respond | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__()
         self.respond: Respond = respond or (lambda n, h: Answer())
         receiver = self
@@ -110,25 +112,25 @@ class HttpReceiver(_Recorder):
 
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
-                headers = {k.lower(): v for k, v in self.headers.items()}
+                headers = {k.lower(): v for k, v in self.headers.items()} | {":path": self.path}
                 answer = receiver.respond(receiver.count(headers.get("webhook-id", "")), headers)
                 if answer.delay:
                     time.sleep(answer.delay)
-                receiver.add(Received(time.time(), headers, body, answer.status))
+                receiver.add(Received(time.time(), headers, body, answer.status, path=self.path))
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
                     self.send_header(key, value)
-                self.send_header("content-length", "2")
+                self.send_header("content-length", str(len(answer.body)))
                 self.end_headers()
-                self.wfile.write(b"ok")
+                self.wfile.write(answer.body)
 
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer((host, port), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/events"
+        self.url = f"http://{host}:{self.port}/events"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 
@@ -142,9 +144,9 @@ GrpcRespond = Callable[[int, events_pb2.LegEvent], tuple[grpc.StatusCode, float]
 
 
 class GrpcReceiver(_Recorder):
-    """A LegEventReceiver at grpc://127.0.0.1:<port>."""
+    """A LegEventReceiver at grpc://<host>:<port>."""
 
-    def __init__(self, respond: GrpcRespond | None = None) -> None:
+    def __init__(self, respond: GrpcRespond | None = None, host: str = "127.0.0.1", port: int = 0) -> None:
         super().__init__()
         self.respond: GrpcRespond = respond or (lambda n, m: (grpc.StatusCode.OK, 0.0))
         receiver = self
@@ -162,8 +164,10 @@ class GrpcReceiver(_Recorder):
 
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=16))
         events_pb2_grpc.add_LegEventReceiverServicer_to_server(Servicer(), self.server)
-        self.port = self.server.add_insecure_port("127.0.0.1:0")
-        self.url = f"grpc://127.0.0.1:{self.port}"
+        self.port = self.server.add_insecure_port(f"{host}:{port}")
+        if not self.port:
+            raise OSError(f"cannot bind {host}:{port}")
+        self.url = f"grpc://{host}:{self.port}"
         self.server.start()
 
     def close(self) -> None:

@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -23,7 +22,7 @@ from legato.domain.numbers import Address, parse_address
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
-from legato.events.endpoints import EndpointPolicy
+from legato.events.endpoints import EndpointPolicy, parse_url
 from legato.network.base import MEDIA_ACTIONS, MediaCommand
 from legato.store.repositories import LegRepository
 
@@ -115,21 +114,9 @@ class SandboxIncoming(BaseModel):
 
 
 def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
-    """An event endpoint must be `grpc://host:port`, `grpcs://host:port` or an http(s) URL with a host."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as exc:
-        raise ValidationFailed(f"{field} is not a valid URL ({exc})", field=field) from None
-    if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ValidationFailed(f"{field} must name a host", field=field)
-        return value
-    if parts.scheme in ("grpc", "grpcs"):
-        if not parts.hostname or port is None or parts.path not in ("", "/"):
-            raise ValidationFailed(f"{field} must be grpc://host:port", field=field)
-        return value
-    raise ValidationFailed(f"{field} must start with http://, https:// or grpc://", field=field)
+    """An event endpoint must be `grpc(s)://host:port` or an http(s) URL the sender can parse (400 naming `field`)."""
+    parse_url(value, field)
+    return value
 
 
 def check_caller_id(account: Account, exophone: str) -> Address:

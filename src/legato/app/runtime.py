@@ -67,10 +67,11 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     return SipNetwork(config, media)
 
 
-def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock) -> Dispatcher:
-    """The event dispatcher with its sinks and retry schedule from `settings`."""
-    http = HttpSink(settings.events_attempt_timeout, settings.events_max_connections_per_host)
-    grpc = GrpcSink(settings.events_attempt_timeout)
+def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock,
+                     endpoints: EndpointPolicy) -> Dispatcher:
+    """The event dispatcher with its sinks (checking every address they connect to) and retry schedule."""
+    http = HttpSink(endpoints, settings.events_attempt_timeout, settings.events_max_connections_per_host)
+    grpc = GrpcSink(endpoints, settings.events_attempt_timeout)
     schedule = RetrySchedule(settings.events_backoff_base, settings.events_backoff_max, settings.events_give_up_after)
     return Dispatcher(outbox, {"http": http, "https": http, "grpc": grpc, "grpcs": grpc}, accounts.webhook_secret,
                       clock, schedule=schedule, time_scale=settings.time_scale)
@@ -112,7 +113,7 @@ class Runtime:
         self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(), self.clock, endpoints=self.endpoints)
         self._build_call_control()
-        self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock)
+        self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock, self.endpoints)
         self.writer.add_listener(self.dispatcher.on_commit)
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
@@ -138,7 +139,7 @@ class Runtime:
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
                                queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints,
                                prompts=PromptSources(tuple(s.play_dirs), tuple(s.play_url_prefixes),
-                                                     s.media_cache_dir.resolve()))
+                                                     s.media_cache_dir.resolve(), self.endpoints))
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
                                      endpoints=self.endpoints)
 

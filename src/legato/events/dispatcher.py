@@ -11,11 +11,12 @@ connection error, HTTP 408/429/5xx, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_
 an event still undelivered `give_up_after` seconds after it was made is given up (status `failed`).
 Waits run `time_scale` times faster, like every timer of a sandbox.
 
-A failing endpoint is not hammered: after a retryable failure its address (scheme, host and port) is
-held shut; one event keeps probing it on its own backoff schedule while the endpoint's other events
-wait without making requests, and all of them go as soon as the probe gets an answer (delivered or a
-permanent refusal). So thousands of legs pointing at a dead endpoint cost one request per backoff
-step, not thousands.
+A failing endpoint is not hammered: after a retryable failure the account's endpoint URL is held
+shut; one event keeps probing it on its own backoff schedule while the other events of that account
+for that URL wait without making requests, and all of them go as soon as the probe gets an answer
+(delivered or a permanent refusal). So thousands of legs pointing at a dead endpoint cost one request
+per backoff step, not thousands. The gate is per account and URL: another account, or another path
+on the same host, is never held by it.
 
 At start every pending event in the store is claimed, so a crash (even SIGKILL) loses nothing: events
 whose delivery was under way are sent again, with the same event_sid.
@@ -104,7 +105,7 @@ class Dispatcher:
         self._secrets: dict[str, tuple[float, str]] = {}
         self._wall = wall
         self._legs: dict[str, _LegQueue] = {}
-        self._gates: dict[str, _Gate] = {}  # by endpoint address
+        self._gates: dict[tuple[str, str], _Gate] = {}  # by (account_sid, endpoint URL)
         self._running = False
 
     # ---- intake ------------------------------------------------------------------------
@@ -190,7 +191,7 @@ class Dispatcher:
 
     async def _deliver(self, item: _Item) -> None:
         """Attempt until delivered, failed for good, or given up; every attempt is recorded."""
-        address = _address(item.endpoint)
+        address = (item.account_sid, item.endpoint)
         try:
             await self._attempt_until_done(item, address)
         finally:
@@ -210,7 +211,7 @@ class Dispatcher:
             return False
         return True
 
-    async def _attempt_until_done(self, item: _Item, address: str) -> None:
+    async def _attempt_until_done(self, item: _Item, address: tuple[str, str]) -> None:
         while True:
             gate = self._gates.get(address)
             if gate is not None and gate.prober != item.event_sid and not await self._wait_for_gate(item, gate):
@@ -267,7 +268,11 @@ class Dispatcher:
         except Exception as exc:
             return Result("failed", error=f"no signing secret for account: {exc}")
         signed = sign_event(item.event_sid, item.payload, secret, self._wall())
-        return await sink.deliver(item.endpoint, signed, item.payload)
+        try:
+            return await sink.deliver(item.endpoint, signed, item.payload)
+        except Exception:  # the sink's own bug: retrying would hold the endpoint shut for a day
+            log.exception("event sink failed leg_sid=%s event_sid=%s", item.leg_sid, item.event_sid)
+            return Result("failed", error="internal error in the event sink (logged)")
 
     async def _secret(self, account_sid: str) -> str:
         cached = self._secrets.get(account_sid)
@@ -277,12 +282,6 @@ class Dispatcher:
         secret = await self._secret_lookup(account_sid)
         self._secrets[account_sid] = (now, secret)
         return secret
-
-
-def _address(endpoint: str) -> str:
-    """What a gate is kept for: the endpoint's scheme, host and port."""
-    parts = urlsplit(endpoint)
-    return f"{parts.scheme}://{parts.netloc}"
 
 
 def _item(row: dict[str, Any]) -> _Item:

@@ -1,24 +1,33 @@
-"""Which event endpoints Legato may send to: no private, link-local or metadata addresses (SSRF).
+"""Which endpoints Legato may send to: well-formed URLs whose host resolves to public addresses (SSRF).
 
-An endpoint is checked when it is given (leg creation, an account's inbound endpoint): its host is
-resolved and every address must be public, unless it falls in a network the configuration allows
-(`allow_private_endpoints`). Loopback is allowed by default only when the server itself binds to a
-loopback address (a developer machine), never when it listens on a public interface.
+Every URL Legato will connect to (event endpoints, play URLs) is parsed here with the parser that
+sends to it (`httpx.URL`), so what is accepted with a 202 can be sent to. Addresses are checked twice:
+when an endpoint is given (a 400 names the field) and at every connection Legato opens, on the address
+it actually connects to (`EndpointPolicy.addresses`), so a name that later resolves elsewhere (DNS
+rebinding) gets nothing. Private, link-local and metadata addresses are refused unless the
+configuration allows their network (`allow_private_endpoints`); loopback is allowed by default only
+when the server itself binds to a loopback address (a developer machine).
 """
 
 from __future__ import annotations
 
 import asyncio
 import ipaddress
+import re
 import socket
-from collections.abc import Iterable
-from urllib.parse import urlsplit
+from collections.abc import Awaitable, Callable, Iterable
+
+import httpx
 
 from legato.domain.errors import ValidationFailed
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+Resolver = Callable[[str], Awaitable[list[IPAddress]]]
+"""host name -> its addresses; raises OSError or TimeoutError when it does not resolve."""
 RESOLVE_TIMEOUT = 3.0
+EVENT_SCHEMES = ("http", "https", "grpc", "grpcs")
+_LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
 # Not all of these are `is_private` in the ipaddress module; every one is unsafe to post to.
 _BLOCKED: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n) for n in (
@@ -35,6 +44,14 @@ _BLOCKED: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n) for n in (
 _LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
+class EndpointRefused(Exception):
+    """Nothing was sent: the endpoint's host resolves to an address Legato must not connect to."""
+
+
+class Unresolvable(Exception):
+    """The endpoint's host does not resolve (now): worth trying again later."""
+
+
 def binds_loopback(host: str) -> bool:
     """True when the server's bind address is a loopback address or name."""
     if host.lower() in _LOOPBACK_NAMES:
@@ -45,12 +62,64 @@ def binds_loopback(host: str) -> bool:
         return False
 
 
-class EndpointPolicy:
-    """Refuses endpoints that resolve to addresses Legato must not post to."""
+def parse_url(value: str, field: str, schemes: Iterable[str] = EVENT_SCHEMES) -> httpx.URL:
+    """`value` parsed as the sender will parse it; 400 naming `field` unless it is a URL Legato can send to.
 
-    def __init__(self, allowed: Iterable[str] = (), *, allow_loopback: bool = False) -> None:
+    The host must be an IP address or a DNS name of labels of 1-63 letters, digits, `-` or `_` (after
+    IDNA), the port 1-65535; gRPC endpoints are exactly `grpc(s)://host:port`.
+    """
+    schemes = tuple(schemes)
+    if any(ord(char) < 0x21 or ord(char) == 0x7F for char in value):
+        raise ValidationFailed(f"{field} must not contain spaces or control characters (CR, LF, ...)", field=field)
+    try:
+        url = httpx.URL(value)
+        host = url.raw_host.decode("ascii").lower()
+        url.host  # noqa: B018 - decoding the IDNA name back is where httpx refuses some names (xn--a)
+    except (httpx.InvalidURL, ValueError) as exc:  # idna raises UnicodeError (a ValueError) on its own
+        raise ValidationFailed(f"{field} is not a valid URL ({_first_line(exc)})", field=field) from None
+    if url.scheme not in schemes:
+        raise ValidationFailed(f"{field} must start with {', '.join(s + '://' for s in schemes)}", field=field)
+    if not host:
+        raise ValidationFailed(f"{field} must name a host", field=field)
+    if not _valid_host(host):
+        raise ValidationFailed(f"{field} host {host!r} is not a valid DNS name or IP address", field=field)
+    if url.port is not None and not 0 < url.port < 65536:
+        raise ValidationFailed(f"{field} port must be 1-65535", field=field)
+    if url.scheme.startswith("grpc") and (url.port is None or url.raw_path != b"/" or url.userinfo
+                                          or url.fragment or "?" in value):
+        raise ValidationFailed(f"{field} must be grpc://host:port", field=field)
+    return url
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__
+
+
+def _valid_host(host: str) -> bool:
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    name = host.removesuffix(".")
+    return 0 < len(name) <= 253 and all(_LABEL.fullmatch(label) for label in name.split("."))
+
+
+async def system_resolver(host: str) -> list[IPAddress]:
+    """The host's addresses from the operating system's resolver (getaddrinfo), at most RESOLVE_TIMEOUT."""
+    async with asyncio.timeout(RESOLVE_TIMEOUT):
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
+
+
+class EndpointPolicy:
+    """Refuses endpoints that resolve to addresses Legato must not connect to."""
+
+    def __init__(self, allowed: Iterable[str] = (), *, allow_loopback: bool = False,
+                 resolver: Resolver = system_resolver) -> None:
         self.allowed: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
         self.allow_loopback = allow_loopback
+        self.resolver = resolver
 
     @classmethod
     def for_server(cls, bind_host: str, allowed: Iterable[str] = ()) -> EndpointPolicy:
@@ -72,31 +141,35 @@ class EndpointPolicy:
             return "a private or reserved address"
         return None
 
-    async def check(self, endpoint: str, field: str = "leg_event_endpoint") -> None:
-        """Raise ValidationFailed (400) unless every address of the endpoint's host may be used."""
-        parts = urlsplit(endpoint)
-        host = parts.hostname
-        if not host:
-            raise ValidationFailed(f"{field} must name a host", field=field)
-        for address in await _resolve(host, field):
+    async def addresses(self, host: str) -> list[IPAddress]:
+        """Resolve `host` once and return its addresses (IPv4 first) to connect to, all of them allowed.
+
+        Raises Unresolvable when the host does not resolve, EndpointRefused when any address is refused.
+        """
+        try:
+            found = [ipaddress.ip_address(host.strip("[]"))]
+        except ValueError:
+            try:
+                found = await self.resolver(host)
+            except (OSError, TimeoutError, UnicodeError):
+                raise Unresolvable(f"host {host!r} does not resolve") from None
+        if not found:
+            raise Unresolvable(f"host {host!r} does not resolve")
+        for address in found:
             reason = self.refuses(address)
             if reason is not None:
-                raise ValidationFailed(
-                    f"{field} resolves to {address}, {reason}; event endpoints must be public "
-                    "(LEGATO_ALLOW_PRIVATE_ENDPOINTS lists networks to allow)", field=field)
+                raise EndpointRefused(f"host {host!r} resolves to {address}, {reason}")
+        return sorted(set(found), key=lambda a: (a.version, str(a)))
 
-
-async def _resolve(host: str, field: str) -> list[IPAddress]:
-    try:
-        return [ipaddress.ip_address(host)]
-    except ValueError:
-        pass
-    try:
-        async with asyncio.timeout(RESOLVE_TIMEOUT):
-            infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except (OSError, TimeoutError):
-        raise ValidationFailed(f"{field} host {host!r} does not resolve", field=field) from None
-    addresses = {ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos}
-    if not addresses:
-        raise ValidationFailed(f"{field} host {host!r} does not resolve", field=field)
-    return sorted(addresses, key=str)
+    async def check(self, endpoint: str, field: str = "leg_event_endpoint",
+                    schemes: Iterable[str] = EVENT_SCHEMES) -> httpx.URL:
+        """The parsed endpoint; 400 naming `field` unless it is well formed and every address may be used."""
+        url = parse_url(endpoint, field, schemes)
+        try:
+            await self.addresses(url.raw_host.decode("ascii"))
+        except Unresolvable as exc:
+            raise ValidationFailed(f"{field} {exc}", field=field) from None
+        except EndpointRefused as exc:
+            raise ValidationFailed(f"{field} {exc}; endpoints must be public "
+                                   "(LEGATO_ALLOW_PRIVATE_ENDPOINTS lists networks to allow)", field=field) from None
+        return url

@@ -1,10 +1,16 @@
-"""Sinks deliver one signed event to one endpoint and classify the outcome; they never raise."""
+"""Sinks deliver one signed event to one endpoint and classify the outcome.
+
+A sink returns a Result for everything the endpoint or the network does; an exception out of a sink
+is a bug in it, which the dispatcher logs and records as `failed` (never retried).
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
 
+from legato.domain.errors import ValidationFailed
+from legato.events.endpoints import EndpointRefused, Unresolvable
 from legato.events.signature import SignedEvent
 
 Outcome = Literal["delivered", "retry", "failed"]
@@ -27,3 +33,15 @@ class Sink(Protocol):
     async def deliver(self, endpoint: str, event: SignedEvent, payload: dict[str, Any]) -> Result: ...
 
     async def aclose(self) -> None: ...
+
+
+NOT_SENT = (ValidationFailed, EndpointRefused, Unresolvable)
+"""What stops an attempt before anything is sent: a bad stored URL, a refused or unresolvable host."""
+
+
+def not_sent(exc: Exception) -> Result:
+    """The outcome of an attempt stopped by one of NOT_SENT: only a host that does not resolve is retried."""
+    if isinstance(exc, Unresolvable):
+        return Result("retry", error=str(exc))
+    return Result("failed", status="refused",
+                  error=f"not sent: {exc.message if isinstance(exc, ValidationFailed) else exc}")

@@ -8,16 +8,21 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
 
 import certifi
 import httpx
 
 from legato import __version__
+from legato.events.endpoints import EndpointPolicy, parse_url
+from legato.events.pinned import pinned_client
 from legato.events.signature import SignedEvent
-from legato.events.sinks import Result
+from legato.events.sinks import NOT_SENT, Result, not_sent
 
-_ERROR_BODY_CHARS = 300
+BODY_READ_LIMIT = 64 * 1024  # bytes of a failure's body read to measure it (never shown, never stored)
+_TRANSPORT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
+    (httpx.ConnectError, "could not connect"), (httpx.RemoteProtocolError, "the answer was not valid HTTP"),
+    (httpx.ReadError, "the connection broke while reading"), (httpx.WriteError, "the connection broke while sending"),
+)
 
 
 def classify(status_code: int) -> str:
@@ -51,7 +56,8 @@ SHARD = 8  # connections per httpx client (see HttpSink._client)
 class HttpSink:
     """POSTs events; connections are kept alive (HTTP/1.1) and pooled per scheme://host:port."""
 
-    def __init__(self, timeout: float = 5.0, max_connections_per_host: int = 64) -> None:
+    def __init__(self, policy: EndpointPolicy, timeout: float = 5.0, max_connections_per_host: int = 64) -> None:
+        self.policy = policy
         self.timeout = timeout
         self.max_connections_per_host = max_connections_per_host
         self._clients: dict[str, list[tuple[httpx.AsyncClient, asyncio.Semaphore]]] = {}
@@ -67,15 +73,14 @@ class HttpSink:
         if self._tls is None:
             self._tls = ssl.create_default_context(cafile=certifi.where())
 
-    def _client(self, endpoint: str) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
+    def _client(self, url: httpx.URL) -> tuple[httpx.AsyncClient, asyncio.Semaphore]:
         """The least busy client of the endpoint host's pool.
 
         A host's connections are split over clients of at most SHARD connections each: httpcore scans
         every connection of its pool on each request, so one pool of 64 costs 8 times more per request
         than eight pools of 8. Requests wait on a client's semaphore rather than in httpcore's queue.
         """
-        parts = urlsplit(endpoint)
-        key = f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+        key = f"{url.scheme}://{url.host}:{url.port or (443 if url.scheme == 'https' else 80)}"
         shards = self._clients.get(key)
         if shards is None:
             if self._tls is None:  # one TLS context for every host (building one per client costs ~0.2 s)
@@ -86,32 +91,39 @@ class HttpSink:
                 size = min(SHARD, left)
                 left -= size
                 limits = httpx.Limits(max_connections=size, max_keepalive_connections=size, keepalive_expiry=60)
-                client = httpx.AsyncClient(timeout=httpx.Timeout(self.timeout), limits=limits, http1=True,
-                                           http2=False, verify=self._tls, follow_redirects=False, trust_env=False,
-                                           headers={"user-agent": f"legato/{__version__}"})
+                client = pinned_client(self.policy, timeout=self.timeout, tls=self._tls, limits=limits,
+                                       headers={"user-agent": f"legato/{__version__}"})
                 shards.append((client, asyncio.Semaphore(size)))
         # Waiting for a connection counts against this host only: other hosts have their own pools.
         return max(shards, key=lambda shard: shard[1]._value)
 
     async def deliver(self, endpoint: str, event: SignedEvent, payload: dict[str, Any]) -> Result:
+        """POST the signed body; a failure's body is measured, never echoed (it may be someone's secret)."""
         headers = {"content-type": "application/json", **event.headers}
-        client, slots = self._client(endpoint)
         try:
+            url = parse_url(endpoint, "endpoint", ("http", "https"))
+            client, slots = self._client(url)
             async with slots, asyncio.timeout(self.timeout):
-                response = await client.post(endpoint, content=event.body.encode(), headers=headers)
+                request = client.build_request("POST", url, content=event.body.encode(), headers=headers)
+                response = await client.send(request, stream=True)
+                try:
+                    outcome = classify(response.status_code)
+                    size = await _body_size(response)  # read, so the connection can be kept alive
+                finally:
+                    await response.aclose()
+        except NOT_SENT as exc:
+            return not_sent(exc)
         except (TimeoutError, httpx.TimeoutException):
             return Result("retry", error=f"timed out after {self.timeout:g} s")
         except httpx.HTTPError as exc:
-            return Result("retry", error=f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS] or type(exc).__name__)
-        except Exception as exc:  # a sink never raises: anything unexpected is retried later
-            return Result("retry", error=f"{type(exc).__name__}: {exc}"[:_ERROR_BODY_CHARS])
+            reason = next((text for kind, text in _TRANSPORT_ERRORS if isinstance(exc, kind)), "the request failed")
+            return Result("retry", error=f"{type(exc).__name__}: {reason}")
         code = response.status_code
-        outcome = classify(code)
         try:
             reason = HTTPStatus(code).phrase
         except ValueError:
             reason = None
-        error = None if outcome == "delivered" else (response.text[:_ERROR_BODY_CHARS] or f"HTTP {code}")
+        error = None if outcome == "delivered" else f"HTTP {code} {reason or ''}".rstrip() + f", body {size}"
         retry_after = parse_retry_after(response.headers.get("retry-after")) if outcome == "retry" else None
         return Result(outcome, code, reason, error, retry_after)  # type: ignore[arg-type]
 
@@ -120,3 +132,13 @@ class HttpSink:
         for shards in pools:
             for client, _ in shards:
                 await client.aclose()
+
+
+async def _body_size(response: httpx.Response) -> str:
+    """'N bytes' of the body, read at most to BODY_READ_LIMIT and thrown away."""
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read > BODY_READ_LIMIT:
+            return f"over {BODY_READ_LIMIT} bytes (not shown)"
+    return f"{read} bytes (not shown)"
