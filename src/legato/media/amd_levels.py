@@ -36,6 +36,11 @@ _BAND = slice(int(250 * _NFFT / SAMPLE_RATE), int(3500 * _NFFT / SAMPLE_RATE) + 
 _FULL_POWER = (32768.0**2) * float(np.sum(_HANN**2)) * _NFFT / 2  # a full-scale sine's band power, roughly
 _LAGS = slice(SAMPLE_RATE // 400, SAMPLE_RATE // 60 + 1)  # pitch 60..400 Hz
 _VAD_TARGET_DB = -26.0  # hops are scaled so that speech reaches webrtcvad near this level
+_SWING = 1.5  # the speech bar rises by this many times the noise's usual swing above its floor
+_TALKER_RANGE_DB = 30.0  # speech is within this range of the loudest speech heard
+_MAX_SWING_DB = 8.0
+_FLOOR_RISE_DB = 0.1  # per 10 ms hop once seeded (10 dB/s)
+_SEED_HOPS = 30  # the first 300 ms set the floor freely
 _LOWEST_FLOOR_DB = -72.0  # below this the line is silent whatever the codec leaves (A-law's +-8)
 
 
@@ -47,7 +52,6 @@ class Hop:
     energy_db: float  # band energy, dBFS
     floor_db: float  # the noise floor under it, dBFS
     flatness: float  # 0 (a tone) .. 1 (white noise)
-    voicing: float  # 0 .. 1
 
 
 class LineAnalyzer:
@@ -64,6 +68,7 @@ class LineAnalyzer:
         self._smooth: float | None = None
         self._speaking = False
         self.floor_db = -90.0
+        self.swing_db = 3.0  # how far non-speech usually sits above the floor
         self.peak_db = -90.0  # loudest speech hop so far
         self.hops = 0
 
@@ -82,19 +87,29 @@ class LineAnalyzer:
         flatness = float(np.exp(np.mean(np.log(power))) / np.mean(power))
         self._smooth = energy if self._smooth is None else 0.5 * self._smooth + 0.5 * energy
         self._recent.append(self._smooth)
-        self.floor_db = max(min(self._recent) + 1.0, _LOWEST_FLOOR_DB)
+        lowest = max(min(self._recent) + 1.0, _LOWEST_FLOOR_DB)
+        # the floor drops at once but rises slowly: a sound that starts mid-call (music, a greeting) is
+        # heard for a while before it counts as the line's noise; noise there from the start is the floor
+        rise = _FLOOR_RISE_DB if self.hops > _SEED_HOPS else 100.0
+        self.floor_db = min(lowest, self.floor_db + rise)
         self.hops += 1
         margin = energy - self.floor_db
+        # fluctuating noise (babble, traffic) rises above its own floor: raise the bar by its usual swing,
+        # and once the talker has been heard, ignore what is far below them
+        bar = self._on + _SWING * self.swing_db
+        above_talker = energy >= self.peak_db - _TALKER_RANGE_DB
         if self._speaking:
-            speech = margin >= self._hold
+            speech = margin >= self._hold + _SWING * self.swing_db and above_talker
         else:
-            speech = margin >= self._on and flatness <= self._max_flat and self._sounds_like_speech(x, energy)
+            speech = (margin >= bar and above_talker and flatness <= self._max_flat
+                      and self._sounds_like_speech(x, energy))
+        if not speech and margin < self._on:
+            self.swing_db += 0.05 * (min(margin, _MAX_SWING_DB) - self.swing_db)
         self._speaking = speech
-        voicing = self._voicing(x) if speech else 0.0
         if speech:
             self.peak_db = max(self.peak_db, energy)
         self._prev2, self._prev = self._prev, x
-        return Hop(speech, energy, self.floor_db, flatness, voicing)
+        return Hop(speech, energy, self.floor_db, flatness)
 
     def _sounds_like_speech(self, x: np.ndarray, energy_db: float) -> bool:
         gain = min(10 ** ((_VAD_TARGET_DB - energy_db) / 20), 100.0)
