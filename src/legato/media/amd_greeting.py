@@ -33,7 +33,7 @@ def confidence(reason: str, greeting_ms: int, params: AmdParams, snr_db: float |
     else:  # TOOLONG, NOAUDIO
         margin = 0.0
     clarity = 1.0 if snr_db is None else min(1.0, max(0.0, (snr_db - 6.0) / 14.0))
-    return round(0.5 + 0.5 * margin * (0.5 + 0.5 * clarity), 2)
+    return round(0.5 + 0.5 * (0.5 + 0.5 * margin) * clarity, 2) if margin > 0 else 0.5
 
 
 @dataclass(slots=True)

@@ -62,7 +62,8 @@ class BeepDetector:
         self._neighbour = tonal_neighbour_ms
         self._quiet_ratio = 10 ** (-quiet_db / 10)
         self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
-        self._spectra: deque[np.ndarray] = deque(maxlen=50)
+        self._spectra = np.full((50, WINDOW // 2 + 1), np.inf)  # the last second's non-tonal spectra
+        self._learned = 0
         self._noise_psd = np.zeros(WINDOW // 2 + 1)
         self._recent_energy: deque[float] = deque(maxlen=50)
         self.noise_energy = 0.0  # mean square of the line's noise (the quietest frame of the last second)
@@ -83,9 +84,10 @@ class BeepDetector:
         raw = spec.real**2 + spec.imag**2
         freq = self._tone(x, raw)
         if freq is None:  # only what is not a tone teaches the noise spectrum (a steady tone never does)
-            self._spectra.append(raw)
-            if len(self._spectra) >= 10:
-                self._noise_psd = np.min(self._spectra, axis=0) * 2.0  # min statistics, bias-corrected
+            self._spectra[self._learned % len(self._spectra)] = raw
+            self._learned += 1
+            if self._learned >= 10 and self._learned % 5 == 0:  # min statistics, bias-corrected
+                self._noise_psd = self._spectra[: self._learned].min(axis=0) * 2.0
         return freq
 
     def _tone(self, x: np.ndarray, raw: np.ndarray) -> float | None:
