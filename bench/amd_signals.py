@@ -68,24 +68,26 @@ def hum(n: int, mains: float, dbfs: float) -> np.ndarray:
 
 
 def music(ms: float, rng: random.Random, dbfs: float) -> np.ndarray:
-    """Notes from a scale, pure, with harmonics or as chords, 150-500 ms each, at an RMS of `dbfs`."""
-    scale = [261.6, 293.7, 329.6, 349.2, 392.0, 440.0, 493.9, 523.3, 587.3, 659.3, 784.0, 880.0]
-    out: list[np.ndarray] = []
-    total = 0
-    while total < RATE * ms / 1000:
-        n = int(RATE * rng.uniform(0.15, 0.5))
-        t = np.arange(n) / RATE
-        f = rng.choice(scale)
-        kind = rng.randrange(3)
-        if kind == 0:
-            x = np.sin(2 * np.pi * f * t)
-        elif kind == 1:
-            x = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 5))
-        else:
-            x = sum(np.sin(2 * np.pi * g * t) for g in (f, f * 1.26, f * 1.5)) / 2
-        out.append(x * np.minimum(1.0, np.minimum(t / 0.01, (t[-1] - t + 1e-9) / 0.03)))
-        total += n
-    return at_level(np.concatenate(out)[: int(RATE * ms / 1000)], dbfs)
+    """Hold music at an RMS of `dbfs`: a plucked melody (harmonics, decaying) over a bass line and a
+    soft sustained chord, at a tempo of 90-140 beats per minute."""
+    n = int(RATE * ms / 1000)
+    t = np.arange(n) / RATE
+    root = rng.choice([196.0, 220.0, 246.9, 261.6, 293.7])
+    steps = [0, 2, 4, 5, 7, 9, 11, 12]
+    beat = 60.0 / rng.uniform(90, 140)
+    out = 0.25 * sum(np.sin(2 * np.pi * root * 2 ** (k / 12) * t) for k in (0, 4, 7))  # the pad
+    start = 0.0
+    while start < t[-1]:
+        length = beat * rng.choice([0.5, 1.0, 1.0, 2.0])
+        f = root * 2 * 2 ** (rng.choice(steps) / 12)
+        seg = (t >= start) & (t < start + length)
+        u = t[seg] - start
+        pluck = sum(np.sin(2 * np.pi * f * h * u) / h for h in (1, 2, 3)) * np.exp(-u * 4.0) * np.minimum(1, u / 0.005)
+        out[seg] += pluck
+        if int(start / beat) % 2 == 0:  # bass on every other beat
+            out[seg] += 0.6 * np.sin(2 * np.pi * root / 2 * u) * np.exp(-u * 2.0)
+        start += length
+    return at_level(np.asarray(out), dbfs)
 
 
 def white(n: int, gen: np.random.Generator) -> np.ndarray:

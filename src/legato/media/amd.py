@@ -30,64 +30,11 @@ from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 _BEEP_FLOOR_DBFS = {"adaptive": -60.0, "app_amd": -45.0}  # quietest beep each detector listens for
 
 
-class WordCounter:
-    """The word/silence state machine fed one 20 ms voice/silence flag at a time."""
+class WordCounter(GreetingJudge):
+    """app_amd's word/silence state machine: the greeting judge fed one 20 ms voice/silence flag at a time."""
 
     def __init__(self, params: AmdParams) -> None:
-        self.p = params
-        self.elapsed_ms = 0
-        self.words = 0
-        self.in_word = False
-        self.voice_run_ms = 0
-        self.silence_run_ms = 0
-        self.greeting_start_ms: int | None = None
-
-    @property
-    def initial_silence_ms(self) -> int:
-        return self.greeting_start_ms if self.greeting_start_ms is not None else self.elapsed_ms
-
-    def greeting_ms(self, until_ms: int | None = None) -> int:
-        if self.greeting_start_ms is None:
-            return 0
-        end = self.elapsed_ms if until_ms is None else until_ms
-        return max(0, end - self.greeting_start_ms)
-
-    def verdict(self, who: AnsweredBy, reason: str, greeting_end: int | None = None) -> AmdVerdict:
-        greeting = self.greeting_ms(greeting_end)
-        return AmdVerdict(answered_by=who, reason=reason, decision_ms=self.elapsed_ms,
-                          initial_silence_ms=self.initial_silence_ms, greeting_ms=greeting, words=self.words,
-                          confidence=confidence(reason, greeting, self.p))
-
-    def step(self, voiced: bool) -> AmdVerdict | None:
-        """Advance 20 ms; returns a verdict when one is reached."""
-        p = self.p
-        self.elapsed_ms += FRAME_MS
-        if voiced:
-            self.silence_run_ms = 0
-            self.voice_run_ms += FRAME_MS
-            if not self.in_word and self.voice_run_ms >= p.minimum_word_length_ms:
-                self.in_word = True
-                self.words += 1
-                if self.greeting_start_ms is None:
-                    self.greeting_start_ms = self.elapsed_ms - self.voice_run_ms
-                if self.words >= p.maximum_number_of_words:
-                    return self.verdict(AnsweredBy.MACHINE, "MAXWORDS")
-            if self.voice_run_ms >= p.maximum_word_length_ms:
-                return self.verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
-            if self.greeting_start_ms is not None and self.greeting_ms() >= p.greeting_ms:
-                return self.verdict(AnsweredBy.MACHINE, "LONGGREETING")
-        else:
-            self.silence_run_ms += FRAME_MS
-            if self.silence_run_ms >= p.between_words_silence_ms:
-                self.in_word = False
-                self.voice_run_ms = 0
-            if self.words == 0 and self.elapsed_ms >= p.initial_silence_ms:
-                return self.verdict(AnsweredBy.MACHINE, "INITIALSILENCE")
-            if self.words > 0 and self.silence_run_ms >= p.after_greeting_silence_ms:
-                return self.verdict(AnsweredBy.HUMAN, "HUMAN", self.elapsed_ms - self.silence_run_ms)
-        if self.elapsed_ms >= p.total_analysis_time_ms:
-            return self.verdict(p.undecided, "TOOLONG")
-        return None
+        super().__init__(params, step_ms=FRAME_MS)
 
 
 class FixedThresholdWords:

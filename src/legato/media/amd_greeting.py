@@ -54,8 +54,9 @@ class Rhythm:
 class GreetingJudge:
     """Fed one 10 ms speech flag at a time (with the line's SNR); returns a verdict when it has one."""
 
-    def __init__(self, params: AmdParams) -> None:
+    def __init__(self, params: AmdParams, step_ms: int = HOP_MS) -> None:
         self.p = params
+        self.step_ms = step_ms
         self.elapsed_ms = 0
         self.words = 0
         self.in_word = False
@@ -83,13 +84,13 @@ class GreetingJudge:
                           confidence=confidence(reason, greeting, self.p, self.snr_db, share))
 
     def step(self, speech: bool, snr_db: float | None = None) -> AmdVerdict | None:
-        """Advance 10 ms."""
+        """Advance one step (10 ms)."""
         p = self.p
-        self.elapsed_ms += HOP_MS
+        self.elapsed_ms += self.step_ms
         self.snr_db = snr_db
         if speech:
             return self._voice()
-        self.silence_run_ms += HOP_MS
+        self.silence_run_ms += self.step_ms
         if self.silence_run_ms >= p.between_words_silence_ms:
             self.in_word = False
             self.voice_run_ms = 0
@@ -105,9 +106,9 @@ class GreetingJudge:
             r.pauses += 1
             r.longest_pause_ms = max(r.longest_pause_ms, self.silence_run_ms)
         self.silence_run_ms = 0
-        self.voice_run_ms += HOP_MS
+        self.voice_run_ms += self.step_ms
         if r.start_ms is not None:
-            r.spoken_ms += HOP_MS
+            r.spoken_ms += self.step_ms
         if not self.in_word and self.voice_run_ms >= p.minimum_word_length_ms:
             self.in_word = True
             self.words += 1

@@ -37,7 +37,9 @@ _FULL_POWER = (32768.0**2) * float(np.sum(_HANN**2)) * _NFFT / 2  # a full-scale
 _LAGS = slice(SAMPLE_RATE // 400, SAMPLE_RATE // 60 + 1)  # pitch 60..400 Hz
 _VAD_TARGET_DB = -26.0  # hops are scaled so that speech reaches webrtcvad near this level
 _SWING = 1.5  # the speech bar rises by this many times the noise's usual swing above its floor
-_TALKER_RANGE_DB = 30.0  # speech is within this range of the loudest speech heard
+_TALKER_ONSET_DB = 22.0  # speech starts within this range under the talker's peak (background talk does not)
+_TALKER_HOLD_DB = 28.0  # and goes on within this range
+_TALKER_DECAY_DB = 0.02  # per hop: the talker's peak fades by 2 dB/s
 _MAX_SWING_DB = 8.0
 _FLOOR_RISE_DB = 0.1  # per 10 ms hop once seeded (10 dB/s)
 _SEED_HOPS = 30  # the first 300 ms set the floor freely
@@ -70,6 +72,7 @@ class LineAnalyzer:
         self.floor_db = -90.0
         self.swing_db = 3.0  # how far non-speech usually sits above the floor
         self.peak_db = -90.0  # loudest speech hop so far
+        self.talker_db = -200.0  # the talker's recent peak, fading slowly
         self.hops = 0
 
     def snr_db(self) -> float:
@@ -97,17 +100,18 @@ class LineAnalyzer:
         # fluctuating noise (babble, traffic) rises above its own floor: raise the bar by its usual swing,
         # and once the talker has been heard, ignore what is far below them
         bar = self._on + _SWING * self.swing_db
-        above_talker = energy >= self.peak_db - _TALKER_RANGE_DB
+        talker = self.talker_db = self.talker_db - _TALKER_DECAY_DB
         if self._speaking:
-            speech = margin >= self._hold + _SWING * self.swing_db and above_talker
+            speech = margin >= self._hold + _SWING * self.swing_db and energy >= talker - _TALKER_HOLD_DB
         else:
-            speech = (margin >= bar and above_talker and flatness <= self._max_flat
+            speech = (margin >= bar and energy >= talker - _TALKER_ONSET_DB and flatness <= self._max_flat
                       and self._sounds_like_speech(x, energy))
         if not speech and margin < self._on:
             self.swing_db += 0.05 * (min(margin, _MAX_SWING_DB) - self.swing_db)
         self._speaking = speech
         if speech:
             self.peak_db = max(self.peak_db, energy)
+            self.talker_db = max(self.talker_db, energy)
         self._prev2, self._prev = self._prev, x
         return Hop(speech, energy, self.floor_db, flatness)
 

@@ -135,8 +135,8 @@ class BeepDetector:
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
             seg.energy += energy
-        elif seg is not None and freq is None and seg.dropouts == 0 and seg.frames >= 3:
-            seg.dropouts = 1  # tolerate one odd window inside a tone
+        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= 3:
+            seg.dropouts += 1  # tolerate up to two odd windows inside a tone (noise, a lost packet)
         else:
             if seg is not None:
                 self._close(seg)
