@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> None:
         hops = [flags(pcm, on, hold) for _, pcm in clips]
         for values in itertools.product(*GRID.values()):
             setting = dict(zip(GRID, values, strict=True))
-            params = AmdParams(speech_snr_db=on, hold_snr_db=hold, maximum_number_of_words=100, **setting)
+            params = AmdParams(speech_snr_db=on, hold_snr_db=hold, **setting)
             answers = [replay(h, b, params) for h, b in zip(hops, beeps, strict=True)]
             right = [a == row["label"] for (row, _), (a, _) in zip(clips, answers, strict=True)]
             aim = [r for (row, _), r in zip(clips, right, strict=True) if in_aim(row)]

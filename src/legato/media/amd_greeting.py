@@ -4,7 +4,7 @@ Words are speech runs of at least `minimum_word_length_ms`, split by `between_wo
 silence. The greeting runs from the first word to the first pause of `after_greeting_silence_ms`: a
 person says a few words and waits for the caller (HUMAN); a machine keeps talking (MACHINE when the
 greeting reaches `greeting_ms`, has `maximum_number_of_words` words or one word of
-`maximum_word_length_ms`). Beyond word counts the judge keeps the greeting's rhythm (share of time
+`maximum_word_length_ms`; 0 words means no limit). Beyond word counts the judge keeps the greeting's rhythm (share of time
 spoken, longest pause) and the line's signal-to-noise ratio, which set the verdict's `confidence`.
 """
 
@@ -115,7 +115,7 @@ class GreetingJudge:
             if r.start_ms is None:
                 r.start_ms = self.elapsed_ms - self.voice_run_ms
                 r.spoken_ms = self.voice_run_ms
-            if self.words >= p.maximum_number_of_words:
+            if 0 < p.maximum_number_of_words <= self.words:
                 return self.verdict(AnsweredBy.MACHINE, "MAXWORDS")
         if self.voice_run_ms >= p.maximum_word_length_ms:
             return self.verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")

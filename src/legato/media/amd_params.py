@@ -19,13 +19,14 @@ DETECTORS = ("adaptive", "app_amd")
 class AmdParams:
     """How the detector decides; configurable per account and per leg. Durations in ms."""
 
+    # defaults: the adaptive detector's, chosen on the tune half of bench/amd_corpus.py (BENCHMARKS.md)
     initial_silence_ms: int = 2500
-    greeting_ms: int = 1500
-    after_greeting_silence_ms: int = 800
+    greeting_ms: int = 3000
+    after_greeting_silence_ms: int = 700
     total_analysis_time_ms: int = 5000
     minimum_word_length_ms: int = 100
     between_words_silence_ms: int = 50
-    maximum_number_of_words: int = 3
+    maximum_number_of_words: int = 0  # 0: no limit (words are counted and reported; greeting length decides)
     silence_threshold: int = 256  # app_amd only: mean absolute amplitude (16-bit) under which a frame is silence
     maximum_word_length_ms: int = 5000
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
@@ -33,8 +34,8 @@ class AmdParams:
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
     detector: str = "adaptive"  # "adaptive" or "app_amd" (fixed threshold, 20 ms frames)
-    speech_snr_db: int = 10  # adaptive: a hop starts speech this far above the call's noise floor
-    hold_snr_db: int = 6  # adaptive: and stays speech while this far above it
+    speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
+    hold_snr_db: int = 5  # adaptive: and stays speech while this far above it
     noise_window_ms: int = 1500  # adaptive: the noise floor is the quietest moment of this window
 
     @classmethod
