@@ -127,7 +127,8 @@ class BeepDetector:
         if freq is None:
             self._recent_energy.append(raw_energy)
             self.noise_energy = min(self._recent_energy) * 1.5
-        energy = max(raw_energy - self.noise_energy, 0.0)  # what stands above the line's noise
+        # what stands above the line's noise; frames within 6 dB of it are the noise itself
+        energy = raw_energy - self.noise_energy if raw_energy > 4 * self.noise_energy else 0.0
         self._energies.append((self.now_ms, energy))
         seg = self._segment
         if seg is not None and freq is not None and abs(freq - seg.frequency) <= self._stability:
