@@ -3,8 +3,8 @@
 Words are speech runs of at least `minimum_word_length_ms`, split by `between_words_silence_ms` of
 silence. The greeting runs from the first word to the first pause of `after_greeting_silence_ms`: a
 person says a few words and waits for the caller (HUMAN); a machine keeps talking (MACHINE when the
-greeting reaches `greeting_ms`, has `maximum_number_of_words` words or one word of
-`maximum_word_length_ms`; 0 words means no limit). Beyond word counts the judge keeps the greeting's rhythm (share of time
+greeting reaches `greeting_ms`, has `maximum_number_of_words` words (0: no limit) or one word of
+`maximum_word_length_ms`). Beyond word counts the judge keeps the greeting's rhythm (share of time
 spoken, longest pause) and the line's signal-to-noise ratio, which set the verdict's `confidence`.
 """
 

@@ -53,11 +53,12 @@ def machine_greeting(folder: Path, beep_hz: int | None = 1000) -> Path:
 
 
 def hard_answer(folder: Path, text: str, gain_db: float = 0.0, noise: float = 0.0, music_hz: int | None = None,
-                beep_hz: int | None = None) -> Path:
-    """`text` at `gain_db`, over `noise` (sox white noise amplitude, 0.03 is about -35 dBFS) and optionally
-    a music bed under everything (a tone pulsing at 2 Hz), then optionally a beep, then silence."""
+                beep_hz: int | None = None, rate: int = 160) -> Path:
+    """`text` (espeak-ng at `rate` words a minute) at `gain_db`, over `noise` (sox white noise amplitude,
+    0.03 is about -35 dBFS) and optionally a music bed under everything (a tone pulsing at 2 Hz), then
+    optionally a beep, then silence."""
     folder.mkdir(parents=True, exist_ok=True)
-    said = speech(text, folder / "said.wav")
+    said = speech(text, folder / "said.wav", rate=rate)
     _sox(str(said), str(folder / "quiet.wav"), "gain", str(gain_db))
     parts = [silence(0.5, folder / "lead.wav"), folder / "quiet.wav", silence(0.5, folder / "gap.wav")]
     if beep_hz is not None:

@@ -16,7 +16,7 @@ pytestmark = [pytest.mark.sip, pytest.mark.media]
 HUMANS = {
     "quiet": {"text": "Hello?", "gain_db": -20},
     "noisy": {"text": "Hello, who is this?", "noise": 0.05},
-    "long answer": {"text": "Good morning, Sharma Traders, how can I help you?"},
+    "long answer": {"text": "Good morning, Sharma Traders, how can I help you?", "rate": 185},  # 2.8 s
 }
 
 
