@@ -8,7 +8,10 @@ last `noise_window_ms` (minimum statistics), seeded from the first frames and fo
 changes, so the speech threshold sits `speech_snr_db` above whatever the line carries: quiet talkers are
 heard and steady noise is not speech. A hop is speech when it is that far above the floor and sounds
 like speech (webrtcvad on the gain-normalised hop, or clearly voiced, and not flat); it stays speech
-while it is `hold_snr_db` above the floor (hysteresis). Hops are 10 ms, half a frame, so word
+while it is `hold_snr_db` above the floor (hysteresis). The floor drops at once but rises slowly (a
+sound starting mid-call is heard before it becomes the floor); the bar rises with the noise's usual
+swing (babble, traffic), and once the talker has been heard, sounds far below their recent peak are
+not speech (background talk). Hops are 10 ms, half a frame, so word
 boundaries move by at most 10 ms with the frame phase instead of 20.
 """
 
@@ -59,7 +62,7 @@ class Hop:
 class LineAnalyzer:
     """Feed 10 ms hops of 8 kHz 16-bit PCM (as int16 arrays); returns one `Hop` each."""
 
-    def __init__(self, speech_snr_db: float = 10.0, hold_snr_db: float = 6.0, noise_window_ms: int = 1500,
+    def __init__(self, speech_snr_db: float = 8.0, hold_snr_db: float = 5.0, noise_window_ms: int = 1500,
                  vad_aggressiveness: int = 2, max_flatness: float = 0.45, voiced: float = 0.55) -> None:
         self._on, self._hold = speech_snr_db, hold_snr_db
         self._max_flat, self._voiced = max_flatness, voiced
