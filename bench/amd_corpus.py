@@ -1,12 +1,18 @@
-"""Generate a labelled AMD corpus with espeak-ng: short human answers vs. machine greetings.
+"""Generate the hard AMD corpus: espeak-ng answers and greetings under varied level, noise and loss.
 
-    PYTHONPATH=src python bench/amd_corpus.py [--out var/amd-corpus] [--count 240] [--seed 7]
+    PYTHONPATH=src python bench/amd_corpus.py [--out var/amd-hard] [--count 400] [--seed 18]
 
-Every sample: leading silence, speech from one of several voices and speeds, then what follows
-(silence for humans; silence, a beep at one of several frequencies/levels, or a beep look-alike
-negative -- SIT tone, mains hum, music -- for machines), line noise, sometimes hum underneath, and a
-mu-law round trip. Writes WAVs and labels.csv (label HUMAN / MACHINE / BEEP, split tune / test:
-a fixed alternation after a seeded shuffle). The output folder is gitignored (var/).
+Each clip is one answer (short 1-3 word or long 4-8 word human answer; machine greeting, sometimes
+over music or after a music intro; greeting then beep; greeting then a beep look-alike: SIT tone, hum
+or music) under one condition, varied one axis at a time from nominal (speech at -23 dBFS active
+level +-2 dB, -65 dBFS white line hiss, no loss):
+  level  speech -6, -12, -15, -20, -25 dB from nominal
+  noise  white, pink, babble, hum or street noise at -50, -45, -40, -35, -30, -25 dBFS
+  loss   1, 2, 3, 5% of 20 ms packets lost, concealed by repeating the last packet
+Every clip goes through a PCMU or PCMA round trip. Writes clips/*.wav and labels.csv (label HUMAN /
+MACHINE / BEEP; split tune / test, alternating within each kind x axis group after one seeded
+shuffle). espeak-ng output is cached under <out>/tts, so a rerun takes seconds. <out> is gitignored
+(var/).
 """
 
 from __future__ import annotations
@@ -15,19 +21,40 @@ import argparse
 import csv
 import random
 import sys
+from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
+from amd_signals import (
+    active_level,
+    at_level,
+    g711_line,
+    music,
+    noise,
+    samples,
+    silence,
+    sine,
+    sit,
+    to_pcm,
+)
+from amd_signals import hum as hum_signal
 
 from legato.media import g711
 from legato.media.speech import synthesize
 from legato.media.wavfile import read_pcm, write_pcm
 
-RATE = 8000
-VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp", "en-us+f4"]
-SPEEDS = [130, 150, 165, 180, 200]
-HUMAN = ["Hello?", "Hello.", "Yes?", "Yes, speaking.", "Hi.", "Hello, who is this?", "Speaking.",
-         "Yeah?", "Hello, hello?", "Good morning.", "This is Sam.", "Hi there.", "Hello, Maria speaking."]
+NOMINAL_DBFS = -23.0
+VOICES = ["en-us", "en-gb", "en-us+f3", "en-gb-scotland", "en-029", "en-us+m3", "en-gb-x-rp", "en-us+f4",
+          "en-us-nyc", "en-gb-x-gbclan", "en-gb+f2", "en-us+m5"]
+SPEEDS = [125, 145, 160, 175, 190, 210]
+HUMAN_SHORT = ["Hello?", "Hello.", "Yes?", "Yes, speaking.", "Hi.", "Hello, who is this?", "Speaking.",
+               "Yeah?", "Hello, hello?", "Good morning.", "This is Sam.", "Hi there."]
+HUMAN_LONG = ["Good morning, Sharma Traders, how can I help you?", "Hello, this is Anita, who is calling?",
+              "Yes, hello, Ravi here, go ahead.", "Hi, this is the front desk.",
+              "Hello, Patel residence, who is it?", "Good afternoon, City Clinic, reception speaking.",
+              "Yeah, hi, what can I do for you?", "Hello, you are speaking to Mike.",
+              "Hello, yes, who is this please?", "Morning, accounts department, Sarah speaking.",
+              "Hello, this is Kumar.", "Hi, Lisa speaking, go on."]
 MACHINE = [
     "Hi, you have reached the Johnson family. We can't come to the phone right now. "
     "Please leave a message after the tone.",
@@ -40,132 +67,127 @@ MACHINE = [
     "Welcome. The subscriber you have dialled is not available. Please try again later.",
     "Hello! You've reached Priya and Tom. We're out, so please leave a message.",
     "This is the after hours line for City Plumbing. For emergencies please call our main number.",
+    "Thank you for calling Sunrise Travels. All our agents are busy. Your call is important to us, "
+    "please stay on the line or leave a message with your booking number.",
+    "Namaste, you have reached Gupta and Sons. We are closed for the festival and will reopen on "
+    "Monday morning. Please leave your name, number and a short message.",
 ]
 BEEP_FREQS = [440.0, 600.0, 850.0, 1000.0, 1400.0, 1950.0]
-BEEP_LEVELS = [-8.0, -18.0, -28.0]
+NOISE_KINDS = ["white", "pink", "babble", "hum", "street"]
+NOISE_LEVELS = [-50, -45, -40, -35, -30, -25]
+SPEECH_LEVELS = [-6, -12, -15, -20, -25]
+LOSSES = [1, 2, 3, 5]
+# share of clips per kind (label): human answers, greetings, greetings + beep, greetings + look-alike
+KINDS = {"human_short": 20, "human_long": 20, "machine": 22, "beep": 28, "negative": 10}
+AXES = {"nominal": 20, "level": 30, "noise": 35, "loss": 15}
 
 
-def to_pcm(x: np.ndarray) -> bytes:
-    return np.clip(np.round(x), -32768, 32767).astype("<i2").tobytes()
+def conditions(axis: str, i: int) -> dict[str, object]:
+    """The i-th condition of an axis (cycling through its values)."""
+    base: dict[str, object] = {"axis": axis, "level_db": 0, "noise": "white", "noise_dbfs": -65, "loss_pct": 0}
+    if axis == "level":
+        base["level_db"] = SPEECH_LEVELS[i % len(SPEECH_LEVELS)]
+    elif axis == "noise":
+        base["noise"] = NOISE_KINDS[i % len(NOISE_KINDS)]
+        base["noise_dbfs"] = NOISE_LEVELS[(i // len(NOISE_KINDS)) % len(NOISE_LEVELS)]
+    elif axis == "loss":
+        base["loss_pct"] = LOSSES[i % len(LOSSES)]
+    return base
 
 
-def samples(pcm: bytes) -> np.ndarray:
-    return np.frombuffer(pcm, "<i2").astype(np.float64)
+def spread(shares: dict[str, int], count: int) -> list[str]:
+    """`count` names in proportion to `shares`."""
+    total = sum(shares.values())
+    out = [name for name, share in shares.items() for _ in range(round(count * share / total))]
+    return (out * 2)[:count]
 
 
-def silence(ms: float) -> np.ndarray:
-    return np.zeros(int(RATE * ms / 1000))
+def speak(text: str, voice: str, rate: int, cache: Path) -> np.ndarray:
+    return samples(read_pcm(synthesize(text, cache, voice=voice, rate=rate)))
 
 
-def sine(freq: float, ms: float, dbfs: float) -> np.ndarray:
-    t = np.arange(int(RATE * ms / 1000)) / RATE
-    x = 32767 * 10 ** (dbfs / 20) * np.sin(2 * np.pi * freq * t)
-    ramp = min(40, x.size // 4)
-    x[:ramp] *= np.linspace(0, 1, ramp)
-    x[-ramp:] *= np.linspace(1, 0, ramp)
-    return x
-
-
-def sit(dbfs: float) -> np.ndarray:
-    return np.concatenate([sine(913.8, 274, dbfs), sine(1370.6, 274, dbfs), sine(1776.7, 380, dbfs)])
-
-
-def hum(ms: float, mains: float, dbfs: float) -> np.ndarray:
-    t = np.arange(int(RATE * ms / 1000)) / RATE
-    amp = 32767 * 10 ** (dbfs / 20)
-    return sum(amp / k * np.sin(2 * np.pi * mains * k * t + k) for k in range(1, 12))
-
-
-def music(ms: float, rng: random.Random, dbfs: float) -> np.ndarray:
-    scale = [261.6, 293.7, 329.6, 349.2, 392.0, 440.0, 493.9, 523.3, 587.3, 659.3, 784.0, 880.0]
-    out: list[np.ndarray] = []
-    amp = 32767 * 10 ** (dbfs / 20)
-    total = 0
-    while total < RATE * ms / 1000:
-        n = int(RATE * rng.uniform(0.15, 0.5))
-        t = np.arange(n) / RATE
-        f = rng.choice(scale)
-        kind = rng.randrange(3)
-        if kind == 0:
-            x = np.sin(2 * np.pi * f * t)
-        elif kind == 1:
-            x = sum(np.sin(2 * np.pi * f * k * t) / k for k in range(1, 5))
-        else:
-            x = sum(np.sin(2 * np.pi * g * t) for g in (f, f * 1.26, f * 1.5)) / 2
-        out.append(amp * x * np.minimum(1.0, np.minimum(t / 0.01, (t[-1] - t + 1e-9) / 0.03)))
-        total += n
-    return np.concatenate(out)
-
-
-def make_sample(rng: random.Random, kind: str, cache: Path) -> tuple[np.ndarray, dict[str, str]]:
+def make_clip(rng: random.Random, kind: str, cond: dict[str, object], cache: Path,
+              babblers: list[np.ndarray]) -> tuple[np.ndarray, dict[str, object]]:
     voice, speed = rng.choice(VOICES), rng.choice(SPEEDS)
-    text = rng.choice(HUMAN if kind == "human" else MACHINE)
-    speech = samples(read_pcm(synthesize(text, cache, voice=voice, rate=speed)))
-    speech *= 10 ** (rng.uniform(-8, 2) / 20)  # talker level
-    meta = {"voice": voice, "rate": str(speed), "text": text, "tail": "silence"}
-    lead = silence(rng.uniform(150, 1500) if kind == "human" else rng.uniform(150, 900))
-    parts = [lead, speech]
-    label = "HUMAN" if kind == "human" else "MACHINE"
-    if kind == "human":
-        parts.append(silence(4000))
+    texts = {"human_short": HUMAN_SHORT, "human_long": HUMAN_LONG}.get(kind, MACHINE)
+    text = rng.choice(texts)
+    speech_dbfs = NOMINAL_DBFS + float(cond["level_db"]) + rng.uniform(-2, 2)  # type: ignore[arg-type]
+    speech = speak(text, voice, speed, cache)
+    speech *= 10 ** ((speech_dbfs - active_level(speech)) / 20)
+    meta: dict[str, object] = {"voice": voice, "rate": speed, "text": text, "tail": "silence"}
+    human = kind.startswith("human")
+    parts = [silence(rng.uniform(200, 1500) if human else rng.uniform(150, 900))]
+    if not human and rng.random() < 0.3:  # a greeting over a music bed, or after a music intro
+        if rng.random() < 0.5:
+            speech = speech + at_level(music(speech.size * 1000 / 8000, rng, 0), speech_dbfs - 15)
+            meta["tail"] = "music bed"
+        else:
+            parts.append(music(rng.uniform(1500, 3000), rng, speech_dbfs - 6))
+            meta["tail"] = "music intro"
+    parts.append(speech)
+    label = "HUMAN" if human else "MACHINE"
+    if human:
+        parts.append(silence(3500))
     elif kind == "beep":
-        freq, level = rng.choice(BEEP_FREQS), rng.choice(BEEP_LEVELS)
-        length = rng.choice([250, 400, 600, 1000])
-        parts += [silence(rng.uniform(250, 1200)), sine(freq, length, level), silence(2500)]
-        meta["tail"] = f"beep {freq:.0f}Hz {level:.0f}dBFS {length}ms"
+        freq, rel, length = rng.choice(BEEP_FREQS), rng.choice([9.0, 3.0, -6.0]), rng.choice([250, 400, 600, 1000])
+        parts += [silence(rng.uniform(250, 1200)), sine(freq, length, speech_dbfs + rel), silence(2500)]
+        meta["tail"] += f"; beep {freq:.0f}Hz {rel:+.0f}dB {length}ms"
         label = "BEEP"
     elif kind == "negative":
         which = rng.choice(["sit", "hum", "music"])
         gap = silence(rng.uniform(200, 800))
         if which == "sit":
-            parts += [gap, sit(rng.choice([-12.0, -20.0])), silence(2500)]
+            parts += [gap, sit(speech_dbfs + rng.choice([3.0, 9.0])), silence(2500)]
         elif which == "hum":
-            parts += [gap, hum(3000, rng.choice([50.0, 60.0]), -20.0), silence(1000)]
+            parts += [gap, hum_signal(24000, rng.choice([50.0, 60.0]), speech_dbfs), silence(1000)]
         else:
-            parts += [gap, music(4000, rng, -16.0), silence(1000)]
-        meta["tail"] = which
+            parts += [gap, music(4000, rng, speech_dbfs), silence(1000)]
+        meta["tail"] += f"; {which}"
     else:
         parts.append(silence(3500))
     x = np.concatenate(parts)
-    noise_db = rng.uniform(-62, -45)
-    x += np.random.default_rng(rng.randrange(2**32)).normal(0, 32767 * 10 ** (noise_db / 20), x.size)
-    meta["noise_dbfs"] = f"{noise_db:.0f}"
-    if rng.random() < 0.2:
-        x += hum(x.size * 1000 / RATE, rng.choice([50.0, 60.0]), -42.0)
-        meta["noise_dbfs"] += "+hum"
+    gen = np.random.default_rng(rng.randrange(2**32))
+    x = x + noise(str(cond["noise"]), x.size, float(cond["noise_dbfs"]), gen,  # type: ignore[arg-type]
+                  rng.sample(babblers, 4))
     codec = rng.choice([g711.Codec.PCMU, g711.Codec.PCMA])
-    pcm = g711.decode(codec, g711.encode(codec, to_pcm(x)))  # the G.711 line
+    x = g711_line(x, codec, float(cond["loss_pct"]) / 100, gen)  # type: ignore[arg-type]
     meta["codec"] = codec.name
-    return samples(pcm), {"label": label, **meta}
+    return x, {"label": label, **cond, **meta}
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", default="var/amd-corpus")
-    ap.add_argument("--count", type=int, default=240)
-    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--out", default="var/amd-hard")
+    ap.add_argument("--count", type=int, default=400)
+    ap.add_argument("--seed", type=int, default=18)
     args = ap.parse_args(argv)
     out = Path(args.out)
     cache = out / "tts"
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "clips").mkdir(parents=True, exist_ok=True)
     rng = random.Random(args.seed)
-    # 40% human, 25% machine without beep, 25% machine with beep, 10% machine + beep look-alike
-    kinds = (["human"] * 40 + ["machine"] * 25 + ["beep"] * 25 + ["negative"] * 10) * (args.count // 100 + 1)
-    kinds = kinds[: args.count]
+    kinds, axes = spread(KINDS, args.count), spread(AXES, args.count)
     rng.shuffle(kinds)
+    rng.shuffle(axes)
+    babblers = [speak(t, v, 170, cache) for t, v in zip(MACHINE[:6], VOICES[6:12], strict=True)]
+    seen: dict[str, int] = defaultdict(int)
+    groups: dict[tuple[str, str], int] = defaultdict(int)
     rows = []
-    for i, kind in enumerate(kinds):
-        x, meta = make_sample(rng, kind, cache)
-        name = f"amd-{i:04d}.wav"
+    for i, (kind, axis) in enumerate(zip(kinds, axes, strict=True)):
+        cond = conditions(axis, seen[axis])
+        seen[axis] += 1
+        x, meta = make_clip(rng, kind, cond, cache, babblers)
+        name = f"clips/amd-{i:04d}.wav"
         write_pcm(out / name, to_pcm(x))
-        rows.append({"file": name, "split": "tune" if i % 2 == 0 else "test", "kind": kind, **meta})
-        if i % 40 == 0:
+        split = "tune" if groups[(kind, axis)] % 2 == 0 else "test"
+        groups[(kind, axis)] += 1
+        rows.append({"file": name, "split": split, "kind": kind, **meta})
+        if i % 50 == 0:
             print(f"{i}/{len(kinds)}", file=sys.stderr)
     with open(out / "labels.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0]))
         writer.writeheader()
         writer.writerows(rows)
-    print(f"wrote {len(rows)} samples to {out}")
+    print(f"wrote {len(rows)} clips to {out}")
 
 
 if __name__ == "__main__":

@@ -1,9 +1,12 @@
-"""Evaluate answering-machine detection on the generated corpus (see bench/amd_corpus.py).
+"""Evaluate answering-machine detection on the corpus of bench/amd_corpus.py.
 
-    PYTHONPATH=src python bench/amd_eval.py [--corpus var/amd-corpus] [--split test] [--params '{...}']
+    PYTHONPATH=src python bench/amd_eval.py [--corpus var/amd-hard] [--split test] [--preset adaptive]
+        [--params '{...}'] [--markdown]
 
-The final answer of a sample is BEEP when a beep was reported, else the first verdict. Prints the
-confusion matrix, accuracy, decision-time percentiles and the misclassified samples.
+The final answer of a clip is BEEP when a beep was reported, else the first verdict. Prints accuracy
+over all clips and over the aim's conditions (speech down to -20 dB, noise up to -30 dBFS), by class,
+by condition (level, noise level, noise kind, loss), the confusion matrix, first-verdict p50/p90, false
+BEEPs and the wrong clips; --markdown prints the tables for BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ import argparse
 import csv
 import json
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,74 +27,133 @@ from legato.media.amd_params import AmdParams
 from legato.media.wavfile import read_pcm
 
 LABELS = ["HUMAN", "MACHINE", "BEEP"]
+PRESETS: dict[str, Callable[[], AmdParams]] = {"adaptive": AmdParams, "app_amd": AmdParams.app_amd}
 
 
-def classify(pcm: bytes, params: AmdParams) -> tuple[str, int, int | None, str]:
-    """(final answer, first decision ms, beep report ms, reason) for one recording."""
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    row: dict[str, str]
+    answer: str
+    first_ms: int
+    reason: str
+    confidence: float | None
+    frames: int
+
+    @property
+    def right(self) -> bool:
+        return self.answer == self.row["label"]
+
+
+def classify(pcm: bytes, params: AmdParams) -> tuple[str, int, str, float | None, int]:
+    """(final answer, first decision ms, reason, confidence, frames fed) for one recording."""
     det = AmdDetector(params)
     verdicts = []
     for i in range(0, len(pcm), 320):
         verdicts += det.feed(pcm[i:i + 320])
         if det.done:
             break
+    frames = det.elapsed_ms // 20
     if not verdicts:
-        return "NONE", -1, None, "none"
+        return "NONE", -1, "none", None, frames
     first = verdicts[0]
-    beep = next((v for v in verdicts if v.answered_by.value == "BEEP"), None)
-    answer = "BEEP" if beep else first.answered_by.value
-    return answer, first.decision_ms, beep.decision_ms if beep else None, first.reason
+    beep = any(v.answered_by.value == "BEEP" for v in verdicts)
+    return ("BEEP" if beep else first.answered_by.value), first.decision_ms, first.reason, first.confidence, frames
+
+
+def load(corpus: Path, split: str) -> list[tuple[dict[str, str], bytes]]:
+    with open(corpus / "labels.csv") as f:
+        rows = [r for r in csv.DictReader(f) if split in ("all", r["split"])]
+    return [(r, read_pcm(corpus / r["file"])) for r in rows]
+
+
+def evaluate(clips: list[tuple[dict[str, str], bytes]], params: AmdParams) -> list[Outcome]:
+    return [Outcome(row, *classify(pcm, params)) for row, pcm in clips]
+
+
+def in_aim(row: dict[str, str]) -> bool:
+    """The aim's conditions: speech down to -20 dB, noise up to -30 dBFS."""
+    return int(row["level_db"]) >= -20 and int(row["noise_dbfs"]) <= -30
+
+
+def share(outcomes: list[Outcome]) -> str:
+    n = len(outcomes)
+    right = sum(o.right for o in outcomes)
+    return f"{right / n:.1%} ({right}/{n})" if n else "-"
+
+
+def groups(outcomes: list[Outcome], key: Callable[[dict[str, str]], str]) -> dict[str, list[Outcome]]:
+    out: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        out[key(o.row)].append(o)
+    return dict(out)
+
+
+def summary(outcomes: list[Outcome]) -> dict[str, object]:
+    first = [o.first_ms for o in outcomes]
+    p50, p90 = np.percentile(first, [50, 90])
+    false_beeps = [o for o in outcomes if o.answer == "BEEP" and o.row["label"] != "BEEP"]
+    return {"all": share(outcomes), "aim": share([o for o in outcomes if in_aim(o.row)]),
+            "nominal": share([o for o in outcomes if o.row["axis"] == "nominal"]),
+            "p50": p50 / 1000, "p90": p90 / 1000, "false_beeps": len(false_beeps)}
+
+
+def tables(outcomes: list[Outcome]) -> list[str]:
+    """Markdown: by class, by condition, confusion."""
+    lines = ["| class | right |", "|---|---|"]
+    lines += [f"| {k} | {share(v)} |" for k, v in sorted(groups(outcomes, lambda r: r["kind"]).items())]
+    lines += ["", "| condition | right |", "|---|---|"]
+    axes: list[tuple[str, Callable[[dict[str, str]], str]]] = [
+        ("nominal", lambda r: "nominal" if r["axis"] == "nominal" else ""),
+        ("level", lambda r: f"speech {int(r['level_db']):+d} dB" if r["axis"] == "level" else ""),
+        ("noise", lambda r: f"noise {r['noise_dbfs']} dBFS" if r["axis"] == "noise" else ""),
+        ("kind", lambda r: f"{r['noise']} noise -50..-25 dBFS" if r["axis"] == "noise" else ""),
+        ("loss", lambda r: f"loss {r['loss_pct']}%" if r["axis"] == "loss" else "")]
+    for _, key in axes:
+        found = groups(outcomes, key)
+        ordered = sorted((k for k in found if k), key=lambda k: (len(k.split()[1]) if k[0] == "s" else 0, k))
+        lines += [f"| {k} | {share(found[k])} |" for k in ordered]
+    def band(o: Outcome) -> str:
+        c = o.confidence or 0.0
+        return "confidence >= 0.9" if c >= 0.9 else "confidence 0.75-0.9" if c >= 0.75 else "confidence < 0.75"
+    lines += ["", "| first verdict's confidence | right |", "|---|---|"]
+    bands: dict[str, list[Outcome]] = defaultdict(list)
+    for o in outcomes:
+        bands[band(o)].append(o)
+    lines += [f"| {k} | {share(bands[k])} |" for k in ("confidence >= 0.9", "confidence 0.75-0.9", "confidence < 0.75")]
+    confusion = Counter((o.row["label"], o.answer) for o in outcomes)
+    cols = [*LABELS, *(["NONE"] if any(a == "NONE" for _, a in confusion) else [])]
+    lines += ["", "| truth \\ verdict | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    lines += [f"| {lab} | " + " | ".join(str(confusion[(lab, c)]) for c in cols) + " |" for lab in LABELS]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--corpus", default="var/amd-corpus")
+    ap.add_argument("--corpus", default="var/amd-hard")
     ap.add_argument("--split", default="test", choices=["test", "tune", "all"])
-    ap.add_argument("--preset", default="default", choices=["default", "tuned"],
-                    help="app_amd defaults, or AmdParams.tuned()")
+    ap.add_argument("--preset", default="adaptive", choices=list(PRESETS))
     ap.add_argument("--params", default="{}", help="AmdParams overrides as JSON")
+    ap.add_argument("--markdown", action="store_true", help="print the BENCHMARKS.md tables")
     args = ap.parse_args(argv)
-    base = AmdParams.tuned() if args.preset == "tuned" else AmdParams()
-    params = AmdParams.from_dict({**base.to_dict(), **json.loads(args.params)})
-    corpus = Path(args.corpus)
-    with open(corpus / "labels.csv") as f:
-        rows = [r for r in csv.DictReader(f) if args.split in ("all", r["split"])]
-    confusion: Counter[tuple[str, str]] = Counter()
-    first_ms: list[int] = []
-    beep_ms: list[int] = []
-    wrong = []
-    frames = 0
-    started = time.perf_counter()
-    for row in rows:
-        pcm = read_pcm(corpus / row["file"])
-        frames += len(pcm) // 320
-        answer, decided, beep_at, reason = classify(pcm, params)
-        confusion[(row["label"], answer)] += 1
-        first_ms.append(decided)
-        if beep_at is not None:
-            beep_ms.append(beep_at)
-        if answer != row["label"]:
-            wrong.append((row["file"], row["label"], answer, reason, row["kind"], row["tail"],
-                          row["text"][:40]))
-    elapsed = time.perf_counter() - started
-    n = len(rows)
-    correct = sum(confusion[(lab, lab)] for lab in LABELS)
-    cols = [*LABELS, "NONE"] if any(k[1] == "NONE" for k in confusion) else LABELS
-    print(f"preset={args.preset} split={args.split} samples={n} accuracy={correct / n:.1%} ({correct}/{n})")
-    print("truth \\ verdict | " + " | ".join(f"{c:>7}" for c in cols))
-    for lab in LABELS:
-        print(f"{lab:>15} | " + " | ".join(f"{confusion[(lab, c)]:>7}" for c in cols))
-    human_machine = sum(confusion[(t, a)] for t in LABELS for a in LABELS
-                        if (t == "HUMAN") == (a == "HUMAN"))
-    print(f"HUMAN vs machine (MACHINE+BEEP) accuracy: {human_machine / n:.1%}")
-    p = np.percentile(first_ms, [50, 90, 95, 99])
-    print(f"first verdict ms: p50={p[0]:.0f} p90={p[1]:.0f} p95={p[2]:.0f} p99={p[3]:.0f} "
-          f"max={max(first_ms)}")
-    if beep_ms:
-        q = np.percentile(beep_ms, [50, 90])
-        print(f"BEEP verdict ms (from answer): p50={q[0]:.0f} p90={q[1]:.0f}")
-    print(f"detector cost: {elapsed / max(frames, 1) * 1e6:.1f} us per 20 ms frame ({frames} frames)")
-    for w in wrong:
-        print("  wrong:", *w)
+    params = AmdParams.from_dict({**PRESETS[args.preset]().to_dict(), **json.loads(args.params)})
+    clips = load(Path(args.corpus), args.split)
+    started = time.process_time()
+    outcomes = evaluate(clips, params)
+    elapsed = time.process_time() - started
+    s = summary(outcomes)
+    print(f"preset={args.preset} split={args.split} clips={len(outcomes)} right={s['all']} "
+          f"aim-conditions={s['aim']} nominal={s['nominal']} p50={s['p50']:.2f}s p90={s['p90']:.2f}s "
+          f"false BEEPs={s['false_beeps']}")
+    frames = sum(o.frames for o in outcomes)
+    print(f"cost: {elapsed:.1f} s CPU for {frames} frames fed, {elapsed / max(frames, 1) * 1e6:.0f} us per 20 ms frame")
+    if args.markdown:
+        print("\n".join(tables(outcomes)))
+    for o in outcomes:
+        if not o.right:
+            r = o.row
+            print(f"  wrong: {r['file']} {r['label']}->{o.answer} {o.reason} conf={o.confidence} "
+                  f"{r['kind']} {r['axis']} lvl={r['level_db']} {r['noise']}@{r['noise_dbfs']} "
+                  f"loss={r['loss_pct']} | {r['tail']} | {r['text'][:40]}")
 
 
 if __name__ == "__main__":

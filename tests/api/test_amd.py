@@ -110,5 +110,9 @@ def test_amd_parameters_account_then_leg_overrides(make_server) -> None:  # type
     assert unknown.json()["response"]["error_data"]["field"] == "amd_params.nope"
     negative = api.create_leg("09163816621", amd_enable=True, amd_params={"greeting_ms": -5})
     assert negative.status_code == 400 and negative.json()["response"]["error_data"]["field"] == "amd_params"
+    detector = api.create_leg("09163816621", amd_enable=True, amd_params={"detector": "psychic"})
+    assert detector.status_code == 400 and "detector must be one of adaptive, app_amd" in detector.text
+    anchor = api.create_leg("09163816621", amd_enable=True, amd_params={"detector": "app_amd"}).json()
+    assert anchor["response"]["data"]["amd_params"]["detector"] == "app_amd"
     without = api.create_leg("09163816621", amd_params={"greeting_ms": 1800})
     assert without.status_code == 400 and without.json()["response"]["error_data"]["field"] == "amd_params"

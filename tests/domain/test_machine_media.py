@@ -20,9 +20,10 @@ def connected(**kwargs: object) -> m.LegMachine:
 def test_sync_verdict_figures_go_on_the_leg_and_on_leg_answered() -> None:
     machine = connected(amd_enable=True)
     effects = machine.handle(m.AmdResult(AnsweredBy.HUMAN, decision_ms=900, initial_silence_ms=400,
-                                         greeting_ms=500, words=1), T0)
+                                         greeting_ms=500, words=1, confidence=0.82), T0)
     [answered] = [e for e in effects if isinstance(e, m.Emit)]
-    figures = {"answered_by": "HUMAN", "decision_ms": 900, "initial_silence_ms": 400, "greeting_ms": 500, "words": 1}
+    figures = {"answered_by": "HUMAN", "decision_ms": 900, "initial_silence_ms": 400, "greeting_ms": 500, "words": 1,
+               "confidence": 0.82}
     assert answered.name == "leg_answered" and answered.data == {"amd": figures}
     assert machine.leg.extra["amd"] == figures and machine.leg.answered_by is AnsweredBy.HUMAN
 

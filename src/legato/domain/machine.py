@@ -73,12 +73,13 @@ class AmdResult:
     initial_silence_ms: int | None = None
     greeting_ms: int | None = None
     words: int | None = None
+    confidence: float | None = None  # 0.5 (a guess) .. 1.0 (clear)
 
     def figures(self) -> dict[str, object]:
         """The verdict and the figures the detector gave, for the leg and its events."""
         found = {"answered_by": self.answered_by.value, "decision_ms": self.decision_ms,
                  "initial_silence_ms": self.initial_silence_ms, "greeting_ms": self.greeting_ms,
-                 "words": self.words}
+                 "words": self.words, "confidence": self.confidence}
         return {k: v for k, v in found.items() if v is not None}
 
 

@@ -1,6 +1,9 @@
-"""Answering-machine detection: webrtcvad feeding a word/silence state machine, plus a beep detector.
+"""Answering-machine detection: a speech/silence analyser feeding a greeting judge, plus a beep detector.
 
-The state machine follows the idea of Asterisk's app_amd (reimplemented here, not copied): count
+Two analysers (AmdParams.detector): `adaptive` (default) hears speech against a per-call noise floor in
+10 ms hops (amd_levels.py) and judges the greeting from words and rhythm (amd_greeting.py); `app_amd`
+is the anchor: a fixed silence threshold and webrtcvad on 20 ms frames. Its state machine follows the
+idea of Asterisk's app_amd (reimplemented here, not copied): count
 words (voice runs of at least `minimum_word_length_ms` separated by `between_words_silence_ms`),
 decide MACHINE on a long initial silence, a long greeting, too many words or a very long word, and
 HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After MACHINE the
@@ -18,67 +21,51 @@ with warnings.catch_warnings():
     import webrtcvad
 
 from legato.domain.leg import AnsweredBy
+from legato.media.amd_greeting import GreetingJudge, confidence
+from legato.media.amd_levels import HOP, LineAnalyzer
 from legato.media.amd_params import AmdParams, AmdVerdict
 from legato.media.beep import BeepDetector
 from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 
+_BEEP_FLOOR_DBFS = {"adaptive": -60.0, "app_amd": -45.0}  # quietest beep each detector listens for
 
-class WordCounter:
-    """The word/silence state machine fed one 20 ms voice/silence flag at a time."""
+
+class WordCounter(GreetingJudge):
+    """app_amd's word/silence state machine: the greeting judge fed one 20 ms voice/silence flag at a time."""
 
     def __init__(self, params: AmdParams) -> None:
-        self.p = params
-        self.elapsed_ms = 0
-        self.words = 0
-        self.in_word = False
-        self.voice_run_ms = 0
-        self.silence_run_ms = 0
-        self.greeting_start_ms: int | None = None
+        super().__init__(params, step_ms=FRAME_MS)
 
-    @property
-    def initial_silence_ms(self) -> int:
-        return self.greeting_start_ms if self.greeting_start_ms is not None else self.elapsed_ms
 
-    def greeting_ms(self, until_ms: int | None = None) -> int:
-        if self.greeting_start_ms is None:
-            return 0
-        end = self.elapsed_ms if until_ms is None else until_ms
-        return max(0, end - self.greeting_start_ms)
+class FixedThresholdWords:
+    """app_amd's analysis: a 20 ms frame is voice when loud enough and webrtcvad agrees."""
 
-    def _verdict(self, who: AnsweredBy, reason: str, greeting_end: int | None = None) -> AmdVerdict:
-        return AmdVerdict(answered_by=who, reason=reason, decision_ms=self.elapsed_ms,
-                          initial_silence_ms=self.initial_silence_ms,
-                          greeting_ms=self.greeting_ms(greeting_end), words=self.words)
+    def __init__(self, params: AmdParams) -> None:
+        self.params = params
+        self._vad = webrtcvad.Vad(params.vad_aggressiveness)
+        self.judge = WordCounter(params)
 
-    def step(self, voiced: bool) -> AmdVerdict | None:
-        """Advance 20 ms; returns a verdict when one is reached."""
-        p = self.p
-        self.elapsed_ms += FRAME_MS
-        if voiced:
-            self.silence_run_ms = 0
-            self.voice_run_ms += FRAME_MS
-            if not self.in_word and self.voice_run_ms >= p.minimum_word_length_ms:
-                self.in_word = True
-                self.words += 1
-                if self.greeting_start_ms is None:
-                    self.greeting_start_ms = self.elapsed_ms - self.voice_run_ms
-                if self.words >= p.maximum_number_of_words:
-                    return self._verdict(AnsweredBy.MACHINE, "MAXWORDS")
-            if self.voice_run_ms >= p.maximum_word_length_ms:
-                return self._verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
-            if self.greeting_start_ms is not None and self.greeting_ms() >= p.greeting_ms:
-                return self._verdict(AnsweredBy.MACHINE, "LONGGREETING")
-        else:
-            self.silence_run_ms += FRAME_MS
-            if self.silence_run_ms >= p.between_words_silence_ms:
-                self.in_word = False
-                self.voice_run_ms = 0
-            if self.words == 0 and self.elapsed_ms >= p.initial_silence_ms:
-                return self._verdict(AnsweredBy.MACHINE, "INITIALSILENCE")
-            if self.words > 0 and self.silence_run_ms >= p.after_greeting_silence_ms:
-                return self._verdict(AnsweredBy.HUMAN, "HUMAN", self.elapsed_ms - self.silence_run_ms)
-        if self.elapsed_ms >= p.total_analysis_time_ms:
-            return self._verdict(p.undecided, "TOOLONG")
+    def step(self, frame: bytes) -> AmdVerdict | None:
+        level = float(np.abs(np.frombuffer(frame, dtype="<i2").astype(np.int32)).mean())
+        voiced = level >= self.params.silence_threshold and self._vad.is_speech(frame, SAMPLE_RATE)
+        return self.judge.step(voiced)
+
+
+class AdaptiveWords:
+    """The adaptive analysis: two 10 ms hops per frame through the line analyser and the greeting judge."""
+
+    def __init__(self, params: AmdParams) -> None:
+        self.line = LineAnalyzer(params.speech_snr_db, params.hold_snr_db, params.noise_window_ms,
+                                 params.vad_aggressiveness)
+        self.judge = GreetingJudge(params)
+
+    def step(self, frame: bytes) -> AmdVerdict | None:
+        x = np.frombuffer(frame, dtype="<i2")
+        for off in range(0, x.size, HOP):
+            hop = self.line.step(x[off:off + HOP])
+            verdict = self.judge.step(hop.speech, self.line.snr_db())
+            if verdict is not None:
+                return verdict
         return None
 
 
@@ -87,9 +74,10 @@ class AmdDetector:
 
     def __init__(self, params: AmdParams | None = None) -> None:
         self.params = params or AmdParams()
-        self._vad = webrtcvad.Vad(self.params.vad_aggressiveness)
-        self._words = WordCounter(self.params)
-        self._beeps = BeepDetector() if self.params.detect_beep else None
+        words = AdaptiveWords if self.params.detector == "adaptive" else FixedThresholdWords
+        self._words: AdaptiveWords | FixedThresholdWords = words(self.params)
+        floor = _BEEP_FLOOR_DBFS[self.params.detector]
+        self._beeps = BeepDetector(min_level_dbfs=floor) if self.params.detect_beep else None
         self._buf = b""
         self.verdict: AmdVerdict | None = None
         self.done = False
@@ -109,17 +97,11 @@ class AmdDetector:
                 break
         return out
 
-    def _voiced(self, frame: bytes) -> bool:
-        level = float(np.abs(np.frombuffer(frame, dtype="<i2").astype(np.int32)).mean())
-        if level < self.params.silence_threshold:
-            return False
-        return self._vad.is_speech(frame, SAMPLE_RATE)
-
     def _frame(self, frame: bytes) -> list[AmdVerdict]:
         self.elapsed_ms += FRAME_MS
         out: list[AmdVerdict] = []
         if self.verdict is None:
-            verdict = self._words.step(self._voiced(frame))
+            verdict = self._words.step(frame)
             if verdict is not None:
                 self.verdict = verdict
                 out.append(verdict)
@@ -130,11 +112,12 @@ class AmdDetector:
             if beeps:
                 beep = beeps[0]
                 if self.verdict is None:  # a beep before any verdict: it is a machine
-                    self.verdict = self._words._verdict(AnsweredBy.MACHINE, "BEEP")
+                    self.verdict = self._words.judge.verdict(AnsweredBy.MACHINE, "BEEP")
                     out.append(self.verdict)
                 v = self.verdict
                 out.append(AmdVerdict(AnsweredBy.BEEP, "BEEP", self.elapsed_ms, v.initial_silence_ms,
-                                      v.greeting_ms, v.words, beep.frequency_hz, beep.duration_ms))
+                                      v.greeting_ms, v.words, beep.frequency_hz, beep.duration_ms,
+                                      confidence("BEEP", v.greeting_ms, self.params)))
                 self.done = True
             elif self.verdict is not None and self.elapsed_ms - self.verdict.decision_ms >= \
                     self.params.beep_timeout_ms:

@@ -1,6 +1,8 @@
 """Answering-machine detection parameters and verdicts: plain data, shared by engine and client.
 
-The defaults are those of Asterisk's app_amd (this is a reimplementation of its idea, not its code).
+Two detectors share the parameters: `adaptive` (the default: per-call noise floor, 10 ms hops, see
+amd_levels.py and amd_greeting.py) and `app_amd`, the fixed-threshold word counter of Asterisk's
+app_amd (a reimplementation of its idea, not its code), kept as the anchor with app_amd's defaults.
 """
 
 from __future__ import annotations
@@ -10,31 +12,43 @@ from typing import Any
 
 from legato.domain.leg import AnsweredBy
 
+DETECTORS = ("adaptive", "app_amd")
+
 
 @dataclass(frozen=True, slots=True)
 class AmdParams:
     """How the detector decides; configurable per account and per leg. Durations in ms."""
 
+    # defaults: the adaptive detector's, chosen on the tune half of bench/amd_corpus.py (BENCHMARKS.md)
     initial_silence_ms: int = 2500
-    greeting_ms: int = 1500
-    after_greeting_silence_ms: int = 800
+    greeting_ms: int = 3000
+    after_greeting_silence_ms: int = 700
     total_analysis_time_ms: int = 5000
     minimum_word_length_ms: int = 100
     between_words_silence_ms: int = 50
-    maximum_number_of_words: int = 3
-    silence_threshold: int = 256  # mean absolute amplitude (16-bit) under which a frame is silence
+    maximum_number_of_words: int = 0  # 0: no limit (words are counted and reported; greeting length decides)
+    silence_threshold: int = 256  # app_amd only: mean absolute amplitude (16-bit) under which a frame is silence
     maximum_word_length_ms: int = 5000
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
     detect_beep: bool = True
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
+    detector: str = "adaptive"  # "adaptive" or "app_amd" (fixed threshold, 20 ms frames)
+    speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
+    hold_snr_db: int = 5  # adaptive: and stays speech while this far above it
+    noise_window_ms: int = 1500  # adaptive: the noise floor is the quietest moment of this window
+
+    @classmethod
+    def app_amd(cls) -> AmdParams:
+        """Asterisk app_amd's algorithm and defaults: the anchor the adaptive detector is measured against."""
+        return cls(detector="app_amd", initial_silence_ms=2500, greeting_ms=1500, after_greeting_silence_ms=800,
+                   total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
+                   maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000)
 
     @classmethod
     def tuned(cls) -> AmdParams:
-        """Values chosen on the tuning half of bench/amd_corpus.py (see BENCHMARKS) by a fixed rule: the
-        smallest median verdict time among settings at least 98% correct. app_amd's defaults call
-        three-word answers ("Hello, Maria speaking") machines; four words do not."""
-        return cls(maximum_number_of_words=4, greeting_ms=2000, after_greeting_silence_ms=600)
+        """The adaptive detector with values chosen on the tune half of bench/amd_corpus.py (BENCHMARKS.md)."""
+        return cls()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -52,11 +66,13 @@ class AmdParams:
         params = cls(**kwargs)
         for f in fields(cls):
             value = getattr(params, f.name)
-            if f.name.endswith("_ms") or f.name in ("maximum_number_of_words", "silence_threshold"):
+            if f.name.endswith(("_ms", "_db")) or f.name in ("maximum_number_of_words", "silence_threshold"):
                 if not isinstance(value, int) or value < 0:
                     raise ValueError(f"{f.name} must be a non-negative integer")
         if not 0 <= params.vad_aggressiveness <= 3:
             raise ValueError("vad_aggressiveness must be 0..3")
+        if params.detector not in DETECTORS:
+            raise ValueError(f"detector must be one of {', '.join(DETECTORS)}")
         return params
 
 
@@ -72,6 +88,7 @@ class AmdVerdict:
     words: int
     beep_hz: float | None = None
     beep_ms: int | None = None
+    confidence: float | None = None  # 0.5 (a guess) .. 1.0 (clear)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -21,6 +21,7 @@ from legato.media.g711 import FRAME_MS, FRAME_SAMPLES, SAMPLE_RATE
 WINDOW = 2 * FRAME_SAMPLES
 BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz
 _HANN = np.hanning(WINDOW)
+_BED_RATIO = 10 ** (-6 / 10)  # an earlier tone 6 dB or more below this one is background, not a neighbour
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +62,12 @@ class BeepDetector:
         self._neighbour = tonal_neighbour_ms
         self._quiet_ratio = 10 ** (-quiet_db / 10)
         self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
+        self._spectra = np.full((50, WINDOW // 2 + 1), np.inf)  # the last second's non-tonal spectra
+        self._learned = 0
+        self._noise_psd = np.zeros(WINDOW // 2 + 1)
+        self._recent_energy: deque[float] = deque(maxlen=50)
+        self.noise_energy = 0.0  # mean square of the line's noise (the quietest frame of the last second)
+        self._last_tonal_level = 0.0
         self._prev = np.zeros(FRAME_SAMPLES)
         self._pending_pcm = b""
         self.now_ms = 0
@@ -69,12 +76,24 @@ class BeepDetector:
         self._candidate: tuple[_Segment, int, float] | None = None  # (segment, end_ms, level)
 
     def frequency(self, window: np.ndarray) -> float | None:
-        """The tone frequency of a 320-sample window, or None when it is not a single loud tone."""
+        """The tone frequency of a 320-sample window, or None when it is not a single loud tone. The line's
+        noise spectrum (the quietest of the last second, bin by bin) is taken off first, so a tone in
+        steady noise is judged on its own."""
         x = window - window.mean()
+        spec = np.fft.rfft(x * _HANN)
+        raw = spec.real**2 + spec.imag**2
+        freq = self._tone(x, raw)
+        if freq is None:  # only what is not a tone teaches the noise spectrum (a steady tone never does)
+            self._spectra[self._learned % len(self._spectra)] = raw
+            self._learned += 1
+            if self._learned >= 10 and self._learned % 5 == 0:  # min statistics, bias-corrected
+                self._noise_psd = self._spectra[: self._learned].min(axis=0) * 2.0
+        return freq
+
+    def _tone(self, x: np.ndarray, raw: np.ndarray) -> float | None:
         if float(np.dot(x, x)) / WINDOW < self._min_power:
             return None
-        spec = np.fft.rfft(x * _HANN)
-        power = spec.real**2 + spec.imag**2
+        power = np.maximum(raw - self._noise_psd, 0.0)
         total = float(power.sum())
         if total <= 0:
             return None
@@ -104,7 +123,12 @@ class BeepDetector:
         self.now_ms += FRAME_MS
         freq = self.frequency(np.concatenate((self._prev, frame)))
         self._prev = frame
-        energy = float(np.dot(frame, frame)) / frame.size
+        raw_energy = float(np.dot(frame, frame)) / frame.size
+        if freq is None:
+            self._recent_energy.append(raw_energy)
+            self.noise_energy = min(self._recent_energy) * 1.5
+        # what stands above the line's noise; frames within 6 dB of it are the noise itself
+        energy = raw_energy - self.noise_energy if raw_energy > 4 * self.noise_energy else 0.0
         self._energies.append((self.now_ms, energy))
         seg = self._segment
         if seg is not None and freq is not None and abs(freq - seg.frequency) <= self._stability:
@@ -112,8 +136,8 @@ class BeepDetector:
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
             seg.energy += energy
-        elif seg is not None and freq is None and seg.dropouts == 0 and seg.frames >= 3:
-            seg.dropouts = 1  # tolerate one odd window inside a tone
+        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= 3:
+            seg.dropouts += 1  # tolerate up to two odd windows inside a tone (noise, a lost packet)
         else:
             if seg is not None:
                 self._close(seg)
@@ -131,11 +155,14 @@ class BeepDetector:
             self._candidate = None  # another tone right after: a sequence, not a beep
         level = seg.energy / seg.frames
         quiet_before = seg.before <= level * self._quiet_ratio
-        if (self._min_ms <= length <= self._max_ms and quiet_before
-                and seg.start_ms - self._last_tonal_end >= self._isolation):
+        # a tone soon after another of like level is a note sequence (music, SIT); a much quieter one
+        # before it (a music bed under the greeting) does not count
+        alone = (seg.start_ms - self._last_tonal_end >= self._isolation
+                 or self._last_tonal_level <= level * _BED_RATIO)
+        if self._min_ms <= length <= self._max_ms and quiet_before and alone:
             self._candidate = (seg, end_ms, level)
         if length >= self._neighbour:
-            self._last_tonal_end = end_ms
+            self._last_tonal_end, self._last_tonal_level = end_ms, level
 
     def _check_candidate(self, energy: float) -> Beep | None:
         if self._candidate is None:

@@ -418,4 +418,5 @@ class Channel(asyncio.DatagramProtocol):
             self.amd = None
             self.notify(base.AMD_RESULT, {"answered_by": str(amd.params.undecided), "reason": "NOAUDIO",
                                           "decision_ms": amd.elapsed_ms, "initial_silence_ms": amd.elapsed_ms,
-                                          "greeting_ms": 0, "words": 0, "beep_hz": None, "beep_ms": None})
+                                          "greeting_ms": 0, "words": 0, "beep_hz": None, "beep_ms": None,
+                                          "confidence": 0.5})

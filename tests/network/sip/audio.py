@@ -52,6 +52,35 @@ def machine_greeting(folder: Path, beep_hz: int | None = 1000) -> Path:
     return join(parts, folder / "machine.wav")
 
 
+def hard_answer(folder: Path, text: str, gain_db: float = 0.0, noise: float = 0.0, music_hz: int | None = None,
+                beep_hz: int | None = None, rate: int = 160) -> Path:
+    """`text` (espeak-ng at `rate` words a minute) at `gain_db`, over `noise` (sox white noise amplitude,
+    0.03 is about -35 dBFS) and optionally a music bed under everything (a tone pulsing at 2 Hz), then
+    optionally a beep, then silence."""
+    folder.mkdir(parents=True, exist_ok=True)
+    said = speech(text, folder / "said.wav", rate=rate)
+    _sox(str(said), str(folder / "quiet.wav"), "gain", str(gain_db))
+    parts = [silence(0.5, folder / "lead.wav"), folder / "quiet.wav", silence(0.5, folder / "gap.wav")]
+    if beep_hz is not None:
+        parts.append(tone(beep_hz, 0.5, folder / "beep.wav", volume=0.3))
+    parts.append(silence(8.0, folder / "tail.wav"))
+    clean = join(parts, folder / "clean.wav")
+    if music_hz is not None:
+        bed = folder / "bed.wav"
+        _sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(bed), "synth", "14", "sine", str(music_hz),
+             "tremolo", "2", "100", "vol", "0.02")
+        mixed = folder / "with-music.wav"
+        _sox("-m", str(clean), str(bed), str(mixed), "trim", "0", "14")
+        clean = mixed
+    if not noise:
+        return clean
+    hiss = folder / "noise.wav"
+    _sox("-n", "-r", "8000", "-c", "1", "-b", "16", str(hiss), "synth", "14", "whitenoise", "vol", str(noise))
+    out = folder / "answer.wav"
+    _sox("-m", "-v", "1", str(clean), "-v", "1", str(hiss), str(out), "trim", "0", "14")
+    return out
+
+
 def human_hello(folder: Path) -> Path:
     """A short human answer: silence, "Hello?", then silence (the caller is expected to speak)."""
     folder.mkdir(parents=True, exist_ok=True)

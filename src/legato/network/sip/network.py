@@ -422,7 +422,8 @@ class SipNetwork:
                 return
             self._emit(leg_sid, AmdResult(verdict, decision_ms=_int(data.get("decision_ms")),
                                           initial_silence_ms=_int(data.get("initial_silence_ms")),
-                                          greeting_ms=_int(data.get("greeting_ms")), words=_int(data.get("words"))))
+                                          greeting_ms=_int(data.get("greeting_ms")), words=_int(data.get("words")),
+                                          confidence=_confidence(data.get("confidence"))))
         elif note.name == media_api.RECORDING_COMPLETED:
             data = dict(note.data)
             path = str(data.pop("path", ""))
@@ -467,3 +468,8 @@ class SipNetwork:
 
 def _int(value: Any) -> int | None:
     return int(value) if isinstance(value, int | float) else None
+
+
+def _confidence(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+
