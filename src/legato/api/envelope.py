@@ -93,9 +93,11 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)),
-                        headers=getattr(exc, "headers", None))
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 413:  # the rest of the body is not read: do not keep the connection
+            headers["Connection"] = "close"
+        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -107,6 +109,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such resource for this account"},
+    413: {"description": "The request body is larger than the server accepts (max_body_bytes)"},
 }
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
 LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}

@@ -1,0 +1,69 @@
+"""The edge every API route passes first: authenticate before any body is read, refuse text the database
+cannot store (path, query, body) as a 400 naming the field, and refuse oversized bodies early (413)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from legato.api.auth import authenticate
+from legato.api.envelope import envelope, error_data
+from legato.domain.text import check_storable
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class EdgeRoute(APIRoute):
+    """An API route: path and query checked, the caller authenticated, then the body read and checked."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        reads_body = self.body_field is not None
+
+        async def edge(request: Request) -> Response:
+            for name, value in request.path_params.items():
+                check_storable(value, name)
+            for name, value in request.query_params.multi_items():
+                check_storable(value, name)
+            await authenticate(request)
+            if reads_body:
+                check_storable(await _json_body(request))
+            return await handler(request)
+
+        return edge
+
+
+async def _json_body(request: Request) -> Any:
+    """The body as JSON (cached on the request for FastAPI), or None when it is not JSON (FastAPI says why)."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+class ContentLengthLimit:
+    """ASGI middleware: a body announced larger than `max_bytes` is refused with 413 before anything reads it
+    (bodies without Content-Length are cut off while streaming, by FastAPI's `max_body_size`)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            length = Headers(scope=scope).get("content-length", "")
+            if length.isdigit() and int(length) > self.max_bytes:
+                response = envelope(Request(scope), 413, error=too_large(self.max_bytes),
+                                    headers={"Connection": "close"})
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+def too_large(max_bytes: int) -> dict[str, Any]:
+    return error_data("body_too_large", f"the request body must be at most {max_bytes} bytes", field="body")
