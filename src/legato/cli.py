@@ -59,10 +59,14 @@ def serve(
                                         "ACCOUNT_SID:TRUNK=N (repeatable; the sandbox trunk is 'sandbox')."),
     queue_max_wait: float | None = typer.Option(None, help="Seconds an enqueued leg may wait (default 300)."),
     queue_max_length: int | None = typer.Option(None, help="Enqueued legs per account (default 1000)."),
+    max_body_bytes: int | None = typer.Option(None, help="Largest request body accepted, bytes (default 1048576)."),
+    header_timeout: float | None = typer.Option(None, help="Seconds a connection may take to send a request's "
+                                                "headers before it is closed (default 10)."),
 ) -> None:
     """Run the API server and call control."""
     import uvicorn
 
+    from legato.api.protocol import with_header_timeout
     from legato.api.server import create_app
     from legato.engine.placement import parse_data_centre
 
@@ -75,10 +79,11 @@ def serve(
     settings = _settings(host=host, port=port, database_url=database_url, network=network,
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length)
+                         queue_max_length=queue_max_length, max_body_bytes=max_body_bytes,
+                         header_timeout=header_timeout)
     _configure_logging(settings)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)
+                access_log=False, http=with_header_timeout(settings.header_timeout))
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:
