@@ -1,18 +1,24 @@
 """The edge every API route passes first: authenticate before any body is read, refuse text the database
-cannot store (path, query, body) as a 400 naming the field, and refuse oversized bodies early (413)."""
+cannot store (path, query, body) as a 400 naming the field, refuse oversized bodies early (413), and run a
+POST with an Idempotency-Key once."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato.api.auth import authenticate
 from legato.api.envelope import envelope, error_data
+from legato.app.idempotency import HEADER, Answer, fingerprint
+from legato.domain.errors import LegatoError
 from legato.domain.text import check_storable
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -30,12 +36,37 @@ class EdgeRoute(APIRoute):
                 check_storable(value, name)
             for name, value in request.query_params.multi_items():
                 check_storable(value, name)
-            await authenticate(request)
-            if reads_body:
-                check_storable(await _json_body(request))
-            return await handler(request)
+            account = await authenticate(request)
+            body = await _json_body(request) if reads_body else None
+            check_storable(body)
+            key = request.headers.get(HEADER)
+            if key is None or request.method != "POST":
+                return await handler(request)
+            return await _once(request, account.account_sid, key, body, handler)
 
         return edge
+
+
+async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
+    """Run `handler` once per Idempotency-Key: replay the stored first answer to a retry."""
+    service = request.app.state.runtime.idempotency
+    content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None \
+        else await request.body()
+    first = await service.claim(account_sid, key, fingerprint(request.method, request.url.path, content))
+    if first is not None:
+        return Response(first.body, first.status_code, media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+    try:
+        response = await handler(request)
+    except (LegatoError, RequestValidationError, HTTPException):  # refused: nothing was done
+        await service.release(account_sid, key)
+        raise
+    # any other failure keeps the key claimed: the request may have acted, a retry must not act again
+    if 200 <= response.status_code < 300:
+        await service.answer(account_sid, key, Answer(response.status_code, bytes(response.body).decode()))
+    else:
+        await service.release(account_sid, key)
+    return response
 
 
 async def _json_body(request: Request) -> Any:

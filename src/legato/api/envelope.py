@@ -116,8 +116,16 @@ LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
 UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the media engine) is down"}}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Send the same key again (within 24 h, same body) to get the first answer without acting "
+                   "twice; another body with the same key is 409."}
+
+
 def tidy_openapi(app: FastAPI) -> None:
-    """Drop FastAPI's default 422 (Legato answers bad input with 400) from the published schema."""
+    """Drop FastAPI's default 422 (Legato answers bad input with 400) from the published schema; document
+    Idempotency-Key (and its 409) on every POST."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -125,9 +133,13 @@ def tidy_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         for path in schema.get("paths", {}).values():
-            for operation in path.values():
+            for method, operation in path.items():
                 responses = operation.get("responses", {})
                 responses.pop("422", None)
+                if method == "post":
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+                    responses.setdefault("409", {"description": "Idempotency-Key used with another request, "
+                                                                "or its first request is still running"})
         app.openapi_schema = schema
         return schema
 

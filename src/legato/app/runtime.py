@@ -13,6 +13,7 @@ from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
 from legato.app.events import EventService
+from legato.app.idempotency import IdempotencyService
 from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
 from legato.app.rates import RateService
@@ -35,6 +36,7 @@ from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, migrate
+from legato.store.idempotency import IdempotencyRepository
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
@@ -109,6 +111,7 @@ class Runtime:
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
         self.rates = RateService(RateRepository(self.db), self.clock)
+        self.idempotency = IdempotencyService(IdempotencyRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None

@@ -163,3 +163,14 @@ rate_tables = Table(
     Column("body", Text, nullable=False),  # the CSV as imported; the newest row is the table in force
     Column("imported_at", UTCDateTime, nullable=False),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("account_sid", String(64), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of method, path and body
+    Column("status_code", Integer, nullable=True),  # null while the first request is still acting
+    Column("body", Text, nullable=True),  # the first answer's body, replayed as it was
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)
