@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api.auth import authenticate
 from legato.api.envelope import envelope, error_data
@@ -77,24 +77,40 @@ async def _json_body(request: Request) -> Any:
         return None
 
 
-class ContentLengthLimit:
-    """ASGI middleware: a body announced larger than `max_bytes` is refused with 413 before anything reads it
-    (bodies without Content-Length are cut off while streaming, by FastAPI's `max_body_size`)."""
+class BodyTooLarge(HTTPException):
+    """Raised while reading a body that passed `max_bytes` (FastAPI re-raises HTTPExceptions: a 413 envelope)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body must be at most {max_bytes} bytes")
+
+
+class BodyLimit:
+    """ASGI middleware: a body announced larger than `max_bytes` is refused with 413 before anything reads it;
+    a body without Content-Length (chunked) is cut off with 413 as soon as it passes `max_bytes`."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            length = Headers(scope=scope).get("content-length", "")
-            if length.isdigit() and int(length) > self.max_bytes:
-                response = envelope(Request(scope), 413, error=too_large(self.max_bytes),
-                                    headers={"Connection": "close"})
-                await response(scope, receive, send)
-                return
-        await self.app(scope, receive, send)
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            response = envelope(Request(scope), 413, error=error_data(
+                "body_too_large", f"the request body must be at most {self.max_bytes} bytes", field="body"),
+                headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        received = 0
 
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes)
+            return message
 
-def too_large(max_bytes: int) -> dict[str, Any]:
-    return error_data("body_too_large", f"the request body must be at most {max_bytes} bytes", field="body")
+        await self.app(scope, limited, send)

@@ -97,7 +97,8 @@ def install_error_handlers(app: FastAPI) -> None:
         headers = dict(getattr(exc, "headers", None) or {})
         if exc.status_code == 413:  # the rest of the body is not read: do not keep the connection
             headers["Connection"] = "close"
-        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)), headers=headers)
+        field = "body" if exc.status_code == 413 else None
+        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail), field=field), headers=headers)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

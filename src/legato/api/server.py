@@ -11,7 +11,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
 from legato.api import accounts, bridges, calls, legs
-from legato.api.edge import ContentLengthLimit
+from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.config import Settings
@@ -47,11 +47,11 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan, max_body_size=settings.max_body_bytes,
+    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
-    app.add_middleware(ContentLengthLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(legs.router)
     app.include_router(calls.router)
     app.include_router(accounts.router)
