@@ -98,9 +98,8 @@ class BodyLimit:
             return
         length = Headers(scope=scope).get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
-            response = envelope(Request(scope), 413, error=error_data(
-                "body_too_large", f"the request body must be at most {self.max_bytes} bytes", field="body"),
-                headers={"Connection": "close"})
+            error = error_data("body_too_large", BodyTooLarge(self.max_bytes).detail, field="body")
+            response = envelope(Request(scope), 413, error=error, headers={"Connection": "close"})
             await response(scope, receive, send)
             return
         received = 0
