@@ -55,10 +55,14 @@ def serve(
     queue_max_length: int | None = typer.Option(None, help="Enqueued legs per account (default 1000)."),
     node: str | None = typer.Option(None, "--node", help="This node's name on the database (default 'default'); "
                                     "it owns the legs it starts, under a lease."),
+    max_body_bytes: int | None = typer.Option(None, help="Largest request body accepted, bytes (default 1048576)."),
+    header_timeout: float | None = typer.Option(None, help="Seconds a connection may take to send a request's "
+                                                "headers before it is closed (default 10)."),
 ) -> None:
     """Run the API server and call control."""
     import uvicorn
 
+    from legato.api.protocol import with_header_timeout
     from legato.api.server import create_app
     from legato.engine.placement import parse_data_centre
 
@@ -71,11 +75,12 @@ def serve(
     settings = settings_from(host=host, port=port, database_url=database_url, network=network,
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length, node_name=node)
+                         queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
+                         header_timeout=header_timeout)
     _configure_logging(settings)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False)
+                access_log=False, http=with_header_timeout(settings.header_timeout))
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

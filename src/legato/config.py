@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     # Event endpoints resolving into these networks are accepted although private (CIDRs, e.g. ["10.0.0.0/8"]);
     # ["0.0.0.0/0", "::/0"] accepts everything. Loopback is accepted anyway when `host` is a loopback address.
     allow_private_endpoints: list[str] = Field(default_factory=list)
+    # The API's edge: the largest request body accepted (413 beyond), and how long a connection may take to
+    # send a request's headers (from connecting, or from the previous response) before it is closed.
+    max_body_bytes: int = Field(1_048_576, ge=1024)
+    header_timeout: float = Field(10.0, gt=0, le=3600)
     public_base_url: str | None = None
     # This node's name on the database (`--node`): it owns the legs it starts, holding a lease renewed every
     # `lease_renew_interval` s that lapses `lease_ttl` s after the last renewal. A restart with the same name

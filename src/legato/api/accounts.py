@@ -6,11 +6,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 
 from legato.api.auth import current_account
+from legato.api.edge import EdgeRoute
 from legato.api.envelope import ERROR_RESPONSES, envelope
 from legato.domain.account import Account
 from legato.domain.events import iso
 
-router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["accounts"])
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["accounts"], route_class=EdgeRoute)
 
 
 @router.get("", responses=ERROR_RESPONSES, summary="The account, its limits and current load")

@@ -8,13 +8,14 @@ from fastapi import APIRouter, Body, Depends, Request
 from fastapi.responses import JSONResponse
 
 from legato.api.auth import current_account
+from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, envelope
 from legato.api.legs import _event_view as event_view  # one view of outbox rows for legs and bridges
 from legato.app.bridges import BridgeAction, CreateBridge
 from legato.dialects.bridges import bridge_resource
 from legato.domain.account import Account
 
-router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["bridges"])
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["bridges"], route_class=EdgeRoute)
 
 
 def _service(request: Request) -> Any:

@@ -9,12 +9,13 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from legato.api.auth import current_account
+from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, dialect_response
 from legato.api.legs import FORMAT_QUERY, Format
 from legato.dialects import formats, ringcentral
 from legato.domain.account import Account
 
-router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["calls"])
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["calls"], route_class=EdgeRoute)
 
 
 def _runtime(request: Request) -> Any:

@@ -95,9 +95,12 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
-        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail)),
-                        headers=getattr(exc, "headers", None))
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(exc.status_code, "error")
+        headers = dict(getattr(exc, "headers", None) or {})
+        if exc.status_code == 413:  # the rest of the body is not read: do not keep the connection
+            headers["Connection"] = "close"
+        field = "body" if exc.status_code == 413 else None
+        return envelope(request, exc.status_code, error=error_data(code, str(exc.detail), field=field), headers=headers)
 
     async def _infrastructure(request: Request, exc: Exception) -> JSONResponse:
         """Database errors: 503 with Retry-After while it is unreachable, full or read-only (handled here,
@@ -121,6 +124,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
     401: {"description": "Missing or wrong credentials"},
     404: {"description": "No such resource for this account"},
+    413: {"description": "The request body is larger than the server accepts (max_body_bytes)"},
     503: {"description": "The database is unavailable for now; see Retry-After"},
 }
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
@@ -129,8 +133,16 @@ UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the dat
                                     "down; see Retry-After"}}
 
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+    "description": "Send the same key again (within 24 h, same body) to get the first answer without acting "
+                   "twice; another body with the same key is 409."}
+
+
 def tidy_openapi(app: FastAPI) -> None:
-    """Drop FastAPI's default 422 (Legato answers bad input with 400) from the published schema."""
+    """Drop FastAPI's default 422 (Legato answers bad input with 400) from the published schema; document
+    Idempotency-Key (and its 409) on every POST."""
     original = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -138,9 +150,13 @@ def tidy_openapi(app: FastAPI) -> None:
             return app.openapi_schema
         schema = original()
         for path in schema.get("paths", {}).values():
-            for operation in path.values():
+            for method, operation in path.items():
                 responses = operation.get("responses", {})
                 responses.pop("422", None)
+                if method == "post":
+                    operation.setdefault("parameters", []).append(IDEMPOTENCY_KEY)
+                    responses.setdefault("409", {"description": "Idempotency-Key used with another request, "
+                                                                "or its first request is still running"})
         app.openapi_schema = schema
         return schema
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from legato.api.auth import current_account
+from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, UNAVAILABLE, dialect_response, envelope
 from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
 from legato.dialects import formats
@@ -19,7 +20,7 @@ from legato.domain.account import Account
 from legato.domain.errors import NotFound
 from legato.domain.events import iso
 
-router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["legs"])
+router = APIRouter(prefix="/v2/accounts/{account_sid}", tags=["legs"], route_class=EdgeRoute)
 
 
 def _runtime(request: Request) -> Any:

@@ -12,6 +12,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
 from legato.api import accounts, bridges, calls, legs
+from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.add_middleware(JsonBodies)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(legs.router)
     app.include_router(calls.router)
     app.include_router(accounts.router)

@@ -19,6 +19,7 @@ from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegState
 from legato.domain.numbers import Address, parse_address
+from legato.domain.text import is_storable
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
@@ -154,7 +155,7 @@ def decode_cursor(cursor: str) -> str:
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         before = json.loads(base64.urlsafe_b64decode(padded.encode()))["before"]
-        if not isinstance(before, str):
+        if not isinstance(before, str) or not is_storable(before):
             raise TypeError
         return before
     except Exception:

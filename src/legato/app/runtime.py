@@ -13,6 +13,7 @@ from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
 from legato.app.events import EventService
+from legato.app.idempotency import IdempotencyService
 from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
 from legato.app.rates import RateService
@@ -36,6 +37,7 @@ from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.store.database import create_engine, database_unavailable, display_url, migrate, ping
+from legato.store.idempotency import IdempotencyRepository
 from legato.store.keys import key_source, unlock
 from legato.store.nodes import NodeRepository
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
@@ -118,6 +120,7 @@ class Runtime:
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
         self.rates = RateService(RateRepository(self.db), self.clock)
+        self.idempotency = IdempotencyService(IdempotencyRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from legato.domain.events import iso
@@ -11,12 +10,6 @@ from legato.domain.leg import Leg
 
 def _value(enum_or_none: Any) -> Any:
     return None if enum_or_none is None else getattr(enum_or_none, "value", enum_or_none)
-
-
-def go_time(moment: datetime) -> str:
-    """The seed's `created_at` form: `2023-05-31 08:02:32.608752571 +0000 UTC`."""
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%d %H:%M:%S.") + f"{moment.microsecond:06d}000 +0000 UTC"
 
 
 def event_data(leg: Leg) -> dict[str, Any]:
@@ -56,7 +49,7 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "leg_sid": leg.leg_sid,
         "account_sid": leg.account_sid,
         "call_sid": leg.call_sid,
-        "created_at": go_time(leg.date_created),
+        "created_at": iso(leg.date_created),  # the seed writes Go's time.String(); every API time is RFC 3339
         "direction": leg.direction.value,
         "contact_uri": leg.contact_uri,
         "contact_uri_e164": leg.contact_e164,

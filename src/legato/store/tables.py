@@ -188,3 +188,14 @@ nodes = Table(
     Column("host", String(255), nullable=True),
     Column("pid", Integer, nullable=True),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys", metadata,
+    Column("account_sid", String(64), primary_key=True),
+    Column("idempotency_key", String(255), primary_key=True),
+    Column("fingerprint", String(64), nullable=False),  # sha256 of method, path and body
+    Column("status_code", Integer, nullable=True),  # null while the first request is still acting
+    Column("body", Text, nullable=True),  # the first answer's body, replayed as it was
+    Column("created_at", UTCDateTime, nullable=False),
+    Index("ix_idempotency_keys_created_at", "created_at"),
+)

@@ -1,7 +1,7 @@
 """accounts: default_region and allowed caller ids; fingerprints of the secret key
 
 Revision ID: 0007_account_region
-Revises: 0005
+Revises: 0006_idempotency
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 import legato.store.tables
 
 revision = "0007_account_region"
-down_revision = "0005"
+down_revision = "0006_idempotency"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,115 @@
+"""The edge every API route passes first: authenticate before any body is read, refuse text the database
+cannot store (path, query, body) as a 400 naming the field, refuse oversized bodies early (413), and run a
+POST with an Idempotency-Key once."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from legato.api.auth import authenticate
+from legato.api.envelope import envelope, error_data
+from legato.app.idempotency import HEADER, Answer, fingerprint
+from legato.domain.errors import LegatoError
+from legato.domain.text import check_storable
+
+Handler = Callable[[Request], Coroutine[Any, Any, Response]]
+
+
+class EdgeRoute(APIRoute):
+    """An API route: path and query checked, the caller authenticated, then the body read and checked."""
+
+    def get_route_handler(self) -> Handler:
+        handler = super().get_route_handler()
+        reads_body = self.body_field is not None
+
+        async def edge(request: Request) -> Response:
+            for name, value in request.path_params.items():
+                check_storable(value, name)
+            for name, value in request.query_params.multi_items():
+                check_storable(value, name)
+            account = await authenticate(request)
+            body = await _json_body(request) if reads_body else None
+            check_storable(body)
+            key = request.headers.get(HEADER)
+            if key is None or request.method != "POST":
+                return await handler(request)
+            return await _once(request, account.account_sid, key, body, handler)
+
+        return edge
+
+
+async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
+    """Run `handler` once per Idempotency-Key: replay the stored first answer to a retry."""
+    service = request.app.state.runtime.idempotency
+    content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None \
+        else await request.body()
+    first = await service.claim(account_sid, key, fingerprint(request.method, request.url.path, content))
+    if first is not None:
+        return Response(first.body, first.status_code, media_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+    try:
+        response = await handler(request)
+    except (LegatoError, RequestValidationError, HTTPException):  # refused: nothing was done
+        await service.release(account_sid, key)
+        raise
+    # any other failure keeps the key claimed: the request may have acted, a retry must not act again
+    if 200 <= response.status_code < 300:
+        await service.answer(account_sid, key, Answer(response.status_code, bytes(response.body).decode()))
+    else:
+        await service.release(account_sid, key)
+    return response
+
+
+async def _json_body(request: Request) -> Any:
+    """The body as JSON (cached on the request for FastAPI), or None when it is not JSON (FastAPI says why)."""
+    try:
+        return await request.json()
+    except ValueError:
+        return None
+
+
+class BodyTooLarge(HTTPException):
+    """Raised while reading a body that passed `max_bytes` (FastAPI re-raises HTTPExceptions: a 413 envelope)."""
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"the request body must be at most {max_bytes} bytes")
+
+
+class BodyLimit:
+    """ASGI middleware: a body announced larger than `max_bytes` is refused with 413 before anything reads it;
+    a body without Content-Length (chunked) is cut off with 413 as soon as it passes `max_bytes`."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length", "")
+        if length.isdigit() and int(length) > self.max_bytes:
+            error = error_data("body_too_large", BodyTooLarge(self.max_bytes).detail, field="body")
+            response = envelope(Request(scope), 413, error=error, headers={"Connection": "close"})
+            await response(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge(self.max_bytes)
+            return message
+
+        await self.app(scope, limited, send)

@@ -1,0 +1,51 @@
+"""Idempotency keys: one row per account and key, claimed by the first request, then its answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from legato.store.tables import idempotency_keys as keys
+
+
+class IdempotencyRepository:
+    """Claims are inserts on the (account_sid, idempotency_key) primary key, so only one request, in any
+    process, can hold a key."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def claim(self, account_sid: str, key: str, fingerprint: str, now: datetime, expired_before: datetime
+                    ) -> dict[str, Any] | None:
+        """Claim the key (dropping expired keys first): None when claimed, else the row that holds it."""
+        for _ in range(3):  # the holder may release it between our insert and our read
+            try:
+                async with self._engine.begin() as conn:
+                    await conn.execute(delete(keys).where(keys.c.created_at < expired_before))
+                    await conn.execute(insert(keys).values(account_sid=account_sid, idempotency_key=key,
+                                                           fingerprint=fingerprint, created_at=now))
+                return None
+            except IntegrityError:
+                pass
+            async with self._engine.connect() as conn:
+                row = (await conn.execute(select(keys).where(keys.c.account_sid == account_sid,
+                                                             keys.c.idempotency_key == key))).mappings().first()
+            if row is not None:
+                return dict(row)
+        raise RuntimeError("idempotency key claim did not settle")
+
+    async def answer(self, account_sid: str, key: str, status_code: int, body: str) -> None:
+        """Record the first request's answer."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(keys).where(keys.c.account_sid == account_sid, keys.c.idempotency_key == key)
+                               .values(status_code=status_code, body=body))
+
+    async def release(self, account_sid: str, key: str) -> None:
+        """Give the key up (the request did nothing): the next request with it acts."""
+        async with self._engine.begin() as conn:
+            await conn.execute(delete(keys).where(keys.c.account_sid == account_sid, keys.c.idempotency_key == key,
+                                                  keys.c.status_code.is_(None)))
