@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -35,16 +34,6 @@ def _settings(**overrides: Any) -> Settings:
     return Settings(**{k: v for k, v in overrides.items() if v is not None})
 
 
-def _configure_logging(settings: Settings) -> None:
-    if settings.log_format == "json":
-        fmt = '{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'
-    else:
-        fmt = "ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 @app.command()
 def serve(
     host: str | None = typer.Option(None, help="Address to bind (default 127.0.0.1)."),
@@ -65,6 +54,7 @@ def serve(
 
     from legato.api.server import create_app
     from legato.engine.placement import parse_data_centre
+    from legato.observability.logs import configure_logging
 
     try:
         data_centres = dict(parse_data_centre(spec) for spec in dc) or None
@@ -76,8 +66,8 @@ def serve(
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
                          queue_max_length=queue_max_length)
-    _configure_logging(settings)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+    configure_logging(settings.log_format)
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
                 access_log=False)
 
 

@@ -10,10 +10,12 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, bridges, calls, legs
+from legato.api import accounts, bridges, calls, legs, metrics
+from legato.api.access_log import AccessLog
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.config import Settings
+from legato.observability.logs import log_start
 
 
 class JsonBodies:
@@ -41,6 +43,7 @@ def create_app(settings: Settings) -> FastAPI:
         runtime = Runtime(settings)
         await runtime.start()
         app.state.runtime = runtime
+        log_start(settings)
         try:
             yield
         finally:
@@ -49,11 +52,13 @@ def create_app(settings: Settings) -> FastAPI:
     app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
+    app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.include_router(legs.router)
     app.include_router(calls.router)
     app.include_router(accounts.router)
     app.include_router(bridges.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:

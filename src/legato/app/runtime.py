@@ -34,6 +34,8 @@ from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
+from legato.observability.metrics import Metrics
+from legato.observability.wiring import observe
 from legato.store.database import create_engine, migrate
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
 from legato.store.secrets import SecretBox
@@ -112,6 +114,8 @@ class Runtime:
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        observe(self, self.metrics)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
         """Where the account fetches a recording (with its API credentials)."""

@@ -269,6 +269,16 @@ class Dispatcher:
         signed = sign_event(item.event_sid, item.payload, secret, self._wall())
         return await sink.deliver(item.endpoint, signed, item.payload)
 
+    @property
+    def held_shut(self) -> int:
+        """Endpoints that failed and are only probed until they answer."""
+        return len(self._gates)
+
+    @property
+    def backlog(self) -> int:
+        """Legs with events waiting to be delivered (0: everything committed so far went out or gave up)."""
+        return len(self._legs)
+
     async def _secret(self, account_sid: str) -> str:
         cached = self._secrets.get(account_sid)
         now = time.monotonic()
