@@ -48,11 +48,12 @@ def serve(
                                         "ACCOUNT_SID:TRUNK=N (repeatable; the sandbox trunk is 'sandbox')."),
     queue_max_wait: float | None = typer.Option(None, help="Seconds an enqueued leg may wait (default 300)."),
     queue_max_length: int | None = typer.Option(None, help="Enqueued legs per account (default 1000)."),
+    drain_timeout: float | None = typer.Option(None, help="On SIGTERM, seconds live legs may run before they "
+                                               "are ended with platform_shutdown (default 30)."),
 ) -> None:
     """Run the API server and call control."""
-    import uvicorn
-
     from legato.api.server import create_app
+    from legato.api.serving import serve as serve_api
     from legato.engine.placement import parse_data_centre
     from legato.observability.logs import configure_logging
 
@@ -65,10 +66,9 @@ def serve(
     settings = _settings(host=host, port=port, database_url=database_url, network=network,
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length)
+                         queue_max_length=queue_max_length, drain_timeout=drain_timeout)
     configure_logging(settings.log_format)
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
-                access_log=False)
+    serve_api(create_app(settings), settings.host, settings.port)
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

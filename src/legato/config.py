@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     # Event endpoints resolving into these networks are accepted although private (CIDRs, e.g. ["10.0.0.0/8"]);
     # ["0.0.0.0/0", "::/0"] accepts everything. Loopback is accepted anyway when `host` is a loopback address.
     allow_private_endpoints: list[str] = Field(default_factory=list)
+    # Graceful drain on SIGTERM: live legs may run this long (seconds, real time) before they are ended with
+    # hangup_cause platform_shutdown; then undelivered events get at most drain_flush_timeout to go out.
+    drain_timeout: float = Field(30.0, ge=0)
+    drain_flush_timeout: float = Field(10.0, ge=0)
     public_base_url: str | None = None
     config_file: Path | None = None
 

@@ -66,5 +66,11 @@ def create_app(settings: Settings) -> FastAPI:
         return envelope(request, 200, {"status": "ok", "network": settings.network,
                                        "live_legs": len(runtime.switchboard.controllers)})
 
+    @app.get("/readyz", tags=["health"], summary="Readiness: 200 when this server should get traffic, else 503")
+    async def readyz(request: Request) -> JSONResponse:
+        problems = await request.app.state.runtime.readiness.problems()
+        return envelope(request, 503 if problems else 200,
+                        {"status": "not_ready" if problems else "ready", "problems": problems})
+
     tidy_openapi(app)
     return app

@@ -12,10 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
+from legato.app.drain import Drain
 from legato.app.events import EventService
 from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
 from legato.app.rates import RateService
+from legato.app.readiness import Readiness
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -116,6 +118,11 @@ class Runtime:
         self._refresher: asyncio.Task[None] | None = None
         self.metrics = Metrics()
         observe(self, self.metrics)
+        self.drain = Drain(self.switchboard, self.dispatcher, timeout=s.drain_timeout,
+                           flush_timeout=s.drain_flush_timeout)
+        self.metrics.gauges.draining = lambda: self.drain.draining
+        self.readiness = Readiness()
+        self.readiness.add("drain", self.drain.readiness)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
         """Where the account fetches a recording (with its API credentials)."""
@@ -181,6 +188,8 @@ class Runtime:
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
+        if self.drain.draining:
+            return None
         owner = getattr(self.switchboard.network, "account_sid_for", None)
         account_sid = owner(call.called) if owner else None
         if account_sid is None:

@@ -60,3 +60,13 @@ class Unavailable(LegatoError):
     """A part of Legato the request needs is down (503), e.g. the media engine."""
 
     code = "unavailable"
+
+
+class Draining(Unavailable):
+    """The server is draining before it stops (503): it takes no new legs; `retry_after` seconds."""
+
+    code = "draining"
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
