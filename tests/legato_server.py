@@ -105,6 +105,9 @@ class LegatoServer:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        # Stopping a test server ends its live legs at once (no drain wait, no outbox flush to dead endpoints);
+        # the drain tests set their own.
+        env.update({"LEGATO_DRAIN_TIMEOUT": "0", "LEGATO_DRAIN_FLUSH_TIMEOUT": "0"})
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
