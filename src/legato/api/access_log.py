@@ -5,7 +5,10 @@ from __future__ import annotations
 import time
 
 import structlog
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from legato.api.openapi import operation_id
 
 access_log = structlog.get_logger("legato.access")
 UNLOGGED = frozenset({"/metrics", "/healthz", "/readyz"})  # probes and scrapes: counted, not logged
@@ -39,7 +42,7 @@ class AccessLog:
     @staticmethod
     def _record(scope: Scope, status: int, seconds: float) -> None:
         route = scope.get("route")
-        operation = getattr(route, "operation_id", None) or getattr(route, "name", None) or "unmatched"
+        operation = operation_id(route) if isinstance(route, APIRoute) else getattr(route, "name", "unmatched")
         runtime = getattr(scope["app"].state, "runtime", None)
         metrics = getattr(runtime, "metrics", None)
         if metrics is not None:

@@ -12,7 +12,8 @@ router = APIRouter(tags=["health"])
 
 @router.get("/metrics", operation_id="getMetrics", response_class=Response,
             summary="Prometheus metrics (text exposition format)",
-            responses={200: {"content": {"text/plain": {"example": 'legato_legs{state="connected"} 3.0'}},
+            responses={200: {"content": {"text/plain": {"schema": {"type": "string"},
+                                                        "example": 'legato_legs{state="connected"} 3.0'}},
                              "description": "Every metric, with HELP and TYPE lines"}})
 async def metrics(request: Request) -> Response:
     return Response(request.app.state.runtime.metrics.exposition(), media_type=CONTENT_TYPE)

@@ -13,6 +13,7 @@ from legato import __version__
 from legato.api import accounts, bridges, calls, legs, metrics
 from legato.api.access_log import AccessLog
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
+from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.config import Settings
 from legato.observability.logs import log_start
@@ -49,7 +50,8 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  generate_unique_id_function=operation_id,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
@@ -66,11 +68,13 @@ def create_app(settings: Settings) -> FastAPI:
         return envelope(request, 200, {"status": "ok", "network": settings.network,
                                        "live_legs": len(runtime.switchboard.controllers)})
 
-    @app.get("/readyz", tags=["health"], summary="Readiness: 200 when this server should get traffic, else 503")
+    @app.get("/readyz", tags=["health"], responses={503: {"description": "Not ready: `problems` says why"}},
+             summary="Readiness: 200 when this server should get traffic, else 503")
     async def readyz(request: Request) -> JSONResponse:
         problems = await request.app.state.runtime.readiness.problems()
         return envelope(request, 503 if problems else 200,
                         {"status": "not_ready" if problems else "ready", "problems": problems})
 
     tidy_openapi(app)
+    publish_openapi(app)
     return app
