@@ -48,6 +48,7 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, stream: Tex
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    logging.captureWarnings(True)  # Python warnings become records too, in the same format
     for name, quiet in QUIET.items():
         logging.getLogger(name).setLevel(quiet)
     structlog.configure(
