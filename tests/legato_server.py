@@ -119,7 +119,7 @@ class LegatoServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "legato", "serve", "--port", str(self.port), *self.args],
             cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone take 10-20 s on a loaded 2-core machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited: " + (self.workdir / f"server-{self.port}.log").read_text())
@@ -129,7 +129,7 @@ class LegatoServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        raise RuntimeError("server did not start in 90 s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
