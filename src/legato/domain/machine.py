@@ -419,7 +419,8 @@ class LegMachine:
     def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
         error = {"error_code": event.q850, "message": "leg could not be created", "description": event.message}
-        return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) else e for e in effects]
+        return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) and e.name == "leg_terminated"
+                else e for e in effects]  # only the terminal event is renamed (not a held leg_answered)
 
     def _on_Shutdown(self, event: Shutdown, now: datetime) -> list[Effect]:
         leg = self.leg
