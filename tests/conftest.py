@@ -54,6 +54,17 @@ def api(shared_server: LegatoServer) -> Api:
 
 
 @pytest.fixture(scope="session", autouse=True)
+def _nothing_left_in_the_checkout() -> Iterator[None]:
+    """Tests write into temporary folders: a run leaves no data folder of Legato's in the checkout."""
+    root = Path(__file__).resolve().parent.parent
+    names = ("recordings", "media-cache", "legato.db", "legato.key")
+    before = {name for name in names if (root / name).exists()}
+    yield
+    left = [name for name in names if (root / name).exists() and name not in before]
+    assert not left, f"the tests left {left} in {root}; write into tmp_path instead"
+
+
+@pytest.fixture(scope="session", autouse=True)
 def _drop_test_databases() -> Iterator[None]:
     """Leave the PostgreSQL server as it was: drop the databases the tests made."""
     yield

@@ -105,6 +105,9 @@ class LegatoServer:
     def _env(self) -> dict[str, str]:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join([SRC, env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+        # Stopping a test server ends its live legs at once (no drain wait, no outbox flush to dead endpoints);
+        # the drain tests set their own.
+        env.update({"LEGATO_DRAIN_TIMEOUT": "0", "LEGATO_DRAIN_FLUSH_TIMEOUT": "0"})
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
@@ -116,7 +119,7 @@ class LegatoServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "legato", "serve", "--port", str(self.port), *self.args],
             cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90  # imports alone take 10-20 s on a loaded 2-core machine
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError("server exited: " + (self.workdir / f"server-{self.port}.log").read_text())
@@ -126,7 +129,7 @@ class LegatoServer:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise RuntimeError("server did not start in 30 s")
+        raise RuntimeError("server did not start in 90 s")
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:

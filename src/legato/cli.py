@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import sys
 import time
 from pathlib import Path
@@ -15,7 +14,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from legato.config import Settings
 from legato.store_cli import DB, accounts_app, check_store, run_store, settings_from
 
 app = typer.Typer(help="Legato: self-hosted programmable voice.", no_args_is_help=True)
@@ -28,14 +26,6 @@ console = Console()
 err = Console(stderr=True)
 
 
-def _configure_logging(settings: Settings) -> None:
-    if settings.log_format == "json":
-        fmt = '{"ts":"%(asctime)s","level":"%(levelname)s","logger":"%(name)s","msg":"%(message)s"}'
-    else:
-        fmt = "ts=%(asctime)s level=%(levelname)s logger=%(name)s msg=%(message)s"
-    logging.basicConfig(level=logging.INFO, format=fmt, stream=sys.stderr)
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 @app.command()
@@ -58,13 +48,15 @@ def serve(
     max_body_bytes: int | None = typer.Option(None, help="Largest request body accepted, bytes (default 1048576)."),
     header_timeout: float | None = typer.Option(None, help="Seconds a connection may take to send a request's "
                                                 "headers before it is closed (default 10)."),
+    drain_timeout: float | None = typer.Option(None, help="On SIGTERM, seconds live legs may run before they "
+                                               "are ended with platform_shutdown (default 30)."),
 ) -> None:
     """Run the API server and call control."""
-    import uvicorn
-
     from legato.api.protocol import with_header_timeout
     from legato.api.server import create_app
+    from legato.api.serving import serve as serve_api
     from legato.engine.placement import parse_data_centre
+    from legato.observability.logs import configure_logging
 
     try:
         data_centres = dict(parse_data_centre(spec) for spec in dc) or None
@@ -76,11 +68,10 @@ def serve(
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
                          queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
-                         header_timeout=header_timeout)
-    _configure_logging(settings)
+                         header_timeout=header_timeout, drain_timeout=drain_timeout)
+    configure_logging(settings.log_format)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                access_log=False, http=with_header_timeout(settings.header_timeout))
+    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout))
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

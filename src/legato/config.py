@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     # send a request's headers (from connecting, or from the previous response) before it is closed.
     max_body_bytes: int = Field(1_048_576, ge=1024)
     header_timeout: float = Field(10.0, gt=0, le=3600)
+    # Graceful drain on SIGTERM: live legs may run this long (seconds, real time) before they are ended with
+    # hangup_cause platform_shutdown; then undelivered events get at most drain_flush_timeout to go out.
+    drain_timeout: float = Field(30.0, ge=0)
+    drain_flush_timeout: float = Field(10.0, ge=0)
     public_base_url: str | None = None
     # This node's name on the database (`--node`): it owns the legs it starts, holding a lease renewed every
     # `lease_renew_interval` s that lapses `lease_ttl` s after the last renewal. A restart with the same name

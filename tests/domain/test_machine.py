@@ -33,7 +33,7 @@ INPUTS = st.one_of(
               st.sampled_from(HangupSource)),
     st.builds(m.TimerFired, st.sampled_from([m.SETUP, m.RING, m.ANSWER, m.TIME_LIMIT, m.AMD_CAP])),
     st.builds(m.Hangup, st.sampled_from([None, "busy", "rejected"])), st.just(m.Answer()),
-    st.builds(m.FailedToCreate, st.just("no route")), st.just(m.Reconcile()),
+    st.builds(m.FailedToCreate, st.just("no route")), st.just(m.Reconcile()), st.just(m.Shutdown()),
     st.builds(m.MediaEvent, st.sampled_from(["play_completed", "recording_completed", "dtmf_received"]),
               st.just({"x": 1})),
     st.builds(m.MediaStats, st.just({"packets_lost": 0})),

@@ -104,3 +104,32 @@ def test_sync_amd_cap_is_configurable() -> None:
     assert machine.leg.answered_by is None
     late = machine.handle(m.AmdResult(AnsweredBy.MACHINE), T0)  # a verdict after the cap is still reported
     assert emitted(late) == ["amd_result_success"]
+
+
+@pytest.mark.parametrize(("setup", "network", "status"), [
+    ("connected", "bye", TerminalStatus.COMPLETED),
+    ("ringing", "cancel", TerminalStatus.CANCELED),
+    ("enqueued", None, TerminalStatus.CANCELED),
+    ("inbound", "reject", TerminalStatus.FAILED),
+])
+def test_shutdown_ends_any_live_leg_with_platform_shutdown(setup: str, network: str | None,
+                                                          status: TerminalStatus) -> None:
+    machine = m.LegMachine(leg(direction=Direction.INBOUND) if setup == "inbound" else leg())
+    if setup == "connected":
+        connected(machine)
+    elif setup == "ringing":
+        machine.handle(m.Start(), T0)
+        machine.handle(m.Ringing(), T0)
+    elif setup == "enqueued":
+        machine.handle(m.Enqueue(), T0)
+    else:
+        machine.handle(m.Incoming(), T0)
+    effects = machine.handle(m.Shutdown(), T0 + timedelta(seconds=5))
+    commands = [e for e in effects if isinstance(e, m.NetworkCommand)]
+    assert [c.kind for c in commands] == ([network] if network else [])
+    if network == "reject":
+        assert commands[0].sip_code == 503
+    assert emitted(effects) == ["leg_terminated"]
+    done = machine.leg
+    assert (done.state, done.terminal_status, done.hangup_cause, done.hangup_source.value) == \
+        (LegState.TERMINAL, status, "platform_shutdown", "platform")

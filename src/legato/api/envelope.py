@@ -78,8 +78,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _domain(request: Request, exc: LegatoError) -> JSONResponse:
         status = next((code for kind, code in STATUS.items() if isinstance(exc, kind)), 400)
         headers = {}
-        if isinstance(exc, LimitExceeded | Unavailable) and exc.retry_after is not None:
-            headers["Retry-After"] = str(exc.retry_after)
+        retry_after = getattr(exc, "retry_after", None)  # LimitExceeded, Draining
+        if retry_after is not None:
+            headers["Retry-After"] = str(retry_after)
         if isinstance(exc, Unauthorized):
             headers["WWW-Authenticate"] = 'Basic realm="legato"'
         return envelope(request, status, error=error_data(exc.code, exc.message, field=exc.field,
@@ -130,7 +131,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 CONFLICT = {409: {"description": "The leg's state does not allow this"}}
 LIMITED = {429: {"description": "A limit was hit; see Retry-After"}}
 UNAVAILABLE = {503: {"description": "A part of Legato the request needs (the database, the media engine) is "
-                                    "down; see Retry-After"}}
+                                    "down, or the server is draining before it stops; see Retry-After"}}
 
 
 IDEMPOTENCY_KEY = {

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from legato.api.auth import current_account
+from legato.api.draining import taking_legs
 from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, UNAVAILABLE, dialect_response, envelope
 from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
@@ -27,7 +28,8 @@ def _runtime(request: Request) -> Any:
     return request.app.state.runtime
 
 
-@router.post("/legs", status_code=202, responses={**ERROR_RESPONSES, **LIMITED},
+@router.post("/legs", status_code=202, responses={**ERROR_RESPONSES, **LIMITED, **UNAVAILABLE},
+             dependencies=[Depends(taking_legs)],
              summary="Create an outbound leg (dial)")
 async def create_leg(request: Request, body: CreateLeg = Body(...),
                      account: Account = Depends(current_account)) -> JSONResponse:
@@ -118,7 +120,8 @@ def _attempt_view(row: dict[str, Any]) -> dict[str, Any]:
             "latency_ms": row["latency_ms"], "error": row["error"]}
 
 
-@router.post("/sandbox/incoming", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT},
+@router.post("/sandbox/incoming", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT, **UNAVAILABLE},
+             dependencies=[Depends(taking_legs)],
              summary="Sandbox only: make an inbound call arrive at one of the account's exophones")
 async def sandbox_incoming(request: Request, body: SandboxIncoming = Body(...),
                            account: Account = Depends(current_account)) -> JSONResponse:

@@ -11,12 +11,15 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, bridges, calls, legs
+from legato.api import accounts, bridges, calls, legs, metrics
+from legato.api.access_log import AccessLog
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
+from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
 from legato.config import Settings
+from legato.observability.logs import log_start
 from legato.store.database import RETRY_AFTER
 
 log = logging.getLogger(__name__)
@@ -52,20 +55,24 @@ def create_app(settings: Settings) -> FastAPI:
             await runtime.db.dispose()
             raise
         app.state.runtime = runtime
+        log_start(settings)
         try:
             yield
         finally:
             await runtime.stop()
 
-    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan,
+    app = FastAPI(title="Legato", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
+                  generate_unique_id_function=operation_id,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
+    app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.include_router(legs.router)
     app.include_router(calls.router)
     app.include_router(accounts.router)
     app.include_router(bridges.router)
+    app.include_router(metrics.router)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:
@@ -82,4 +89,5 @@ def create_app(settings: Settings) -> FastAPI:
         return envelope(request, 200 if ready else 503, data, headers=headers)
 
     tidy_openapi(app)
+    publish_openapi(app)
     return app

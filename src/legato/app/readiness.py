@@ -1,15 +1,16 @@
 """Readiness: named checks that say whether this node should be sent work now (`GET /readyz`).
 
-A check is an async callable returning None when ready, or a short reason when not. Anyone may add
+A check is a callable (plain or async) returning None when ready, or a short reason when not. Anyone may add
 one (`runtime.readiness.add("media", check)`); the report runs them all, each bounded in time.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable
 
-Check = Callable[[], Awaitable[str | None]]
+Check = Callable[[], "Awaitable[str | None] | str | None"]
 CHECK_TIMEOUT = 2.0  # seconds; a check that takes longer counts as not ready
 
 
@@ -31,7 +32,10 @@ class Readiness:
     @staticmethod
     async def _run(check: Check) -> str | None:
         try:
-            return await asyncio.wait_for(check(), CHECK_TIMEOUT)
+            outcome = check()
+            if inspect.isawaitable(outcome):
+                return await asyncio.wait_for(outcome, CHECK_TIMEOUT)
+            return outcome
         except TimeoutError:
             return f"no answer within {CHECK_TIMEOUT:g} s"
         except Exception as exc:

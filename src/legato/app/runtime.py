@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from legato.app.accounts import AccountService
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
+from legato.app.drain import Drain
 from legato.app.events import EventService
 from legato.app.idempotency import IdempotencyService
 from legato.app.legs import LegService
@@ -36,6 +37,8 @@ from legato.events.sinks.grpc import GrpcSink
 from legato.events.sinks.http import HttpSink
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
+from legato.observability.metrics import Metrics
+from legato.observability.wiring import observe
 from legato.store.database import create_engine, database_unavailable, display_url, migrate, ping
 from legato.store.idempotency import IdempotencyRepository
 from legato.store.keys import key_source, unlock
@@ -124,6 +127,12 @@ class Runtime:
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
         self._refresher: asyncio.Task[None] | None = None
+        self.metrics = Metrics()
+        observe(self, self.metrics)
+        self.drain = Drain(self.switchboard, self.dispatcher, timeout=s.drain_timeout,
+                           flush_timeout=s.drain_flush_timeout)
+        self.metrics.gauges.draining = lambda: self.drain.draining
+        self.readiness.add("drain", self.drain.readiness)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
         """Where the account fetches a recording (with its API credentials)."""
@@ -216,6 +225,8 @@ class Runtime:
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
+        if self.drain.draining:
+            return None
         owner = getattr(self.switchboard.network, "account_sid_for", None)
         account_sid = owner(call.called) if owner else None
         if account_sid is None:  # numbers compared in E.164, national ones read in each account's region

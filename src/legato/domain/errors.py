@@ -65,3 +65,12 @@ class Unavailable(LegatoError):
     def __init__(self, message: str, *, retry_after: int | None = None, field: str | None = None) -> None:
         super().__init__(message, field=field)
         self.retry_after = retry_after
+
+
+class Draining(Unavailable):
+    """The server is draining before it stops (503): it takes no new legs; `retry_after` seconds."""
+
+    code = "draining"
+
+    def __init__(self, message: str, *, retry_after: int = 30) -> None:
+        super().__init__(message, retry_after=retry_after)

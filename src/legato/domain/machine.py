@@ -160,8 +160,16 @@ class Reconcile:
     cause: str = "platform_restart"
 
 
+@dataclass(frozen=True, slots=True)
+class Shutdown:
+    """The platform is stopping (drain timed out): end the leg now, telling the network (BYE, CANCEL, or
+    503 to a ringing inbound call)."""
+
+    cause: str = "platform_shutdown"
+
+
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats)
+         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown)
 AFTER_END = (MediaEvent, MediaStats)  # inputs a terminal leg still takes
 
 
@@ -412,7 +420,16 @@ class LegMachine:
     def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
         error = {"error_code": event.q850, "message": "leg could not be created", "description": event.message}
-        return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) else e for e in effects]
+        return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) and e.name == "leg_terminated"
+                else e for e in effects]  # only the terminal event is renamed (not a held leg_answered)
+
+    def _on_Shutdown(self, event: Shutdown, now: datetime) -> list[Effect]:
+        leg = self.leg
+        if leg.direction is Direction.INBOUND and leg.state is LegState.RINGING:
+            return [NetworkCommand("reject", 503),
+                    *self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
+                                     HangupSource.PLATFORM)]
+        return self._on_Hangup(Hangup(cause=event.cause), now)
 
     def _on_Reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
         return self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,

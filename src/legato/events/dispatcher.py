@@ -274,6 +274,16 @@ class Dispatcher:
             log.exception("event sink failed leg_sid=%s event_sid=%s", item.leg_sid, item.event_sid)
             return Result("failed", error="internal error in the event sink (logged)")
 
+    @property
+    def held_shut(self) -> int:
+        """Endpoints that failed and are only probed until they answer."""
+        return len(self._gates)
+
+    @property
+    def backlog(self) -> int:
+        """Legs with events waiting to be delivered (0: everything committed so far went out or gave up)."""
+        return len(self._legs)
+
     async def _secret(self, account_sid: str) -> str:
         cached = self._secrets.get(account_sid)
         now = time.monotonic()

@@ -1,0 +1,56 @@
+"""Running the API under uvicorn with a graceful drain: the first SIGTERM (or SIGINT) drains, a second
+exits at once (legs left live are reconciled by the next start)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from types import FrameType
+
+import structlog
+import uvicorn
+from fastapi import FastAPI
+
+log = structlog.get_logger("legato.server")
+
+
+class DrainingServer(uvicorn.Server):
+    """uvicorn's server whose first exit signal runs the runtime's drain before shutting down."""
+
+    def __init__(self, config: uvicorn.Config, app: FastAPI) -> None:
+        super().__init__(config)
+        self.api = app
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._drain: asyncio.Task[None] | None = None
+
+    async def serve(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        self._loop = asyncio.get_running_loop()
+        await super().serve(sockets)
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        runtime = getattr(self.api.state, "runtime", None)
+        if self._drain is None and not self.should_exit and runtime is not None and self._loop is not None:
+            log.info("exit signal: draining (send it again to exit at once)", signal=signal.Signals(sig).name)
+            self._loop.call_soon_threadsafe(self._start_drain, runtime)
+            return
+        if self._drain is not None and not self._drain.done():
+            log.warning("second exit signal: exiting now; live legs are reconciled at the next start",
+                        signal=signal.Signals(sig).name)
+            self._drain.cancel()
+            self.force_exit = True
+        super().handle_exit(sig, frame)
+
+    def _start_drain(self, runtime: object) -> None:
+        self._drain = asyncio.get_running_loop().create_task(self._drain_then_exit(runtime), name="legato-drain")
+
+    async def _drain_then_exit(self, runtime: object) -> None:
+        try:
+            await runtime.drain.run()  # type: ignore[attr-defined]
+        finally:
+            self.should_exit = True
+
+
+def serve(app: FastAPI, host: str, port: int, http: type[asyncio.Protocol] | str = "auto") -> None:
+    """Serve `app` until drained (first SIGTERM/SIGINT) or told twice; `http` is uvicorn's HTTP protocol."""
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http=http)
+    DrainingServer(config, app).run()
