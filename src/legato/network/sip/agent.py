@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sippy.SipConf import SipConf
-from sippy.SipTransactionManager import SipTransactionManager
 
 from legato.domain import causes
 from legato.domain.errors import ValidationFailed
@@ -20,8 +19,10 @@ from legato.domain.machine import Ended
 from legato.domain.numbers import parse_number
 from legato.network.sip.config import Exophone, SipConfig
 from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
+from legato.network.sip.gate import SourceGate, trusted_networks
 from legato.network.sip.reactor import TraceLog
 from legato.network.sip.route import Route
+from legato.network.sip.transactions import TransactionManager
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class Agent:
         self.report = report
         self._offer = offer
         self.global_config: dict[str, Any] = {}
-        self.tm: SipTransactionManager | None = None
+        self.tm: TransactionManager | None = None
+        self.gate: SourceGate | None = None
         self.by_leg: dict[str, Dialog] = {}
         self.by_ref: dict[str, InboundDialog] = {}
         self._refs = itertools.count(1)
@@ -61,7 +63,8 @@ class Agent:
             "_sip_port": config.listen_port,
             "_sip_logger": TraceLog(),
         }
-        self.tm = SipTransactionManager(self.global_config, self.on_request)
+        self.gate = SourceGate(trusted_networks(config))
+        self.tm = TransactionManager(self.global_config, self.on_request, self.gate)
         self.global_config["_sip_tm"] = self.tm
 
     def shutdown(self) -> None:

@@ -8,6 +8,7 @@ public_host = "203.0.113.7"        # Contact and SDP address (default: listen_ho
 rtp_port_min = 20000
 rtp_port_max = 20999
 default_trunk = "carrier"
+inbound_networks = ["198.51.100.0/24"]  # may start calls, with the trunks' proxy addresses
 
 [[sip.trunks]]
 name = "carrier"
@@ -35,6 +36,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -113,6 +115,8 @@ class SipConfig(_Model):
     default_trunk: str | None = None
     trunks: list[Trunk] = Field(default_factory=list)
     exophones: list[Exophone] = Field(default_factory=list)
+    inbound_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    """Addresses or networks (CIDR) that may start calls, besides the trunks' proxies; others get 403."""
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> SipConfig:

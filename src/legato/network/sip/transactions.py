@@ -1,0 +1,82 @@
+"""sippy's transaction manager, adjusted at the one place every SIP datagram passes.
+
+- One socket reader: sippy reads with three threads by default, so two datagrams of one call sent
+  back to back (a 180 then a 200) could be handled in either order. One reader keeps arrival order.
+- Transport names are case-insensitive (RFC 3261 §19.1.1): a far end whose Contact or Record-Route
+  says `;transport=UDP` must still get our BYE, which sippy refuses for anything but `udp`.
+- New INVITEs from sources the operator did not list are refused before any transaction or dialog
+  exists (see gate.py): a 403 at a bounded rate per source, then silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from sippy.SipRequest import SipRequest
+from sippy.SipTransactionManager import SipTransactionManager
+from sippy.Udp_server import Udp_server, Udp_server_opts
+
+from legato.network.sip.gate import SourceGate
+
+log = logging.getLogger(__name__)
+
+
+class OneReaderOpts(Udp_server_opts):
+    """Socket options with a single reader (and sender) thread: datagrams are handled in arrival order."""
+
+    nworkers = 1
+
+
+def normal_transport(transport: Any) -> Any:
+    """`UDP`, `Udp`... as sippy's `udp`; anything that is not a plain string (sippy's own marker) as is."""
+    return transport.lower() if isinstance(transport, str) else transport
+
+
+class TransactionManager(SipTransactionManager):
+    """SipTransactionManager with one reader, case-insensitive transports and a gate for new INVITEs."""
+
+    model_udp_server = (Udp_server, OneReaderOpts)
+
+    def __init__(self, global_config: dict[str, Any], req_cb: Any, gate: SourceGate | None = None) -> None:
+        self.gate = gate
+        super().__init__(global_config, req_cb)
+
+    def newTransaction(self, msg: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (sippy's name)
+        """Send a request; its target's transport is compared case-insensitively."""
+        address, transport = msg.getTarget()
+        msg.setTarget((address, normal_transport(transport)))
+        return super().newTransaction(msg, *args, **kwargs)
+
+    def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:  # noqa: N802
+        """One datagram from the socket: new INVITEs from sources not listed stop here."""
+        gate = self.gate
+        if gate is not None and _is_invite(data_in) and not gate.trusted(ra.address[0]):
+            self._refuse(data_in, ra, server, rtime)
+            return
+        super().handleIncoming(data_in, ra, server, rtime)
+
+    def _refuse(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
+        """403 a new INVITE from an unlisted source (statelessly, to where it came from); an in-dialog
+        re-INVITE (To tag) goes on as usual. Beyond the per-source rate nothing is parsed or answered."""
+        gate = self.gate
+        assert gate is not None
+        if not gate.admit(ra.address[0]):
+            return
+        try:
+            req = SipRequest(data_in.decode() if isinstance(data_in, bytes) else data_in)
+            in_dialog = req.getHFBody("to").getTag() is not None
+        except Exception:
+            return  # not even a parsable INVITE: nothing to answer
+        if in_dialog:
+            super().handleIncoming(data_in, ra, server, rtime)
+            return
+        log.info("refused an INVITE from an unlisted source %s:%s", *ra.address)
+        response = req.genResponse(403, "Forbidden")
+        response.getHFBody("to").genTag()
+        self.transmitMsg(server, response, ra.address, None)
+
+
+def _is_invite(data: Any) -> bool:
+    head = data[:7]
+    return head == (b"INVITE " if isinstance(head, bytes) else "INVITE ")
