@@ -87,3 +87,13 @@ async def test_cancel_without_any_response_reports_nothing(peers, sip) -> None:
     net.network.cancel("leg1")
     assert await net.quiet("leg1", 1.5) == []
     await net.wait_ports_free()
+
+
+async def test_transport_in_upper_case_still_gets_our_bye(peers, sip) -> None:
+    uas = peers.sipp("transport_upper_case")
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Answered)
+    net.network.bye("leg1")
+    assert await sipp_done(uas) == 0, uas.log()  # the BYE reached the far end through its route set
+    await net.wait_ports_free()
