@@ -73,6 +73,12 @@ class Agent:
             self.tm.shutdown()
             self.tm = None
 
+    def gate_figures(self) -> dict[str, int]:
+        """INVITEs refused from unlisted sources (answered 403, dropped unread), the sources remembered,
+        and the server transactions open now (refusals open none)."""
+        figures = self.gate.figures() if self.gate is not None else {}
+        return {**figures, "server_transactions": len(self.tm.tserver) if self.tm is not None else 0}
+
     def end_all(self) -> None:
         """CANCEL, BYE or reject (480) every live call."""
         for dialog in list(self.by_leg.values()) + list(self.by_ref.values()):

@@ -13,7 +13,6 @@ import socket
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from typing import Any
 
 from legato.network.sip.config import SipConfig
 
@@ -101,6 +100,6 @@ class SourceGate:
         """Unlisted sources remembered now (at most `max_sources`)."""
         return len(self._buckets)
 
-    def figures(self) -> dict[str, Any]:
+    def figures(self) -> dict[str, int]:
         """Counters for logs and tests."""
         return {"refused": self.refused, "dropped": self.dropped, "sources": self.sources}

@@ -42,13 +42,13 @@ class TransactionManager(SipTransactionManager):
         self.gate = gate
         super().__init__(global_config, req_cb)
 
-    def newTransaction(self, msg: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N802 (sippy's name)
+    def newTransaction(self, msg: Any, *args: Any, **kwargs: Any) -> Any:
         """Send a request; its target's transport is compared case-insensitively."""
         address, transport = msg.getTarget()
         msg.setTarget((address, normal_transport(transport)))
         return super().newTransaction(msg, *args, **kwargs)
 
-    def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:  # noqa: N802
+    def handleIncoming(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
         """One datagram from the socket: new INVITEs from sources not listed stop here."""
         gate = self.gate
         if gate is not None and _is_invite(data_in) and not gate.trusted(ra.address[0]):
