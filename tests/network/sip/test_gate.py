@@ -80,9 +80,7 @@ async def refusals(net, total: int, within: float = 10.0) -> dict[str, int]:
 
 
 def stranger(peers, net, host: str, calls: int = 1, extra: list[str] | None = None):
-    port = net.network.config.listen_port
-    return peers.sipp("invite_refused", host=host, calls=calls, remote=f"127.0.0.1:{port}",
-                      extra=["-s", EXOPHONE, *(extra or [])])
+    return peers.invite(net.network.config.listen_port, EXOPHONE, host=host, calls=calls, extra=extra)
 
 
 @pytest.mark.sip

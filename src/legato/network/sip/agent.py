@@ -22,7 +22,7 @@ from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
 from legato.network.sip.gate import SourceGate, trusted_networks
 from legato.network.sip.reactor import TraceLog
 from legato.network.sip.route import Route
-from legato.network.sip.transactions import TransactionManager
+from legato.network.sip.transactions import NUL, TransactionManager
 
 log = logging.getLogger(__name__)
 
@@ -125,6 +125,9 @@ class Agent:
         if req.getHFBody("to").getTag() is not None:
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
         if method == "INVITE":
+            unstorable = _with_nul(req)
+            if unstorable is not None:  # e.g. sip:%00@...: no leg can record it
+                return (req.genResponse(400, f"Bad Request - NUL in {unstorable}"), None, None)
             exophone = self.match_exophone(req)
             if exophone is None:
                 return (req.genResponse(404, "Not Found"), None, None)
@@ -209,6 +212,16 @@ class _MyAddress:
 def _uri_user(uri: str) -> str | None:
     rest = uri.split(":", 1)[1]
     return rest.split("@", 1)[0] if "@" in rest else None
+
+
+def _with_nul(req: Any) -> str | None:
+    """The first of From, To and Request-URI whose decoded parts hold a NUL (PostgreSQL cannot store it)."""
+    urls = (("From", req.getHFBody("from").getUrl()), ("To", req.getHFBody("to").getUrl()),
+            ("Request-URI", req.getRURI()))
+    for name, url in urls:
+        if any(NUL in part for part in (url.username, url.password, url.host) if part):
+            return name
+    return None
 
 
 def _caller_of(req: Any) -> str:

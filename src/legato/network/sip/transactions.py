@@ -6,6 +6,8 @@
   says `;transport=UDP` must still get our BYE, which sippy refuses for anything but `udp`.
 - New INVITEs from sources the operator did not list are refused before any transaction or dialog
   exists (see gate.py): a 403 at a bounded rate per source, then silence.
+- A message with a NUL character (which PostgreSQL cannot store) is refused whole: a request gets a
+  400 naming the header, a response is dropped. `%00` in a URI is caught after parsing (agent.py).
 """
 
 from __future__ import annotations
@@ -54,7 +56,23 @@ class TransactionManager(SipTransactionManager):
         if gate is not None and _is_invite(data_in) and not gate.trusted(ra.address[0]):
             self._refuse(data_in, ra, server, rtime)
             return
+        if (b"\x00" if isinstance(data_in, bytes) else NUL) in data_in:
+            self._refuse_nul(data_in.decode(errors="replace") if isinstance(data_in, bytes) else data_in, ra, server)
+            return
         super().handleIncoming(data_in, ra, server, rtime)
+
+    def _refuse_nul(self, text: str, ra: Any, server: Any) -> None:
+        where = nul_location(text)
+        log.warning("refused a SIP message with NUL in %s from %s:%s", where, *ra.address)
+        if text.startswith("SIP/2.0 ") or text.startswith("ACK "):
+            return  # nothing to answer: the far end retransmits or gives up
+        try:
+            req = SipRequest(text)
+        except Exception:
+            return
+        response = req.genResponse(400, f"Bad Request - NUL in {where}")
+        response.getHFBody("to").genTag()
+        self.transmitMsg(server, response, ra.address, None)
 
     def _refuse(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
         """403 a new INVITE from an unlisted source (statelessly, to where it came from); an in-dialog
@@ -75,6 +93,19 @@ class TransactionManager(SipTransactionManager):
         response = req.genResponse(403, "Forbidden")
         response.getHFBody("to").genTag()
         self.transmitMsg(server, response, ra.address, None)
+
+
+NUL = "\x00"
+
+
+def nul_location(text: str) -> str:
+    """Where a message holds a NUL: `Request-URI`, a header's name, or `body`."""
+    head, _, _body = text.partition("\r\n\r\n")
+    lines = head.split("\n")
+    for number, line in enumerate(lines):
+        if NUL in line:
+            return "Request-URI" if number == 0 else line.split(":", 1)[0].strip() or "a header"
+    return "body"
 
 
 def _is_invite(data: Any) -> bool:
