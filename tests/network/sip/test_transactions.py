@@ -1,14 +1,16 @@
-"""The SIP socket is read in arrival order: a 180 and a 200 sent back to back are seen in that order
-(many calls at once through the real server; SIPp answers each with 180 then 200 at once, then BYEs)."""
+"""The SIP edge through the real server: datagrams handled in arrival order (a 180 and a 200 sent back to
+back keep their order over many calls), and INVITEs no leg can store refused before any leg exists."""
 
 from __future__ import annotations
 
 import concurrent.futures
-from collections.abc import Iterator
+import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import DATABASES
 from tests.legato_server import Api, LegatoServer
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import free_port
@@ -23,26 +25,28 @@ listen_host = "127.0.0.1"
 listen_port = {sip_port}
 rtp_port_min = {rtp}
 rtp_port_max = {rtp_max}
+inbound_networks = ["127.0.0.1"]
+
+[[sip.exophones]]
+number = "{exophone}"
+account_sid = "acme"
 """
 
 
-@pytest.fixture
-def api(tmp_path: Path) -> Iterator[Api]:
-    """Legato on SIP (no trunk: legs go to sip: URIs directly), with one account."""
-    rtp = free_port(count=2 * CALLS + 10)
+def start_on_sip(make_server: Callable[..., LegatoServer], tmp_path: Path, kind: str = "sqlite") -> tuple[Api, int]:
+    """Legato on SIP (no trunk: legs go to sip: URIs directly; 127.0.0.1 may call in), with one account."""
+    sip_port, rtp = free_port(), free_port(count=2 * CALLS + 10)
     config = tmp_path / "legato.toml"
-    config.write_text(CONFIG.format(sip_port=free_port(), rtp=rtp, rtp_max=rtp + 2 * CALLS + 9))
-    server = LegatoServer(workdir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'legato.db'}",
-                          time_scale=1.0, env={"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config)})
+    config.write_text(CONFIG.format(sip_port=sip_port, rtp=rtp, rtp_max=rtp + 2 * CALLS + 9, exophone=EXOPHONE))
+    server = make_server(kind, time_scale=1.0, env={"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config)})
     account = server.create_account("--sid", "acme", "--exophone", EXOPHONE)
     server.start()
-    try:
-        yield Api(server, account)
-    finally:
-        server.stop()
+    return Api(server, account), sip_port
 
 
-def test_ringing_then_answered_sent_back_to_back_keep_their_order(api: Api, peers: Peers) -> None:
+def test_ringing_then_answered_sent_back_to_back_keep_their_order(make_server, tmp_path: Path,
+                                                                   peers: Peers) -> None:
+    api, _ = start_on_sip(make_server, tmp_path)
     uas = peers.sipp("bye_after_answer", calls=CALLS, timeout=60)
 
     def call(_: int) -> list[str]:
@@ -58,3 +62,14 @@ def test_ringing_then_answered_sent_back_to_back_keep_their_order(api: Api, peer
     wrong = [names for names in orders
              if names != ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"]]
     assert wrong == [], f"{len(wrong)} of {CALLS} legs out of order: {wrong[:3]}"
+
+
+@pytest.mark.parametrize("kind", DATABASES)
+def test_nul_in_from_gets_400_and_leaves_nothing_behind(make_server, tmp_path: Path, peers: Peers,
+                                                        kind: str) -> None:
+    api, sip_port = start_on_sip(make_server, tmp_path, kind)
+    caller = peers.invite(sip_port, EXOPHONE, caller="%00evil")  # "\0evil" once decoded: PostgreSQL refuses it
+    assert caller.wait(15) == 0, caller.log()
+    assert re.search(r"400 <-+\s+1\s", caller.log()), caller.log()
+    listed = api.http.get(api.base + "/legs", params={"direction": "inbound"})
+    assert listed.status_code == 200 and listed.json()["response"]["data"]["legs"] == []
