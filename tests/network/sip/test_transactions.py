@@ -14,18 +14,13 @@ from tests.conftest import DATABASES
 from tests.legato_server import Api, LegatoServer
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import free_port
+from tests.network.sip.test_media_legs import CONFIG as SIP_ONLY
 
 pytestmark = pytest.mark.sip
 EXOPHONE = "+918030752400"
 CALLS = 30
 
-CONFIG = """
-[sip]
-listen_host = "127.0.0.1"
-listen_port = {sip_port}
-rtp_port_min = {rtp}
-rtp_port_max = {rtp_max}
-inbound_networks = ["127.0.0.1"]
+CONFIG = SIP_ONLY + """inbound_networks = ["127.0.0.1"]
 
 [[sip.exophones]]
 number = "{exophone}"
