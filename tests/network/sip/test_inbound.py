@@ -147,3 +147,19 @@ async def test_raw_nul_byte_is_refused_with_400_naming_the_header(sip) -> None:
         reply = (await asyncio.to_thread(sock.recv, 4096)).decode()
     assert reply.startswith("SIP/2.0 400 Bad Request - NUL in From\r\n"), reply
     assert net.inbound == []
+
+
+async def test_caller_with_transport_in_upper_case_gets_our_bye(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp("caller_transport_upper_case", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    await net.wait_inbound()
+    net.network.answer("leg-in")
+    for _ in range(100):  # the 200 is on its way once our SDP answer exists; the BYE follows it in order
+        if net.network.answer_sdp("leg-in"):
+            break
+        await asyncio.sleep(0.05)
+    net.network.bye("leg-in")
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # the BYE reached the caller's Contact
+    await net.wait_ports_free()
