@@ -1,10 +1,12 @@
-"""The SIP edge through the real server: datagrams handled in arrival order (a 180 and a 200 sent back to
-back keep their order over many calls), and INVITEs no leg can store refused before any leg exists."""
+"""The SIP edge: datagrams handled in arrival order (a 180 and a 200 sent back to back keep their order
+over many calls, through the real server), INVITEs no leg can store refused before any leg exists, and
+a SIP port that is this process's alone."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import re
+import socket
 from collections.abc import Callable
 from pathlib import Path
 
@@ -68,3 +70,13 @@ def test_nul_in_from_gets_400_and_leaves_nothing_behind(make_server, tmp_path: P
     assert re.search(r"400 <-+\s+1\s", caller.log()), caller.log()
     listed = api.http.get(api.base + "/legs", params={"direction": "inbound"})
     assert listed.status_code == 200 and listed.json()["response"]["data"]["legs"] == []
+
+
+async def test_a_sip_port_held_by_another_process_is_not_shared(sip) -> None:
+    port = free_port()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as other:  # bound the way sippy binds by default
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        other.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        other.bind(("127.0.0.1", port))
+        with pytest.raises(OSError, match="in use"):
+            await sip(listen_port=port)

@@ -2,6 +2,7 @@
 
 - One socket reader: sippy reads with three threads by default, so two datagrams of one call sent
   back to back (a 180 then a 200) could be handled in either order. One reader keeps arrival order.
+  The port is bound exclusively: a second process cannot share it.
 - Transport names are case-insensitive (RFC 3261 §19.1.1): a far end whose Contact or Record-Route
   says `;transport=UDP` must still get our BYE, which sippy refuses for anything but `udp`.
 - New INVITEs from sources the operator did not list are refused before any transaction or dialog
@@ -25,9 +26,14 @@ log = logging.getLogger(__name__)
 
 
 class OneReaderOpts(Udp_server_opts):
-    """Socket options with a single reader (and sender) thread: datagrams are handled in arrival order."""
+    """Socket options with a single reader (and sender) thread: datagrams are handled in arrival order.
+
+    No SO_REUSEADDR/SO_REUSEPORT either: with them a second process (another `legato serve`) could
+    bind the same SIP port and silently take part of this one's traffic. (sippy's own dry-run bind
+    meant to catch that loses its flags when the options are copied.)"""
 
     nworkers = 1
+    flags = 0
 
 
 def normal_transport(transport: Any) -> Any:
