@@ -7,6 +7,7 @@ from __future__ import annotations
 import concurrent.futures
 import re
 import socket
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,3 +81,20 @@ async def test_a_sip_port_held_by_another_process_is_not_shared(sip) -> None:
         other.bind(("127.0.0.1", port))
         with pytest.raises(OSError, match="in use"):
             await sip(listen_port=port)
+
+
+def test_a_bye_that_cannot_be_sent_is_reported_to_the_application(make_server, tmp_path: Path,
+                                                                   peers: Peers) -> None:
+    api, _ = start_on_sip(make_server, tmp_path)
+    uas = peers.sipp("contact_transport", extra=["-key", "contact_transport", "tcp"])  # we only speak UDP
+    response = api.create_leg(f"sip:sipp@127.0.0.1:{uas.port}", exophone=EXOPHONE, network_type="voip")
+    leg_sid = response.json()["response"]["data"]["leg_sid"]
+    assert api.wait_state(leg_sid, "connected", seconds=15)["state"] == "connected"
+    assert api.action(leg_sid, action="hangup").status_code == 202
+    deadline = time.monotonic() + 15
+    while (events := api.events(leg_sid))[-1]["event_name"] != "leg_hangup_failed":
+        assert time.monotonic() < deadline, [e["event_name"] for e in events]
+        time.sleep(0.1)
+    assert [e["event_name"] for e in events] == ["leg_connecting", "leg_answered", "leg_terminated",
+                                                 "leg_hangup_failed"]
+    assert "the BYE could not be sent after 4 tries" in str(events[-1]), events[-1]

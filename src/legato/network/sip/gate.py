@@ -40,8 +40,11 @@ def trusted_networks(config: SipConfig, resolve: Resolve = resolve_host) -> list
     networks: list[Network] = list(config.inbound_networks)
     for trunk in config.trunks:
         host = trunk.proxy_address.host
-        if host:
-            networks += [ipaddress.ip_network(address) for address in resolve(host.strip("[]"))]
+        for address in resolve(host.strip("[]")) if host else []:
+            try:
+                networks.append(ipaddress.ip_network(address.split("%", 1)[0]))  # no IPv6 zone index
+            except ValueError:
+                log.warning("trunk %s resolves to %r, which is not an address", trunk.name, address)
     return networks
 
 
