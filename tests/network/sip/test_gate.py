@@ -63,6 +63,7 @@ def test_config_check_names_a_bad_network(tmp_path) -> None:
     path.write_text('[sip]\nlisten_port = 5060\ninbound_networks = ["10.0.0.0/8", "10.1.2.3/8"]\n')
     problems = check_config_file(path)
     assert len(problems) == 1 and ":3: sip.inbound_networks[1]:" in problems[0], problems
+    assert problems[0].endswith("10.1.2.3/8 has host bits set")
 
 
 # ---- with real SIP peers ---------------------------------------------------------------------------

@@ -27,13 +27,15 @@ trunk = "carrier"
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     IPvAnyNetwork,
@@ -88,6 +90,17 @@ class Trunk(_Model):
         return parse_sip_uri(self.proxy, "proxy")
 
 
+def _network(value: Any) -> Any:
+    """An address or a CIDR network, strictly (`10.1.2.3/8` is a mistake: host bits set)."""
+    try:
+        return ipaddress.ip_network(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not an address or network: {exc}") from None
+
+
+InboundNetwork = Annotated[IPvAnyNetwork, BeforeValidator(_network)]
+
+
 class Exophone(_Model):
     """A number or SIP URI owned by an account: inbound routing, and the trunk its outbound calls use."""
 
@@ -115,7 +128,7 @@ class SipConfig(_Model):
     default_trunk: str | None = None
     trunks: list[Trunk] = Field(default_factory=list)
     exophones: list[Exophone] = Field(default_factory=list)
-    inbound_networks: list[IPvAnyNetwork] = Field(default_factory=list)
+    inbound_networks: list[InboundNetwork] = Field(default_factory=list)
     """Addresses or networks (CIDR) that may start calls, besides the trunks' proxies; others get 403."""
 
     @model_validator(mode="after")
