@@ -2,7 +2,7 @@
 
 - One socket reader: sippy reads with three threads by default, so two datagrams of one call sent
   back to back (a 180 then a 200) could be handled in either order. One reader keeps arrival order.
-  The port is bound exclusively: a second process cannot share it.
+  The port is checked with an exclusive bind first: a second process cannot share it.
 - Transport names are case-insensitive (RFC 3261 §19.1.1): a far end whose Contact or Record-Route
   says `;transport=UDP` must still get our BYE, which sippy refuses for anything but `udp`.
 - New INVITEs from sources the operator did not list are refused before any transaction or dialog
@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import logging
+import socket
 from typing import Any
 
 from sippy.SipRequest import SipRequest
@@ -28,12 +29,18 @@ log = logging.getLogger(__name__)
 class OneReaderOpts(Udp_server_opts):
     """Socket options with a single reader (and sender) thread: datagrams are handled in arrival order.
 
-    No SO_REUSEADDR/SO_REUSEPORT either: with them a second process (another `legato serve`) could
-    bind the same SIP port and silently take part of this one's traffic. (sippy's own dry-run bind
-    meant to catch that loses its flags when the options are copied.)"""
+    SO_REUSEADDR stays (sippy binds per-address sockets beside a wildcard one on the same port), but
+    the exclusive dry-run bind sippy makes first now really is exclusive: stock sippy loses its `flags`
+    when it copies the options, so a second process (another `legato serve`) could bind the same SIP
+    port and silently take part of this one's traffic."""
 
     nworkers = 1
-    flags = 0
+    flags = socket.SO_REUSEADDR
+
+    def __init__(self, *args: Any, family: Any = None, o: Any = None) -> None:
+        super().__init__(*args, family=family, o=o)
+        if o is not None:
+            self.flags = o.flags
 
 
 def normal_transport(transport: Any) -> Any:
