@@ -133,3 +133,15 @@ def test_shutdown_ends_any_live_leg_with_platform_shutdown(setup: str, network: 
     done = machine.leg
     assert (done.state, done.terminal_status, done.hangup_cause, done.hangup_source.value) == \
         (LegState.TERMINAL, status, "platform_shutdown", "platform")
+
+
+def test_a_hangup_the_network_could_not_send_is_reported_after_the_end() -> None:
+    machine = m.LegMachine(leg())
+    connected(machine)
+    effects = machine.handle(m.Hangup(), T0)
+    assert m.NetworkCommand("bye") in effects and emitted(effects) == ["leg_terminated"]
+    effects = machine.handle(m.HangupFailed("the BYE could not be sent after 4 tries: no route"), T0)
+    assert emitted(effects) == ["leg_hangup_failed"]
+    assert effects[0].error == {"error_code": 41, "message": "hangup_failed",  # type: ignore[union-attr]
+                                "description": "the BYE could not be sent after 4 tries: no route"}
+    assert machine.leg.extra[m.HANGUP_FAILED_KEY].startswith("the BYE could not be sent")

@@ -111,6 +111,14 @@ class Ended:
 
 
 @dataclass(frozen=True, slots=True)
+class HangupFailed:
+    """The network could not send the BYE or CANCEL of a leg ended on our side, even after retrying:
+    the far end may still be up. Reported as `leg_hangup_failed` (after `leg_terminated`)."""
+
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
 class TimerFired:
     name: str
 
@@ -169,8 +177,10 @@ class Shutdown:
 
 
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown)
-AFTER_END = (MediaEvent, MediaStats)  # inputs a terminal leg still takes
+         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown
+         | HangupFailed)
+AFTER_END = (MediaEvent, MediaStats, HangupFailed)  # inputs a terminal leg still takes
+HANGUP_FAILED_KEY = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent
 
 
 # ---- effects ------------------------------------------------------------------------------
@@ -337,8 +347,16 @@ class LegMachine:
     def _on_MediaStats(self, event: MediaStats, now: datetime) -> list[Effect]:
         return self._after_end(event, now)
 
-    def _after_end(self, event: MediaEvent | MediaStats, now: datetime) -> list[Effect]:
+    def _on_HangupFailed(self, event: HangupFailed, now: datetime) -> list[Effect]:
+        return self._after_end(event, now)
+
+    def _after_end(self, event: MediaEvent | MediaStats | HangupFailed, now: datetime) -> list[Effect]:
         leg = self.leg
+        if isinstance(event, HangupFailed):
+            leg.extra[HANGUP_FAILED_KEY] = event.message
+            return [Emit("leg_hangup_failed", ACTION, error={"error_code": causes.TEMPORARY_FAILURE,
+                                                             "message": "hangup_failed",
+                                                             "description": event.message})]
         if isinstance(event, MediaStats):
             leg.extra[RTCP_KEY] = dict(event.stats)
             return []

@@ -69,6 +69,13 @@ class Peers:
         """SIPp running `scenarios/<scenario>.xml` as a UAS for one call."""
         return self._keep(start_sipp(self.root / f"sipp-{len(self.started)}", scenario, **kwargs))
 
+    def invite(self, port: int, called: str, *, caller: str = CALLER, host: str = HOST, calls: int = 1,
+               extra: list[str] | None = None) -> Peer:
+        """SIPp on `host` sending INVITEs from `caller` to `called` at Legato (127.0.0.1:`port`), each expected
+        to be refused (400, 403 or 404) and ACKed; without an answer a call ends after 1 s."""
+        return self.sipp("invite_refused", host=host, calls=calls, remote=f"{HOST}:{port}",
+                         extra=["-s", called, "-key", "caller", caller, *(extra or [])])
+
     def stop_all(self) -> list[str]:
         """Stop every peer; return the names of those whose process group survived."""
         survivors = []

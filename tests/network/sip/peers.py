@@ -369,8 +369,9 @@ SCENARIOS = Path(__file__).parent / "scenarios"
 
 
 def start_sipp(workdir: Path, scenario: str | Path, *, port: int | None = None, remote: str | None = None,
-               calls: int = 1, timeout: float = 15.0, extra: list[str] | None = None) -> Peer:
-    """SIPp on 127.0.0.1:PORT running a scenario (a name in scenarios/ or a built-in like 'uas')."""
+               calls: int = 1, timeout: float = 15.0, extra: list[str] | None = None, host: str = HOST) -> Peer:
+    """SIPp on HOST:PORT running a scenario (a name in scenarios/ or a built-in like 'uas'); any 127.x.y.z
+    address works as `host` (all of 127.0.0.0/8 is loopback), e.g. to be a source Legato does not know."""
     port = port or free_port()
     argv = [shutil.which("sipp") or "/usr/bin/sipp"]
     if str(scenario) in ("uas", "uac"):
@@ -378,7 +379,7 @@ def start_sipp(workdir: Path, scenario: str | Path, *, port: int | None = None, 
     else:
         path = Path(scenario) if Path(scenario).is_absolute() else SCENARIOS / f"{scenario}.xml"
         argv += ["-sf", str(path)]
-    argv += ["-i", HOST, "-p", str(port), "-m", str(calls), "-nostdin", "-timeout", f"{int(timeout)}s",
+    argv += ["-i", host, "-p", str(port), "-m", str(calls), "-nostdin", "-timeout", f"{int(timeout)}s",
              "-trace_err", "-mp", str(free_port(count=4))]
     argv += extra or []
     if remote:

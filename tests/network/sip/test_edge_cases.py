@@ -8,7 +8,7 @@ import re
 import pytest
 
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, Ringing
 
 pytestmark = pytest.mark.sip
 
@@ -86,4 +86,26 @@ async def test_cancel_without_any_response_reports_nothing(peers, sip) -> None:
     await asyncio.sleep(0.3)
     net.network.cancel("leg1")
     assert await net.quiet("leg1", 1.5) == []
+    await net.wait_ports_free()
+
+
+async def test_transport_in_upper_case_still_gets_our_bye(peers, sip) -> None:
+    uas = peers.sipp("contact_transport", extra=["-key", "contact_transport", "UDP"])
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Answered)
+    net.network.bye("leg1")
+    assert await sipp_done(uas) == 0, uas.log()  # the BYE reached the far end through its route set
+    await net.wait_ports_free()
+
+
+async def test_a_bye_that_cannot_be_sent_is_retried_then_reported(peers, sip) -> None:
+    uas = peers.sipp("contact_transport", extra=["-key", "contact_transport", "tcp"])  # we only speak UDP
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    await net.wait_for("leg1", Answered)
+    net.network.bye("leg1")
+    failed = await net.wait_for("leg1", HangupFailed, within=8)
+    assert failed.message.startswith("the BYE could not be sent after 4 tries"), failed.message
+    assert [type(s) for s in net.of("leg1")] == [Answered, HangupFailed]
     await net.wait_ports_free()

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import re
+import socket
 
 import pytest
 
@@ -25,7 +27,7 @@ async def event(control: BaresipControl, kind: str, within: float = 3.0) -> dict
 async def caller_and_network(peers, sip):
     phone = peers.phone(answermode="manual", user=CALLER)
     control = BaresipControl(phone.extra["ctrl"])
-    net = await sip(exophones=EXOPHONES)
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])  # baresip calls from there
     net.decide = lambda call: "leg-in"
     return control, net
 
@@ -118,3 +120,46 @@ async def test_sip_uri_exophone(peers, sip) -> None:
     net.network.reject("leg-in", 486)
     await event(control, "CALL_CLOSED")
     control.close()
+
+
+async def test_nul_in_from_is_refused_with_400_before_any_leg(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    caller = peers.invite(net.network.config.listen_port, EXOPHONE, caller="%00evil")  # decoded: "\0evil"
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
+    assert re.search(r"400 <-+\s+1\s", caller.log()), caller.log()
+    assert net.inbound == []
+
+
+async def test_raw_nul_byte_is_refused_with_400_naming_the_header(sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # SIPp cannot put a NUL byte on the wire
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        invite = (f"INVITE sip:{EXOPHONE}@127.0.0.1 SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-nul-1\r\n"
+                  f"From: \"a\0b\" <sip:+919163816621@127.0.0.1:{port}>;tag=1\r\n"
+                  f"To: <sip:{EXOPHONE}@127.0.0.1>\r\nCall-ID: nul-1\r\nCSeq: 1 INVITE\r\n"
+                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        sock.sendto(invite.encode(), ("127.0.0.1", net.network.config.listen_port))
+        reply = (await asyncio.to_thread(sock.recv, 4096)).decode()
+    assert reply.startswith("SIP/2.0 400 Bad Request - NUL in From\r\n"), reply
+    assert net.inbound == []
+
+
+async def test_caller_with_transport_in_upper_case_gets_our_bye(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp("caller_transport_upper_case", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    await net.wait_inbound()
+    net.network.answer("leg-in")
+    for _ in range(100):  # the 200 is on its way once our SDP answer exists; the BYE follows it in order
+        if net.network.answer_sdp("leg-in"):
+            break
+        await asyncio.sleep(0.05)
+    net.network.bye("leg-in")
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # the BYE reached the caller's Contact
+    await net.wait_ports_free()

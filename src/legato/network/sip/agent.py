@@ -11,7 +11,6 @@ from collections.abc import Callable
 from typing import Any
 
 from sippy.SipConf import SipConf
-from sippy.SipTransactionManager import SipTransactionManager
 
 from legato.domain import causes
 from legato.domain.errors import ValidationFailed
@@ -20,8 +19,10 @@ from legato.domain.machine import Ended
 from legato.domain.numbers import parse_number
 from legato.network.sip.config import Exophone, SipConfig
 from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
+from legato.network.sip.gate import SourceGate, trusted_networks
 from legato.network.sip.reactor import TraceLog
 from legato.network.sip.route import Route
+from legato.network.sip.transactions import NUL, TransactionManager
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,8 @@ class Agent:
         self.report = report
         self._offer = offer
         self.global_config: dict[str, Any] = {}
-        self.tm: SipTransactionManager | None = None
+        self.tm: TransactionManager | None = None
+        self.gate: SourceGate | None = None
         self.by_leg: dict[str, Dialog] = {}
         self.by_ref: dict[str, InboundDialog] = {}
         self._refs = itertools.count(1)
@@ -61,7 +63,8 @@ class Agent:
             "_sip_port": config.listen_port,
             "_sip_logger": TraceLog(),
         }
-        self.tm = SipTransactionManager(self.global_config, self.on_request)
+        self.gate = SourceGate(trusted_networks(config))
+        self.tm = TransactionManager(self.global_config, self.on_request, self.gate)
         self.global_config["_sip_tm"] = self.tm
 
     def shutdown(self) -> None:
@@ -69,6 +72,12 @@ class Agent:
         if self.tm is not None:
             self.tm.shutdown()
             self.tm = None
+
+    def gate_figures(self) -> dict[str, int]:
+        """INVITEs refused from unlisted sources (answered 403, dropped unread), the sources remembered,
+        and the server transactions open now (refusals open none)."""
+        figures = self.gate.figures() if self.gate is not None else {}
+        return {**figures, "server_transactions": len(self.tm.tserver) if self.tm is not None else 0}
 
     def end_all(self) -> None:
         """CANCEL, BYE or reject (480) every live call."""
@@ -116,6 +125,9 @@ class Agent:
         if req.getHFBody("to").getTag() is not None:
             return (req.genResponse(481, "Call Leg/Transaction Does Not Exist"), None, None)
         if method == "INVITE":
+            unstorable = _with_nul(req)
+            if unstorable is not None:  # e.g. sip:%00@...: no leg can record it
+                return (req.genResponse(400, f"Bad Request - NUL in {unstorable}"), None, None)
             exophone = self.match_exophone(req)
             if exophone is None:
                 return (req.genResponse(404, "Not Found"), None, None)
@@ -200,6 +212,16 @@ class _MyAddress:
 def _uri_user(uri: str) -> str | None:
     rest = uri.split(":", 1)[1]
     return rest.split("@", 1)[0] if "@" in rest else None
+
+
+def _with_nul(req: Any) -> str | None:
+    """The first of From, To and Request-URI whose decoded parts hold a NUL (PostgreSQL cannot store it)."""
+    urls = (("From", req.getHFBody("from").getUrl()), ("To", req.getHFBody("to").getUrl()),
+            ("Request-URI", req.getRURI()))
+    for name, url in urls:
+        if any(NUL in part for part in (url.username, url.password, url.host) if part):
+            return name
+    return None
 
 
 def _caller_of(req: Any) -> str:

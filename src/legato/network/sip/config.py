@@ -8,6 +8,7 @@ public_host = "203.0.113.7"        # Contact and SDP address (default: listen_ho
 rtp_port_min = 20000
 rtp_port_max = 20999
 default_trunk = "carrier"
+inbound_networks = ["198.51.100.0/24"]  # may start calls, with the trunks' proxy addresses
 
 [[sip.trunks]]
 name = "carrier"
@@ -26,15 +27,18 @@ trunk = "carrier"
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     ValidationInfo,
     field_validator,
@@ -86,6 +90,17 @@ class Trunk(_Model):
         return parse_sip_uri(self.proxy, "proxy")
 
 
+def _network(value: Any) -> Any:
+    """An address or a CIDR network, strictly (`10.1.2.3/8` is a mistake: host bits set)."""
+    try:
+        return ipaddress.ip_network(value)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"not an address or network: {exc}") from None
+
+
+InboundNetwork = Annotated[IPvAnyNetwork, BeforeValidator(_network)]
+
+
 class Exophone(_Model):
     """A number or SIP URI owned by an account: inbound routing, and the trunk its outbound calls use."""
 
@@ -113,6 +128,8 @@ class SipConfig(_Model):
     default_trunk: str | None = None
     trunks: list[Trunk] = Field(default_factory=list)
     exophones: list[Exophone] = Field(default_factory=list)
+    inbound_networks: list[InboundNetwork] = Field(default_factory=list)
+    """Addresses or networks (CIDR) that may start calls, besides the trunks' proxies; others get 403."""
 
     @model_validator(mode="after")
     def _consistent(self, info: ValidationInfo) -> SipConfig:

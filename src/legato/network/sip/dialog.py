@@ -6,6 +6,7 @@ and never again once it has ended (a local CANCEL/BYE, or the signal that ended 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from sippy.CCEvents import (
@@ -27,12 +28,14 @@ from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, Ringing
 
 if TYPE_CHECKING:
     from legato.network.sip.agent import Agent
     from legato.network.sip.route import Route
 
+log = logging.getLogger(__name__)
+HANGUP_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a BYE/CANCEL that could not be sent
 REASON_PHRASES = {404: "Not Found", 480: "Temporarily Unavailable", 486: "Busy Here",
                   487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}
 
@@ -113,12 +116,30 @@ class Dialog:
             self.agent.report(self.leg_sid, None, ended=True)
 
     def hang_up(self) -> None:
-        """End from our side: CANCEL before an answer, BYE after; reports nothing."""
+        """End from our side: CANCEL before an answer, BYE after. Reports nothing, unless the request
+        cannot be sent even after HANGUP_RETRIES: then HangupFailed (the far end may still be up)."""
         if self.done or self.ua is None:
             return
         ua = self.ua
         self._finish(None)
-        ua.recvEvent(CCEventDisconnect())
+        self._send_hangup(ua, 0)
+
+    def _send_hangup(self, ua: UA, attempt: int) -> None:
+        try:
+            ua.recvEvent(CCEventDisconnect())
+        except Exception as exc:
+            if attempt < len(HANGUP_RETRIES):
+                log.warning("could not send the %s leg_sid=%s (%s); retrying", self._hangup_method(ua),
+                            self.leg_sid, exc)
+                Timeout(lambda: self._send_hangup(ua, attempt + 1), HANGUP_RETRIES[attempt])
+                return
+            message = f"the {self._hangup_method(ua)} could not be sent after {attempt + 1} tries: {exc}"
+            log.error("%s leg_sid=%s", message, self.leg_sid)
+            if self.leg_sid is not None:
+                self.agent.report(self.leg_sid, HangupFailed(message))
+
+    def _hangup_method(self, ua: UA) -> str:
+        return "BYE" if ua.state is not None and getattr(ua.state, "connected", False) else "CANCEL"
 
 
 class OutboundDialog(Dialog):

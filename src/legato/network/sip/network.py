@@ -112,6 +112,10 @@ class SipNetwork:
         """Legs this network still tracks (asyncio side)."""
         return len(self._media)
 
+    def gate_figures(self) -> dict[str, int]:
+        """Counters of INVITEs refused from unlisted sources (see gate.py); read from the sippy thread's state."""
+        return self._agent.gate_figures() if self._agent is not None else {}
+
     @property
     def media_legs(self) -> int:
         """Legs whose media allocation is not released yet."""
