@@ -64,7 +64,7 @@ class MediaCore:
         for leg_id in [leg for leg, o in self.owners.items() if o is owner]:
             self._release(leg_id, "released")
 
-    def _release(self, leg_id: str, reason: str) -> dict[str, Any] | None:
+    def _release(self, leg_id: str, reason: str) -> tuple[Channel, dict[str, Any]] | None:
         channel = self.channels.pop(leg_id, None)
         self.owners.pop(leg_id, None)
         if channel is None:
@@ -73,7 +73,7 @@ class MediaCore:
             stats = channel.close(reason)
         finally:
             self.ports.give_back(channel.port)
-        return stats.to_dict()
+        return channel, stats.to_dict()
 
     # ---- commands -------------------------------------------------------------------------
     async def cmd_ping(self, owner: object) -> dict[str, Any]:
@@ -94,7 +94,7 @@ class MediaCore:
             except OSError:
                 self.ports.give_back(port)  # taken by another process: try the next one
                 continue
-            channel.always_inband = inband_dtmf
+            channel.core.always_inband = inband_dtmf
             self.channels[leg_id] = channel
             self.owners[leg_id] = owner
             return base.Allocation(leg_id, self.advertise, port, port + 1).to_dict()
@@ -113,9 +113,11 @@ class MediaCore:
         return {}
 
     async def cmd_release(self, owner: object, leg_id: str) -> dict[str, Any]:
-        stats = self._release(leg_id, "released")
-        if stats is None:
+        released = self._release(leg_id, "released")
+        if released is None:
             raise base.MediaError("unknown_leg", f"no media for leg {leg_id!r}")
+        channel, stats = released
+        await channel.written()  # a recording it ended is on disk before the answer
         return {"stats": stats}
 
     async def cmd_bridge(self, owner: object, leg_a: str, leg_b: str) -> dict[str, Any]:
@@ -148,8 +150,9 @@ class MediaCore:
             path = await synthesize_async(text, self.cache_dir, voice, int(rate))
         except (SpeechError, TimeoutError) as exc:
             raise base.MediaError("bad_request", f"say failed: {exc}") from exc
+        pcm = await asyncio.to_thread(read_pcm, path)
         channel = self._channel(leg_id)  # the leg may have gone while we spoke
-        return {"play_id": channel.play(read_pcm(path), loop), "path": str(path)}
+        return {"play_id": channel.play(pcm, loop), "path": str(path)}
 
     async def cmd_stop_play(self, owner: object, leg_id: str) -> dict[str, Any]:
         self._channel(leg_id).stop_play("stopped")
@@ -170,7 +173,7 @@ class MediaCore:
         return {"recording_id": rec_id, "path": str(path)}
 
     async def cmd_stop_recording(self, owner: object, leg_id: str) -> dict[str, Any]:
-        return self._channel(leg_id).stop_recording("stopped")
+        return await self._channel(leg_id).stop_recording("stopped")
 
     async def cmd_gather(self, owner: object, leg_id: str, num_digits: int | None = None,
                          timeout: float = 5.0,  # noqa: ASYNC109 (the gather's inter-digit timeout)
@@ -185,25 +188,25 @@ class MediaCore:
             raise base.MediaError("bad_request", "digits must be 0-9, *, #, A-D")
         if not 40 <= duration_ms <= 5000:
             raise base.MediaError("bad_request", "duration_ms must be 40..5000")
-        if channel.te_pt is None:
+        if channel.core.te_pt is None:
             raise base.MediaError("conflict", "the far end did not offer telephone-event")
         channel.send_digits(digits, duration_ms)
         return {}
 
     async def cmd_mute(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).muted = True
+        self._channel(leg_id).core.muted = True
         return {}
 
     async def cmd_unmute(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).muted = False
+        self._channel(leg_id).core.muted = False
         return {}
 
     async def cmd_hold(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).held = True
+        self._channel(leg_id).core.held = True
         return {}
 
     async def cmd_unhold(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).held = False
+        self._channel(leg_id).core.held = False
         return {}
 
     async def cmd_start_amd(self, owner: object, leg_id: str,
@@ -216,6 +219,9 @@ class MediaCore:
         channel.start_amd(amd_params)
         return {}
 
-    def close(self) -> None:
-        for leg_id in list(self.channels):
-            self._release(leg_id, "released")
+    async def close(self) -> None:
+        """Release every leg and wait for the recordings they ended to be written."""
+        released = [self._release(leg_id, "released") for leg_id in list(self.channels)]
+        for item in released:
+            if item is not None:
+                await item[0].written()
