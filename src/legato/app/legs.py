@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from legato.app.accounts import check_amd_params
 from legato.app.prompts import PromptSources
+from legato.dialects import formats
 from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.clock import Clock
@@ -55,7 +56,7 @@ class CreateLeg(BaseModel):
                           "over the account's and the operator's")
     async_amd: bool = False
     priority: Literal["normal", "high"] = "normal"
-    event_format: Literal["exotel", "bandwidth", "telefonie", "messagebird"] = Field(
+    event_format: Literal[formats.EVENT_FORMATS] = Field(  # type: ignore[valid-type]
         "exotel", description="shape of the events delivered to leg_event_endpoint")
 
 

@@ -61,6 +61,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain import causes
@@ -144,3 +145,6 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     if event_type in ("answer", "machineDetectionComplete") and snapshot.answered_by is not None:
         body["machineDetectionResult"] = {"value": MACHINE_DETECTION[snapshot.answered_by]}
     return body
+
+
+DIALECT = Dialect("bandwidth", render_event=render_event)

@@ -60,6 +60,7 @@ from decimal import Decimal
 from typing import Any
 
 from legato.dialects.conditions import ALL_CONDITIONS, Condition, condition
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import Party, parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain import causes
@@ -235,3 +236,7 @@ def render_call_log(records: list[dict[str, Any]], uri: str, page: int, per_page
     if records:
         paging |= {"pageStart": start, "pageEnd": start + len(records) - 1}
     return {"uri": uri, "records": records, "paging": paging}
+
+
+DIALECT = Dialect("ringcentral", lambda leg: render_leg(leg, DETAILED),
+                  lambda call, uri: render_call(call, uri, DETAILED))
