@@ -6,7 +6,6 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from legato.app.legs import check_endpoint
 from legato.dialects.bridges import bridge_from_row, bridge_resource, bridge_to_row
 from legato.domain import machine as m
 from legato.domain.account import Account
@@ -17,6 +16,7 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.engine.bridges import Bridges
 from legato.events.endpoints import EndpointPolicy
+from legato.events.sinks.registry import check_endpoint
 from legato.store.repositories import BridgeRepository, LegRepository
 from legato.store.writer import Writer
 

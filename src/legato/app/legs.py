@@ -7,7 +7,6 @@ import json
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -25,6 +24,7 @@ from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
+from legato.events.sinks.registry import check_endpoint
 from legato.network.base import MEDIA_ACTIONS, MediaCommand
 from legato.store.repositories import LegRepository
 
@@ -113,24 +113,6 @@ class SandboxIncoming(BaseModel):
 
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
-
-
-def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
-    """An event endpoint must be `grpc://host:port`, `grpcs://host:port` or an http(s) URL with a host."""
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError as exc:
-        raise ValidationFailed(f"{field} is not a valid URL ({exc})", field=field) from None
-    if parts.scheme in ("http", "https"):
-        if not parts.hostname:
-            raise ValidationFailed(f"{field} must name a host", field=field)
-        return value
-    if parts.scheme in ("grpc", "grpcs"):
-        if not parts.hostname or port is None or parts.path not in ("", "/"):
-            raise ValidationFailed(f"{field} must be grpc://host:port", field=field)
-        return value
-    raise ValidationFailed(f"{field} must start with http://, https:// or grpc://", field=field)
 
 
 def _check_fields(action: LegAction) -> None:

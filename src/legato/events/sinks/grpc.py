@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
@@ -11,7 +11,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 
 from legato.events.proto import events_pb2, events_pb2_grpc
 from legato.events.signature import SignedEvent
-from legato.events.sinks import Result
+from legato.events.sinks import Result, SinkKind
 
 RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                      grpc.StatusCode.RESOURCE_EXHAUSTED})
@@ -76,3 +76,12 @@ class GrpcSink:
         stubs, self._stubs = list(self._stubs.values()), {}
         for channel, _ in stubs:
             await channel.close()
+
+
+def _check(parts: SplitResult) -> str | None:
+    if not parts.hostname or parts.port is None or parts.path not in ("", "/"):
+        return "must be grpc://host:port"
+    return None
+
+
+SINK = SinkKind(("grpc", "grpcs"), ("grpc://",), _check, lambda options: GrpcSink(options.timeout))

@@ -8,14 +8,14 @@ from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from http import HTTPStatus
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import SplitResult, urlsplit
 
 import certifi
 import httpx
 
 from legato import __version__
 from legato.events.signature import SignedEvent
-from legato.events.sinks import Result
+from legato.events.sinks import Result, SinkKind
 
 _ERROR_BODY_CHARS = 300
 
@@ -120,3 +120,11 @@ class HttpSink:
         for shards in pools:
             for client, _ in shards:
                 await client.aclose()
+
+
+def _check(parts: SplitResult) -> str | None:
+    return None if parts.hostname else "must name a host"
+
+
+SINK = SinkKind(("http", "https"), ("http://", "https://"), _check,
+                lambda options: HttpSink(options.timeout, options.max_connections_per_host))
