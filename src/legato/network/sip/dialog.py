@@ -6,7 +6,7 @@ and never again once it has ended (a local CANCEL/BYE, or the signal that ended 
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sippy.CCEvents import (
     CCEventConnect,
@@ -27,11 +27,26 @@ from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, Ringing
+from legato.domain.machine import Answered, Ended, Input, Ringing
+from legato.network.sip.config import SipConfig
 
 if TYPE_CHECKING:
-    from legato.network.sip.agent import Agent
     from legato.network.sip.route import Route
+
+
+class Agent(Protocol):
+    """What a dialog needs from its agent (network/sip/agent.py), without importing it."""
+
+    config: SipConfig
+    global_config: dict[str, Any]
+    user_agent: str
+
+    def report(self, leg_sid: str, signal: Input | None, **info: Any) -> None: ...
+
+    def forget(self, dialog: Dialog) -> None: ...
+
+    def offer_inbound(self, dialog: InboundDialog) -> None: ...
+
 
 REASON_PHRASES = {404: "Not Found", 480: "Temporarily Unavailable", 486: "Busy Here",
                   487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}
