@@ -7,7 +7,9 @@ timers to start or cancel, and commands for the network.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 from legato.domain import causes
 from legato.domain.effects import ACTION, LIFECYCLE, CancelTimer, Effect, Emit, NetworkCommand, StartTimer
@@ -80,17 +82,16 @@ class LegMachine:
             if isinstance(event, AFTER_END):
                 return self._after_end(event, now)
             return []
-        handler = getattr(self, "_on_" + type(event).__name__)
-        return handler(event, now)
+        return HANDLERS[type(event)](self, event, now)
 
     # -- outbound set-up --
-    def _on_Enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
+    def _on_enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
         if self.leg.state is not LegState.CREATED:
             return []
         self.leg.move_to(LegState.ENQUEUED, now)
         return [StartTimer(QUEUE, event.max_wait)] if event.max_wait is not None else []
 
-    def _on_Start(self, event: Start, now: datetime) -> list[Effect]:
+    def _on_start(self, event: Start, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state not in (LegState.CREATED, LegState.ENQUEUED):
             return []
@@ -99,7 +100,7 @@ class LegMachine:
         return [CancelTimer(QUEUE), Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout),
                 StartTimer(ANSWER, leg.timeout), NetworkCommand("dial")]
 
-    def _on_Incoming(self, event: Incoming, now: datetime) -> list[Effect]:
+    def _on_incoming(self, event: Incoming, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CREATED:
             return []
@@ -107,7 +108,7 @@ class LegMachine:
         leg.start_time = now
         return [Emit("leg_incoming"), StartTimer(RING, leg.ring_timeout)]
 
-    def _on_Ringing(self, event: Ringing, now: datetime) -> list[Effect]:
+    def _on_ringing(self, event: Ringing, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTING:
             return []  # late or repeated ringing changes nothing
@@ -116,7 +117,7 @@ class LegMachine:
             leg.extra["early_media"] = True
         return [Emit("leg_ringing"), CancelTimer(SETUP), StartTimer(RING, leg.ring_timeout)]
 
-    def _on_Answered(self, event: Answered, now: datetime) -> list[Effect]:
+    def _on_answered(self, event: Answered, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state not in (LegState.CONNECTING, LegState.RINGING) or leg.direction is Direction.INBOUND:
             return []
@@ -137,7 +138,7 @@ class LegMachine:
             effects.append(Emit("leg_answered"))
         return effects
 
-    def _on_AmdResult(self, event: AmdResult, now: datetime) -> list[Effect]:
+    def _on_amd_result(self, event: AmdResult, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTED or not leg.amd_enable:
             return []
@@ -156,7 +157,7 @@ class LegMachine:
         return []
 
     # -- bridges --
-    def _on_JoinBridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
+    def _on_join_bridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTED:
             raise Conflict(f"leg {leg.leg_sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
@@ -168,7 +169,7 @@ class LegMachine:
         leg.date_updated = now
         return [Emit("leg_joined_bridge", ACTION, data={"bridge_sid": event.bridge_sid})]
 
-    def _on_LeaveBridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
+    def _on_leave_bridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.extra.get(BRIDGE_KEY) != event.bridge_sid:
             return []
@@ -177,12 +178,12 @@ class LegMachine:
         return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
 
     # -- media --
-    def _on_MediaEvent(self, event: MediaEvent, now: datetime) -> list[Effect]:
+    def _on_media_event(self, event: MediaEvent, now: datetime) -> list[Effect]:
         if self.leg.state is not LegState.CONNECTED:
             return []
         return self._after_end(event, now)
 
-    def _on_MediaStats(self, event: MediaStats, now: datetime) -> list[Effect]:
+    def _on_media_stats(self, event: MediaStats, now: datetime) -> list[Effect]:
         return self._after_end(event, now)
 
     def _after_end(self, event: MediaEvent | MediaStats, now: datetime) -> list[Effect]:
@@ -198,7 +199,7 @@ class LegMachine:
         return [Emit(event.name, ACTION, data=dict(event.data))]
 
     # -- inbound --
-    def _on_Answer(self, event: Answer, now: datetime) -> list[Effect]:
+    def _on_answer(self, event: Answer, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.direction is not Direction.INBOUND or leg.state is not LegState.RINGING:
             raise Conflict(f"only a ringing inbound leg can be answered (this one is {leg.direction} "
@@ -206,7 +207,7 @@ class LegMachine:
         return [NetworkCommand("answer"), *self._connect(now)]
 
     # -- endings --
-    def _on_Ended(self, event: Ended, now: datetime) -> list[Effect]:
+    def _on_ended(self, event: Ended, now: datetime) -> list[Effect]:
         leg = self.leg
         q850 = event.q850
         if leg.state is LegState.CONNECTED:
@@ -223,7 +224,7 @@ class LegMachine:
         return self._terminate(now, status, code, causes.q850_name(code), event.source,
                                sip_code=event.sip_code, sip_reason=event.reason)
 
-    def _on_TimerFired(self, event: TimerFired, now: datetime) -> list[Effect]:
+    def _on_timer_fired(self, event: TimerFired, now: datetime) -> list[Effect]:
         leg = self.leg
         name = event.name
         if name == AMD_CAP:
@@ -250,7 +251,7 @@ class LegMachine:
                                                                name, HangupSource.PLATFORM)]
         return []
 
-    def _on_Hangup(self, event: Hangup, now: datetime) -> list[Effect]:
+    def _on_hangup(self, event: Hangup, now: datetime) -> list[Effect]:
         leg = self.leg
         platform = HangupSource.PLATFORM
         if leg.state in (LegState.CREATED, LegState.ENQUEUED):
@@ -265,12 +266,12 @@ class LegMachine:
         return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
                                                            event.cause, platform)]
 
-    def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
+    def _on_failed_to_create(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
         error = {"error_code": event.q850, "message": "leg could not be created", "description": event.message}
         return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) else e for e in effects]
 
-    def _on_Reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
+    def _on_reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
         return self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
                                HangupSource.PLATFORM)
 
@@ -301,3 +302,15 @@ class LegMachine:
         effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
                     CancelTimer(AMD_CAP), CancelTimer(QUEUE), Emit("leg_terminated", LIFECYCLE, error)]
         return effects
+
+
+Handler = Callable[[LegMachine, Any, datetime], list[Effect]]
+HANDLERS: dict[type, Handler] = {
+    Enqueue: LegMachine._on_enqueue, Start: LegMachine._on_start, Incoming: LegMachine._on_incoming,
+    Ringing: LegMachine._on_ringing, Answered: LegMachine._on_answered, AmdResult: LegMachine._on_amd_result,
+    JoinBridge: LegMachine._on_join_bridge, LeaveBridge: LegMachine._on_leave_bridge,
+    MediaEvent: LegMachine._on_media_event, MediaStats: LegMachine._on_media_stats, Answer: LegMachine._on_answer,
+    Ended: LegMachine._on_ended, TimerFired: LegMachine._on_timer_fired, Hangup: LegMachine._on_hangup,
+    FailedToCreate: LegMachine._on_failed_to_create, Reconcile: LegMachine._on_reconcile,
+}
+"""Which method handles each input (every input type has exactly one)."""
