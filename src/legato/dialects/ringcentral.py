@@ -21,8 +21,8 @@ Leg fields (CallLogRecordLegInfo)
 | from / to          | `{"phoneNumber": E.164}`; a SIP party without a number: `{"name": URI}`  |
 | result, reason,    | table below; reasonDescription is RingCentral's text for the reason      |
 | reasonDescription  |                                                                          |
-| recording          | only when extra["recording_url"] exists: id = extra["recording_sid"] or  |
-|                    | leg_sid, uri = contentUri = recording_url, type "Automatic"              |
+| recording          | only when extra["recording_url"] exists: id = leg_sid,                   |
+|                    | uri = contentUri = recording_url, type "Automatic"                       |
 | billing            | Detailed view, once priced: costPurchased = the leg's price,             |
 |                    | costIncluded = 0 (RingCentral has no currency field: price_unit is lost) |
 | master             | Detailed view: true for the call's first leg                             |
@@ -163,7 +163,7 @@ def _recording(leg: Leg) -> dict[str, str] | None:
     url = leg.extra.get("recording_url")
     if not url:
         return None
-    return {"id": str(leg.extra.get("recording_sid") or leg.leg_sid), "uri": url, "type": "Automatic",
+    return {"id": leg.leg_sid, "uri": url, "type": "Automatic",
             "contentUri": url}
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from legato.domain import causes
 from legato.domain.effects import ACTION, LIFECYCLE, CancelTimer, Effect, Emit, NetworkCommand, StartTimer
@@ -49,10 +49,10 @@ TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
 AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
 QUEUE = "queue_timeout"  # an enqueued leg waited too long for a CPS slot
-BRIDGE_KEY = "bridge_sid"  # leg.extra key naming the bridge the leg is in
-AMD_KEY = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
-RTCP_KEY = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
-RECORDING_URL_KEY = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
+BRIDGE_KEY: Final = "bridge_sid"  # leg.extra key naming the bridge the leg is in
+AMD_KEY: Final = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
+RTCP_KEY: Final = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
+RECORDING_URL_KEY: Final = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
 
 
 _REJECT_REASONS = {"busy": (486, causes.USER_BUSY, TerminalStatus.BUSY),
