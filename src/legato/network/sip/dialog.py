@@ -172,8 +172,7 @@ class OutboundDialog(Dialog):
             if code == 100 or self.rang:
                 return
             self.rang = True
-            self.agent.report(self.leg_sid, Ringing(early_media=body is not None),
-                              early_sdp=str(body) if body is not None else None)
+            self.agent.report(self.leg_sid, Ringing(early_media=body is not None))
         elif isinstance(event, CCEventConnect | CCEventPreConnect):
             if self.answered:
                 return
