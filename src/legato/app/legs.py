@@ -15,6 +15,7 @@ from legato.app.prompts import PromptSources
 from legato.dialects import formats
 from legato.domain import machine as m
 from legato.domain.account import Account
+from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
@@ -25,7 +26,7 @@ from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_endpoint
-from legato.network.base import MEDIA_ACTIONS, MediaCommand
+from legato.network.base import MediaCommand
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -60,17 +61,7 @@ class CreateLeg(BaseModel):
         "exotel", description="shape of the events delivered to leg_event_endpoint")
 
 
-ActionName = Literal["hangup", "answer", "play", "say", "stop_play", "start_recording", "stop_recording", "gather",
-                     "send_digits", "mute", "unmute", "hold", "unhold"]
-
-# The fields each action takes (besides `action`), and those it needs.
-ACTION_FIELDS: dict[str, frozenset[str]] = {
-    "hangup": frozenset({"reason"}), "answer": frozenset(), "play": frozenset({"url", "loop"}),
-    "say": frozenset({"text", "voice", "rate", "loop"}), "stop_play": frozenset(),
-    "start_recording": frozenset({"direction"}), "stop_recording": frozenset(),
-    "gather": frozenset({"num_digits", "timeout", "finish_on_key"}), "send_digits": frozenset({"digits"}),
-    "mute": frozenset(), "unmute": frozenset(), "hold": frozenset(), "unhold": frozenset()}
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {"play": ("url",), "say": ("text",), "send_digits": ("digits",)}
+ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
 
 
 class LegAction(BaseModel):
@@ -117,13 +108,14 @@ class SandboxIncoming(BaseModel):
 
 def _check_fields(action: LegAction) -> None:
     """400 naming the field when a field does not belong to the action or a needed one is missing."""
-    allowed = ACTION_FIELDS[action.action]
+    spec = ACTIONS[action.action]
+    allowed = spec.fields
     for name in sorted(action.model_fields_set - {"action"}):
         if name not in allowed and getattr(action, name) is not None:
             if name == "reason":
                 raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
             raise ValidationFailed(f"{name} does not apply to action {action.action}", field=name)
-    for name in REQUIRED_FIELDS.get(action.action, ()):
+    for name in spec.required:
         if getattr(action, name) is None:
             raise ValidationFailed(f"{action.action} needs {name}", field=name)
 
