@@ -198,7 +198,7 @@ class LegService:
         first: m.Input = m.Start()
         throttle, now = self.throttle, self.clock.now()
         if throttle is not None:
-            trunk = self.switchboard.network.trunk_for("number" if leg.contact_e164 else "sip", leg.exophone)
+            trunk = self.switchboard.trunk_for(leg)
             limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
             if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
                                   now=now):
