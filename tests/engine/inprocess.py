@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from legato.domain import machine as m
 from legato.domain.clock import ManualClock
 from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import Direction, Leg
@@ -75,6 +76,15 @@ async def engine(tmp_path: Path) -> AsyncIterator[Engine]:
         await switchboard.stop()
         await writer.stop()
         await db.dispose()
+
+
+async def dial_until(e: Engine, number: str, seconds: float, event: str, **fields: Any) -> Leg:
+    """Dial `number` from the sandbox, let `seconds` pass on the clock, and wait until `event` is durable."""
+    leg = outbound(number, **fields)
+    await e.switchboard.launch(leg, m.Start())
+    e.clock.advance(seconds)
+    await e.commits.wait(leg.leg_sid, event)
+    return leg
 
 
 def outbound(number: str, endpoint: str = "http://127.0.0.1:9/events", **fields: Any) -> Leg:

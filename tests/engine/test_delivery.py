@@ -11,7 +11,7 @@ from legato.events.dispatcher import Dispatcher
 from legato.events.outbox import Outbox
 from legato.events.signature import SignedEvent
 from legato.events.sinks import Result
-from tests.engine.inprocess import WAIT, engine, outbound
+from tests.engine.inprocess import WAIT, dial_until, engine
 
 
 class MemorySink:
@@ -49,10 +49,7 @@ async def test_events_reach_the_endpoint_in_order_signed(tmp_path: Path) -> None
         e.writer.add_listener(dispatcher.on_commit)
         await dispatcher.start()
         try:
-            leg = outbound("+919163810010", endpoint="mem://app/events")
-            await e.switchboard.launch(leg, m.Start())
-            e.clock.advance(3.0)
-            await e.commits.wait(leg.leg_sid, "leg_answered")
+            leg = await dial_until(e, "+919163810010", 3.0, "leg_answered", endpoint="mem://app/events")
             await e.switchboard.command(leg.leg_sid, m.Hangup())
             await sink.wait_for(4)
         finally:

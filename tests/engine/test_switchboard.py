@@ -7,7 +7,7 @@ from pathlib import Path
 from legato.domain import machine as m
 from legato.domain.leg import LegState, TerminalStatus
 from legato.network.base import MediaCommand
-from tests.engine.inprocess import engine, outbound
+from tests.engine.inprocess import dial_until, engine, outbound
 
 
 async def test_a_leg_rings_answers_and_hangs_up_on_the_clock(tmp_path: Path) -> None:
@@ -41,20 +41,14 @@ async def test_ring_timeout_cancels_an_unanswered_leg(tmp_path: Path) -> None:
 
 async def test_busy_far_end_ends_the_leg_with_its_cause(tmp_path: Path) -> None:
     async with engine(tmp_path) as e:
-        leg = outbound("+919163810001")
-        await e.switchboard.launch(leg, m.Start())
-        e.clock.advance(1.0)
-        await e.commits.wait(leg.leg_sid, "leg_terminated")
+        leg = await dial_until(e, "+919163810001", 1.0, "leg_terminated")
         stored = await e.legs.get("acme", leg.leg_sid)
         assert stored is not None and (stored.terminal_status, stored.hangup_cause_code) == (TerminalStatus.BUSY, 17)
 
 
 async def test_a_media_action_reports_its_end_as_an_action_event(tmp_path: Path) -> None:
     async with engine(tmp_path) as e:
-        leg = outbound("+919163810010")
-        await e.switchboard.launch(leg, m.Start())
-        e.clock.advance(3.0)
-        await e.commits.wait(leg.leg_sid, "leg_answered")
+        leg = await dial_until(e, "+919163810010", 3.0, "leg_answered")
         result = await e.switchboard.media(leg.leg_sid, MediaCommand(kind="say", text="hello there"))
         e.clock.advance(4.0)  # 2 s per started 10 characters
         await e.commits.wait(leg.leg_sid, "play_completed")

@@ -25,26 +25,25 @@ class Ping(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class Allocate(Command):
-    name: ClassVar[str] = "allocate"
+class LegCommand(Command):
+    """A command about one leg."""
+
     leg_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Allocate(LegCommand):
+    name: ClassVar[str] = "allocate"
     inband_dtmf: bool = False
 
 
 @dataclass(frozen=True, slots=True)
-class SetRemote(Command):
+class SetRemote(LegCommand):
     name: ClassVar[str] = "set_remote"
-    leg_id: str
     address: str
     port: int
     payload_type: int
     telephone_event_pt: int | None = 101
-
-
-@dataclass(frozen=True, slots=True)
-class Release(Command):
-    name: ClassVar[str] = "release"
-    leg_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,23 +54,15 @@ class Bridge(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class Unbridge(Command):
-    name: ClassVar[str] = "unbridge"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Play(Command):
+class Play(LegCommand):
     name: ClassVar[str] = "play"
-    leg_id: str
     path: str
     loop: int = 1
 
 
 @dataclass(frozen=True, slots=True)
-class Say(Command):
+class Say(LegCommand):
     name: ClassVar[str] = "say"
-    leg_id: str
     text: str
     voice: str = "en-us"
     rate: int = 160
@@ -79,71 +70,41 @@ class Say(Command):
 
 
 @dataclass(frozen=True, slots=True)
-class StopPlay(Command):
-    name: ClassVar[str] = "stop_play"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class StartRecording(Command):
+class StartRecording(LegCommand):
     name: ClassVar[str] = "start_recording"
-    leg_id: str
     direction: str = "both"
     folder: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
-class StopRecording(Command):
-    name: ClassVar[str] = "stop_recording"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Gather(Command):
+class Gather(LegCommand):
     name: ClassVar[str] = "gather"
-    leg_id: str
     num_digits: int | None = None
     timeout: float = 5.0
     finish_on_key: str | None = "#"
 
 
 @dataclass(frozen=True, slots=True)
-class SendDigits(Command):
+class SendDigits(LegCommand):
     name: ClassVar[str] = "send_digits"
-    leg_id: str
     digits: str
     duration_ms: int = 100
 
 
 @dataclass(frozen=True, slots=True)
-class Mute(Command):
-    name: ClassVar[str] = "mute"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unmute(Command):
-    name: ClassVar[str] = "unmute"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hold(Command):
-    name: ClassVar[str] = "hold"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class Unhold(Command):
-    name: ClassVar[str] = "unhold"
-    leg_id: str
-
-
-@dataclass(frozen=True, slots=True)
-class StartAmd(Command):
+class StartAmd(LegCommand):
     name: ClassVar[str] = "start_amd"
-    leg_id: str
     params: dict[str, Any] | None = None
+
+
+def _leg_only(name: str) -> type[LegCommand]:
+    """A command whose only argument is the leg."""
+    return type(name.title().replace("_", ""), (LegCommand,), {"__slots__": (), "name": name})
+
+
+Release, Unbridge, StopPlay, StopRecording = (_leg_only(n) for n in ("release", "unbridge", "stop_play",
+                                                                    "stop_recording"))
+Mute, Unmute, Hold, Unhold = (_leg_only(n) for n in ("mute", "unmute", "hold", "unhold"))
 
 
 COMMANDS: dict[str, type[Command]] = {cls.name: cls for cls in (
