@@ -236,7 +236,8 @@ class LegService:
     async def act_with_result(self, account: Account, leg_sid: str, action: LegAction
                               ) -> tuple[Leg, dict[str, Any]]:
         """As `act`; also what a media action returned (play_id, recording_id...)."""
-        leg = await self.get(account, leg_sid)
+        live = self.switchboard.get(leg_sid)  # newer than the store while its last change commits
+        leg = live if live is not None and live.account_sid == account.account_sid else await self.get(account, leg_sid)
         if leg.state is LegState.TERMINAL:
             raise Conflict(f"leg is terminal ({leg.terminal_status}); nothing to {action.action}", field="action")
         _check_fields(action)
