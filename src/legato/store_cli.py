@@ -156,7 +156,7 @@ def accounts_update(
     database_url: str | None = DB,
 ) -> None:
     """Change an account's name, limits, region, inbound endpoint, exophones or caller ids."""
-    from legato.app.legs import check_endpoint
+    from legato.events.sinks.registry import check_endpoint
 
     if inbound_endpoint is not None:
         try:

@@ -113,6 +113,4 @@ def legs(draw: st.DrawFn, conditions: tuple[Condition, ...] = ALL_CONDITIONS) ->
         leg.extra["price_unit"] = draw(st.sampled_from(["INR", "USD"]))
     if terminal and draw(st.booleans()):
         leg.extra["recording_url"] = "https://recordings.example.com/r/2QYATxQ9t4UKcUwcqJClSa9OEZ400000.wav"
-    if draw(st.booleans()):
-        leg.extra["enqueued_time"] = leg.date_created
     return leg

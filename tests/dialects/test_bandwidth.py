@@ -57,7 +57,6 @@ def test_disconnect_renders_exactly() -> None:
         custom_param="MD_LEGS",
         sip_response_code=486,
     )
-    leg.extra["enqueued_time"] = T0
     body = bandwidth.render_event(event_for(leg, "leg_terminated"), leg)
     assert body == {
         "eventType": "disconnect",
@@ -67,7 +66,6 @@ def test_disconnect_renders_exactly() -> None:
         "to": "+919163816621",
         "direction": "outbound",
         "callId": leg.leg_sid,
-        "enqueuedTime": "2024-05-31T08:02:32.608Z",
         "startTime": "2024-05-31T08:02:32.728Z",
         "endTime": "2024-05-31T08:03:54.108Z",
         "cause": "busy",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections.abc import Callable
 
 from legato.media import g711, rtp
 from legato.media.telephone_event import event_payloads
@@ -19,6 +20,7 @@ class RtpPeer(asyncio.DatagramProtocol):
         self.seq = random.getrandbits(16)
         self.ts = random.getrandbits(32)
         self.target: tuple[str, int] | None = None
+        self._arrived = asyncio.Event()
 
     @classmethod
     async def open(cls) -> RtpPeer:
@@ -33,7 +35,19 @@ class RtpPeer(asyncio.DatagramProtocol):
         try:
             self.received.append((asyncio.get_running_loop().time(), rtp.parse(data)))
         except rtp.RtpError:
-            pass
+            return
+        self._arrived.set()
+
+    async def wait_for(self, done: int | Callable[[], bool], within: float = 10.0) -> None:
+        """Wait until `done` packets arrived in all (or until `done()` is true), not by sleeping."""
+        check = (lambda: len(self.received) >= done) if isinstance(done, int) else done
+
+        async def until() -> None:
+            while not check():
+                self._arrived.clear()
+                await self._arrived.wait()
+
+        await asyncio.wait_for(until(), within)
 
     @property
     def port(self) -> int:

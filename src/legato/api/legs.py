@@ -54,7 +54,7 @@ async def list_legs(
     return envelope(request, 200, {"legs": [leg_resource(leg) for leg in legs], "next_cursor": next_cursor})
 
 
-Format = Literal["exotel", "messagebird", "telefonie", "ringcentral"]
+Format = Literal[formats.FORMATS]  # type: ignore[valid-type]
 FORMAT_QUERY = Query("exotel", description="exotel (Legato's own, in the envelope), or messagebird, telefonie, "
                      "ringcentral: that provider's object, bare (see docs/dialects.md)")
 

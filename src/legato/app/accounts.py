@@ -14,6 +14,7 @@ from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFai
 from legato.domain.ids import new_id
 from legato.domain.numbers import DEFAULT_REGION, check_region, parse_address
 from legato.events.endpoints import EndpointPolicy
+from legato.events.sinks.registry import check_endpoint
 from legato.media.amd_params import AmdParams
 from legato.store.repositories import AccountRepository
 from legato.store.secrets import SecretBox, hash_token, token_matches
@@ -112,8 +113,6 @@ class AccountService:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""
         if endpoint is None:
             return
-        from legato.app.legs import check_endpoint
-
         check_endpoint(endpoint, "inbound_endpoint")
         await self.endpoints.check(endpoint, "inbound_endpoint")
 

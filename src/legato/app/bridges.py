@@ -6,8 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from legato.app.legs import check_endpoint
-from legato.dialects.bridges import bridge_from_row, bridge_resource, bridge_to_row
+from legato.dialects.bridges import bridge_resource
 from legato.domain.account import Account
 from legato.domain.bridge import BRIDGE_EVENT, MAX_LEGS, Bridge
 from legato.domain.clock import Clock
@@ -16,7 +15,9 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.engine.bridges import Bridges
 from legato.events.endpoints import EndpointPolicy
+from legato.events.sinks.registry import check_endpoint
 from legato.store.repositories import BridgeRepository, LegRepository
+from legato.store.rows import bridge_from_row, bridge_to_row
 from legato.store.writer import Writer
 
 

@@ -12,8 +12,10 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from legato.app.accounts import check_amd_params
 from legato.app.prompts import PromptSources
+from legato.dialects import formats
 from legato.domain import machine as m
 from legato.domain.account import Account
+from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
@@ -23,8 +25,9 @@ from legato.domain.text import is_storable
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
-from legato.events.endpoints import EndpointPolicy, parse_url
-from legato.network.base import MEDIA_ACTIONS, MediaCommand
+from legato.events.endpoints import EndpointPolicy
+from legato.events.sinks.registry import check_endpoint
+from legato.network.base import MediaCommand
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -55,21 +58,11 @@ class CreateLeg(BaseModel):
                           "over the account's and the operator's")
     async_amd: bool = False
     priority: Literal["normal", "high"] = "normal"
-    event_format: Literal["exotel", "bandwidth", "telefonie", "messagebird"] = Field(
+    event_format: Literal[formats.EVENT_FORMATS] = Field(  # type: ignore[valid-type]
         "exotel", description="shape of the events delivered to leg_event_endpoint")
 
 
-ActionName = Literal["hangup", "answer", "play", "say", "stop_play", "start_recording", "stop_recording", "gather",
-                     "send_digits", "mute", "unmute", "hold", "unhold"]
-
-# The fields each action takes (besides `action`), and those it needs.
-ACTION_FIELDS: dict[str, frozenset[str]] = {
-    "hangup": frozenset({"reason"}), "answer": frozenset(), "play": frozenset({"url", "loop"}),
-    "say": frozenset({"text", "voice", "rate", "loop"}), "stop_play": frozenset(),
-    "start_recording": frozenset({"direction"}), "stop_recording": frozenset(),
-    "gather": frozenset({"num_digits", "timeout", "finish_on_key"}), "send_digits": frozenset({"digits"}),
-    "mute": frozenset(), "unmute": frozenset(), "hold": frozenset(), "unhold": frozenset()}
-REQUIRED_FIELDS: dict[str, tuple[str, ...]] = {"play": ("url",), "say": ("text",), "send_digits": ("digits",)}
+ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
 
 
 class LegAction(BaseModel):
@@ -114,12 +107,6 @@ class SandboxIncoming(BaseModel):
     to: str = Field(min_length=1, max_length=256)
 
 
-def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
-    """An event endpoint must be `grpc(s)://host:port` or an http(s) URL the sender can parse (400 naming `field`)."""
-    parse_url(value, field)
-    return value
-
-
 def check_caller_id(account: Account, exophone: str) -> Address:
     """The exophone, parsed in the account's region, if the account may present it as caller id; else 400."""
     address = parse_address(exophone, "exophone", account.default_region)
@@ -136,13 +123,14 @@ def check_caller_id(account: Account, exophone: str) -> Address:
 
 def _check_fields(action: LegAction) -> None:
     """400 naming the field when a field does not belong to the action or a needed one is missing."""
-    allowed = ACTION_FIELDS[action.action]
+    spec = ACTIONS[action.action]
+    allowed = spec.fields
     for name in sorted(action.model_fields_set - {"action"}):
         if name not in allowed and getattr(action, name) is not None:
             if name == "reason":
                 raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
             raise ValidationFailed(f"{name} does not apply to action {action.action}", field=name)
-    for name in REQUIRED_FIELDS.get(action.action, ()):
+    for name in spec.required:
         if getattr(action, name) is None:
             raise ValidationFailed(f"{action.action} needs {name}", field=name)
 
@@ -226,7 +214,7 @@ class LegService:
         first: m.Input = m.Start()
         throttle, now = self.throttle, self.clock.now()
         if throttle is not None:
-            trunk = self.switchboard.network.trunk_for("number" if leg.contact_e164 else "sip", leg.caller_id_canonical)
+            trunk = self.switchboard.trunk_for(leg)
             limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
             if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
                                   now=now):
@@ -264,7 +252,8 @@ class LegService:
     async def act_with_result(self, account: Account, leg_sid: str, action: LegAction
                               ) -> tuple[Leg, dict[str, Any]]:
         """As `act`; also what a media action returned (play_id, recording_id...)."""
-        leg = await self.get(account, leg_sid)
+        live = self.switchboard.get(leg_sid)  # newer than the store while its last change commits
+        leg = live if live is not None and live.account_sid == account.account_sid else await self.get(account, leg_sid)
         if leg.state is LegState.TERMINAL:
             raise Conflict(f"leg is terminal ({leg.terminal_status}); nothing to {action.action}", field="action")
         _check_fields(action)

@@ -33,8 +33,8 @@ from legato.engine.throttle import Throttle
 from legato.events.dispatcher import Dispatcher, RetrySchedule
 from legato.events.endpoints import EndpointPolicy
 from legato.events.outbox import Outbox
-from legato.events.sinks.grpc import GrpcSink
-from legato.events.sinks.http import HttpSink
+from legato.events.sinks import SinkOptions
+from legato.events.sinks.registry import build_sinks
 from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.observability.metrics import Metrics
@@ -75,10 +75,10 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
 def build_dispatcher(settings: Settings, outbox: Outbox, accounts: AccountService, clock: ScaledClock,
                      endpoints: EndpointPolicy) -> Dispatcher:
     """The event dispatcher with its sinks (checking every address they connect to) and retry schedule."""
-    http = HttpSink(endpoints, settings.events_attempt_timeout, settings.events_max_connections_per_host)
-    grpc = GrpcSink(endpoints, settings.events_attempt_timeout)
+    sinks = build_sinks(SinkOptions(settings.events_attempt_timeout, settings.events_max_connections_per_host,
+                                    endpoints))
     schedule = RetrySchedule(settings.events_backoff_base, settings.events_backoff_max, settings.events_give_up_after)
-    return Dispatcher(outbox, {"http": http, "https": http, "grpc": grpc, "grpcs": grpc}, accounts.webhook_secret,
+    return Dispatcher(outbox, sinks, accounts.webhook_secret,
                       clock, schedule=schedule, time_scale=settings.time_scale)
 
 

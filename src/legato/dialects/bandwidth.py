@@ -31,7 +31,7 @@ Fields
 | direction      | inbound / outbound                                                         |
 | callId         | leg_sid                                                                    |
 | callUrl        | no Legato source in pure code (needs the API base URL): omitted            |
-| enqueuedTime   | extra["enqueued_time"] when the leg was queued by CPS control              |
+| enqueuedTime   | not kept by Legato: omitted                                                |
 | startTime      | start_time (else date_created)                                             |
 | answerTime     | answer_time, on answer/machineDetectionComplete/disconnect once answered   |
 | endTime        | end_time, on disconnect                                                    |
@@ -58,9 +58,9 @@ cause (disconnect)
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain import causes
@@ -100,12 +100,6 @@ def cause(leg: Leg) -> str:
     return CAUSES[status]
 
 
-def _time(value: Any) -> str | None:
-    if isinstance(value, datetime):
-        return rfc3339(value)
-    return value if isinstance(value, str) else None
-
-
 def _error_message(leg: Leg, fallback: str) -> str:
     text = leg.hangup_cause or fallback
     return text if leg.hangup_cause_code is None else f"{text} (Q.850 {leg.hangup_cause_code})"
@@ -126,9 +120,6 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
         "direction": snapshot.direction.value,
         "callId": snapshot.leg_sid,
     }
-    enqueued = _time(snapshot.extra.get("enqueued_time"))
-    if enqueued is not None and event_type != "initiate":
-        body["enqueuedTime"] = enqueued
     body["startTime"] = rfc3339(snapshot.start_time or snapshot.date_created)
     if event_type in _ANSWERED_EVENTS and snapshot.answer_time is not None:
         body["answerTime"] = rfc3339(snapshot.answer_time)
@@ -144,3 +135,6 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     if event_type in ("answer", "machineDetectionComplete") and snapshot.answered_by is not None:
         body["machineDetectionResult"] = {"value": MACHINE_DETECTION[snapshot.answered_by]}
     return body
+
+
+DIALECT = Dialect("bandwidth", render_event=render_event)

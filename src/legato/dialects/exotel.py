@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from legato.dialects.dialect import Dialect
+from legato.domain.call import Call
 from legato.domain.events import iso
 from legato.domain.leg import Leg
 
@@ -89,3 +91,11 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "rtcp": leg.extra.get("rtcp"),
         "recording_url": leg.extra.get("recording_url"),
     }
+
+
+def _render_call(call: Call, uri: str) -> dict[str, Any]:
+    return {"call_sid": call.call_sid, "account_sid": call.account_sid,
+            "legs": [leg_resource(leg) for leg in call.legs]}
+
+
+DIALECT = Dialect("exotel", leg_resource, _render_call, lambda event, snapshot: event.payload())

@@ -1,17 +1,26 @@
-"""One entry point per kind of object: render a leg or a call in a named dialect (`format=`)."""
+"""The dialect registry: render a leg, a call or an event in a named dialect (`format=`, `event_format`).
+
+Adding a dialect: its module (pure renderers and a `DIALECT = Dialect(...)` line) and one entry in
+`DIALECTS` below; the API's format lists and the leg's `event_format` choices follow from it.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 from legato.dialects import bandwidth, exotel, messagebird, ringcentral, telefonie
+from legato.dialects.dialect import Dialect
 from legato.domain.call import Call
 from legato.domain.errors import ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 
+DIALECTS: dict[str, Dialect] = {d.name: d for d in (
+    exotel.DIALECT, messagebird.DIALECT, telefonie.DIALECT, ringcentral.DIALECT, bandwidth.DIALECT)}
+
 DEFAULT = "exotel"
-FORMATS = ("exotel", "messagebird", "telefonie", "ringcentral")
+FORMATS = tuple(name for name, d in DIALECTS.items() if d.render_leg is not None)  # readable legs and calls
+EVENT_FORMATS = tuple(name for name, d in DIALECTS.items() if d.render_event is not None)  # event bodies
 
 
 def check(fmt: str) -> str:
@@ -23,35 +32,21 @@ def check(fmt: str) -> str:
 
 def render_leg(fmt: str, leg: Leg) -> dict[str, Any]:
     """A leg in the format's shape (RingCentral: a Detailed CallLogRecordLegInfo)."""
-    check(fmt)
-    if fmt == "messagebird":
-        return messagebird.render_leg(leg)
-    if fmt == "telefonie":
-        return telefonie.render_leg(leg)
-    if fmt == "ringcentral":
-        return ringcentral.render_leg(leg, ringcentral.DETAILED)
-    return exotel.leg_resource(leg)
+    render = DIALECTS[check(fmt)].render_leg
+    assert render is not None
+    return render(leg)
 
 
 def render_call(fmt: str, call: Call, uri: str) -> dict[str, Any]:
     """A call and its legs in the format's shape; `uri` is the call's own URL (RingCentral needs it)."""
-    check(fmt)
-    if fmt == "messagebird":
-        return messagebird.render_call(call)
-    if fmt == "telefonie":
-        return telefonie.render_call(call)
-    if fmt == "ringcentral":
-        return ringcentral.render_call(call, uri, ringcentral.DETAILED)
-    return {"call_sid": call.call_sid, "account_sid": call.account_sid,
-            "legs": [exotel.leg_resource(leg) for leg in call.legs]}
+    render = DIALECTS[check(fmt)].render_call
+    assert render is not None
+    return render(call, uri)
 
 
 def render_event(fmt: str, event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     """An event's body in a leg's `event_format`; None when that provider has no such callback."""
-    if fmt == "bandwidth":
-        return bandwidth.render_event(event, snapshot)
-    if fmt == "telefonie":
-        return telefonie.render_event(event, snapshot)
-    if fmt == "messagebird":
-        return messagebird.render_event(event, snapshot)
-    return event.payload()
+    dialect = DIALECTS.get(fmt)
+    if dialect is None or dialect.render_event is None:
+        return event.payload()
+    return dialect.render_event(event, snapshot)

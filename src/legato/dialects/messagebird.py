@@ -48,6 +48,7 @@ from __future__ import annotations
 from typing import Any
 
 from legato.dialects.conditions import Condition, condition
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import Party, parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain.call import Call
@@ -130,3 +131,6 @@ def render_call(call: Call) -> dict[str, Any]:
 def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any]:
     """The body posted for a leg event: the `Leg` as it was at the event."""
     return render_leg(snapshot)
+
+
+DIALECT = Dialect("messagebird", render_leg, lambda call, uri: render_call(call), render_event)

@@ -21,8 +21,8 @@ Leg fields (CallLogRecordLegInfo)
 | from / to          | `{"phoneNumber": E.164}`; a SIP party without a number: `{"name": URI}`  |
 | result, reason,    | table below; reasonDescription is RingCentral's text for the reason      |
 | reasonDescription  |                                                                          |
-| recording          | only when extra["recording_url"] exists: id = extra["recording_sid"] or  |
-|                    | leg_sid, uri = contentUri = recording_url, type "Automatic"              |
+| recording          | only when extra["recording_url"] exists: id = leg_sid,                   |
+|                    | uri = contentUri = recording_url, type "Automatic"                       |
 | billing            | Detailed view, once priced: costPurchased = the leg's price,             |
 |                    | costIncluded = 0 (RingCentral has no currency field: price_unit is lost) |
 | master             | Detailed view: true for the call's first leg                             |
@@ -60,6 +60,7 @@ from decimal import Decimal
 from typing import Any
 
 from legato.dialects.conditions import ALL_CONDITIONS, Condition, condition
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import Party, parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain import causes
@@ -162,7 +163,7 @@ def _recording(leg: Leg) -> dict[str, str] | None:
     url = leg.extra.get("recording_url")
     if not url:
         return None
-    return {"id": str(leg.extra.get("recording_sid") or leg.leg_sid), "uri": url, "type": "Automatic",
+    return {"id": leg.leg_sid, "uri": url, "type": "Automatic",
             "contentUri": url}
 
 
@@ -235,3 +236,7 @@ def render_call_log(records: list[dict[str, Any]], uri: str, page: int, per_page
     if records:
         paging |= {"pageStart": start, "pageEnd": start + len(records) - 1}
     return {"uri": uri, "records": records, "paging": paging}
+
+
+DIALECT = Dialect("ringcentral", lambda leg: render_leg(leg, DETAILED),
+                  lambda call, uri: render_call(call, uri, DETAILED))

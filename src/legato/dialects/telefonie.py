@@ -55,6 +55,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from legato.dialects.conditions import Condition, condition
+from legato.dialects.dialect import Dialect
 from legato.dialects.parties import Party, parties
 from legato.dialects.timestamps import rfc3339
 from legato.domain.call import Call
@@ -155,3 +156,6 @@ def render_call(call: Call) -> dict[str, Any]:
 def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any]:
     """The status callback body: the `Call` as it was at the event."""
     return render_leg(snapshot)
+
+
+DIALECT = Dialect("telefonie", render_leg, lambda call, uri: render_call(call), render_event)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypedDict
 
 from legato.domain.errors import Conflict
 
@@ -57,6 +57,21 @@ EXOPHONE_CANONICAL_KEY = "exophone_canonical"  # leg.extra: the exophone in E.16
 LIVE_STATES = frozenset(s for s in LegState if s is not S.TERMINAL)
 
 
+class LegExtra(TypedDict, total=False):
+    """What a leg carries beyond its columns (stored as its JSON `extra`); every key is optional."""
+
+    event_format: str  # the dialect of its events (absent: exotel)
+    amd_params: dict[str, Any]  # AMD overrides: the account's, then the leg's
+    amd: dict[str, object]  # the detector's figures for the verdict in answered_by
+    rtcp: dict[str, object]  # receiver figures (loss, jitter) of its audio, once the media was released
+    recording_url: str  # its latest recording
+    bridge_sid: str  # the bridge it is in
+    early_media: bool  # it rang with early media (183 with SDP)
+    answer_sdp: str  # the far end's SDP answer
+    price: str  # its cost, a positive decimal string (domain/prices.py)
+    price_unit: str  # ISO 4217 currency of price
+
+
 @dataclass(slots=True)
 class Leg:
     """One call leg. Only `move_to` changes `state`."""
@@ -95,7 +110,7 @@ class Leg:
     sip_response_code: int | None = None
     sip_reason: str | None = None
     event_sequence: int = 0
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: LegExtra = field(default_factory=lambda: LegExtra())
 
     def __post_init__(self) -> None:
         if self.date_updated is None:

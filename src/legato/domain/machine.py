@@ -7,15 +7,42 @@ timers to start or cancel, and commands for the network.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any, Final
 
 from legato.domain import causes
+from legato.domain.effects import ACTION, LIFECYCLE, CancelTimer, Effect, Emit, NetworkCommand, StartTimer
 from legato.domain.errors import Conflict
+from legato.domain.inputs import (
+    AFTER_END,
+    HANGUP_FAILED_KEY,
+    AmdResult,
+    Answer,
+    Answered,
+    Ended,
+    Enqueue,
+    FailedToCreate,
+    Hangup,
+    HangupFailed,
+    Incoming,
+    Input,
+    JoinBridge,
+    LeaveBridge,
+    MediaEvent,
+    MediaStats,
+    Reconcile,
+    Ringing,
+    Shutdown,
+    Start,
+    TimerFired,
+)
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
 
-LIFECYCLE = "leg_lifecycle_event"
-ACTION = "leg_action_event"
+__all__ = ["ACTION", "AFTER_END", "HANGUP_FAILED_KEY", "LIFECYCLE", "AmdResult", "Answer", "Answered", "CancelTimer",
+           "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "Incoming", "Input",
+           "JoinBridge", "LeaveBridge", "LegMachine", "MediaEvent", "MediaStats", "NetworkCommand", "Reconcile",
+           "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired"]
 
 # Timer names; the leg field of the same name (if any) gives the seconds.
 SETUP = "setup_timeout"
@@ -25,195 +52,11 @@ TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
 AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
 QUEUE = "queue_timeout"  # an enqueued leg waited too long for a CPS slot
-BRIDGE_KEY = "bridge_sid"  # leg.extra key naming the bridge the leg is in
-AMD_KEY = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
-RTCP_KEY = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
-RECORDING_URL_KEY = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
+BRIDGE_KEY: Final = "bridge_sid"  # leg.extra key naming the bridge the leg is in
+AMD_KEY: Final = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
+RTCP_KEY: Final = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
+RECORDING_URL_KEY: Final = "recording_url"  # leg.extra: the latest recording of the leg (dialects render it)
 
-
-# ---- inputs -------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Enqueue:
-    """CPS control holds the leg until a slot frees; after `max_wait` seconds (if given) the leg fails."""
-
-    max_wait: float | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Start:
-    """Place the outbound call now."""
-
-
-@dataclass(frozen=True, slots=True)
-class Incoming:
-    """An inbound call arrived and is ringing at Legato."""
-
-
-@dataclass(frozen=True, slots=True)
-class Ringing:
-    """The far end is alerting (180, or 183 with early media)."""
-
-    early_media: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Answered:
-    """The far end answered (200 OK); `sdp` is its answer, kept on the leg."""
-
-    sdp: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class AmdResult:
-    """The answering-machine detector reached a verdict; the figures are the detector's, when it has them
-    (milliseconds from the start of analysis, words counted in the greeting)."""
-
-    answered_by: AnsweredBy
-    decision_ms: int | None = None
-    initial_silence_ms: int | None = None
-    greeting_ms: int | None = None
-    words: int | None = None
-    confidence: float | None = None  # 0.5 (a guess) .. 1.0 (clear)
-
-    def figures(self) -> dict[str, object]:
-        """The verdict and the figures the detector gave, for the leg and its events."""
-        found = {"answered_by": self.answered_by.value, "decision_ms": self.decision_ms,
-                 "initial_silence_ms": self.initial_silence_ms, "greeting_ms": self.greeting_ms,
-                 "words": self.words, "confidence": self.confidence}
-        return {k: v for k, v in found.items() if v is not None}
-
-
-@dataclass(frozen=True, slots=True)
-class MediaEvent:
-    """Something happened on a live leg's audio (play_completed, recording_completed, gather_completed,
-    dtmf_received, digits_sent): reported as a leg_action_event with `data`; the state is untouched.
-    `recording_completed` may arrive after the leg ended (the recording closes with the call)."""
-
-    name: str
-    data: dict[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class MediaStats:
-    """The leg's audio receiver figures (packets, loss, jitter), reported when its media is released."""
-
-    stats: dict[str, object]
-
-
-@dataclass(frozen=True, slots=True)
-class Ended:
-    """The network ended the call: a final failure response, or a BYE/CANCEL from the far end."""
-
-    sip_code: int | None = None
-    q850: int | None = None
-    reason: str | None = None
-    source: HangupSource = HangupSource.CALLEE
-
-
-@dataclass(frozen=True, slots=True)
-class HangupFailed:
-    """The network could not send the BYE or CANCEL of a leg ended on our side, even after retrying:
-    the far end may still be up. Reported as `leg_hangup_failed` (after `leg_terminated`)."""
-
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class TimerFired:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class Hangup:
-    """The application (or the operator) asks to end the leg; `reason` applies to inbound ringing legs,
-    `cause` is the hangup_cause recorded for the others."""
-
-    reason: str | None = None
-    cause: str = "hangup_requested"
-
-
-@dataclass(frozen=True, slots=True)
-class Answer:
-    """The application answers an inbound ringing leg."""
-
-
-@dataclass(frozen=True, slots=True)
-class FailedToCreate:
-    """The network could not even start the call (no route, bad trunk, no port)."""
-
-    message: str
-    q850: int = causes.TEMPORARY_FAILURE
-
-
-@dataclass(frozen=True, slots=True)
-class JoinBridge:
-    """The leg joins a bridge and, with it, the bridge's call (`call_sid`)."""
-
-    bridge_sid: str
-    call_sid: str
-
-
-@dataclass(frozen=True, slots=True)
-class LeaveBridge:
-    """The leg leaves its bridge (the bridge was stopped or another of its legs ended)."""
-
-    bridge_sid: str
-    reason: str = "bridge_stopped"
-
-
-@dataclass(frozen=True, slots=True)
-class Reconcile:
-    """The process restarted while the leg was live: end it."""
-
-    cause: str = "platform_restart"
-
-
-@dataclass(frozen=True, slots=True)
-class Shutdown:
-    """The platform is stopping (drain timed out): end the leg now, telling the network (BYE, CANCEL, or
-    503 to a ringing inbound call)."""
-
-    cause: str = "platform_shutdown"
-
-
-Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
-         | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown
-         | HangupFailed)
-AFTER_END = (MediaEvent, MediaStats, HangupFailed)  # inputs a terminal leg still takes
-HANGUP_FAILED_KEY = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent
-
-
-# ---- effects ------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class Emit:
-    """Record an event (with the leg's state as it is now)."""
-
-    name: str
-    type: str = LIFECYCLE
-    error: dict[str, object] | None = None
-    data: dict[str, object] | None = None  # added to the leg's event data (e.g. bridge_sid)
-
-
-@dataclass(frozen=True, slots=True)
-class StartTimer:
-    name: str
-    seconds: float
-
-
-@dataclass(frozen=True, slots=True)
-class CancelTimer:
-    name: str
-
-
-@dataclass(frozen=True, slots=True)
-class NetworkCommand:
-    """Tell the network to act: dial, cancel, bye, answer, reject (with `sip_code`)."""
-
-    kind: str
-    sip_code: int | None = None
-
-
-Effect = Emit | StartTimer | CancelTimer | NetworkCommand
 
 _REJECT_REASONS = {"busy": (486, causes.USER_BUSY, TerminalStatus.BUSY),
                    "rejected": (603, causes.CALL_REJECTED, TerminalStatus.CANCELED)}
@@ -242,17 +85,16 @@ class LegMachine:
             if isinstance(event, AFTER_END):
                 return self._after_end(event, now)
             return []
-        handler = getattr(self, "_on_" + type(event).__name__)
-        return handler(event, now)
+        return HANDLERS[type(event)](self, event, now)
 
     # -- outbound set-up --
-    def _on_Enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
+    def _on_enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
         if self.leg.state is not LegState.CREATED:
             return []
         self.leg.move_to(LegState.ENQUEUED, now)
         return [StartTimer(QUEUE, event.max_wait)] if event.max_wait is not None else []
 
-    def _on_Start(self, event: Start, now: datetime) -> list[Effect]:
+    def _on_start(self, event: Start, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state not in (LegState.CREATED, LegState.ENQUEUED):
             return []
@@ -261,7 +103,7 @@ class LegMachine:
         return [CancelTimer(QUEUE), Emit("leg_connecting"), StartTimer(SETUP, leg.setup_timeout),
                 StartTimer(ANSWER, leg.timeout), NetworkCommand("dial")]
 
-    def _on_Incoming(self, event: Incoming, now: datetime) -> list[Effect]:
+    def _on_incoming(self, event: Incoming, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CREATED:
             return []
@@ -269,7 +111,7 @@ class LegMachine:
         leg.start_time = now
         return [Emit("leg_incoming"), StartTimer(RING, leg.ring_timeout)]
 
-    def _on_Ringing(self, event: Ringing, now: datetime) -> list[Effect]:
+    def _on_ringing(self, event: Ringing, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTING:
             return []  # late or repeated ringing changes nothing
@@ -278,7 +120,7 @@ class LegMachine:
             leg.extra["early_media"] = True
         return [Emit("leg_ringing"), CancelTimer(SETUP), StartTimer(RING, leg.ring_timeout)]
 
-    def _on_Answered(self, event: Answered, now: datetime) -> list[Effect]:
+    def _on_answered(self, event: Answered, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state not in (LegState.CONNECTING, LegState.RINGING) or leg.direction is Direction.INBOUND:
             return []
@@ -299,7 +141,7 @@ class LegMachine:
             effects.append(Emit("leg_answered"))
         return effects
 
-    def _on_AmdResult(self, event: AmdResult, now: datetime) -> list[Effect]:
+    def _on_amd_result(self, event: AmdResult, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTED or not leg.amd_enable:
             return []
@@ -318,7 +160,7 @@ class LegMachine:
         return []
 
     # -- bridges --
-    def _on_JoinBridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
+    def _on_join_bridge(self, event: JoinBridge, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.state is not LegState.CONNECTED:
             raise Conflict(f"leg {leg.leg_sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
@@ -330,7 +172,7 @@ class LegMachine:
         leg.date_updated = now
         return [Emit("leg_joined_bridge", ACTION, data={"bridge_sid": event.bridge_sid})]
 
-    def _on_LeaveBridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
+    def _on_leave_bridge(self, event: LeaveBridge, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.extra.get(BRIDGE_KEY) != event.bridge_sid:
             return []
@@ -339,15 +181,15 @@ class LegMachine:
         return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
 
     # -- media --
-    def _on_MediaEvent(self, event: MediaEvent, now: datetime) -> list[Effect]:
+    def _on_media_event(self, event: MediaEvent, now: datetime) -> list[Effect]:
         if self.leg.state is not LegState.CONNECTED:
             return []
         return self._after_end(event, now)
 
-    def _on_MediaStats(self, event: MediaStats, now: datetime) -> list[Effect]:
+    def _on_media_stats(self, event: MediaStats, now: datetime) -> list[Effect]:
         return self._after_end(event, now)
 
-    def _on_HangupFailed(self, event: HangupFailed, now: datetime) -> list[Effect]:
+    def _on_hangup_failed(self, event: HangupFailed, now: datetime) -> list[Effect]:
         return self._after_end(event, now)
 
     def _after_end(self, event: MediaEvent | MediaStats | HangupFailed, now: datetime) -> list[Effect]:
@@ -368,7 +210,7 @@ class LegMachine:
         return [Emit(event.name, ACTION, data=dict(event.data))]
 
     # -- inbound --
-    def _on_Answer(self, event: Answer, now: datetime) -> list[Effect]:
+    def _on_answer(self, event: Answer, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.direction is not Direction.INBOUND or leg.state is not LegState.RINGING:
             raise Conflict(f"only a ringing inbound leg can be answered (this one is {leg.direction} "
@@ -376,7 +218,7 @@ class LegMachine:
         return [NetworkCommand("answer"), *self._connect(now)]
 
     # -- endings --
-    def _on_Ended(self, event: Ended, now: datetime) -> list[Effect]:
+    def _on_ended(self, event: Ended, now: datetime) -> list[Effect]:
         leg = self.leg
         q850 = event.q850
         if leg.state is LegState.CONNECTED:
@@ -393,7 +235,7 @@ class LegMachine:
         return self._terminate(now, status, code, causes.q850_name(code), event.source,
                                sip_code=event.sip_code, sip_reason=event.reason)
 
-    def _on_TimerFired(self, event: TimerFired, now: datetime) -> list[Effect]:
+    def _on_timer_fired(self, event: TimerFired, now: datetime) -> list[Effect]:
         leg = self.leg
         name = event.name
         if name == AMD_CAP:
@@ -420,7 +262,7 @@ class LegMachine:
                                                                name, HangupSource.PLATFORM)]
         return []
 
-    def _on_Hangup(self, event: Hangup, now: datetime) -> list[Effect]:
+    def _on_hangup(self, event: Hangup, now: datetime) -> list[Effect]:
         leg = self.leg
         platform = HangupSource.PLATFORM
         if leg.state in (LegState.CREATED, LegState.ENQUEUED):
@@ -435,21 +277,21 @@ class LegMachine:
         return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
                                                            event.cause, platform)]
 
-    def _on_FailedToCreate(self, event: FailedToCreate, now: datetime) -> list[Effect]:
+    def _on_failed_to_create(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
         error = {"error_code": event.q850, "message": "leg could not be created", "description": event.message}
         return [Emit("leg_failed_to_create", LIFECYCLE, error) if isinstance(e, Emit) and e.name == "leg_terminated"
                 else e for e in effects]  # only the terminal event is renamed (not a held leg_answered)
 
-    def _on_Shutdown(self, event: Shutdown, now: datetime) -> list[Effect]:
+    def _on_shutdown(self, event: Shutdown, now: datetime) -> list[Effect]:
         leg = self.leg
         if leg.direction is Direction.INBOUND and leg.state is LegState.RINGING:
             return [NetworkCommand("reject", 503),
                     *self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
                                      HangupSource.PLATFORM)]
-        return self._on_Hangup(Hangup(cause=event.cause), now)
+        return self._on_hangup(Hangup(cause=event.cause), now)
 
-    def _on_Reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
+    def _on_reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
         return self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
                                HangupSource.PLATFORM)
 
@@ -480,3 +322,16 @@ class LegMachine:
         effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
                     CancelTimer(AMD_CAP), CancelTimer(QUEUE), Emit("leg_terminated", LIFECYCLE, error)]
         return effects
+
+
+Handler = Callable[[LegMachine, Any, datetime], list[Effect]]
+HANDLERS: dict[type, Handler] = {
+    Enqueue: LegMachine._on_enqueue, Start: LegMachine._on_start, Incoming: LegMachine._on_incoming,
+    Ringing: LegMachine._on_ringing, Answered: LegMachine._on_answered, AmdResult: LegMachine._on_amd_result,
+    JoinBridge: LegMachine._on_join_bridge, LeaveBridge: LegMachine._on_leave_bridge,
+    MediaEvent: LegMachine._on_media_event, MediaStats: LegMachine._on_media_stats, Answer: LegMachine._on_answer,
+    Ended: LegMachine._on_ended, TimerFired: LegMachine._on_timer_fired, Hangup: LegMachine._on_hangup,
+    FailedToCreate: LegMachine._on_failed_to_create, Reconcile: LegMachine._on_reconcile,
+    Shutdown: LegMachine._on_shutdown, HangupFailed: LegMachine._on_hangup_failed,
+}
+"""Which method handles each input (every input type has exactly one)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
-from legato.dialects.bridges import bridge_resource, bridge_to_row
+from legato.dialects.bridges import bridge_resource
 from legato.domain import machine as m
 from legato.domain.bridge import BRIDGE_EVENT, Bridge
 from legato.domain.clock import Clock
@@ -20,6 +20,7 @@ from legato.domain.ids import new_bridge_sid, new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.engine.switchboard import Switchboard
 from legato.network.base import Bridging
+from legato.store.rows import bridge_to_row
 
 log = logging.getLogger(__name__)
 

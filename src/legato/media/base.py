@@ -42,16 +42,6 @@ class Allocation:
     telephone_event_pt: int = 101
     ptime: int = 20
 
-    def sdp_media(self) -> list[str]:
-        """The `m=` line and attributes for this endpoint (the c= line uses `address`)."""
-        pts = " ".join(str(pt) for pt in (*self.payload_types, self.telephone_event_pt))
-        names = {0: "PCMU/8000", 8: "PCMA/8000"}
-        lines = [f"m=audio {self.port} RTP/AVP {pts}"]
-        lines += [f"a=rtpmap:{pt} {names[pt]}" for pt in self.payload_types]
-        lines += [f"a=rtpmap:{self.telephone_event_pt} telephone-event/8000",
-                  f"a=fmtp:{self.telephone_event_pt} 0-16", f"a=ptime:{self.ptime}", "a=sendrecv"]
-        return lines
-
     def to_dict(self) -> dict[str, Any]:
         return {"leg_id": self.leg_id, "address": self.address, "port": self.port,
                 "rtcp_port": self.rtcp_port, "payload_types": list(self.payload_types),
@@ -62,6 +52,16 @@ class Allocation:
         return cls(leg_id=data["leg_id"], address=data["address"], port=data["port"],
                    rtcp_port=data["rtcp_port"], payload_types=tuple(data["payload_types"]),
                    telephone_event_pt=data["telephone_event_pt"], ptime=data["ptime"])
+
+
+@dataclass(frozen=True, slots=True)
+class RemoteMedia:
+    """Where and how to send a leg's audio, as the far end's media description (its SDP) says."""
+
+    address: str
+    port: int
+    payload_type: int  # 0 PCMU or 8 PCMA: the first G.711 format of the m= line
+    telephone_event_pt: int | None
 
 
 @dataclass(frozen=True, slots=True)

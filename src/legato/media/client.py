@@ -13,6 +13,7 @@ import itertools
 import json
 from typing import Any
 
+from legato.media import commands
 from legato.media.amd_params import AmdParams
 from legato.media.base import Allocation, MediaError, MediaNotification, NotificationSink, RecordDirection
 from legato.media.control import MAX_LINE, encode
@@ -96,61 +97,62 @@ class MediaClient:
             raise MediaError(err.get("code", "failed"), err.get("message", ""))
         return reply.get("result") or {}
 
+    async def send(self, command: commands.Command) -> dict[str, Any]:
+        """Send one declared command (media/commands.py) and wait for its result."""
+        return await self.call(command.name, **command.args())
+
     # ---- MediaEngine ------------------------------------------------------------------------
     async def allocate(self, leg_id: str, inband_dtmf: bool = False) -> Allocation:
-        return Allocation.from_dict(await self.call("allocate", leg_id=leg_id, inband_dtmf=inband_dtmf))
+        return Allocation.from_dict(await self.send(commands.Allocate(leg_id, inband_dtmf)))
 
     async def set_remote(self, leg_id: str, address: str, port: int, payload_type: int,
                          telephone_event_pt: int | None = 101) -> None:
-        await self.call("set_remote", leg_id=leg_id, address=address, port=port, payload_type=payload_type,
-                        telephone_event_pt=telephone_event_pt)
+        await self.send(commands.SetRemote(leg_id, address, port, payload_type, telephone_event_pt))
 
     async def release(self, leg_id: str) -> ReceiverStats | None:
-        result = await self.call("release", leg_id=leg_id)
-        stats = result.get("stats")
+        stats = (await self.send(commands.Release(leg_id))).get("stats")
         return ReceiverStats(**stats) if stats else None
 
     async def bridge(self, leg_a: str, leg_b: str) -> None:
-        await self.call("bridge", leg_a=leg_a, leg_b=leg_b)
+        await self.send(commands.Bridge(leg_a, leg_b))
 
     async def unbridge(self, leg_id: str) -> None:
-        await self.call("unbridge", leg_id=leg_id)
+        await self.send(commands.Unbridge(leg_id))
 
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
-        return (await self.call("play", leg_id=leg_id, path=path, loop=loop))["play_id"]
+        return (await self.send(commands.Play(leg_id, path, loop)))["play_id"]
 
     async def say(self, leg_id: str, text: str, voice: str = "en-us", rate: int = 160) -> str:
-        return (await self.call("say", leg_id=leg_id, text=text, voice=voice, rate=rate))["play_id"]
+        return (await self.send(commands.Say(leg_id, text, voice, rate)))["play_id"]
 
     async def stop_play(self, leg_id: str) -> None:
-        await self.call("stop_play", leg_id=leg_id)
+        await self.send(commands.StopPlay(leg_id))
 
     async def start_recording(self, leg_id: str, direction: RecordDirection = "both",
                               folder: str | None = None) -> dict[str, Any]:
-        return await self.call("start_recording", leg_id=leg_id, direction=direction, folder=folder)
+        return await self.send(commands.StartRecording(leg_id, direction, folder))
 
     async def stop_recording(self, leg_id: str) -> dict[str, Any]:
-        return await self.call("stop_recording", leg_id=leg_id)
+        return await self.send(commands.StopRecording(leg_id))
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
                      finish_on_key: str | None = "#") -> None:
-        await self.call("gather", leg_id=leg_id, num_digits=num_digits, timeout=timeout,
-                        finish_on_key=finish_on_key)
+        await self.send(commands.Gather(leg_id, num_digits, timeout, finish_on_key))
 
     async def send_digits(self, leg_id: str, digits: str, duration_ms: int = 100) -> None:
-        await self.call("send_digits", leg_id=leg_id, digits=digits, duration_ms=duration_ms)
+        await self.send(commands.SendDigits(leg_id, digits, duration_ms))
 
     async def mute(self, leg_id: str) -> None:
-        await self.call("mute", leg_id=leg_id)
+        await self.send(commands.Mute(leg_id))
 
     async def unmute(self, leg_id: str) -> None:
-        await self.call("unmute", leg_id=leg_id)
+        await self.send(commands.Unmute(leg_id))
 
     async def hold(self, leg_id: str) -> None:
-        await self.call("hold", leg_id=leg_id)
+        await self.send(commands.Hold(leg_id))
 
     async def unhold(self, leg_id: str) -> None:
-        await self.call("unhold", leg_id=leg_id)
+        await self.send(commands.Unhold(leg_id))
 
     async def start_amd(self, leg_id: str, params: AmdParams | None = None) -> None:
-        await self.call("start_amd", leg_id=leg_id, params=params.to_dict() if params else None)
+        await self.send(commands.StartAmd(leg_id, params.to_dict() if params else None))

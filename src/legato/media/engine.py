@@ -11,11 +11,11 @@ import logging
 import re
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from legato.media import base
+from legato.media import base, commands
 from legato.media.amd_params import AmdParams
 from legato.media.channel import Channel
 from legato.media.ports import PortPool
@@ -27,10 +27,11 @@ log = logging.getLogger(__name__)
 LEG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
 Emit = Callable[[object, base.MediaNotification], None]
+Handler = Callable[[object, Any], Awaitable[dict[str, Any]]]
 
 
 class MediaCore:
-    """Holds every leg's channel; each public `cmd_*` coroutine is one control command."""
+    """Holds every leg's channel; `handlers` maps each command class (media/commands.py) to its coroutine."""
 
     def __init__(self, ports: PortPool, bind_host: str, advertise: str, emit: Emit,
                  recordings_dir: Path, cache_dir: Path) -> None:
@@ -43,15 +44,23 @@ class MediaCore:
         self.channels: dict[str, Channel] = {}
         self.owners: dict[str, object] = {}
         self.loop = asyncio.get_running_loop()
+        self.handlers: dict[type[commands.Command], Handler] = {
+            commands.Ping: self.cmd_ping, commands.Allocate: self.cmd_allocate,
+            commands.SetRemote: self.cmd_set_remote, commands.Release: self.cmd_release,
+            commands.Bridge: self.cmd_bridge, commands.Unbridge: self.cmd_unbridge, commands.Play: self.cmd_play,
+            commands.Say: self.cmd_say, commands.StopPlay: self.cmd_stop_play,
+            commands.StartRecording: self.cmd_start_recording, commands.StopRecording: self.cmd_stop_recording,
+            commands.Gather: self.cmd_gather, commands.SendDigits: self.cmd_send_digits,
+            commands.Mute: self.cmd_mute, commands.Unmute: self.cmd_mute, commands.Hold: self.cmd_hold,
+            commands.Unhold: self.cmd_hold, commands.StartAmd: self.cmd_start_amd}
 
     async def handle(self, owner: object, command: str, args: dict[str, Any]) -> dict[str, Any]:
-        handler = getattr(self, f"cmd_{command}", None)
-        if handler is None:
-            raise base.MediaError("bad_request", f"unknown command {command!r}")
+        """Run one command; a TypeError inside a handler is a bug, not a bad request."""
         try:
-            return await handler(owner, **args)
-        except TypeError as exc:
-            raise base.MediaError("bad_request", f"{command}: {exc}") from exc
+            cmd = commands.parse(command, args)
+        except ValueError as exc:
+            raise base.MediaError("bad_request", str(exc)) from exc
+        return await self.handlers[type(cmd)](owner, cmd)
 
     def _channel(self, leg_id: str) -> Channel:
         channel = self.channels.get(leg_id)
@@ -64,7 +73,7 @@ class MediaCore:
         for leg_id in [leg for leg, o in self.owners.items() if o is owner]:
             self._release(leg_id, "released")
 
-    def _release(self, leg_id: str, reason: str) -> dict[str, Any] | None:
+    def _release(self, leg_id: str, reason: str) -> tuple[Channel, dict[str, Any]] | None:
         channel = self.channels.pop(leg_id, None)
         self.owners.pop(leg_id, None)
         if channel is None:
@@ -73,13 +82,14 @@ class MediaCore:
             stats = channel.close(reason)
         finally:
             self.ports.give_back(channel.port)
-        return stats.to_dict()
+        return channel, stats.to_dict()
 
     # ---- commands -------------------------------------------------------------------------
-    async def cmd_ping(self, owner: object) -> dict[str, Any]:
+    async def cmd_ping(self, owner: object, cmd: commands.Ping) -> dict[str, Any]:
         return {"legs": len(self.channels), "ports_free": self.ports.available}
 
-    async def cmd_allocate(self, owner: object, leg_id: str, inband_dtmf: bool = False) -> dict[str, Any]:
+    async def cmd_allocate(self, owner: object, cmd: commands.Allocate) -> dict[str, Any]:
+        leg_id = cmd.leg_id
         if not isinstance(leg_id, str) or not LEG_ID.match(leg_id) or leg_id.startswith("."):
             raise base.MediaError("bad_request", "leg_id must be 1-100 characters of A-Z a-z 0-9 _ . -")
         if leg_id in self.channels:
@@ -94,7 +104,7 @@ class MediaCore:
             except OSError:
                 self.ports.give_back(port)  # taken by another process: try the next one
                 continue
-            channel.always_inband = inband_dtmf
+            channel.core.always_inband = cmd.inband_dtmf
             self.channels[leg_id] = channel
             self.owners[leg_id] = owner
             return base.Allocation(leg_id, self.advertise, port, port + 1).to_dict()
@@ -105,21 +115,23 @@ class MediaCore:
             self.emit(self.owners.get(leg_id), base.MediaNotification(name, leg_id, data))
         return notify
 
-    async def cmd_set_remote(self, owner: object, leg_id: str, address: str, port: int, payload_type: int,
-                             telephone_event_pt: int | None = 101) -> dict[str, Any]:
-        if not 0 < int(port) < 65536:
+    async def cmd_set_remote(self, owner: object, cmd: commands.SetRemote) -> dict[str, Any]:
+        if not 0 < int(cmd.port) < 65536:
             raise base.MediaError("bad_request", "port out of range")
-        self._channel(leg_id).set_remote(address, int(port), int(payload_type), telephone_event_pt)
+        self._channel(cmd.leg_id).set_remote(cmd.address, int(cmd.port), int(cmd.payload_type),
+                                             cmd.telephone_event_pt)
         return {}
 
-    async def cmd_release(self, owner: object, leg_id: str) -> dict[str, Any]:
-        stats = self._release(leg_id, "released")
-        if stats is None:
-            raise base.MediaError("unknown_leg", f"no media for leg {leg_id!r}")
+    async def cmd_release(self, owner: object, cmd: commands.Release) -> dict[str, Any]:
+        released = self._release(cmd.leg_id, "released")
+        if released is None:
+            raise base.MediaError("unknown_leg", f"no media for leg {cmd.leg_id!r}")
+        channel, stats = released
+        await channel.written()  # a recording it ended is on disk before the answer
         return {"stats": stats}
 
-    async def cmd_bridge(self, owner: object, leg_a: str, leg_b: str) -> dict[str, Any]:
-        a, b = self._channel(leg_a), self._channel(leg_b)
+    async def cmd_bridge(self, owner: object, cmd: commands.Bridge) -> dict[str, Any]:
+        a, b = self._channel(cmd.leg_a), self._channel(cmd.leg_b)
         if a is b:
             raise base.MediaError("bad_request", "cannot bridge a leg with itself")
         if (a.peer not in (None, b)) or (b.peer not in (None, a)):
@@ -127,95 +139,85 @@ class MediaCore:
         a.bridge(b)
         return {}
 
-    async def cmd_unbridge(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).unbridge()
+    async def cmd_unbridge(self, owner: object, cmd: commands.Unbridge) -> dict[str, Any]:
+        self._channel(cmd.leg_id).unbridge()
         return {}
 
-    async def cmd_play(self, owner: object, leg_id: str, path: str, loop: int = 1) -> dict[str, Any]:
-        channel = self._channel(leg_id)
-        if not isinstance(loop, int) or not 0 <= loop <= 1000:
+    async def cmd_play(self, owner: object, cmd: commands.Play) -> dict[str, Any]:
+        channel = self._channel(cmd.leg_id)
+        if not isinstance(cmd.loop, int) or not 0 <= cmd.loop <= 1000:
             raise base.MediaError("bad_request", "loop must be 0..1000 (0 = until stopped)")
         try:
-            pcm = await asyncio.to_thread(read_pcm, path)
+            pcm = await asyncio.to_thread(read_pcm, cmd.path)
         except AudioFileError as exc:
             raise base.MediaError("bad_request", str(exc)) from exc
-        return {"play_id": channel.play(pcm, loop)}
+        return {"play_id": channel.play(pcm, cmd.loop)}
 
-    async def cmd_say(self, owner: object, leg_id: str, text: str, voice: str = "en-us",
-                      rate: int = 160, loop: int = 1) -> dict[str, Any]:
-        self._channel(leg_id)
+    async def cmd_say(self, owner: object, cmd: commands.Say) -> dict[str, Any]:
+        self._channel(cmd.leg_id)
         try:
-            path = await synthesize_async(text, self.cache_dir, voice, int(rate))
+            path = await synthesize_async(cmd.text, self.cache_dir, cmd.voice, int(cmd.rate))
         except (SpeechError, TimeoutError) as exc:
             raise base.MediaError("bad_request", f"say failed: {exc}") from exc
-        channel = self._channel(leg_id)  # the leg may have gone while we spoke
-        return {"play_id": channel.play(read_pcm(path), loop), "path": str(path)}
+        pcm = await asyncio.to_thread(read_pcm, path)
+        channel = self._channel(cmd.leg_id)  # the leg may have gone while we spoke
+        return {"play_id": channel.play(pcm, cmd.loop), "path": str(path)}
 
-    async def cmd_stop_play(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).stop_play("stopped")
+    async def cmd_stop_play(self, owner: object, cmd: commands.StopPlay) -> dict[str, Any]:
+        self._channel(cmd.leg_id).stop_play("stopped")
         return {}
 
-    async def cmd_start_recording(self, owner: object, leg_id: str, direction: str = "both",
-                                  folder: str | None = None) -> dict[str, Any]:
-        channel = self._channel(leg_id)
-        if direction not in ("in", "out", "both"):
+    async def cmd_start_recording(self, owner: object, cmd: commands.StartRecording) -> dict[str, Any]:
+        channel = self._channel(cmd.leg_id)
+        if cmd.direction not in ("in", "out", "both"):
             raise base.MediaError("bad_request", "direction must be in, out or both")
         root = self.recordings_dir.resolve()
-        target = (root / folder).resolve() if folder else root
+        target = (root / cmd.folder).resolve() if cmd.folder else root
         if target != root and root not in target.parents:
             raise base.MediaError("bad_request", "folder must be inside the recordings directory")
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
-        path = target / f"{leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
-        rec_id = channel.start_recording(path, direction)
+        path = target / f"{cmd.leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
+        rec_id = channel.start_recording(path, cmd.direction)
         return {"recording_id": rec_id, "path": str(path)}
 
-    async def cmd_stop_recording(self, owner: object, leg_id: str) -> dict[str, Any]:
-        return self._channel(leg_id).stop_recording("stopped")
+    async def cmd_stop_recording(self, owner: object, cmd: commands.StopRecording) -> dict[str, Any]:
+        return await self._channel(cmd.leg_id).stop_recording("stopped")
 
-    async def cmd_gather(self, owner: object, leg_id: str, num_digits: int | None = None,
-                         timeout: float = 5.0,  # noqa: ASYNC109 (the gather's inter-digit timeout)
-                         finish_on_key: str | None = "#") -> dict[str, Any]:
-        self._channel(leg_id).start_gather(num_digits, float(timeout), finish_on_key)
+    async def cmd_gather(self, owner: object, cmd: commands.Gather) -> dict[str, Any]:
+        self._channel(cmd.leg_id).start_gather(cmd.num_digits, float(cmd.timeout), cmd.finish_on_key)
         return {}
 
-    async def cmd_send_digits(self, owner: object, leg_id: str, digits: str,
-                              duration_ms: int = 100) -> dict[str, Any]:
-        channel = self._channel(leg_id)
+    async def cmd_send_digits(self, owner: object, cmd: commands.SendDigits) -> dict[str, Any]:
+        channel, digits = self._channel(cmd.leg_id), cmd.digits
         if not digits or any(d.upper() not in DIGITS for d in digits):
             raise base.MediaError("bad_request", "digits must be 0-9, *, #, A-D")
-        if not 40 <= duration_ms <= 5000:
+        if not 40 <= cmd.duration_ms <= 5000:
             raise base.MediaError("bad_request", "duration_ms must be 40..5000")
-        if channel.te_pt is None:
+        if channel.core.te_pt is None:
             raise base.MediaError("conflict", "the far end did not offer telephone-event")
-        channel.send_digits(digits, duration_ms)
+        channel.send_digits(digits, cmd.duration_ms)
         return {}
 
-    async def cmd_mute(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).muted = True
+    async def cmd_mute(self, owner: object, cmd: commands.Mute | commands.Unmute) -> dict[str, Any]:
+        self._channel(cmd.leg_id).core.muted = isinstance(cmd, commands.Mute)
         return {}
 
-    async def cmd_unmute(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).muted = False
+    async def cmd_hold(self, owner: object, cmd: commands.Hold | commands.Unhold) -> dict[str, Any]:
+        self._channel(cmd.leg_id).core.held = isinstance(cmd, commands.Hold)
         return {}
 
-    async def cmd_hold(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).held = True
-        return {}
-
-    async def cmd_unhold(self, owner: object, leg_id: str) -> dict[str, Any]:
-        self._channel(leg_id).held = False
-        return {}
-
-    async def cmd_start_amd(self, owner: object, leg_id: str,
-                            params: dict[str, Any] | None = None) -> dict[str, Any]:
-        channel = self._channel(leg_id)
+    async def cmd_start_amd(self, owner: object, cmd: commands.StartAmd) -> dict[str, Any]:
+        channel = self._channel(cmd.leg_id)
         try:
-            amd_params = AmdParams.from_dict(params)
+            amd_params = AmdParams.from_dict(cmd.params)
         except (TypeError, ValueError) as exc:
             raise base.MediaError("bad_request", f"bad AMD parameters: {exc}") from exc
         channel.start_amd(amd_params)
         return {}
 
-    def close(self) -> None:
-        for leg_id in list(self.channels):
-            self._release(leg_id, "released")
+    async def close(self) -> None:
+        """Release every leg and wait for the recordings they ended to be written."""
+        released = [self._release(leg_id, "released") for leg_id in list(self.channels)]
+        for item in released:
+            if item is not None:
+                await item[0].written()

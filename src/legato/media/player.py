@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 from legato.media.g711 import FRAME_BYTES
@@ -31,3 +32,32 @@ class Prompt:
         if len(frame) < FRAME_BYTES:
             frame += b"\x00" * (FRAME_BYTES - len(frame))
         return frame
+
+
+class PromptQueue:
+    """Prompts waiting to be played, first one playing; ids come from the caller."""
+
+    def __init__(self) -> None:
+        self.prompts: deque[Prompt] = deque()
+
+    def __bool__(self) -> bool:
+        return bool(self.prompts)
+
+    def add(self, prompt: Prompt) -> None:
+        self.prompts.append(prompt)
+
+    def next_frame(self) -> tuple[bytes | None, list[str]]:
+        """The next 20 ms frame to send (None: all done) and the ids of prompts that finished first."""
+        finished: list[str] = []
+        while self.prompts:
+            frame = self.prompts[0].next_frame()
+            if frame is not None:
+                return frame, finished
+            finished.append(self.prompts.popleft().play_id)
+        return None, finished
+
+    def drop(self) -> list[str]:
+        """Stop everything; returns the ids dropped, playing one first."""
+        ids = [prompt.play_id for prompt in self.prompts]
+        self.prompts.clear()
+        return ids

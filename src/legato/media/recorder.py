@@ -36,7 +36,13 @@ class Recorder:
         track.extend(pcm)
 
     def finish(self, now: float) -> int:
-        """Write the file; returns its duration in ms."""
+        """Write the file; returns its duration in ms (blocking: off the media loop, see `render`)."""
+        pcm = self.render(now)
+        write_recording(self.path, pcm)
+        return len(pcm) // 2 * 1000 // SAMPLE_RATE
+
+    def render(self, now: float) -> bytes:
+        """The recording's PCM up to `now` (mixed, padded to its wall-clock length); no file I/O."""
         total = max(0, int((now - self.started) * SAMPLE_RATE))
         if self.direction == "both":
             pcm = mix(bytes(self.tracks["in"]), bytes(self.tracks["out"]))
@@ -44,6 +50,10 @@ class Recorder:
             pcm = bytes(self.tracks[self.direction])
         if len(pcm) // 2 < total:
             pcm += b"\x00\x00" * (total - len(pcm) // 2)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        write_pcm(self.path, pcm)
-        return len(pcm) // 2 * 1000 // SAMPLE_RATE
+        return pcm
+
+
+def write_recording(path: Path, pcm: bytes) -> None:
+    """Write a finished recording as WAV, creating its folder (blocking: run it in a thread)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_pcm(path, pcm)

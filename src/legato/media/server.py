@@ -56,7 +56,7 @@ async def serve(args: argparse.Namespace) -> None:
         await stop.wait()
     if watch is not None:
         watch.cancel()
-    core.close()
+    await core.close()
 
 
 async def _watch_parent(stop: asyncio.Event, every: float = 1.0) -> None:

@@ -38,9 +38,6 @@ class InboundCall:
     called: str  # E.164 or SIP URI dialled (an exophone)
 
 
-MEDIA_ACTIONS = frozenset({"play", "say", "stop_play", "start_recording", "stop_recording", "gather", "send_digits",
-                           "mute", "unmute", "hold", "unhold"})
-
 
 @dataclass(frozen=True, slots=True)
 class MediaCommand:
@@ -49,7 +46,7 @@ class MediaCommand:
     Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
     gather_completed, dtmf_received, digits_sent)."""
 
-    kind: str  # one of MEDIA_ACTIONS
+    kind: str  # a media action's name (domain/actions.py MEDIA_ACTIONS)
     path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
     loop: int = 1  # play, say: times to play (0: until stop_play)
     text: str | None = None  # say

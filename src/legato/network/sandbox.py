@@ -38,6 +38,7 @@ import math
 import secrets
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -180,34 +181,27 @@ class SandboxNetwork:
         media = self._media.get(leg_sid)
         if media is None:
             media = self._media[leg_sid] = _LegMedia(keys=self._keys.get(leg_sid, INBOUND_KEYS))
-        kind = command.kind
-        if kind in ("play", "say"):
-            return {"play_id": self._play(leg_sid, media, command)}
-        if kind == "stop_play":
-            self._stop_play(leg_sid, media, "stopped")
-            return {}
-        if kind == "start_recording":
-            if media.recording is not None:
-                raise Conflict("already recording", field="action")
-            rec_id = f"rec-{next(_ids)}"
-            media.recording = (rec_id, self._seconds(), command.direction, command.folder)
-            return {"recording_id": rec_id}
-        if kind == "stop_recording":
-            if media.recording is None:
-                raise Conflict("not recording", field="action")
-            return self._finish_recording(leg_sid, media, "stopped")
-        if kind == "gather":
-            if media.gather:
-                raise Conflict("a gather is already running", field="action")
-            self._gather(leg_sid, media, command)
-            return {}
-        if kind == "send_digits":
-            count = len(command.digits or "")
-            self._later(leg_sid, 0.16 * count, m.MediaEvent("digits_sent", {"digits": command.digits}))
-            return {}
-        if kind in ("mute", "unmute", "hold", "unhold"):
-            return {}
-        raise ValidationFailed(f"unknown media action {kind!r}", field="action")
+        handler = _MEDIA.get(command.kind)
+        if handler is None:
+            raise ValidationFailed(f"unknown media action {command.kind!r}", field="action")
+        return handler(self, leg_sid, media, command)
+
+    def _start_recording(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
+        if media.recording is not None:
+            raise Conflict("already recording", field="action")
+        rec_id = f"rec-{next(_ids)}"
+        media.recording = (rec_id, self._seconds(), command.direction, command.folder)
+        return {"recording_id": rec_id}
+
+    def _stop_recording(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
+        if media.recording is None:
+            raise Conflict("not recording", field="action")
+        return self._finish_recording(leg_sid, media, "stopped")
+
+    def _send_digits(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
+        count = len(command.digits or "")
+        self._later(leg_sid, 0.16 * count, m.MediaEvent("digits_sent", {"digits": command.digits}))
+        return {}
 
     def _seconds(self) -> float:
         return self.clock.now().timestamp()
@@ -240,7 +234,9 @@ class SandboxNetwork:
                 timer.cancel()
             self._signals(leg_sid, m.MediaEvent("play_completed", {"play_id": play_id, "reason": reason}))
 
-    def _gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> None:
+    def _gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
+        if media.gather:
+            raise Conflict("a gather is already running", field="action")
         keys = (media.keys + "#") if media.keys else ""
         pressed: list[str] = []
         interval = self.delays.key_interval
@@ -266,6 +262,7 @@ class SandboxNetwork:
         media.gather = [self.clock.call_later(interval * (i + 1), lambda k=key: press(k))
                         for i, key in enumerate(keys)]
         media.gather.append(self.clock.call_later(command.timeout + interval * len(keys), lambda: finish("timeout")))
+        return {}
 
     def _finish_recording(self, leg_sid: str, media: _LegMedia, reason: str) -> dict[str, Any]:
         assert media.recording is not None
@@ -295,3 +292,15 @@ def _wav_seconds(path: str) -> float:
             return wav.getnframes() / float(wav.getframerate())
     except (OSError, wave.Error, EOFError) as exc:
         raise ValidationFailed(f"url is not a readable WAV file ({exc})", field="url") from None
+
+
+_Handler = Callable[[SandboxNetwork, str, _LegMedia, MediaCommand], dict[str, Any]]
+_MEDIA: dict[str, _Handler] = {
+    "play": lambda net, leg_sid, media, c: {"play_id": net._play(leg_sid, media, c)},
+    "say": lambda net, leg_sid, media, c: {"play_id": net._play(leg_sid, media, c)},
+    "stop_play": lambda net, leg_sid, media, c: net._stop_play(leg_sid, media, "stopped") or {},
+    "start_recording": SandboxNetwork._start_recording, "stop_recording": SandboxNetwork._stop_recording,
+    "gather": SandboxNetwork._gather, "send_digits": SandboxNetwork._send_digits,
+    "mute": lambda *_: {}, "unmute": lambda *_: {}, "hold": lambda *_: {}, "unhold": lambda *_: {},
+}
+"""What the simulated far end does for each media action (the table at the top of this module)."""

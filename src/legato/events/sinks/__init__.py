@@ -1,16 +1,21 @@
 """Sinks deliver one signed event to one endpoint and classify the outcome.
 
 A sink returns a Result for everything the endpoint or the network does; an exception out of a sink
-is a bug in it, which the dispatcher logs and records as `failed` (never retried).
+is a bug in it, which the dispatcher logs and records as `failed` (never retried). Each sink module
+declares `SINK = SinkKind(...)`: the URL schemes it serves and how to build it; registry.py lists them
+(one line per sink).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
+import httpx
+
 from legato.domain.errors import ValidationFailed
-from legato.events.endpoints import EndpointRefused, Unresolvable
+from legato.events.endpoints import EndpointPolicy, EndpointRefused, Unresolvable
 from legato.events.signature import SignedEvent
 
 Outcome = Literal["delivered", "retry", "failed"]
@@ -45,3 +50,22 @@ def not_sent(exc: Exception) -> Result:
         return Result("retry", error=str(exc))
     return Result("failed", status="refused",
                   error=f"not sent: {exc.message if isinstance(exc, ValidationFailed) else exc}")
+
+
+@dataclass(frozen=True, slots=True)
+class SinkOptions:
+    """What the operator sets for every sink, and the policy checking each address a sink connects to."""
+
+    timeout: float = 5.0  # seconds per attempt
+    max_connections_per_host: int = 64
+    policy: EndpointPolicy = field(default_factory=EndpointPolicy)
+
+
+@dataclass(frozen=True, slots=True)
+class SinkKind:
+    """One kind of sink: its URL schemes, its factory, and a rule of its own beyond `parse_url`'s (None: fine)."""
+
+    schemes: tuple[str, ...]
+    advertised: tuple[str, ...]  # the prefixes named in "must start with ..."
+    build: Callable[[SinkOptions], Sink]
+    check: Callable[[httpx.URL], str | None] | None = None

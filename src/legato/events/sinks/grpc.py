@@ -16,7 +16,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from legato.events.endpoints import EndpointPolicy, IPAddress, parse_url
 from legato.events.proto import events_pb2, events_pb2_grpc
 from legato.events.signature import SignedEvent
-from legato.events.sinks import NOT_SENT, Result, not_sent
+from legato.events.sinks import NOT_SENT, Result, SinkKind, not_sent
 
 RETRIED = frozenset({grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED,
                      grpc.StatusCode.RESOURCE_EXHAUSTED})
@@ -108,3 +108,6 @@ def _failure(exc: grpc.aio.AioRpcError) -> Result:
     details = exc.details() or ""
     error = f"gRPC {code.name}, details {len(details.encode())} bytes (not shown)" if details else f"gRPC {code.name}"
     return Result("retry" if retry else "failed", code.value[0], code.name, error, retry_after if retry else None)
+
+
+SINK = SinkKind(("grpc", "grpcs"), ("grpc://",), lambda options: GrpcSink(options.policy, options.timeout))

@@ -16,7 +16,7 @@ from legato import __version__
 from legato.events.endpoints import EndpointPolicy, parse_url
 from legato.events.pinned import pinned_client
 from legato.events.signature import SignedEvent
-from legato.events.sinks import NOT_SENT, Result, not_sent
+from legato.events.sinks import NOT_SENT, Result, SinkKind, not_sent
 
 BODY_READ_LIMIT = 64 * 1024  # bytes of a failure's body read to measure it (never shown, never stored)
 _TRANSPORT_ERRORS: tuple[tuple[type[Exception], str], ...] = (
@@ -142,3 +142,7 @@ async def _body_size(response: httpx.Response) -> str:
         if read > BODY_READ_LIMIT:
             return f"over {BODY_READ_LIMIT} bytes (not shown)"
     return f"{read} bytes (not shown)"
+
+
+SINK = SinkKind(("http", "https"), ("http://", "https://"),
+                lambda options: HttpSink(options.policy, options.timeout, options.max_connections_per_host))

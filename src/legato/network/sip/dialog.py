@@ -7,7 +7,7 @@ and never again once it has ended (a local CANCEL/BYE, or the signal that ended 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sippy.CCEvents import (
     CCEventConnect,
@@ -28,14 +28,30 @@ from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, HangupFailed, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, Input, Ringing
+from legato.network.sip.config import SipConfig
 
 if TYPE_CHECKING:
-    from legato.network.sip.agent import Agent
     from legato.network.sip.route import Route
 
 log = logging.getLogger(__name__)
 HANGUP_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a BYE/CANCEL that could not be sent
+
+
+class Agent(Protocol):
+    """What a dialog needs from its agent (network/sip/agent.py), without importing it."""
+
+    config: SipConfig
+    global_config: dict[str, Any]
+    user_agent: str
+
+    def report(self, leg_sid: str, signal: Input | None, **info: Any) -> None: ...
+
+    def forget(self, dialog: Dialog) -> None: ...
+
+    def offer_inbound(self, dialog: InboundDialog) -> None: ...
+
+
 REASON_PHRASES = {404: "Not Found", 480: "Temporarily Unavailable", 486: "Busy Here",
                   487: "Request Terminated", 503: "Service Unavailable", 603: "Decline"}
 
@@ -178,8 +194,7 @@ class OutboundDialog(Dialog):
             if code == 100 or self.rang:
                 return
             self.rang = True
-            self.agent.report(self.leg_sid, Ringing(early_media=body is not None),
-                              early_sdp=str(body) if body is not None else None)
+            self.agent.report(self.leg_sid, Ringing(early_media=body is not None))
         elif isinstance(event, CCEventConnect | CCEventPreConnect):
             if self.answered:
                 return

@@ -88,11 +88,6 @@ class Reactor:
         if thread.is_alive():
             log.warning("sippy thread did not stop within %.1f s", timeout)
 
-    @property
-    def running(self) -> bool:
-        """True while the sippy thread runs."""
-        return self._thread is not None and self._thread.is_alive()
-
     def call(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run fn(*args) on the sippy thread (from any thread)."""
         ED2.callFromThread(self._guard, fn, args)

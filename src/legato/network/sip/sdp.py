@@ -9,7 +9,8 @@ from __future__ import annotations
 import itertools
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+
+from legato.media.base import RemoteMedia
 
 CODECS: dict[int, str] = {0: "PCMU/8000", 8: "PCMA/8000"}
 TELEPHONE_EVENT = 101
@@ -47,16 +48,6 @@ def g711_answer(remote_sdp: str, host: str, port: int) -> str:
     payloads = [p for p in offered if p in CODECS] or list(CODECS)
     events = re.search(r"^a=rtpmap:(\d+) telephone-event/8000", remote_sdp, re.MULTILINE | re.IGNORECASE)
     return _render(host, port, payloads, events is not None)
-
-
-@dataclass(frozen=True, slots=True)
-class RemoteMedia:
-    """Where and how to send a leg's audio, as the far end's SDP says."""
-
-    address: str
-    port: int
-    payload_type: int  # 0 PCMU or 8 PCMA: the first G.711 format of the m= line
-    telephone_event_pt: int | None
 
 
 def remote_media(sdp: str) -> RemoteMedia | None:

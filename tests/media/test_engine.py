@@ -1,0 +1,55 @@
+"""MediaCore in-process: commands parsed from their declarations, handler bugs not hidden as bad input."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+
+from legato.media import commands
+from legato.media.base import MediaError, MediaNotification
+from legato.media.engine import MediaCore
+from legato.media.ports import PortPool
+from tests.network.sip.peers import free_port
+
+
+def make_core(tmp_path: Path, notes: list[MediaNotification]) -> MediaCore:
+    first = free_port()
+    return MediaCore(PortPool(first, first + 3), "127.0.0.1", "127.0.0.1", lambda owner, n: notes.append(n),
+                     tmp_path / "rec", tmp_path / "cache")
+
+
+async def test_bad_arguments_are_bad_requests_naming_the_command(tmp_path: Path) -> None:
+    core = make_core(tmp_path, [])
+    for name, args, text in [("frobnicate", {}, "unknown command"), ("allocate", {}, "allocate:"),
+                             ("mute", {"leg_id": "x", "loud": True}, "mute:")]:
+        with pytest.raises(MediaError) as err:
+            await core.handle(None, name, args)
+        assert err.value.code == "bad_request" and text in err.value.message
+
+
+async def test_a_type_error_inside_a_handler_is_not_reported_as_bad_request(tmp_path: Path) -> None:
+    core = make_core(tmp_path, [])
+
+    async def broken(owner: object, cmd: commands.Ping) -> dict:
+        raise TypeError("a bug in the handler")
+
+    core.handlers[commands.Ping] = broken
+    with pytest.raises(TypeError):
+        await core.handle(None, "ping", {})
+
+
+async def test_every_declared_command_has_a_handler(tmp_path: Path) -> None:
+    core = make_core(tmp_path, [])
+    assert set(core.handlers) == set(commands.COMMANDS.values())
+
+
+async def test_release_waits_for_the_recording_file(tmp_path: Path) -> None:
+    notes: list[MediaNotification] = []
+    core = make_core(tmp_path, notes)
+    await core.handle(None, "allocate", {"leg_id": "r1"})
+    started = await core.handle(None, "start_recording", {"leg_id": "r1"})
+    await core.handle(None, "release", {"leg_id": "r1"})
+    assert await asyncio.to_thread(Path(started["path"]).exists)
+    assert [n.data["reason"] for n in notes if n.name == "recording_completed"] == ["released"]
