@@ -11,12 +11,13 @@ import pytest
 from legato.app.legs import CreateLeg, LegAction, LegService
 from legato.domain.account import Account
 from legato.domain.errors import Conflict
-from legato.domain.leg import LegState
+from legato.domain.leg import EXOPHONE_CANONICAL_KEY, LegState
 from legato.engine.placement import Placement
 from legato.store.writer import Writer
 from tests.engine.inprocess import Engine, engine
 
-ACME = Account(account_sid="acme", name="Acme", api_key="key_x", created_at=datetime(2026, 1, 1, tzinfo=UTC))
+ACME = Account(account_sid="acme", name="Acme", api_key="key_x", created_at=datetime(2026, 1, 1, tzinfo=UTC),
+               exophones=("+918030752400",))
 
 
 def service(e: Engine) -> LegService:
@@ -34,7 +35,8 @@ async def test_create_then_hangup(tmp_path: Path) -> None:
         legs = service(e)
         leg_sid = await create(legs, "09163810010")
         stored = await legs.get(ACME, leg_sid)
-        assert stored.state is LegState.CONNECTING and stored.extra == {"event_format": "telefonie"}
+        assert stored.state is LegState.CONNECTING and stored.extra == {
+            "event_format": "telefonie", EXOPHONE_CANONICAL_KEY: "+918030752400"}
         with pytest.raises(Conflict):
             await legs.act(ACME, leg_sid, LegAction(action="say", text="too early"))
         ended = await legs.act(ACME, leg_sid, LegAction(action="hangup"))
