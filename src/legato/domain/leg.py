@@ -70,6 +70,8 @@ class LegExtra(TypedDict, total=False):
     answer_sdp: str  # the far end's SDP answer
     price: str  # its cost, a positive decimal string (domain/prices.py)
     price_unit: str  # ISO 4217 currency of price
+    exophone_canonical: str  # its exophone in E.164 (or the URI), read in the account's region (EXOPHONE_CANONICAL_KEY)
+    hangup_failed: str  # why its BYE/CANCEL could not be sent (HANGUP_FAILED_KEY, domain/inputs.py)
 
 
 @dataclass(slots=True)
