@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Final
 
 from legato.domain import causes
 from legato.domain.leg import AnsweredBy, HangupSource
@@ -157,4 +158,4 @@ Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | T
          | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown
          | HangupFailed)
 AFTER_END = (MediaEvent, MediaStats, HangupFailed)  # inputs a terminal leg still takes
-HANGUP_FAILED_KEY = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent
+HANGUP_FAILED_KEY: Final = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent

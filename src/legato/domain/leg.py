@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from legato.domain.errors import Conflict
 
@@ -53,7 +53,7 @@ TRANSITIONS: dict[LegState, frozenset[LegState]] = {
     S.CONNECTED: frozenset({S.TERMINAL}),
     S.TERMINAL: frozenset(),
 }
-EXOPHONE_CANONICAL_KEY = "exophone_canonical"  # leg.extra: the exophone in E.164, read in the account's region
+EXOPHONE_CANONICAL_KEY: Final = "exophone_canonical"  # leg.extra: the exophone in E.164, read in the account's region
 LIVE_STATES = frozenset(s for s in LegState if s is not S.TERMINAL)
 
 
