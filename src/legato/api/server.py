@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, bridges, calls, legs
+from legato.api import accounts, bridges, calls, console, legs
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
@@ -64,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(calls.router)
     app.include_router(accounts.router)
     app.include_router(bridges.router)
+    console.install(app)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:
