@@ -85,7 +85,7 @@ def test_console_in_a_browser(server: LegatoServer, receiver: HttpReceiver) -> N
             row = page.locator("#legs tbody tr").first
             expect(row).to_be_visible()
             leg_sid = row.get_attribute("data-leg")
-            assert leg_sid and leg_sid.startswith("")
+            assert leg_sid
             expect(page.locator(f'#legs tr[data-leg="{leg_sid}"]')).to_have_attribute(
                 "data-state", "terminal", timeout=30_000)
             assert page.evaluate("window.notReloaded") is True  # the list moved on by itself
@@ -93,10 +93,13 @@ def test_console_in_a_browser(server: LegatoServer, receiver: HttpReceiver) -> N
             receiver.wait_terminated(leg_sid)
             page.click(f'#legs tr[data-leg="{leg_sid}"]')
             expect(page.locator("#timeline-sid")).to_have_text(leg_sid)
-            expect(page.locator('#timeline-events li[data-event="terminal"]')).to_be_visible(timeout=20_000)
+            terminated = page.locator('#timeline-events li[data-event="leg_terminated"]')
+            expect(terminated).to_contain_text("terminal_status=completed", timeout=20_000)
+            expect(terminated).to_contain_text("hangup_cause=normal_clearing")
             expect(page.locator("#timeline-events li .attempt").first).to_contain_text("200")
             names = page.locator("#timeline-events li.event").evaluate_all("els => els.map(e => e.dataset.event)")
-            assert names[0] != "terminal" and names[-1] == "terminal", names
+            assert names == ["leg_connecting", "leg_ringing", "leg_answered", "leg_terminated"], names
+            expect(page.locator("#timeline-leg")).to_contain_text("HUMAN")  # the AMD verdict
             expect(page.locator("#account-figures")).to_contain_text("Queue depth")
             page.screenshot(path=SHOTS / "console.png", full_page=True)
         finally:

@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from legato.api import accounts, legs
 from legato.api.envelope import envelope
 from legato.app.accounts import account_from_row
-from legato.app.legs import CreateLeg
+from legato.app.legs import CreateLeg, LegAction
 from legato.console import STATIC, session
 from legato.dialects.bridges import bridge_resource
 from legato.dialects.exotel import leg_resource
@@ -167,6 +167,13 @@ async def test_call(request: Request, body: CreateLeg = Body(...),
     if request.app.state.runtime.settings.network != "sandbox":
         raise NotFound("test calls are placed on the sandbox only")
     return await legs.create_leg(request, body, account)
+
+
+@router.post("/legs/{leg_sid}/actions", status_code=202, dependencies=[Depends(_same_site)])
+async def act(request: Request, leg_sid: str, body: LegAction = Body(...),
+              account: Account = Depends(console_account)) -> JSONResponse:
+    """Act on a live leg (the timeline's Hang up button), exactly as the API's leg actions do."""
+    return await legs.act_on_leg(request, leg_sid, body, account)
 
 
 @router.get("/recordings/{file_name}")

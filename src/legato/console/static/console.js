@@ -93,15 +93,21 @@ async function showTimeline(legSid) {
   const pairs = LEG_FIELDS.filter((k) => leg[k] !== null && leg[k] !== undefined).map((k) => [k, leg[k]]);
   for (const k of ["amd", "rtcp"]) if (leg[k]) pairs.push([k, JSON.stringify(leg[k])]);
   $("timeline-leg").replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
+  $("timeline-hangup").hidden = leg.state === "terminal";
   const recording = leg.recording_url ? el("audio", { controls: "",
     src: `/console/recordings/${encodeURIComponent(leg.recording_url.split("/").pop())}` }) : "";
   $("timeline-recording").replaceChildren(recording);
   $("timeline-events").replaceChildren(...data.events.map(eventItem));
 }
 
+const EVENT_FIELDS = ["state", "terminal_status", "sip_response_code", "sip_reason", "hangup_cause_code",
+  "hangup_cause", "hangup_source", "answered_by", "amd", "recording_url", "digits", "bridge_sid"];
+
 function eventItem(event) {
-  const d = event.payload && (event.payload.data || event.payload);
-  const detail = d && d.state ? ` → ${d.state}${d.terminal_status ? " (" + d.terminal_status + ")" : ""}` : "";
+  const p = event.payload || {};
+  const d = (p.event_data && p.event_data.data) || p.data || p;
+  const shown = EVENT_FIELDS.filter((k) => d[k] !== null && d[k] !== undefined);
+  const detail = shown.map((k) => `${k}=${typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]}`).join(" ");
   const attempts = el("table", { class: "attempts" },
     el("tr", {}, el("th", {}, "#"), el("th", {}, "at"), el("th", {}, "outcome"), el("th", {}, "status"),
       el("th", {}, "latency ms"), el("th", {}, "error")),
@@ -109,7 +115,7 @@ function eventItem(event) {
       el("td", {}, t.attempted_at), el("td", { class: t.outcome === "delivered" ? "ok" : "failed" }, t.outcome),
       el("td", {}, t.status_code ?? ""), el("td", {}, t.latency_ms ?? ""), el("td", {}, t.error ?? ""))));
   return el("li", { class: "event", "data-event": event.event_name },
-    el("strong", {}, `${event.sequence}. ${event.event_name}`), detail,
+    el("strong", {}, `${event.sequence}. ${event.event_name}`), " ", el("code", {}, detail),
     el("span", { class: "muted" }, ` — delivery ${event.delivery.status}, ${event.delivery.attempts} attempt(s)`),
     attempts);
 }
@@ -124,6 +130,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     } catch (err) { $("sign-in-error").textContent = err.message; }
   });
   $("sign-out").addEventListener("click", async () => { await call("DELETE", "/console/session"); signedOut(""); });
+  $("timeline-hangup").addEventListener("click", async () => {
+    if (openLeg) await call("POST", `/console/legs/${encodeURIComponent(openLeg)}/actions`, { action: "hangup" });
+  });
   $("timeline-close").addEventListener("click", () => { openLeg = null; $("timeline-panel").hidden = true; });
   $("test-call").addEventListener("submit", async (e) => {
     e.preventDefault();
