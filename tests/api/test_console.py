@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.events.receivers import HttpReceiver
-from tests.legato_server import Account, LegatoServer
+from tests.legato_server import Account, Api, LegatoServer
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "console"
@@ -102,6 +103,8 @@ def test_console_in_a_browser(server: LegatoServer, receiver: HttpReceiver) -> N
             expect(page.locator("#timeline-leg")).to_contain_text("HUMAN")  # the AMD verdict
             expect(page.locator("#account-figures")).to_contain_text("Queue depth")
             page.screenshot(path=SHOTS / "console.png", full_page=True)
+
+            _bridge_and_record(page, server, account)
         finally:
             browser.close()
 
@@ -110,3 +113,29 @@ def _sign_in(page: object, account: Account) -> None:
     page.fill("#sign-in [name=api_key]", account.api_key)  # type: ignore[attr-defined]
     page.fill("#sign-in [name=api_token]", account.api_token)  # type: ignore[attr-defined]
     page.click("#sign-in button[type=submit]")  # type: ignore[attr-defined]
+
+
+def _bridge_and_record(page: Any, server: LegatoServer, account: Account) -> None:
+    """Two legs bridged and one recorded through the API: the console shows the bridge, plays the
+    recording, and hangs a leg up from its timeline."""
+    from playwright.sync_api import expect
+
+    api = Api(server, account)
+    sids = [api.create_leg(number).json()["response"]["data"]["leg_sid"] for number in ("+919876543210",
+                                                                                        "+919876543211")]
+    assert all(api.wait_state(sid, "connected")["state"] == "connected" for sid in sids)
+    bridge = api.http.post(api.base + "/bridges", json={"leg_sids": sids})
+    assert bridge.status_code == 201, bridge.text
+    bridge_sid = bridge.json()["response"]["data"]["bridge_sid"]
+    expect(page.locator("#bridges tbody")).to_contain_text(bridge_sid)
+    assert api.action(sids[0], action="start_recording").status_code == 202
+    assert api.action(sids[0], action="stop_recording").status_code == 202
+    page.click(f'#legs tr[data-leg="{sids[0]}"]')
+    audio = page.locator("#timeline-recording audio")
+    expect(audio).to_have_count(1, timeout=20_000)  # the open timeline follows the leg as it changes
+    fetched = page.evaluate("src => fetch(src).then(r => [r.status, r.headers.get('content-type')])",
+                            audio.get_attribute("src"))
+    assert fetched[0] in (200, 206) and fetched[1] == "audio/wav", fetched  # 206: the player asked for a range
+    page.screenshot(path=SHOTS / "bridge-and-recording.png", full_page=True)
+    page.click("#timeline-hangup")
+    expect(page.locator(f'#legs tr[data-leg="{sids[0]}"]')).to_have_attribute("data-state", "terminal")

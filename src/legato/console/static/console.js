@@ -108,7 +108,7 @@ function eventItem(event) {
   const d = (p.event_data && p.event_data.data) || p.data || p;
   const shown = EVENT_FIELDS.filter((k) => d[k] !== null && d[k] !== undefined);
   const detail = shown.map((k) => `${k}=${typeof d[k] === "object" ? JSON.stringify(d[k]) : d[k]}`).join(" ");
-  const attempts = el("table", { class: "attempts" },
+  const attempts = event.attempts.length === 0 ? "" : el("table", { class: "attempts" },
     el("tr", {}, el("th", {}, "#"), el("th", {}, "at"), el("th", {}, "outcome"), el("th", {}, "status"),
       el("th", {}, "latency ms"), el("th", {}, "error")),
     ...event.attempts.map((t) => el("tr", { class: "attempt" }, el("td", {}, String(t.attempt)),
