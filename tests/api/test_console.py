@@ -3,6 +3,7 @@ sign in, place a test call, watch the leg go terminal without a reload, read its
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,12 @@ def test_console_requires_a_signed_session(server: LegatoServer) -> None:
         assert "httponly" in cookie and "samesite=strict" in cookie and "path=/console" in cookie
         assert account.api_token not in good.headers["set-cookie"]
         assert http.get("/console/session").json()["response"]["data"]["account_sid"] == account.account_sid
+        with http.stream("GET", "/console/stream") as stream:  # it ends by itself (EventSource reconnects), so
+            lines = list(stream.iter_lines())                  # a server shutting down never waits on a console
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        first = json.loads(lines[lines.index("event: snapshot") + 1].removeprefix("data: "))
+        assert first["account"]["account_sid"] == account.account_sid and first["account"]["queue_depth"] == 0
+        assert first["legs"] == [] and first["bridges"] == []
         other = server.create_account(exophone="08030752401")
         leg_of_other = httpx.post(f"{server.url}/v2/accounts/{other.account_sid}/legs", auth=other.auth, json={
             "contact_uri": "+919876543210", "exophone": "08030752401",

@@ -30,7 +30,7 @@ from legato.domain.errors import NotFound, Unauthorized
 router = APIRouter(prefix="/console", include_in_schema=False)
 
 POLL_SECONDS = 0.5  # how often a stream looks for changes (it reads the database, so it sees every node)
-STREAM_SECONDS = 20  # a stream then ends and EventSource reconnects: shutdown never waits on a console
+STREAM_SECONDS = 5  # a stream then ends and EventSource reconnects: a shutdown waits at most this long on it
 CONSOLE_HEADER = "x-legato-console"  # unsafe methods need it: a cross-site form cannot send it
 
 
@@ -139,7 +139,7 @@ async def stream(request: Request, account: Account = Depends(console_account)) 
     """Server-sent events: a `snapshot` whenever anything shown changed."""
 
     async def events() -> AsyncIterator[str]:
-        yield "retry: 1000\n\n"
+        yield "retry: 500\n\n"
         last, ends = "", time.monotonic() + STREAM_SECONDS
         while time.monotonic() < ends and not await request.is_disconnected():
             text = json.dumps(await snapshot(request, account), separators=(",", ":"))

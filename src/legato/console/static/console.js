@@ -19,7 +19,9 @@ async function call(method, path, body) {
                                        body: body === undefined ? undefined : JSON.stringify(body) });
   const envelope = await response.json().catch(() => ({}));
   const error = envelope.response && envelope.response.error_data;
-  if (!response.ok) throw new Error(error ? error.message : `HTTP ${response.status}`);
+  if (!response.ok) {
+    throw Object.assign(new Error(error ? error.message : `HTTP ${response.status}`), { status: response.status });
+  }
   return envelope.response.data;
 }
 
@@ -49,8 +51,14 @@ function listen() {
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data)));
   source.onopen = () => { $("stream-state").textContent = "live"; };
   source.onerror = async () => {
-    $("stream-state").textContent = "reconnecting…";
-    try { await call("GET", "/console/session"); } catch (e) { signedOut(e.message); }
+    if (source.readyState !== EventSource.CLOSED) return;  // the server ended a stream: EventSource reconnects
+    $("stream-state").textContent = "reconnecting…";  // refused (signed out?) or the server is down
+    try {
+      await call("GET", "/console/session");
+      setTimeout(listen, 1000);
+    } catch (e) {
+      if (e.status === 401) signedOut(e.message); else setTimeout(listen, 2000);
+    }
   };
 }
 
