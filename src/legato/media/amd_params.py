@@ -21,7 +21,7 @@ class AmdParams:
 
     # defaults: the adaptive detector's, chosen on the tune half of bench/amd_corpus.py (BENCHMARKS.md)
     initial_silence_ms: int = 2500
-    greeting_ms: int = 3500
+    greeting_ms: int = 3000
     after_greeting_silence_ms: int = 700
     total_analysis_time_ms: int = 5000
     minimum_word_length_ms: int = 100
