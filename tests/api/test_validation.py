@@ -110,3 +110,16 @@ def test_json_body_without_json_content_type_is_accepted(api: Api) -> None:
     response = api.http.post(api.base + "/legs", content=body,
                              headers={"content-type": "application/x-www-form-urlencoded"})
     assert response.status_code == 202, response.text
+
+
+@pytest.mark.parametrize("path", ["/legs", "/call-log"])
+def test_dates_with_offsets_are_read_as_instants(api: Api, path: str) -> None:
+    leg_sid = api.create_leg("09163810003").json()["response"]["data"]["leg_sid"]
+    for edge in ("0001-01-01T00:00:00+10:04", "9999-12-31T23:59:59-05:00"):  # beyond UTC's years
+        bad = api.http.get(api.base + path, params={"date_from": edge})
+        assert bad.status_code == 400, bad.text
+        assert bad.json()["response"]["error_data"]["field"] == "date_from"
+    if path == "/legs":  # an offset names the same instant as its UTC form; no offset reads as UTC
+        for since in ("2000-01-01T05:30:00+05:30", "2000-01-01T00:00:00"):
+            legs = api.http.get(api.base + path, params={"date_from": since}).json()["response"]["data"]["legs"]
+            assert leg_sid in [leg["leg_sid"] for leg in legs]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -12,6 +11,7 @@ from legato.api.auth import current_account
 from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, dialect_response
 from legato.api.legs import FORMAT_QUERY, Format
+from legato.api.params import UtcDateTime
 from legato.dialects import formats, ringcentral
 from legato.domain.account import Account
 
@@ -37,8 +37,8 @@ async def call_log(
     request: Request,
     account: Account = Depends(current_account),
     view: Literal["Simple", "Detailed"] = "Simple",
-    date_from: datetime | None = Query(None, description="ISO 8601, inclusive (leg creation)"),
-    date_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
+    date_from: UtcDateTime | None = Query(None, description="ISO 8601, inclusive (leg creation)"),
+    date_to: UtcDateTime | None = Query(None, description="ISO 8601, exclusive"),
     result: str | None = Query(None, max_length=64, description="RingCentral result, e.g. Accepted, Busy"),
     direction: Literal["Inbound", "Outbound"] | None = None,
     page: int = Query(1, ge=1, le=100_000),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Query, Request
@@ -14,6 +13,7 @@ from legato.api.auth import current_account
 from legato.api.draining import taking_legs
 from legato.api.edge import EdgeRoute
 from legato.api.envelope import CONFLICT, ERROR_RESPONSES, LIMITED, UNAVAILABLE, dialect_response, envelope
+from legato.api.params import UtcDateTime
 from legato.app.legs import CreateLeg, LegAction, SandboxIncoming
 from legato.dialects import formats
 from legato.dialects.exotel import leg_resource
@@ -43,8 +43,8 @@ async def list_legs(
     account: Account = Depends(current_account),
     state: Literal["created", "enqueued", "connecting", "ringing", "connected", "terminal"] | None = None,
     direction: Literal["inbound", "outbound"] | None = None,
-    date_from: datetime | None = Query(None, description="ISO 8601, inclusive"),
-    date_to: datetime | None = Query(None, description="ISO 8601, exclusive"),
+    date_from: UtcDateTime | None = Query(None, description="ISO 8601, inclusive"),
+    date_to: UtcDateTime | None = Query(None, description="ISO 8601, exclusive"),
     limit: int = Query(50, ge=1, le=500),
     cursor: str | None = Query(None, max_length=512),
 ) -> JSONResponse:

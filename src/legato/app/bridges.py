@@ -83,6 +83,11 @@ class BridgeService:
             raise NotFound("no such bridge", field="bridge_sid")
         return bridge_from_row(row)
 
+    async def recent(self, account: Account, limit: int = 20) -> list[Bridge]:
+        """The account's newest bridges, live ones as the engine has them now."""
+        found = [bridge_from_row(row) for row in await self.bridges.recent(account.account_sid, limit)]
+        return [self.engine.active.get(b.bridge_sid, b) for b in found]
+
     async def act(self, account: Account, bridge_sid: str, action: BridgeAction) -> Bridge:
         bridge = await self.get(account, bridge_sid)
         if bridge_sid not in self.engine.active:

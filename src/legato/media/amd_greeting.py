@@ -4,7 +4,11 @@ Words are speech runs of at least `minimum_word_length_ms`, split by `between_wo
 silence. The greeting runs from the first word to the first pause of `after_greeting_silence_ms`: a
 person says a few words and waits for the caller (HUMAN); a machine keeps talking (MACHINE when the
 greeting reaches `greeting_ms`, has `maximum_number_of_words` words (0: no limit) or one word of
-`maximum_word_length_ms`). Beyond word counts the judge keeps the greeting's rhythm (share of time
+`maximum_word_length_ms`). Two rhythm rules decide sooner: a short answer (a greeting of at most
+`short_answer_ms`) followed by `short_answer_silence_ms` of silence is a person waiting for the caller
+(HUMAN, reason SHORTANSWER); a greeting that has run `steady_greeting_ms` without one pause of
+`steady_pause_ms` is a recording read in one breath (MACHINE, reason STEADYGREETING), since people
+answering pause between phrases. Beyond word counts the judge keeps the greeting's rhythm (share of time
 spoken, longest pause) and the line's signal-to-noise ratio, which set the verdict's `confidence`.
 """
 
@@ -24,7 +28,9 @@ def confidence(reason: str, greeting_ms: int, params: AmdParams, snr_db: float |
     limit = max(params.greeting_ms, 1)
     if reason == "HUMAN":
         margin = 1.0 - min(1.0, greeting_ms / limit)
-    elif reason in ("LONGGREETING", "MAXWORDS", "MAXWORDLENGTH"):
+    elif reason == "SHORTANSWER":
+        margin = 1.0 - min(1.0, greeting_ms / max(params.short_answer_ms, 1))
+    elif reason in ("LONGGREETING", "MAXWORDS", "MAXWORDLENGTH", "STEADYGREETING"):
         margin = min(1.0, spoken_share)
     elif reason == "BEEP":
         margin = 1.0
@@ -96,8 +102,13 @@ class GreetingJudge:
             self.voice_run_ms = 0
         if self.words == 0 and self.elapsed_ms >= p.initial_silence_ms:
             return self.verdict(AnsweredBy.MACHINE, "INITIALSILENCE")
-        if self.words > 0 and self.silence_run_ms >= p.after_greeting_silence_ms:
-            return self.verdict(AnsweredBy.HUMAN, "HUMAN", self.elapsed_ms - self.silence_run_ms)
+        if self.words > 0:
+            end = self.elapsed_ms - self.silence_run_ms
+            if self.silence_run_ms >= p.after_greeting_silence_ms:
+                return self.verdict(AnsweredBy.HUMAN, "HUMAN", end)
+            if p.short_answer_ms and self.silence_run_ms >= p.short_answer_silence_ms and \
+                    self.greeting_ms(end) <= p.short_answer_ms:
+                return self.verdict(AnsweredBy.HUMAN, "SHORTANSWER", end)
         return self._too_long()
 
     def _voice(self) -> AmdVerdict | None:
@@ -121,6 +132,9 @@ class GreetingJudge:
             return self.verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
         if r.start_ms is not None and self.greeting_ms() >= p.greeting_ms:
             return self.verdict(AnsweredBy.MACHINE, "LONGGREETING")
+        if p.steady_greeting_ms and r.start_ms is not None and self.greeting_ms() >= p.steady_greeting_ms \
+                and r.longest_pause_ms < p.steady_pause_ms:
+            return self.verdict(AnsweredBy.MACHINE, "STEADYGREETING")
         return self._too_long()
 
     def _too_long(self) -> AmdVerdict | None:

@@ -28,7 +28,7 @@ class AmdParams:
     between_words_silence_ms: int = 50
     maximum_number_of_words: int = 0  # 0: no limit (words are counted and reported; greeting length decides)
     silence_threshold: int = 256  # app_amd only: mean absolute amplitude (16-bit) under which a frame is silence
-    maximum_word_length_ms: int = 5000
+    maximum_word_length_ms: int = 1000
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
     detect_beep: bool = True
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
@@ -37,13 +37,18 @@ class AmdParams:
     speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
     hold_snr_db: int = 5  # adaptive: and stays speech while this far above it
     noise_window_ms: int = 1500  # adaptive: the noise floor is the quietest moment of this window
+    short_answer_ms: int = 500  # HUMAN when a greeting at most this long (0: rule off) is followed by
+    short_answer_silence_ms: int = 500  # this much silence (sooner than after_greeting_silence_ms)
+    steady_greeting_ms: int = 1800  # MACHINE when the greeting runs this long (0: rule off) without
+    steady_pause_ms: int = 150  # one pause of this length (a recording read in one breath)
 
     @classmethod
     def app_amd(cls) -> AmdParams:
         """Asterisk app_amd's algorithm and defaults: the anchor the adaptive detector is measured against."""
         return cls(detector="app_amd", initial_silence_ms=2500, greeting_ms=1500, after_greeting_silence_ms=800,
                    total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
-                   maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000)
+                   maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000,
+                   short_answer_ms=0, steady_greeting_ms=0)
 
     @classmethod
     def tuned(cls) -> AmdParams:

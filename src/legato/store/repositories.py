@@ -129,6 +129,14 @@ class BridgeRepository:
             row = (await conn.execute(query)).mappings().first()
         return dict(row) if row else None
 
+    async def recent(self, account_sid: str, limit: int) -> list[dict[str, Any]]:
+        """The account's newest bridges, newest first (the console lists them)."""
+        query = (select(bridges).where(bridges.c.account_sid == account_sid)
+                 .order_by(bridges.c.date_created.desc(), bridges.c.bridge_sid.desc()).limit(limit))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
     async def active(self, owner: str) -> list[dict[str, Any]]:
         """Bridges of node `owner` not yet terminated (to reconcile when that node is gone)."""
         query = (select(bridges).where(bridges.c.state == "active", bridges.c.node == owner)

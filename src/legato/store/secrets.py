@@ -27,11 +27,19 @@ class SecretBox:
 
     def __init__(self, key: bytes | None = None) -> None:
         self._fernet: Fernet | None = None
+        self._key = b""
         if key is not None:
             self.load(key)
 
     def load(self, key: bytes) -> None:
         self._fernet = Fernet(key)
+        self._key = key
+
+    def derive(self, purpose: str) -> bytes:
+        """A key for `purpose` (e.g. signing console sessions) derived from the secret key: the same on
+        every node, changed when the secret key is."""
+        self.fernet  # noqa: B018  raises KeyProblem while locked
+        return hmac.new(self._key, purpose.encode(), hashlib.sha256).digest()
 
     @property
     def fernet(self) -> Fernet:

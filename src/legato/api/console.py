@@ -1,0 +1,181 @@
+"""The console at /console: sign-in to a session cookie, a live stream of the account, leg timelines
+and (on the sandbox) test calls. Everything reuses the API's use-cases and views; only the way the
+browser authenticates differs (a signed HttpOnly, SameSite=Strict cookie instead of HTTP Basic, so
+EventSource works and no secret sits in a URL or in the page)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from legato.api import accounts, legs
+from legato.api.envelope import envelope
+from legato.app.accounts import account_from_row
+from legato.app.legs import CreateLeg, LegAction
+from legato.console import STATIC, session
+from legato.dialects.bridges import bridge_resource
+from legato.dialects.exotel import leg_resource
+from legato.domain.account import Account
+from legato.domain.errors import NotFound, Unauthorized
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+
+POLL_SECONDS = 0.5  # how often a stream looks for changes (it reads the database, so it sees every node)
+STREAM_SECONDS = 5  # a stream then ends and EventSource reconnects: a shutdown waits at most this long on it
+CONSOLE_HEADER = "x-legato-console"  # unsafe methods need it: a cross-site form cannot send it
+
+
+class SignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    api_key: str = Field(min_length=1, max_length=256)
+    api_token: str = Field(min_length=1, max_length=256)
+
+
+class NoBasicChallenge:
+    """ASGI middleware: console 401s carry no `WWW-Authenticate: Basic` (a browser would stop the page's
+    request to pop up its own password dialog instead of letting the page say what went wrong)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/console"):
+            return await self.app(scope, receive, send)
+
+        async def without_challenge(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message, headers=[(k, v) for k, v in message.get("headers", ())
+                                                 if k.lower() != b"www-authenticate"])
+            await send(message)
+
+        await self.app(scope, receive, without_challenge)
+
+
+def install(app: FastAPI) -> None:
+    """Serve the console on `app` (one line in api/server.py)."""
+    app.include_router(router)
+    app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")
+    app.add_middleware(NoBasicChallenge)
+
+
+def _key(request: Request) -> bytes:
+    return request.app.state.runtime.accounts.box.derive("console-session")
+
+
+def _same_site(x_legato_console: str | None = Header(None)) -> None:
+    if x_legato_console != "1":
+        raise Unauthorized(f"console requests need the {CONSOLE_HEADER} header", field=CONSOLE_HEADER)
+
+
+async def console_account(request: Request) -> Account:
+    """The account whose valid session cookie came with the request."""
+    value = request.cookies.get(session.COOKIE, "")
+    claimed = session.peek(value)
+    if claimed is None or claimed.kind != "account":
+        raise Unauthorized("sign in to the console")
+    row = await request.app.state.runtime.accounts.repo.get(claimed.account_sid)
+    if row is None or not session.verify(_key(request), value, row["token_hash"]):
+        raise Unauthorized("the console session is not valid any more: sign in again")
+    return account_from_row(row)
+
+
+def _whoami(request: Request, account: Account) -> dict[str, Any]:
+    settings = request.app.state.runtime.settings
+    return {"kind": "account", "account_sid": account.account_sid, "name": account.name,
+            "exophones": list(account.exophones), "network": settings.network, "node": settings.node_name}
+
+
+@router.get("")
+async def page() -> FileResponse:
+    return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-store"})
+
+
+@router.post("/session", dependencies=[Depends(_same_site)])
+async def sign_in(request: Request, body: SignIn = Body(...)) -> JSONResponse:
+    runtime = request.app.state.runtime
+    account = await runtime.accounts.authenticate(body.api_key, body.api_token)
+    row = await runtime.accounts.repo.get(account.account_sid)
+    response = envelope(request, 200, _whoami(request, account))
+    response.set_cookie(session.COOKIE, session.issue(_key(request), account.account_sid, row["token_hash"]),
+                        max_age=session.LIFETIME, path="/console", httponly=True, samesite="strict",
+                        secure=request.url.scheme == "https")
+    return response
+
+
+@router.get("/session")
+async def current(request: Request, account: Account = Depends(console_account)) -> JSONResponse:
+    return envelope(request, 200, _whoami(request, account))
+
+
+@router.delete("/session", dependencies=[Depends(_same_site)])
+async def sign_out(request: Request) -> JSONResponse:
+    response = envelope(request, 200, {"signed_out": True})
+    response.delete_cookie(session.COOKIE, path="/console")
+    return response
+
+
+async def snapshot(request: Request, account: Account) -> dict[str, Any]:
+    """What the console shows live: the account's load and limits, its newest legs and bridges."""
+    runtime = request.app.state.runtime
+    summary = json.loads(bytes((await accounts.get_account(request, account)).body))["response"]["data"]
+    page, _ = await runtime.legs.page(account, limit=50)
+    bridges = await runtime.bridges.recent(account)
+    return {"account": summary, "legs": [leg_resource(leg) for leg in page],
+            "bridges": [bridge_resource(bridge) for bridge in bridges]}
+
+
+@router.get("/stream")
+async def stream(request: Request, account: Account = Depends(console_account)) -> StreamingResponse:
+    """Server-sent events: a `snapshot` whenever anything shown changed."""
+
+    async def events() -> AsyncIterator[str]:
+        yield "retry: 500\n\n"
+        last, ends = "", time.monotonic() + STREAM_SECONDS
+        while time.monotonic() < ends and not await request.is_disconnected():
+            text = json.dumps(await snapshot(request, account), separators=(",", ":"))
+            yield f"event: snapshot\ndata: {text}\n\n" if text != last else ": idle\n\n"
+            last = text
+            await asyncio.sleep(POLL_SECONDS)
+
+    return StreamingResponse(events(), media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+@router.get("/legs/{leg_sid}")
+async def timeline(request: Request, leg_sid: str, account: Account = Depends(console_account)) -> JSONResponse:
+    """The leg and its events, each with every delivery attempt."""
+    runtime = request.app.state.runtime
+    leg = await runtime.legs.get(account, leg_sid)
+    rows = await runtime.events.list(account, leg_sid)
+    return envelope(request, 200, {"leg": leg_resource(leg), "events": [legs._event_view(r) for r in rows]})
+
+
+@router.post("/legs", status_code=202, dependencies=[Depends(_same_site)])
+async def test_call(request: Request, body: CreateLeg = Body(...),
+                    account: Account = Depends(console_account)) -> JSONResponse:
+    """Place a test call (sandbox only), exactly as `POST /v2/accounts/{sid}/legs` does."""
+    if request.app.state.runtime.settings.network != "sandbox":
+        raise NotFound("test calls are placed on the sandbox only")
+    return await legs.create_leg(request, body, account)
+
+
+@router.post("/legs/{leg_sid}/actions", status_code=202, dependencies=[Depends(_same_site)])
+async def act(request: Request, leg_sid: str, body: LegAction = Body(...),
+              account: Account = Depends(console_account)) -> JSONResponse:
+    """Act on a live leg (the timeline's Hang up button), exactly as the API's leg actions do."""
+    return await legs.act_on_leg(request, leg_sid, body, account)
+
+
+@router.get("/recordings/{file_name}")
+async def recording(request: Request, file_name: str, account: Account = Depends(console_account)) -> Response:
+    return await legs.get_recording(request, file_name, account)

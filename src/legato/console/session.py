@@ -1,0 +1,58 @@
+"""Console sessions: a short-lived, HMAC-signed cookie naming who signed in.
+
+The cookie holds `base64(json).signature`; the JSON names the principal kind (`account`; an operator
+kind can be added beside it), the account sid and the expiry. The signature covers the JSON and the
+account's current token hash, so rotating the API token ends every console session of that account.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from dataclasses import dataclass
+
+COOKIE = "legato_console"
+LIFETIME = 8 * 3600  # seconds a sign-in lasts
+
+
+@dataclass(frozen=True)
+class Session:
+    kind: str  # "account" (an operator kind is a later addition)
+    account_sid: str
+    expires: int
+
+
+def _sign(key: bytes, payload: bytes, token_hash: str) -> str:
+    mac = hmac.new(key, payload + b"|" + token_hash.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(mac).decode().rstrip("=")
+
+
+def issue(key: bytes, account_sid: str, token_hash: str, now: float | None = None) -> str:
+    """The cookie value for an account that just signed in."""
+    expires = int((now if now is not None else time.time()) + LIFETIME)
+    payload = json.dumps({"k": "account", "a": account_sid, "e": expires}, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(key, payload, token_hash)
+
+
+def peek(value: str) -> Session | None:
+    """The session the cookie claims (not yet verified), or None when it is malformed or expired."""
+    try:
+        encoded = value.split(".", 1)[0]
+        data = json.loads(base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4)))
+        session = Session(str(data["k"]), str(data["a"]), int(data["e"]))
+    except (ValueError, KeyError, TypeError):
+        return None
+    return session if session.expires > time.time() else None
+
+
+def verify(key: bytes, value: str, token_hash: str) -> bool:
+    """True when the cookie was signed by this server for the account's current token."""
+    encoded, _, signature = value.partition(".")
+    try:
+        payload = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+    except ValueError:
+        return False
+    return hmac.compare_digest(_sign(key, payload, token_hash), signature)
