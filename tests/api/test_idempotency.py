@@ -3,13 +3,19 @@ the first answer and dials nothing new, also after a restart and when the duplic
 
 from __future__ import annotations
 
+import asyncio
 import concurrent.futures
+import signal
 import uuid
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
+from legato.store.database import create_engine
+from legato.store.tables import idempotency_keys
 from tests.conftest import DATABASES
 from tests.legato_server import Api
 
@@ -113,3 +119,51 @@ def test_keys_survive_a_restart(make_server: Any, database: str) -> None:
     assert (again.status_code, again.content) == (202, first.content)
     assert len(_legs_tagged(api, tag)) == 1
     assert _post(api, "/legs", {**BODY, "custom_param": "other"}, key).status_code == 409
+
+
+def _cut_off(server: Any, key: str, *, resource_sid: str | None = "keep") -> None:
+    """Leave the key as a first request killed mid-way leaves it: claimed two minutes ago, never answered."""
+    async def run() -> None:
+        engine = create_engine(server.database_url)
+        values: dict[str, Any] = {"status_code": None, "body": None,
+                                  "created_at": datetime.now(UTC) - timedelta(minutes=2)}
+        if resource_sid != "keep":
+            values["resource_sid"] = resource_sid
+        async with engine.begin() as conn:
+            await conn.execute(update(idempotency_keys).where(idempotency_keys.c.idempotency_key == key)
+                               .values(**values))
+        await engine.dispose()
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize("database", DATABASES)
+def test_a_create_cut_off_by_a_crash_is_settled_by_its_leg(make_server: Any, database: str) -> None:
+    server = make_server(database).start()
+    api = Api(server, server.create_account("--exophone", "08030752400"))
+    tag, key = _new_tag(), uuid.uuid4().hex
+    first = _post(api, "/legs", {**BODY, "custom_param": tag}, key)
+    assert first.status_code == 202, first.text
+    server.stop(signal.SIGKILL)  # as a crash between the leg's write and the key's answer
+    _cut_off(server, key)
+    server.start()
+    again = _post(api, "/legs", {**BODY, "custom_param": tag}, key)
+    assert again.status_code == 202 and again.headers["idempotent-replayed"] == "true", again.text
+    assert again.json()["response"]["data"]["leg_sid"] == first.json()["response"]["data"]["leg_sid"]
+    assert len(_legs_tagged(api, tag)) == 1  # not dialled twice
+    assert _post(api, "/legs", {**BODY, "custom_param": tag}, key).content == again.content  # now answered
+
+
+@pytest.mark.parametrize("resource_sid", [None, "LEGNEVERWRITTEN"])
+def test_a_create_cut_off_before_its_leg_was_durable_acts_on_retry(make_server: Any, resource_sid: Any) -> None:
+    server = make_server("sqlite").start()
+    api = Api(server, server.create_account("--exophone", "08030752400"))
+    tag, key = _new_tag(), uuid.uuid4().hex
+    first = _post(api, "/legs", {**BODY, "custom_param": tag}, key)
+    api.action(first.json()["response"]["data"]["leg_sid"], action="hangup")
+    _cut_off(server, key, resource_sid=resource_sid)  # as if that leg had never been accepted
+    again = _post(api, "/legs", {**BODY, "custom_param": "retried-" + tag}, key)
+    assert again.status_code == 409  # another body is still another request
+    again = _post(api, "/legs", {**BODY, "custom_param": tag}, key)
+    assert again.status_code == 202 and "idempotent-replayed" not in again.headers, again.text
+    assert again.json()["response"]["data"]["leg_sid"] != first.json()["response"]["data"]["leg_sid"]
+    api.action(again.json()["response"]["data"]["leg_sid"], action="hangup")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from legato.app.idempotency import Answer, IdempotencyService
+from legato.app.idempotency import Answer, Bound, IdempotencyService
 from legato.domain.clock import ManualClock
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.store.database import create_engine, migrate
@@ -74,3 +74,30 @@ async def test_bad_keys_are_400_naming_the_header(stores: Stores, key: str) -> N
     with pytest.raises(ValidationFailed) as caught:
         await service.claim("A", key, "req")
     assert caught.value.field == "Idempotency-Key"
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_first_request_cut_off_is_settled_after_a_minute(stores: Stores, database: str) -> None:
+    service, clock = await stores(database)
+    assert await service.claim("A", "k", "req") is None
+    await service.repo.bind("A", "k", "LEG1")
+    with pytest.raises(Conflict):  # still running, as far as anyone can tell
+        await service.claim("A", "k", "req")
+    clock.advance(61)
+    bound = await service.claim("A", "k", "req")
+    assert isinstance(bound, Bound) and bound.resource_sid == "LEG1"
+    await service.take_over("A", "k", bound)  # LEG1 was never written: this retry acts
+    with pytest.raises(Conflict):
+        await service.take_over("A", "k", bound)  # a second retry racing it loses
+    with pytest.raises(Conflict):
+        await service.claim("A", "k", "req")  # the new holder is running
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_first_request_cut_off_before_binding_lets_the_retry_act(stores: Stores, database: str) -> None:
+    service, clock = await stores(database)
+    assert await service.claim("A", "k", "req") is None
+    clock.advance(61)
+    assert await service.claim("A", "k", "req") is None
+    with pytest.raises(Conflict):
+        await service.claim("A", "k", "req")

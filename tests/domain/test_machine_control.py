@@ -145,3 +145,54 @@ def test_a_hangup_the_network_could_not_send_is_reported_after_the_end() -> None
     assert effects[0].error == {"error_code": 41, "message": "hangup_failed",  # type: ignore[union-attr]
                                 "description": "the BYE could not be sent after 4 tries: no route"}
     assert machine.leg.extra[m.HANGUP_FAILED_KEY].startswith("the BYE could not be sent")
+
+
+def test_on_a_confirming_network_the_end_waits_for_the_bye_to_go_out() -> None:
+    machine = m.LegMachine(leg(), confirm_hangup=True)
+    connected(machine)
+    effects = machine.handle(m.Hangup(), T0)
+    assert effects == [m.NetworkCommand("bye"), m.StartTimer(m.HANGING_UP, m.HANGUP_WAIT_SECONDS)]
+    assert machine.leg.state is LegState.CONNECTED  # true to the wire: the BYE has not left yet
+    assert machine.handle(m.Hangup(), T0) == []  # asked twice: the end is already on its way
+    assert machine.handle(m.Ringing(), T0) == []
+    effects = machine.handle(m.HangupSent(), T0 + timedelta(seconds=1))
+    assert emitted(effects) == ["leg_terminated"] and m.CancelTimer(m.HANGING_UP) in effects
+    assert machine.leg.terminal_status is TerminalStatus.COMPLETED and machine.leg.hangup_cause == "hangup_requested"
+    assert machine.leg.end_time == T0 + timedelta(seconds=1)  # when the BYE went out
+    assert m.HANGING_UP_KEY not in machine.leg.extra
+
+
+def test_a_bye_that_cannot_be_sent_ends_the_leg_saying_so() -> None:
+    machine = m.LegMachine(leg(), confirm_hangup=True)
+    connected(machine)
+    assert emitted(machine.handle(m.Hangup(), T0)) == []
+    effects = machine.handle(m.HangupFailed("the BYE could not be sent after 4 tries: no route"), T0)
+    assert emitted(effects) == ["leg_hangup_failed", "leg_terminated"]
+    assert machine.leg.hangup_cause == "hangup_failed" and machine.leg.terminal_status is TerminalStatus.COMPLETED
+    assert machine.leg.extra[m.HANGUP_FAILED_KEY].startswith("the BYE could not be sent")
+
+
+def test_a_cancel_the_network_never_confirms_ends_on_the_timer() -> None:
+    machine = m.LegMachine(leg(), confirm_hangup=True)
+    machine.handle(m.Start(), T0)
+    machine.handle(m.Ringing(), T0)
+    effects = machine.handle(m.Hangup(), T0)
+    assert effects[0] == m.NetworkCommand("cancel") and emitted(effects) == []
+    assert emitted(machine.handle(m.TimerFired("time_limit"), T0)) == []
+    effects = machine.handle(m.TimerFired(m.HANGING_UP), T0 + timedelta(seconds=10))
+    assert emitted(effects) == ["leg_terminated"] and machine.leg.terminal_status is TerminalStatus.CANCELED
+
+
+def test_a_far_end_bye_crossing_ours_ends_the_leg_once() -> None:
+    machine = m.LegMachine(leg(), confirm_hangup=True)
+    connected(machine)
+    machine.handle(m.Hangup(), T0)
+    assert emitted(machine.handle(m.Ended(), T0)) == ["leg_terminated"]
+    assert machine.handle(m.HangupSent(), T0) == []
+
+
+def test_shutdown_ends_at_once_even_on_a_confirming_network() -> None:
+    machine = m.LegMachine(leg(), confirm_hangup=True)
+    connected(machine)
+    effects = machine.handle(m.Shutdown(), T0)
+    assert m.NetworkCommand("bye") in effects and emitted(effects) == ["leg_terminated"]

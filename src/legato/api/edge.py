@@ -17,8 +17,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api.auth import authenticate
 from legato.api.envelope import envelope, error_data
-from legato.app.idempotency import HEADER, Answer, fingerprint
-from legato.domain.errors import LegatoError
+from legato.app.idempotency import HEADER, Answer, Bound, fingerprint, hold, release_hold
+from legato.dialects.exotel import leg_resource
+from legato.domain.account import Account
+from legato.domain.errors import LegatoError, NotFound
 from legato.domain.text import check_storable
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -42,31 +44,50 @@ class EdgeRoute(APIRoute):
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST":
                 return await handler(request)
-            return await _once(request, account.account_sid, key, body, handler)
+            return await _once(request, account, key, body, handler)
 
         return edge
 
 
-async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
+async def _once(request: Request, account: Account, key: str, body: Any, handler: Handler) -> Response:
     """Run `handler` once per Idempotency-Key: replay the stored first answer to a retry."""
+    account_sid = account.account_sid
     service = request.app.state.runtime.idempotency
     content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None \
         else await request.body()
     first = await service.claim(account_sid, key, fingerprint(request.method, request.url.path, content))
+    if isinstance(first, Bound):
+        first = await _settle_cut_off(request, account, key, first)
     if first is not None:
         return Response(first.body, first.status_code, media_type="application/json",
                         headers={"Idempotent-Replayed": "true"})
+    held = hold(service, account_sid, key)
     try:
         response = await handler(request)
     except (LegatoError, RequestValidationError, HTTPException):  # refused: nothing was done
         await service.release(account_sid, key)
         raise
+    finally:
+        release_hold(held)
     # any other failure keeps the key claimed: the request may have acted, a retry must not act again
     if 200 <= response.status_code < 300:
         await service.answer(account_sid, key, Answer(response.status_code, bytes(response.body).decode()))
     else:
         await service.release(account_sid, key)
     return response
+
+
+async def _settle_cut_off(request: Request, account: Account, key: str, bound: Bound) -> Answer | None:
+    """A create cut off by a crash: its leg is the answer when it was accepted; else None (act now)."""
+    runtime = request.app.state.runtime
+    try:
+        leg = await runtime.legs.get(account, bound.resource_sid)
+    except NotFound:
+        await runtime.idempotency.take_over(account.account_sid, key, bound)
+        return None
+    answer = Answer(202, bytes(envelope(request, 202, leg_resource(leg)).body).decode())
+    await runtime.idempotency.answer(account.account_sid, key, answer)
+    return answer
 
 
 async def _json_body(request: Request) -> Any:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from legato.app import idempotency
 from legato.app.accounts import check_amd_params
 from legato.app.prompts import PromptSources
 from legato.dialects import formats
@@ -207,6 +208,7 @@ class LegService:
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
             leg.extra["amd_params"] = amd_params
+        await idempotency.bind_current(leg.leg_sid)  # before the leg is durable: a crash after it is settled by it
         return await self._dial(account, leg)
 
     async def _dial(self, account: Account, leg: Leg) -> Leg:

@@ -91,9 +91,15 @@ class Ended:
 @dataclass(frozen=True, slots=True)
 class HangupFailed:
     """The network could not send the BYE or CANCEL of a leg ended on our side, even after retrying:
-    the far end may still be up. Reported as `leg_hangup_failed` (after `leg_terminated`)."""
+    the far end may still be up. Reported as `leg_hangup_failed`, then `leg_terminated` (hangup_cause
+    `hangup_failed`) when the leg was waiting for it; after `leg_terminated` on networks that do not confirm."""
 
     message: str
+
+
+@dataclass(frozen=True, slots=True)
+class HangupSent:
+    """The network sent the BYE or CANCEL of a leg ended on our side: the end can be reported now."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +162,7 @@ class Shutdown:
 
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
          | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown
-         | HangupFailed)
+         | HangupFailed | HangupSent)
 AFTER_END = (MediaEvent, MediaStats, HangupFailed)  # inputs a terminal leg still takes
 HANGUP_FAILED_KEY: Final = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent
+HANGING_UP_KEY: Final = "hanging_up"  # leg.extra: the end it reports once its BYE/CANCEL is sent (or fails)

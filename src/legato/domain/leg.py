@@ -72,6 +72,7 @@ class LegExtra(TypedDict, total=False):
     price_unit: str  # ISO 4217 currency of price
     exophone_canonical: str  # its exophone in E.164 (or the URI), read in the account's region (EXOPHONE_CANONICAL_KEY)
     hangup_failed: str  # why its BYE/CANCEL could not be sent (HANGUP_FAILED_KEY, domain/inputs.py)
+    hanging_up: dict[str, Any]  # the end it reports once the network sends its BYE/CANCEL (HANGING_UP_KEY)
 
 
 @dataclass(slots=True)

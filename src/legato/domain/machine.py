@@ -16,6 +16,7 @@ from legato.domain.effects import ACTION, LIFECYCLE, CancelTimer, Effect, Emit, 
 from legato.domain.errors import Conflict
 from legato.domain.inputs import (
     AFTER_END,
+    HANGING_UP_KEY,
     HANGUP_FAILED_KEY,
     AmdResult,
     Answer,
@@ -25,6 +26,7 @@ from legato.domain.inputs import (
     FailedToCreate,
     Hangup,
     HangupFailed,
+    HangupSent,
     Incoming,
     Input,
     JoinBridge,
@@ -40,9 +42,9 @@ from legato.domain.inputs import (
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
 
 __all__ = ["ACTION", "AFTER_END", "HANGUP_FAILED_KEY", "LIFECYCLE", "AmdResult", "Answer", "Answered", "CancelTimer",
-           "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "Incoming", "Input",
-           "JoinBridge", "LeaveBridge", "LegMachine", "MediaEvent", "MediaStats", "NetworkCommand", "Reconcile",
-           "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired"]
+           "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "HangupSent", "Incoming",
+           "Input", "JoinBridge", "LeaveBridge", "LegMachine", "MediaEvent", "MediaStats", "NetworkCommand",
+           "Reconcile", "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired"]
 
 # Timer names; the leg field of the same name (if any) gives the seconds.
 SETUP = "setup_timeout"
@@ -52,6 +54,8 @@ TIME_LIMIT = "time_limit"
 AMD_CAP = "amd_cap"
 AMD_CAP_SECONDS = 10.0  # default cap on holding leg_answered for a sync AMD verdict
 QUEUE = "queue_timeout"  # an enqueued leg waited too long for a CPS slot
+HANGING_UP = "hangup_unconfirmed"  # the network never said whether the BYE/CANCEL went out
+HANGUP_WAIT_SECONDS = 10.0  # longer than the network's own retries of a BYE/CANCEL
 BRIDGE_KEY: Final = "bridge_sid"  # leg.extra key naming the bridge the leg is in
 AMD_KEY: Final = "amd"  # leg.extra: the detector's figures for the verdict in answered_by
 RTCP_KEY: Final = "rtcp"  # leg.extra: receiver figures (loss, jitter) of the leg's audio, once it ended
@@ -65,10 +69,11 @@ _REJECT_REASONS = {"busy": (486, causes.USER_BUSY, TerminalStatus.BUSY),
 class LegMachine:
     """Drives one leg through its life. Inputs that make no sense any more are ignored."""
 
-    __slots__ = ("amd_cap", "amd_pending", "leg")
+    __slots__ = ("amd_cap", "amd_pending", "confirm_hangup", "leg")
 
-    def __init__(self, leg: Leg, amd_cap: float = AMD_CAP_SECONDS) -> None:
+    def __init__(self, leg: Leg, amd_cap: float = AMD_CAP_SECONDS, *, confirm_hangup: bool = False) -> None:
         self.leg = leg
+        self.confirm_hangup = confirm_hangup  # the network reports HangupSent/HangupFailed for our BYE/CANCEL
         self.amd_cap = amd_cap  # longest wait for a sync AMD verdict before leg_answered goes out anyway
         self.amd_pending = False  # sync AMD: answered, leg_answered held until the verdict
 
@@ -85,7 +90,43 @@ class LegMachine:
             if isinstance(event, AFTER_END):
                 return self._after_end(event, now)
             return []
+        if HANGING_UP_KEY in leg.extra:
+            return self._while_hanging_up(event, now)
         return HANDLERS[type(event)](self, event, now)
+
+    # -- our own end, reported once the network sent it --
+    def _hang_up(self, command: str, now: datetime, status: TerminalStatus, q850: int, cause: str | None,
+                 source: HangupSource, *, confirm: bool | None = None) -> list[Effect]:
+        """Send the BYE/CANCEL; end the leg now, or, on a network that confirms, once it was sent."""
+        if not (self.confirm_hangup if confirm is None else confirm):
+            return [NetworkCommand(command), *self._terminate(now, status, q850, cause, source)]
+        self.leg.extra[HANGING_UP_KEY] = {"status": status.value, "q850": q850, "cause": cause,
+                                          "source": source.value}
+        return [NetworkCommand(command), StartTimer(HANGING_UP, HANGUP_WAIT_SECONDS)]
+
+    def _while_hanging_up(self, event: Input, now: datetime) -> list[Effect]:
+        """Our BYE/CANCEL is on its way: only its outcome (or anything that ends the call) ends the leg."""
+        if isinstance(event, HangupFailed):
+            self.leg.extra[HANGUP_FAILED_KEY] = event.message
+            return [Emit("leg_hangup_failed", ACTION, error={"error_code": causes.TEMPORARY_FAILURE,
+                                                             "message": "hangup_failed",
+                                                             "description": event.message}),
+                    *self._end_hanging_up(now, "hangup_failed")]
+        if isinstance(event, HangupSent | Ended | Reconcile | Shutdown) or (
+                isinstance(event, TimerFired) and event.name == HANGING_UP):
+            return self._end_hanging_up(now)
+        if isinstance(event, MediaEvent | MediaStats):
+            return HANDLERS[type(event)](self, event, now)
+        return []  # a second hangup, late ringing or answer: the end is already on its way
+
+    def _end_hanging_up(self, now: datetime, cause: str | None = None) -> list[Effect]:
+        end = self.leg.extra.pop(HANGING_UP_KEY)
+        return [CancelTimer(HANGING_UP),
+                *self._terminate(now, TerminalStatus(end["status"]), int(end["q850"]), cause or end["cause"],
+                                 HangupSource(end["source"]))]
+
+    def _on_hangup_sent(self, event: HangupSent, now: datetime) -> list[Effect]:
+        return []  # only awaited while hanging up
 
     # -- outbound set-up --
     def _on_enqueue(self, event: Enqueue, now: datetime) -> list[Effect]:
@@ -247,35 +288,38 @@ class LegMachine:
             return self._terminate(now, TerminalStatus.FAILED, causes.NO_CIRCUIT_AVAILABLE, QUEUE,
                                    HangupSource.PLATFORM)
         if name == TIME_LIMIT and leg.state is LegState.CONNECTED:
-            return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
-                                                            TIME_LIMIT, HangupSource.PLATFORM)]
+            return self._hang_up("bye", now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING, TIME_LIMIT,
+                                 HangupSource.PLATFORM)
         if leg.state is LegState.CONNECTING and name in (SETUP, ANSWER):
             status = TerminalStatus.FAILED if name == SETUP else TerminalStatus.NO_ANSWER
             code = causes.RECOVERY_ON_TIMER_EXPIRY if name == SETUP else causes.NO_ANSWER
-            return [NetworkCommand("cancel"), *self._terminate(now, status, code, name, HangupSource.PLATFORM)]
+            return self._hang_up("cancel", now, status, code, name, HangupSource.PLATFORM)
         if leg.state is LegState.RINGING and name in (RING, ANSWER):
             if leg.direction is Direction.INBOUND:
                 return [NetworkCommand("reject", 480),
                         *self._terminate(now, TerminalStatus.NO_ANSWER, causes.NO_USER_RESPONDING, name,
                                          HangupSource.PLATFORM)]
-            return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.NO_ANSWER, causes.NO_ANSWER,
-                                                               name, HangupSource.PLATFORM)]
+            return self._hang_up("cancel", now, TerminalStatus.NO_ANSWER, causes.NO_ANSWER, name,
+                                 HangupSource.PLATFORM)
         return []
 
     def _on_hangup(self, event: Hangup, now: datetime) -> list[Effect]:
+        return self._hang_up_ours(event, now, confirm=self.confirm_hangup)
+
+    def _hang_up_ours(self, event: Hangup, now: datetime, *, confirm: bool) -> list[Effect]:
         leg = self.leg
         platform = HangupSource.PLATFORM
         if leg.state in (LegState.CREATED, LegState.ENQUEUED):
             return self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, event.cause, platform)
         if leg.state is LegState.CONNECTED:
-            return [NetworkCommand("bye"), *self._terminate(now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING,
-                                                            event.cause, platform)]
+            return self._hang_up("bye", now, TerminalStatus.COMPLETED, causes.NORMAL_CLEARING, event.cause, platform,
+                                 confirm=confirm)
         if leg.direction is Direction.INBOUND:
             sip_code, q850, status = _REJECT_REASONS[event.reason or "rejected"]
             return [NetworkCommand("reject", sip_code),
                     *self._terminate(now, status, q850, f"rejected_{event.reason or 'rejected'}", platform)]
-        return [NetworkCommand("cancel"), *self._terminate(now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING,
-                                                           event.cause, platform)]
+        return self._hang_up("cancel", now, TerminalStatus.CANCELED, causes.NORMAL_CLEARING, event.cause, platform,
+                             confirm=confirm)
 
     def _on_failed_to_create(self, event: FailedToCreate, now: datetime) -> list[Effect]:
         effects = self._terminate(now, TerminalStatus.FAILED, event.q850, "failed_to_create", HangupSource.PLATFORM)
@@ -289,7 +333,7 @@ class LegMachine:
             return [NetworkCommand("reject", 503),
                     *self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
                                      HangupSource.PLATFORM)]
-        return self._on_hangup(Hangup(cause=event.cause), now)
+        return self._hang_up_ours(Hangup(cause=event.cause), now, confirm=False)  # stopping: end now
 
     def _on_reconcile(self, event: Reconcile, now: datetime) -> list[Effect]:
         return self._terminate(now, TerminalStatus.FAILED, causes.TEMPORARY_FAILURE, event.cause,
@@ -320,7 +364,8 @@ class LegMachine:
             error = {"error_code": q850, "message": cause or status.value,
                      "description": f"leg ended {status.value}: {cause}"}
         effects += [CancelTimer(SETUP), CancelTimer(RING), CancelTimer(ANSWER), CancelTimer(TIME_LIMIT),
-                    CancelTimer(AMD_CAP), CancelTimer(QUEUE), Emit("leg_terminated", LIFECYCLE, error)]
+                    CancelTimer(AMD_CAP), CancelTimer(QUEUE), CancelTimer(HANGING_UP),
+                    Emit("leg_terminated", LIFECYCLE, error)]
         return effects
 
 
@@ -333,5 +378,6 @@ HANDLERS: dict[type, Handler] = {
     Ended: LegMachine._on_ended, TimerFired: LegMachine._on_timer_fired, Hangup: LegMachine._on_hangup,
     FailedToCreate: LegMachine._on_failed_to_create, Reconcile: LegMachine._on_reconcile,
     Shutdown: LegMachine._on_shutdown, HangupFailed: LegMachine._on_hangup_failed,
+    HangupSent: LegMachine._on_hangup_sent,
 }
 """Which method handles each input (every input type has exactly one)."""

@@ -47,8 +47,8 @@ class LegController:
 
     __slots__ = ("machine", "timers")
 
-    def __init__(self, leg: Leg, amd_cap: float = m.AMD_CAP_SECONDS) -> None:
-        self.machine = m.LegMachine(leg, amd_cap)
+    def __init__(self, leg: Leg, amd_cap: float = m.AMD_CAP_SECONDS, *, confirm_hangup: bool = False) -> None:
+        self.machine = m.LegMachine(leg, amd_cap, confirm_hangup=confirm_hangup)
         self.timers: dict[str, TimerHandle] = {}
 
     @property
@@ -93,7 +93,7 @@ class Switchboard:
         was already queued for writing it is recorded ended (failed, database_unavailable) once the
         database is back."""
         self.require_store()
-        controller = LegController(leg, self.amd_cap)
+        controller = self._controller(leg)
         self.controllers[leg.leg_sid] = controller
         now = at or self.clock.now()
         effects = controller.machine.handle(first, now)
@@ -111,6 +111,9 @@ class Switchboard:
             raise self._unavailable()
         self._act(controller, effects)
         return accepted
+
+    def _controller(self, leg: Leg) -> LegController:
+        return LegController(leg, self.amd_cap, confirm_hangup=self.network.confirms_hangup)
 
     def require_store(self) -> None:
         """Unavailable (503) while the database does not take writes: take no new work then."""
@@ -199,7 +202,7 @@ class Switchboard:
         """End legs left live by a process that is gone: failed with `cause`, one leg_terminated each."""
         futures = []
         for leg in stale:
-            controller = LegController(leg, self.amd_cap)
+            controller = self._controller(leg)
             futures.append(self._apply(controller, controller.machine.handle(m.Reconcile(cause), self.clock.now()),
                                        act=False))
         if futures:
@@ -306,7 +309,7 @@ class Switchboard:
         leg = self.route_inbound(call)
         if leg is None:
             return None
-        controller = LegController(leg, self.amd_cap)
+        controller = self._controller(leg)
         self.controllers[leg.leg_sid] = controller
         self._launched(leg)
         self.network.attach_leg(call.call_ref, leg.leg_sid)

@@ -71,6 +71,8 @@ class Network(Protocol):
     """A telephony backend. Every method is called on the asyncio loop and must not block."""
 
     name: str
+    confirms_hangup: bool
+    """True when it reports HangupSent or HangupFailed after every BYE/CANCEL (the leg's end waits for it)."""
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         """Begin operating; report signals through `signals`, inbound calls through `inbound`."""
@@ -82,7 +84,7 @@ class Network(Protocol):
         """Place an outbound call; its progress arrives later as signals."""
 
     def cancel(self, leg_sid: str) -> None:
-        """Abandon a call not yet answered (CANCEL); no signal is expected back."""
+        """Abandon a call not yet answered (CANCEL); HangupSent/HangupFailed follow when it confirms."""
 
     def bye(self, leg_sid: str) -> None:
         """End an answered call (BYE); no signal is expected back."""

@@ -86,6 +86,7 @@ class SandboxNetwork:
     """A Network whose far ends behave by magic number."""
 
     name = "sandbox"
+    confirms_hangup = False  # its far end takes every hangup at once
 
     def __init__(self, clock: Clock, delays: SandboxDelays | None = None, *,
                  recordings_dir: Path | None = None) -> None:

@@ -38,6 +38,22 @@ class IdempotencyRepository:
                 return dict(row)
         raise RuntimeError("idempotency key claim did not settle")
 
+    async def bind(self, account_sid: str, key: str, resource_sid: str) -> None:
+        """Name what the first request is about to make durable (a leg_sid), before it does."""
+        async with self._engine.begin() as conn:
+            await conn.execute(update(keys).where(keys.c.account_sid == account_sid, keys.c.idempotency_key == key)
+                               .values(resource_sid=resource_sid))
+
+    async def take_over(self, account_sid: str, key: str, claimed_at: datetime, now: datetime) -> bool:
+        """Claim a key whose first request was cut off (still claimed at `claimed_at`, unanswered): True when
+        this caller won it (concurrent retries race on the claim time)."""
+        async with self._engine.begin() as conn:
+            result = await conn.execute(
+                update(keys).where(keys.c.account_sid == account_sid, keys.c.idempotency_key == key,
+                                   keys.c.created_at == claimed_at, keys.c.status_code.is_(None))
+                .values(created_at=now, resource_sid=None))
+        return bool(result.rowcount)
+
     async def answer(self, account_sid: str, key: str, status_code: int, body: str) -> None:
         """Record the first request's answer."""
         async with self._engine.begin() as conn:

@@ -196,6 +196,7 @@ idempotency_keys = Table(
     Column("fingerprint", String(64), nullable=False),  # sha256 of method, path and body
     Column("status_code", Integer, nullable=True),  # null while the first request is still acting
     Column("body", Text, nullable=True),  # the first answer's body, replayed as it was
+    Column("resource_sid", String(64), nullable=True),  # what the first request made, bound before it was durable
     Column("created_at", UTCDateTime, nullable=False),
     Index("ix_idempotency_keys_created_at", "created_at"),
 )

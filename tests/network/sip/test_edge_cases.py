@@ -8,7 +8,7 @@ import re
 import pytest
 
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, HangupFailed, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Ringing
 
 pytestmark = pytest.mark.sip
 
@@ -54,7 +54,8 @@ async def test_answer_crossing_cancel_is_acked_and_byed(peers, sip) -> None:
     await net.wait_for("leg1", Ringing)
     net.network.cancel("leg1")
     assert await sipp_done(uas) == 0, uas.log()  # SIPp got the ACK and the BYE
-    assert [type(s) for s in net.of("leg1")] == [Ringing]  # nothing reported after our cancel
+    await net.wait_for("leg1", HangupSent)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, HangupSent]  # only that our CANCEL went out
     await net.wait_ports_free()
 
 
@@ -67,7 +68,8 @@ async def test_retransmitted_200_is_one_answer(peers, sip) -> None:
     net.network.bye("leg1")
     assert await sipp_done(uas) == 0, uas.log()
     assert re.search(r"-> ACK\s+1\s+1\s", uas.log()), uas.log()  # both 200s ACKed (one counted as retrans)
-    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered]
+    await net.wait_for("leg1", HangupSent)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, HangupSent]
 
 
 async def test_no_response_at_all_ends_408(peers, sip) -> None:
@@ -79,13 +81,13 @@ async def test_no_response_at_all_ends_408(peers, sip) -> None:
     await net.wait_ports_free()
 
 
-async def test_cancel_without_any_response_reports_nothing(peers, sip) -> None:
+async def test_cancel_without_any_response_reports_only_that_it_was_sent(peers, sip) -> None:
     uas = peers.sipp("silent")
     net = await sip(no_reply_timeout=1.0)
     net.dial("leg1", uri(uas))
     await asyncio.sleep(0.3)
     net.network.cancel("leg1")
-    assert await net.quiet("leg1", 1.5) == []
+    assert await net.quiet("leg1", 1.5) == [HangupSent()]
     await net.wait_ports_free()
 
 

@@ -9,7 +9,7 @@ import socket
 import pytest
 
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Ended
+from legato.domain.machine import Ended, HangupSent
 from tests.network.sip.conftest import CALLER
 from tests.network.sip.peers import BaresipControl
 
@@ -62,7 +62,7 @@ async def test_inbound_answered_then_we_bye(peers, sip) -> None:
     await event(control, "CALL_ESTABLISHED")
     net.network.bye("leg-in")
     await event(control, "CALL_CLOSED")
-    assert await net.quiet("leg-in", 0.2) == []
+    assert await net.quiet("leg-in", 0.2) == [HangupSent()]
     await net.wait_ports_free()
     control.close()
 

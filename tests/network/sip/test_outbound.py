@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, FailedToCreate, Ringing
+from legato.domain.machine import Answered, Ended, FailedToCreate, HangupSent, Ringing
 from tests.network.sip.conftest import PASSWORD, trunk
 from tests.network.sip.peers import BaresipControl
 
@@ -33,7 +33,8 @@ async def test_phone_answers_then_we_bye(peers, sip) -> None:
     assert net.network.rtp_port("leg1") is not None
     net.network.bye("leg1")
     await closed(control)
-    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered]
+    await net.wait_for("leg1", HangupSent)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, HangupSent]
     await net.wait_ports_free()
     control.close()
 
@@ -47,7 +48,7 @@ async def test_phone_rings_and_we_cancel(peers, sip) -> None:
     assert ringing.early_media is False
     net.network.cancel("leg1")
     await closed(control)
-    assert await net.quiet("leg1", 0.3) == [ringing]
+    assert await net.quiet("leg1", 0.3) == [ringing, HangupSent()]
     await net.wait_ports_free()
     control.close()
 
@@ -90,8 +91,8 @@ async def test_carrier_rings_forever_then_cancel(peers, sip) -> None:
     net = await sip()
     net.dial("leg1", at(carrier, "u180"))
     await net.wait_for("leg1", Ringing)
-    net.network.cancel("leg1")  # Kamailio answers the INVITE 487; nothing is reported
-    assert [type(s) for s in await net.quiet("leg1", 0.5)] == [Ringing]
+    net.network.cancel("leg1")  # Kamailio answers the INVITE 487; only our CANCEL going out is reported
+    assert [type(s) for s in await net.quiet("leg1", 0.5)] == [Ringing, HangupSent]
     await net.wait_ports_free()
 
 

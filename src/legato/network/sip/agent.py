@@ -15,7 +15,7 @@ from sippy.SipConf import SipConf
 from legato.domain import causes
 from legato.domain.errors import ValidationFailed
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Ended
+from legato.domain.machine import Ended, HangupSent
 from legato.domain.numbers import parse_number
 from legato.network.sip.config import Exophone, SipConfig
 from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
@@ -104,10 +104,12 @@ class Agent:
     def hang_up(self, leg_sid: str) -> None:
         """CANCEL or BYE the leg's call, whichever fits its state; an inbound ringing call gets 480."""
         dialog = self.by_leg.get(leg_sid)
-        if dialog is None:
+        if dialog is None:  # the call is already over: nothing to send
+            self.report(leg_sid, HangupSent())
             return
         if isinstance(dialog, InboundDialog) and not dialog.answered:
             dialog.reject(480)
+            self.report(leg_sid, HangupSent())
         else:
             dialog.hang_up()
 

@@ -28,7 +28,7 @@ from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, HangupFailed, Input, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Input, Ringing
 from legato.network.sip.config import SipConfig
 
 if TYPE_CHECKING:
@@ -132,9 +132,11 @@ class Dialog:
             self.agent.report(self.leg_sid, None, ended=True)
 
     def hang_up(self) -> None:
-        """End from our side: CANCEL before an answer, BYE after. Reports nothing, unless the request
-        cannot be sent even after HANGUP_RETRIES: then HangupFailed (the far end may still be up)."""
+        """End from our side: CANCEL before an answer, BYE after. Reports HangupSent once it went out, or
+        HangupFailed when it cannot be sent even after HANGUP_RETRIES (the far end may still be up)."""
         if self.done or self.ua is None:
+            if self.leg_sid is not None:
+                self.agent.report(self.leg_sid, HangupSent())  # already over: nothing to send
             return
         ua = self.ua
         self._finish(None)
@@ -153,6 +155,9 @@ class Dialog:
             log.error("%s leg_sid=%s", message, self.leg_sid)
             if self.leg_sid is not None:
                 self.agent.report(self.leg_sid, HangupFailed(message))
+            return
+        if self.leg_sid is not None:
+            self.agent.report(self.leg_sid, HangupSent())
 
     def _hangup_method(self, ua: UA) -> str:
         return "BYE" if ua.state is not None and getattr(ua.state, "connected", False) else "CANCEL"
@@ -264,6 +269,8 @@ class InboundDialog(Dialog):
     def reject(self, sip_code: int) -> None:
         """Send a final failure response; reports nothing."""
         if self.done or self.ua is None:
+            if self.leg_sid is not None:
+                self.agent.report(self.leg_sid, HangupSent())  # already over: nothing to send
             return
         ua = self.ua
         self._finish(None)

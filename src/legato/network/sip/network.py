@@ -35,6 +35,7 @@ class SipNetwork:
     """Legs as real SIP calls through sippy. One instance per process (sippy's event loop is a singleton)."""
 
     name = "sip"
+    confirms_hangup = True  # the leg ends once its BYE/CANCEL went out (or could not: leg_hangup_failed)
 
     def __init__(self, config: SipConfig, media: MediaEngine, *, offer: OfferFactory = g711_offer,
                  answer: AnswerFactory = g711_answer, amd_params: AmdParams | None = None) -> None:
