@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -19,7 +19,7 @@ from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
-from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegState
+from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegExtra, LegState
 from legato.domain.numbers import Address, parse_address
 from legato.domain.text import is_storable
 from legato.engine.placement import Placement
@@ -88,6 +88,14 @@ class LegAction(BaseModel):
     finish_on_key: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]?$",
                                       description="gather: key that ends it ('' for none; default #)")
     digits: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,64}$", description="send_digits: RFC 4733")
+    to: str | None = Field(None, min_length=1, max_length=256,
+                           description="transfer: the number or sip: URI to transfer the leg to")
+    mode: Literal["blind", "attended"] | None = Field(
+        None, description="transfer: blind (SIP REFER to the far end; default) or attended (Legato dials `to` "
+                          "and bridges it with the leg when it answers)")
+    transfer_event_endpoint: str | None = Field(
+        None, min_length=1, max_length=2048,
+        description="transfer: where the transfer events go (default: the leg's endpoint)")
 
     def media_command(self, folder: str, path: str | None) -> MediaCommand:
         """This action as a network media command (`folder` for recordings, `path` for play)."""
@@ -166,9 +174,11 @@ class LegService:
         self.throttle = throttle
         self.queue_max_wait = queue_max_wait
         self.trunk_cps = trunk_cps
+        self.transfer: Callable[[Account, Leg, LegAction], Awaitable[Leg]] | None = None  # app/transfers.py
 
-    async def create(self, account: Account, request: CreateLeg) -> Leg:
-        """Validate, record durably, and start dialling; returns the leg as accepted."""
+    async def create(self, account: Account, request: CreateLeg, *, extra: LegExtra | None = None) -> Leg:
+        """Validate, record durably, and start dialling; returns the leg as accepted (`extra` is added to
+        the leg's extra, e.g. the leg an attended transfer dials it for)."""
         contact = parse_address(request.contact_uri, "contact_uri", account.default_region)
         if contact.kind == "sip" and request.network_type != "voip":
             raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
@@ -207,6 +217,7 @@ class LegService:
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
             leg.extra["amd_params"] = amd_params
+        leg.extra.update(extra or {})
         return await self._dial(account, leg)
 
     async def _dial(self, account: Account, leg: Leg) -> Leg:
@@ -263,6 +274,10 @@ class LegService:
             path = await self.prompts.resolve(action.url) if action.url else None
             result = await self.switchboard.media(leg_sid, action.media_command(account.account_sid, path))
             return self.switchboard.get(leg_sid) or leg, result
+        if action.action == "transfer":
+            if self.transfer is None:
+                raise Conflict("this server does not transfer legs", field="action")
+            return await self.transfer(account, leg, action), {}
         return await self._call_control(leg, action), {}
 
     async def _call_control(self, leg: Leg, action: LegAction) -> Leg:

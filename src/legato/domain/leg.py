@@ -72,6 +72,8 @@ class LegExtra(TypedDict, total=False):
     price_unit: str  # ISO 4217 currency of price
     exophone_canonical: str  # its exophone in E.164 (or the URI), read in the account's region (EXOPHONE_CANONICAL_KEY)
     hangup_failed: str  # why its BYE/CANCEL could not be sent (HANGUP_FAILED_KEY, domain/inputs.py)
+    transfer: dict[str, Any]  # its transfer in progress (TRANSFER_KEY, domain/transfer.py)
+    transferred_from: str  # the leg whose attended transfer dialled this one (TRANSFERRED_FROM_KEY)
 
 
 @dataclass(slots=True)

@@ -36,13 +36,16 @@ from legato.domain.inputs import (
     Shutdown,
     Start,
     TimerFired,
+    Transfer,
+    TransferUpdate,
 )
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
+from legato.domain.transfer import abandon, on_transfer, on_transfer_update
 
 __all__ = ["ACTION", "AFTER_END", "HANGUP_FAILED_KEY", "LIFECYCLE", "AmdResult", "Answer", "Answered", "CancelTimer",
            "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "Incoming", "Input",
            "JoinBridge", "LeaveBridge", "LegMachine", "MediaEvent", "MediaStats", "NetworkCommand", "Reconcile",
-           "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired"]
+           "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired", "Transfer", "TransferUpdate"]
 
 # Timer names; the leg field of the same name (if any) gives the seconds.
 SETUP = "setup_timeout"
@@ -78,7 +81,7 @@ class LegMachine:
         if leg.is_terminal:
             if isinstance(event, Hangup):
                 raise Conflict("leg is already terminal", field="leg_sid")
-            if isinstance(event, Answer | JoinBridge):
+            if isinstance(event, Answer | JoinBridge | Transfer):
                 raise Conflict("leg is already terminal", field="leg_sid")
             if isinstance(event, Answered):
                 return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
@@ -178,7 +181,10 @@ class LegMachine:
             return []
         del leg.extra[BRIDGE_KEY]
         leg.date_updated = now
-        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
+        completed = {"bridge_sid": event.bridge_sid, "reason": event.reason, "bridge_role": event.role,
+                     "ended_by_leg_sid": event.ended_by_leg_sid}
+        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason}),
+                Emit("bridge_completed", ACTION, data=completed)]
 
     # -- media --
     def _on_media_event(self, event: MediaEvent, now: datetime) -> list[Effect]:
@@ -299,7 +305,7 @@ class LegMachine:
                    source: HangupSource, *, sip_code: int | None = None, sip_reason: str | None = None
                    ) -> list[Effect]:
         leg = self.leg
-        effects: list[Effect] = []
+        effects: list[Effect] = abandon(self)
         if self.amd_pending:  # the answer happened; say so before the end
             self.amd_pending = False
             effects.append(Emit("leg_answered"))
@@ -333,5 +339,6 @@ HANDLERS: dict[type, Handler] = {
     Ended: LegMachine._on_ended, TimerFired: LegMachine._on_timer_fired, Hangup: LegMachine._on_hangup,
     FailedToCreate: LegMachine._on_failed_to_create, Reconcile: LegMachine._on_reconcile,
     Shutdown: LegMachine._on_shutdown, HangupFailed: LegMachine._on_hangup_failed,
+    Transfer: on_transfer, TransferUpdate: on_transfer_update,
 }
 """Which method handles each input (every input type has exactly one)."""

@@ -104,7 +104,8 @@ class Bridges:
             if sid == by_leg_sid:
                 continue
             try:
-                futures.append(self.switchboard.feed(sid, m.LeaveBridge(bridge.bridge_sid, leave)))
+                role = "initiator" if sid == bridge.leg_sids[0] else "target"
+                futures.append(self.switchboard.feed(sid, m.LeaveBridge(bridge.bridge_sid, leave, role, by_leg_sid)))
                 if hang_up:
                     futures.append(self.switchboard.feed(sid, m.Hangup(cause="bridge_ended")))
             except Conflict:
