@@ -198,3 +198,33 @@ def test_transfer_needs_a_connected_leg_and_one_at_a_time(api: Api) -> None:
     assert "already being transferred" in error(transfer(api, leg["leg_sid"], to=TARGET), 409)["message"]
     for sid in (ringing["leg_sid"], leg["leg_sid"]):
         api.action(sid, action="hangup")
+
+
+def test_bandwidth_applications_get_the_transfer_callbacks(api: Api) -> None:
+    models = pytest.importorskip("bandwidth.models")
+    blind = connected_leg(api, event_format="bandwidth")
+    assert transfer(api, blind["leg_sid"], to=TARGET).status_code == 202
+    api.wait_terminal(blind["leg_sid"])
+    attended = connected_leg(api, event_format="bandwidth")
+    assert transfer(api, attended["leg_sid"], to=BUSY, mode="attended").status_code == 202
+    events = wait_events(api, attended["leg_sid"], "transfer_failed")
+    bodies = [e["payload"] for e in api.events(blind["leg_sid"]) if e["endpoint"]]  # those Bandwidth has
+    assert [b["eventType"] for b in bodies] == ["answer", "transferAnswer", "transferComplete", "disconnect"]
+    assert (bodies[2]["transferTo"], bodies[3]["cause"]) == ("+919163810042", "hangup")
+    failed = events[-1]["payload"]
+    assert (failed["eventType"], failed["cause"]) == ("transferComplete", "busy")
+    assert models.TransferCompleteCallback.from_dict(failed).cause == "busy"
+    [new_leg] = [
+        leg
+        for leg in data(api.http.get(api.base + "/legs", params={"limit": 10}))["legs"]
+        if leg["reference_leg_sid"] == attended["leg_sid"]
+    ]  # the new leg refers to the transferred one
+    new_leg = api.wait_terminal(new_leg["leg_sid"])
+    disconnect = api.events(new_leg["leg_sid"])[-1]["payload"]
+    assert (disconnect["eventType"], disconnect["parentCallId"], disconnect["cause"]) == (
+        "transferDisconnect",
+        attended["leg_sid"],
+        "busy",
+    )
+    assert models.TransferDisconnectCallback.from_dict(disconnect).parent_call_id == attended["leg_sid"]
+    assert api.action(attended["leg_sid"], action="hangup").status_code == 202

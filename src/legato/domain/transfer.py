@@ -103,7 +103,11 @@ def failed(transfer: dict[str, Any], event: TransferUpdate) -> Emit:
 
 
 def _emit(name: str, transfer: dict[str, Any], event: TransferUpdate, error: dict[str, object] | None = None) -> Emit:
-    data: dict[str, object] = {"transfer_to": transfer["to"], "transfer_mode": transfer["mode"]}
+    data: dict[str, object] = {
+        "transfer_to": transfer["to"],
+        "transfer_destination": transfer["destination"],
+        "transfer_mode": transfer["mode"],
+    }
     if transfer.get("transfer_leg_sid"):
         data["transfer_leg_sid"] = transfer["transfer_leg_sid"]
     if event.sip_code is not None:
