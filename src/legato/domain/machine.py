@@ -40,7 +40,7 @@ from legato.domain.inputs import (
     TransferUpdate,
 )
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
-from legato.domain.transfer import abandon, on_transfer, on_transfer_update
+from legato.domain.transfer import TRANSFER_TIMER, abandon, on_transfer, on_transfer_update
 
 __all__ = ["ACTION", "AFTER_END", "HANGUP_FAILED_KEY", "LIFECYCLE", "AmdResult", "Answer", "Answered", "CancelTimer",
            "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "Incoming", "Input",
@@ -249,6 +249,8 @@ class LegMachine:
                 return []
             self.amd_pending = False
             return [Emit("leg_answered")]
+        if name == TRANSFER_TIMER:
+            return on_transfer_update(self, TransferUpdate("failed", reason=TRANSFER_TIMER), now)
         if name == QUEUE and leg.state is LegState.ENQUEUED:
             return self._terminate(now, TerminalStatus.FAILED, causes.NO_CIRCUIT_AVAILABLE, QUEUE,
                                    HangupSource.PLATFORM)

@@ -11,7 +11,8 @@ sequence and go to the transfer's `transfer_event_endpoint` when it gave one (el
 | attended | completed | transfer_completed                      | stays, bridged with the new leg          |
 | any      | failed    | transfer_failed (error: code, reason)   | stays connected, as before the transfer  |
 
-A leg that ends while its transfer runs sends `transfer_failed` (reason `leg_ended`) before `leg_terminated`.
+A leg that ends while its transfer runs sends `transfer_failed` (reason `leg_ended`) before `leg_terminated`; a
+blind transfer without a final answer from the far end within BLIND_WAIT s fails (reason `transfer_timeout`).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from legato.domain import causes
-from legato.domain.effects import ACTION, Effect, Emit, NetworkCommand
+from legato.domain.effects import ACTION, CancelTimer, Effect, Emit, NetworkCommand, StartTimer
 from legato.domain.errors import Conflict
 from legato.domain.inputs import Transfer, TransferUpdate
 from legato.domain.leg import HangupSource, LegState, TerminalStatus
@@ -32,6 +33,8 @@ TRANSFER_KEY: Final = "transfer"  # leg.extra: the transfer in progress
 TRANSFERRED_FROM_KEY: Final = "transferred_from"  # leg.extra of an attended transfer's new leg: the leg transferred
 TRANSFERRED: Final = "transferred"  # hangup_cause of a leg whose far end took a blind transfer
 MODES: Final = ("blind", "attended")
+TRANSFER_TIMER: Final = "transfer_timeout"  # a blind transfer with no final answer from the far end fails then
+BLIND_WAIT: Final = 60.0  # seconds a blind transfer may take (REFER, the target rings and answers)
 
 
 def on_transfer(machine: LegMachine, event: Transfer, now: datetime) -> list[Effect]:
@@ -51,7 +54,7 @@ def on_transfer(machine: LegMachine, event: Transfer, now: datetime) -> list[Eff
         "destination_kind": event.destination_kind,
     }
     leg.date_updated = now
-    return [NetworkCommand("refer")] if event.mode == "blind" else []
+    return [NetworkCommand("refer"), StartTimer(TRANSFER_TIMER, BLIND_WAIT)] if event.mode == "blind" else []
 
 
 def on_transfer_update(machine: LegMachine, event: TransferUpdate, now: datetime) -> list[Effect]:
@@ -68,8 +71,8 @@ def on_transfer_update(machine: LegMachine, event: TransferUpdate, now: datetime
     del leg.extra[TRANSFER_KEY]
     leg.date_updated = now
     if event.outcome == "failed":
-        return [failed(transfer, event)]
-    effects: list[Effect] = []
+        return [CancelTimer(TRANSFER_TIMER), failed(transfer, event)]
+    effects: list[Effect] = [CancelTimer(TRANSFER_TIMER)]
     if not transfer.get("answered"):
         effects.append(_emit("transfer_answered", transfer, event))
     effects.append(_emit("transfer_completed", transfer, event))
@@ -88,7 +91,10 @@ def abandon(machine: LegMachine) -> list[Effect]:
     transfer = machine.leg.extra.pop(TRANSFER_KEY, None)
     if transfer is None:
         return []
-    return [failed(transfer, TransferUpdate("failed", reason="leg_ended", q850=causes.NORMAL_CLEARING))]
+    return [
+        CancelTimer(TRANSFER_TIMER),
+        failed(transfer, TransferUpdate("failed", reason="leg_ended", q850=causes.NORMAL_CLEARING)),
+    ]
 
 
 def failed(transfer: dict[str, Any], event: TransferUpdate) -> Emit:
