@@ -3,6 +3,7 @@ attended (bridged, target fails), validation, and the events each sends where it
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -228,3 +229,26 @@ def test_bandwidth_applications_get_the_transfer_callbacks(api: Api) -> None:
     )
     assert models.TransferDisconnectCallback.from_dict(disconnect).parent_call_id == attended["leg_sid"]
     assert api.action(attended["leg_sid"], action="hangup").status_code == 202
+
+
+def test_cli_transfers_a_leg(api: Api, server: LegatoServer) -> None:
+    leg = connected_leg(api)
+    credentials = [
+        "--url",
+        server.url,
+        "--account",
+        api.account.account_sid,
+        "--api-key",
+        api.account.auth[0],
+        "--api-token",
+        api.account.auth[1],
+    ]
+    shown = json.loads(
+        server.cli("legs", "transfer", leg["leg_sid"], TARGET, "--mode", "attended", "--json", *credentials)
+    )
+    assert shown["leg_sid"] == leg["leg_sid"]
+    assert "transfer_completed" in names(wait_events(api, leg["leg_sid"], "transfer_completed"))
+    assert api.action(leg["leg_sid"], action="hangup").status_code == 202
+    api.wait_terminal(leg["leg_sid"])
+    with pytest.raises(RuntimeError, match=r"409.*terminal"):  # the CLI says why, and exits 1
+        server.cli("legs", "transfer", leg["leg_sid"], TARGET, *credentials)
