@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.api.test_bridges import bridge, connected_leg, data, error, names
+from tests.dialects.support import validate
 from tests.events.receivers import HttpReceiver
 from tests.legato_server import Api, LegatoServer
 
@@ -89,6 +90,8 @@ def test_blind_transfer_taken_ends_the_leg_and_reports_to_the_transfer_endpoint(
         ("/transfer", "transfer_completed", 5),
         ("/leg", "leg_terminated", 6),
     ]
+    for _, payload in delivered:
+        validate("leg_event.json", payload)  # Legato's own event shape, transfer events included
     completed = delivered[4][1]["event_data"]["data"]
     assert (completed["transfer_to"], completed["transfer_mode"]) == (TARGET, "blind")
 
