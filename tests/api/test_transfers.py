@@ -255,3 +255,22 @@ def test_cli_transfers_a_leg(api: Api, server: LegatoServer) -> None:
     api.wait_terminal(leg["leg_sid"])
     with pytest.raises(RuntimeError, match=r"409.*terminal"):  # the CLI says why, and exits 1
         server.cli("legs", "transfer", leg["leg_sid"], TARGET, *credentials)
+
+
+def test_blind_transfer_of_a_bridged_leg_leaves_the_other_leg_up(api: Api) -> None:
+    customer = connected_leg(api)
+    agent = connected_leg(api, reference_leg_sid=customer["leg_sid"])
+    data(bridge(api, customer["leg_sid"], agent["leg_sid"], end_on_exit=True))
+    assert transfer(api, customer["leg_sid"], to=TARGET).status_code == 202
+    assert api.wait_terminal(customer["leg_sid"])["hangup_cause"] == "transferred"
+    assert names(api.events(customer["leg_sid"]))[-4:] == [
+        "transfer_answered",
+        "transfer_completed",
+        "leg_left_bridge",
+        "leg_terminated",
+    ]
+    events = wait_events(api, agent["leg_sid"], "bridge_completed")
+    assert names(events)[-2:] == ["leg_left_bridge", "bridge_completed"]
+    assert events[-1]["payload"]["event_data"]["data"]["ended_by_leg_sid"] == customer["leg_sid"]
+    assert api.leg(agent["leg_sid"])["state"] == "connected"  # the agent is free for the next call
+    assert api.action(agent["leg_sid"], action="hangup").status_code == 202
