@@ -123,20 +123,23 @@ def test_attended_transfer_bridges_a_third_phone(world: tuple[Api, Peers, Path])
     api, peers, root = world
     alice = peers.phone(user="alice", tone_hz=440)
     carol = peers.phone(user="carol", tone_hz=1300, dump_dir=root / "carol-heard")
-    leg_sid = connected(api, f"sip:alice@127.0.0.1:{alice.port}")
-    carol_uri = f"sip:carol@127.0.0.1:{carol.port}"
-    assert api.action(leg_sid, action="transfer", to=carol_uri, mode="attended").status_code == 202
-    events = wait_event(api, leg_sid, "transfer_completed")
-    assert [e["event_name"] for e in events][3:] == ["transfer_answered", "leg_joined_bridge", "transfer_completed"]
-    new_sid = events[-1]["payload"]["event_data"]["data"]["transfer_leg_sid"]
-    new_leg = api.leg(new_sid)
-    assert (new_leg["state"], new_leg["contact_uri"], new_leg["exophone"]) == ("connected", carol_uri, EXOPHONE)
-    time.sleep(1.5)  # let carol hear alice through the bridge
-    assert api.action(leg_sid, action="hangup").status_code == 202  # alice leaves: carol is hung up too
-    assert api.wait_terminal(new_sid)["hangup_cause"] == "bridge_ended"
-    assert names(api, new_sid)[-3:] == ["leg_left_bridge", "bridge_completed", "leg_terminated"]
-    deadline = time.monotonic() + 10
-    while not list((root / "carol-heard").glob("*-dec.wav")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    control = BaresipControl(carol.extra["ctrl"])
+    try:
+        leg_sid = connected(api, f"sip:alice@127.0.0.1:{alice.port}")
+        carol_uri = f"sip:carol@127.0.0.1:{carol.port}"
+        assert api.action(leg_sid, action="transfer", to=carol_uri, mode="attended").status_code == 202
+        events = wait_event(api, leg_sid, "transfer_completed")
+        assert [e["event_name"] for e in events][3:] == ["transfer_answered", "leg_joined_bridge", "transfer_completed"]
+        new_sid = events[-1]["payload"]["event_data"]["data"]["transfer_leg_sid"]
+        new_leg = api.leg(new_sid)
+        assert (new_leg["state"], new_leg["contact_uri"], new_leg["exophone"]) == ("connected", carol_uri, EXOPHONE)
+        control.wait_event("CALL_ESTABLISHED", timeout=5)
+        time.sleep(1.5)  # let carol hear alice through the bridge
+        assert api.action(leg_sid, action="hangup").status_code == 202  # alice leaves: carol is hung up too
+        assert api.wait_terminal(new_sid)["hangup_cause"] == "bridge_ended"
+        assert names(api, new_sid)[-3:] == ["leg_left_bridge", "bridge_completed", "leg_terminated"]
+        control.wait_event("CALL_CLOSED", timeout=10)  # carol's recording of what she heard is complete
+    finally:
+        control.close()
     [heard] = (root / "carol-heard").glob("*-dec.wav")
     assert audio.tone_share(heard, 440) > 0.5  # alice's tone reached carol
