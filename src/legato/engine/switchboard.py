@@ -24,6 +24,7 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.prices import RateTable, record_price
+from legato.domain.transfer import TRANSFER_KEY
 from legato.network.base import DialRequest, InboundCall, MediaCommand, Network, Transferring
 from legato.store.database import RETRY_AFTER
 from legato.store.writer import Writer
@@ -310,7 +311,7 @@ class Switchboard:
 
     def _refer(self, leg: Leg) -> None:
         """Send the blind transfer of the leg's `transfer` to its network (failed when it cannot transfer)."""
-        transfer = leg.extra.get("transfer") or {}
+        transfer = leg.extra.get(TRANSFER_KEY) or {}
         network = self.network
         if not isinstance(network, Transferring):
             asyncio.get_running_loop().call_soon(self.signal, leg.leg_sid, m.TransferUpdate(
