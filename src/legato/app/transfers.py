@@ -38,8 +38,10 @@ class TransferService:
             check_endpoint(endpoint, FIELD)
             await self.legs.endpoints.check(endpoint, FIELD)
         live = self.legs.switchboard.get(leg.leg_sid)
-        if live is None or live.state is not LegState.CONNECTED:
-            raise Conflict(f"transfer needs a connected leg (this one is {leg.state})", field="action")
+        if live is None:
+            raise Conflict("leg is not live on this node; only a connected leg can be transferred", field="leg_sid")
+        if live.state is not LegState.CONNECTED:
+            raise Conflict(f"transfer needs a connected leg (this one is {live.state})", field="action")
         if TRANSFER_KEY in live.extra:
             raise Conflict(f"leg {leg.leg_sid} is already being transferred", field="action")
         mode = action.mode or "blind"
