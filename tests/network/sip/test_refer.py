@@ -63,3 +63,18 @@ async def test_a_refused_refer_leaves_the_call_up(peers: Peers, sip) -> None:  #
     net.network.bye("leg-r")
     assert far.wait(10) == 0, far.log()
     await net.wait_ports_free()
+
+
+async def test_a_transfer_to_a_busy_target_fails_and_the_call_stays(peers: Peers, sip) -> None:  # type: ignore[no-untyped-def]
+    alice = peers.phone(user="alice")
+    busy = peers.sipp("busy", timeout=30)
+    net: Harness = await asyncio.wait_for(sip(), 20)
+    net.dial("leg-b", f"sip:alice@127.0.0.1:{alice.port}")
+    await net.wait_for("leg-b", Answered)
+    net.network.refer("leg-b", target(f"sip:busy@127.0.0.1:{busy.port}"))
+    update = await net.wait_for("leg-b", TransferUpdate, within=10)
+    assert (update.outcome, update.sip_code) == ("failed", 486)  # alice's NOTIFY: SIP/2.0 486 Busy Here
+    assert busy.wait(10) == 0, busy.log()
+    assert not any(isinstance(s, Ended) for s in await net.quiet("leg-b", 0.5))  # alice is still on the call
+    net.network.bye("leg-b")
+    await net.wait_ports_free()
