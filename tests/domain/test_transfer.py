@@ -90,3 +90,10 @@ def test_only_connected_legs_can_be_transferred() -> None:
     machine.handle(m.Hangup(), T0)
     with pytest.raises(Conflict, match="terminal"):
         machine.handle(m.Transfer("+919163810042"), T0)
+
+
+def test_a_withdrawn_transfer_leaves_no_trace() -> None:
+    machine = machine_up()
+    machine.handle(m.Transfer("+919163810042", "attended", transfer_leg_sid="L2"), T0)
+    assert emitted(machine.handle(m.TransferUpdate("withdrawn"), T0)) == []
+    assert TRANSFER_KEY not in machine.leg.extra and machine.leg.state is LegState.CONNECTED

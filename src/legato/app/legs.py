@@ -176,9 +176,10 @@ class LegService:
         self.trunk_cps = trunk_cps
         self.transfer: Callable[[Account, Leg, LegAction], Awaitable[Leg]] | None = None  # app/transfers.py
 
-    async def create(self, account: Account, request: CreateLeg, *, extra: LegExtra | None = None) -> Leg:
+    async def create(self, account: Account, request: CreateLeg, *, extra: LegExtra | None = None,
+                     leg_sid: str | None = None) -> Leg:
         """Validate, record durably, and start dialling; returns the leg as accepted (`extra` is added to
-        the leg's extra, e.g. the leg an attended transfer dials it for)."""
+        the leg's extra and `leg_sid` chosen beforehand, for the leg an attended transfer dials)."""
         contact = parse_address(request.contact_uri, "contact_uri", account.default_region)
         if contact.kind == "sip" and request.network_type != "voip":
             raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
@@ -204,7 +205,7 @@ class LegService:
         dc_code, nso_code = self.placement.place(requested_dc=request.requested_dc_code,
                                                  requested_nso=request.requested_nso_code, reference=reference)
         leg = Leg(
-            leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
+            leg_sid=leg_sid or new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
             direction=Direction.OUTBOUND, contact_uri=request.contact_uri, contact_e164=contact.e164,
             exophone=request.exophone, network_type=request.network_type,
             leg_event_endpoint=request.leg_event_endpoint, date_created=self.clock.now(),

@@ -12,6 +12,7 @@ from legato.app.legs import CreateLeg, LegAction, LegService
 from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.errors import Conflict, ValidationFailed
+from legato.domain.ids import new_leg_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.numbers import parse_address
 from legato.domain.transfer import TRANSFER_KEY, TRANSFERRED_FROM_KEY
@@ -69,14 +70,18 @@ class TransferService:
             reference_leg_sid=live.leg_sid,
             event_format=live.extra.get("event_format", "exotel"),
         )
-        new_leg = await self.legs.create(account, request, extra={TRANSFERRED_FROM_KEY: live.leg_sid})
+        # A is marked first, with the new leg's sid, and watched before the new leg exists: whatever the new
+        # leg does from its first moment (fail at once, answer at once) finds its transfer waiting.
+        new_sid = new_leg_sid()
+        attended = m.Transfer(action.to, mode, endpoint, new_sid, transfer.destination, transfer.destination_kind)
+        updated = await self.legs.switchboard.command(leg.leg_sid, attended)
+        self.engine.watch(leg.leg_sid, new_sid)
         try:
-            updated = await self.legs.switchboard.command(
-                leg.leg_sid,
-                m.Transfer(action.to, mode, endpoint, new_leg.leg_sid, transfer.destination, transfer.destination_kind),
-            )
-        except BaseException:
-            self.engine.abandon(new_leg.leg_sid)
+            await self.legs.create(account, request, extra={TRANSFERRED_FROM_KEY: live.leg_sid}, leg_sid=new_sid)
+        except BaseException:  # not dialled (400, 429, 503): the API says why, the leg is as before
+            self.engine.withdraw(leg.leg_sid, new_sid)
             raise
-        self.engine.watch(leg.leg_sid, new_leg)
-        return updated
+        now = self.legs.switchboard.get(leg.leg_sid)
+        if now is None:  # the leg ended while the new leg was being created: nobody is left to bridge
+            self.engine.abandon(new_sid)
+        return now or updated

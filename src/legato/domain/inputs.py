@@ -172,7 +172,8 @@ class Transfer:
 @dataclass(frozen=True, slots=True)
 class TransferUpdate:
     """How the leg's transfer goes: `answered` (the target answered), `completed` (the far end took the
-    transfer, or the target is bridged), `failed` (refused, or the target did not answer)."""
+    transfer, or the target is bridged), `failed` (refused, or the target did not answer), `withdrawn` (the
+    attended transfer's new leg could not even be created: dropped without an event)."""
 
     outcome: str
     sip_code: int | None = None

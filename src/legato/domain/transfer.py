@@ -70,6 +70,8 @@ def on_transfer_update(machine: LegMachine, event: TransferUpdate, now: datetime
         return [_emit("transfer_answered", transfer, event)]
     del leg.extra[TRANSFER_KEY]
     leg.date_updated = now
+    if event.outcome == "withdrawn":  # never started (the new leg could not be dialled): no event
+        return [CancelTimer(TRANSFER_TIMER)]
     if event.outcome == "failed":
         return [CancelTimer(TRANSFER_TIMER), failed(transfer, event)]
     effects: list[Effect] = [CancelTimer(TRANSFER_TIMER)]

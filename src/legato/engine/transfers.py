@@ -37,15 +37,17 @@ class Transfers:
         switchboard.on_events.append(self._on_events)
         switchboard.on_end.append(self._on_end)
 
-    def watch(self, transferred_sid: str, new_leg: Leg) -> None:
-        """Follow the new leg of `transferred_sid`'s attended transfer (it may already have ended)."""
-        self.dialling[new_leg.leg_sid] = transferred_sid
-        live = self.switchboard.get(new_leg.leg_sid)
-        if live is None:  # it ended before we watched it
-            self._on_end(new_leg)
+    def watch(self, transferred_sid: str, new_sid: str) -> None:
+        """Follow the new leg `new_sid` of `transferred_sid`'s attended transfer (before it is dialled)."""
+        self.dialling[new_sid] = transferred_sid
+
+    def withdraw(self, transferred_sid: str, new_sid: str) -> None:
+        """The new leg could not be dialled: forget it; the transferred leg drops its transfer silently."""
+        self.dialling.pop(new_sid, None)
+        self._feed(transferred_sid, m.TransferUpdate("withdrawn"))
 
     def abandon(self, new_sid: str) -> None:
-        """Hang up a new leg whose transfer could not start."""
+        """Hang up a new leg whose transfer could not go on."""
         self.dialling.pop(new_sid, None)
         self._feed(new_sid, m.Hangup(cause=ABANDONED))
 
