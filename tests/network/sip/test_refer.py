@@ -12,10 +12,11 @@ import pytest
 from legato.domain.machine import Answered, Ended, Ringing, TransferUpdate
 from legato.network.base import DialRequest
 from legato.network.sip.refer import sipfrag_status
-from tests.network.sip.conftest import Harness, Peers
+from tests.network.sip.conftest import CALLER, Harness, Peers
 from tests.network.sip.peers import BaresipControl
 
 pytestmark = [pytest.mark.sip]
+EXOPHONES = [{"number": "+918047112233", "account_sid": "acct_test"}]
 
 
 def target(uri: str) -> DialRequest:
@@ -77,4 +78,29 @@ async def test_a_transfer_to_a_busy_target_fails_and_the_call_stays(peers: Peers
     assert busy.wait(10) == 0, busy.log()
     assert not any(isinstance(s, Ended) for s in await net.quiet("leg-b", 0.5))  # alice is still on the call
     net.network.bye("leg-b")
+    await net.wait_ports_free()
+
+
+async def test_an_inbound_caller_is_transferred(peers: Peers, sip) -> None:  # type: ignore[no-untyped-def]
+    caller = peers.phone(user=CALLER)
+    carol = peers.phone(user="carol")
+    net: Harness = await asyncio.wait_for(sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"]), 20)
+    net.decide = lambda call: "leg-in"
+    controls = [BaresipControl(caller.extra["ctrl"]), BaresipControl(carol.extra["ctrl"])]
+    try:
+        controls[0].command("dial", f"sip:{EXOPHONES[0]['number']}@127.0.0.1:{net.network.config.listen_port}")
+        await net.wait_inbound()
+        await asyncio.to_thread(controls[0].wait_event, "CALL_RINGING", 5)
+        net.network.answer("leg-in")
+        await asyncio.to_thread(controls[0].wait_event, "CALL_ESTABLISHED", 5)
+        net.network.refer("leg-in", target(f"sip:carol@127.0.0.1:{carol.port}"))
+        update = await net.wait_for("leg-in", TransferUpdate, within=10)
+        assert (update.outcome, update.sip_code) == ("completed", 200)
+        await asyncio.to_thread(controls[1].wait_event, "CALL_ESTABLISHED", 10)  # the caller now talks to carol
+        net.network.bye("leg-in")
+        controls[1].command("hangup")
+        await asyncio.to_thread(controls[1].wait_event, "CALL_CLOSED", 10)
+    finally:
+        for control in controls:
+            control.close()
     await net.wait_ports_free()
