@@ -177,6 +177,25 @@ def legs_hangup(
     _print_legs([leg], as_json)
 
 
+@legs_app.command("transfer")
+def legs_transfer(
+    leg_sid: str = typer.Argument(..., help="The connected leg to transfer."),
+    to: str = typer.Argument(..., help="Number or sip: URI to transfer it to."),
+    mode: str = typer.Option("blind", help="blind (SIP REFER to the far end) or attended (Legato dials TO and "
+                                           "bridges it with the leg when it answers)."),
+    endpoint: str | None = typer.Option(None, "--endpoint",
+                                        help="transfer_event_endpoint (default: the leg's endpoint)."),
+    as_json: bool = typer.Option(False, "--json"),
+    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
+) -> None:
+    """Transfer a connected leg; its transfer_* events tell how it went."""
+    body: dict[str, Any] = {"action": "transfer", "to": to, "mode": mode}
+    if endpoint is not None:
+        body["transfer_event_endpoint"] = endpoint
+    leg = _call("POST", url, f"/v2/accounts/{account}/legs/{leg_sid}/actions", api_key, api_token, json=body)
+    _print_legs([leg], as_json)
+
+
 rates_app = typer.Typer(help="The operator's rate table (prices of legs).", no_args_is_help=True)
 app.add_typer(rates_app, name="rates")
 

@@ -74,14 +74,19 @@ def test_bridge_events_call_sid_and_end_on_exit(api: Api) -> None:
 
     for leg, reason in ((a, "leg_ended"), (b, "bridge_ended")):
         events = api.events(leg["leg_sid"])
+        completed = ["bridge_completed"] if leg is b else []  # the leg still up when the bridge ended
         assert names(events) == ["leg_connecting", "leg_ringing", "leg_answered", "leg_joined_bridge",
-                                 "leg_left_bridge", "leg_terminated"]
+                                 "leg_left_bridge", *completed, "leg_terminated"]
         joined, left = events[3]["payload"], events[4]["payload"]
         assert joined["event_type"] == "leg_action_event"
         assert joined["event_data"]["data"]["bridge_sid"] == br["bridge_sid"]
         assert joined["event_data"]["data"]["call_sid"] == a["call_sid"]
         assert left["event_data"]["data"]["reason"] == reason
         assert events[3]["endpoint"] == leg["leg_event_endpoint"]
+        if completed:
+            data_ = events[5]["payload"]["event_data"]["data"]
+            assert (data_["bridge_role"], data_["ended_by_leg_sid"], data_["reason"]) == \
+                ("target", a["leg_sid"], "bridge_ended")
 
     events = bridge_events(api, br["bridge_sid"])
     assert names(events) == ["bridge_created", "leg_joined_bridge", "leg_joined_bridge", "leg_left_bridge",
@@ -105,8 +110,9 @@ def test_stop_keeps_legs_up_and_joins_calls(api: Api) -> None:
     assert {api.leg(c["leg_sid"])["state"], api.leg(e["leg_sid"])["state"]} == {"connected"}
     again = api.http.post(f"{api.base}/bridges/{br['bridge_sid']}/actions", json={"action": "stop"})
     assert error(again, 409)["code"] == "conflict"
-    left = api.events(e["leg_sid"])[-1]["payload"]
+    left, completed = (event["payload"] for event in api.events(e["leg_sid"])[-2:])
     assert (left["event_name"], left["event_data"]["data"]["reason"]) == ("leg_left_bridge", "bridge_stopped")
+    assert (completed["event_name"], completed["event_data"]["data"]["bridge_role"]) == ("bridge_completed", "target")
 
     second = data(bridge(api, c["leg_sid"], e["leg_sid"], end_on_exit=False))  # free again: can re-bridge
     api.action(e["leg_sid"], action="hangup")

@@ -75,7 +75,10 @@ def test_join_and_leave_bridge() -> None:
         machine.handle(m.JoinBridge("B2", "C0"), T0)
     assert emitted(machine.handle(m.LeaveBridge("B2"), T0)) == []
     left = machine.handle(m.LeaveBridge("B1"), T0)
-    assert emitted(left) == ["leg_left_bridge"] and left[0].data == {"bridge_sid": "B1", "reason": "bridge_stopped"}
+    assert emitted(left) == ["leg_left_bridge", "bridge_completed"]
+    assert left[0].data == {"bridge_sid": "B1", "reason": "bridge_stopped"}
+    assert left[1].data == {"bridge_sid": "B1", "reason": "bridge_stopped", "bridge_role": "initiator",
+                            "ended_by_leg_sid": None}
     assert m.BRIDGE_KEY not in machine.leg.extra
 
 

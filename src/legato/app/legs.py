@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
@@ -20,7 +20,7 @@ from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
-from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegState
+from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegExtra, LegState
 from legato.domain.numbers import Address, parse_address
 from legato.domain.text import is_storable
 from legato.engine.placement import Placement
@@ -89,6 +89,14 @@ class LegAction(BaseModel):
     finish_on_key: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]?$",
                                       description="gather: key that ends it ('' for none; default #)")
     digits: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,64}$", description="send_digits: RFC 4733")
+    to: str | None = Field(None, min_length=1, max_length=256,
+                           description="transfer: the number or sip: URI to transfer the leg to")
+    mode: Literal["blind", "attended"] | None = Field(
+        None, description="transfer: blind (SIP REFER to the far end; default) or attended (Legato dials `to` "
+                          "and bridges it with the leg when it answers)")
+    transfer_event_endpoint: str | None = Field(
+        None, min_length=1, max_length=2048,
+        description="transfer: where the transfer events go (default: the leg's endpoint)")
 
     def media_command(self, folder: str, path: str | None) -> MediaCommand:
         """This action as a network media command (`folder` for recordings, `path` for play)."""
@@ -167,9 +175,12 @@ class LegService:
         self.throttle = throttle
         self.queue_max_wait = queue_max_wait
         self.trunk_cps = trunk_cps
+        self.transfer: Callable[[Account, Leg, LegAction], Awaitable[Leg]] | None = None  # app/transfers.py
 
-    async def create(self, account: Account, request: CreateLeg) -> Leg:
-        """Validate, record durably, and start dialling; returns the leg as accepted."""
+    async def create(self, account: Account, request: CreateLeg, *, extra: LegExtra | None = None,
+                     leg_sid: str | None = None) -> Leg:
+        """Validate, record durably, and start dialling; returns the leg as accepted (`extra` is added to
+        the leg's extra and `leg_sid` chosen beforehand, for the leg an attended transfer dials)."""
         contact = parse_address(request.contact_uri, "contact_uri", account.default_region)
         if contact.kind == "sip" and request.network_type != "voip":
             raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
@@ -195,7 +206,7 @@ class LegService:
         dc_code, nso_code = self.placement.place(requested_dc=request.requested_dc_code,
                                                  requested_nso=request.requested_nso_code, reference=reference)
         leg = Leg(
-            leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
+            leg_sid=leg_sid or new_leg_sid(), account_sid=account.account_sid, call_sid=call_sid,
             direction=Direction.OUTBOUND, contact_uri=request.contact_uri, contact_e164=contact.e164,
             exophone=request.exophone, network_type=request.network_type,
             leg_event_endpoint=request.leg_event_endpoint, date_created=self.clock.now(),
@@ -208,6 +219,7 @@ class LegService:
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
             leg.extra["amd_params"] = amd_params
+        leg.extra.update(extra or {})
         await idempotency.bind_current(leg.leg_sid)  # before the leg is durable: a crash after it is settled by it
         return await self._dial(account, leg)
 
@@ -265,6 +277,10 @@ class LegService:
             path = await self.prompts.resolve(action.url) if action.url else None
             result = await self.switchboard.media(leg_sid, action.media_command(account.account_sid, path))
             return self.switchboard.get(leg_sid) or leg, result
+        if action.action == "transfer":
+            if self.transfer is None:
+                raise Conflict("this server does not transfer legs", field="action")
+            return await self.transfer(account, leg, action), {}
         return await self._call_control(leg, action), {}
 
     async def _call_control(self, leg: Leg, action: LegAction) -> Leg:

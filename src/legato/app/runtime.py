@@ -19,6 +19,7 @@ from legato.app.legs import LegService
 from legato.app.prompts import PromptSources
 from legato.app.rates import RateService
 from legato.app.readiness import Readiness
+from legato.app.transfers import TransferService
 from legato.cluster.lease import Lease
 from legato.config import Settings
 from legato.domain import machine as m
@@ -30,6 +31,7 @@ from legato.engine.clock import ScaledClock
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Throttle
+from legato.engine.transfers import Transfers
 from legato.events.dispatcher import Dispatcher, RetrySchedule
 from legato.events.endpoints import EndpointPolicy
 from legato.events.outbox import Outbox
@@ -100,6 +102,7 @@ class Runtime:
     events: EventService = field(init=False)
     bridges: BridgeService = field(init=False)
     calls: CallService = field(init=False)
+    transfers: TransferService = field(init=False)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -154,6 +157,7 @@ class Runtime:
                                                      s.media_cache_dir.resolve(), self.endpoints))
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
                                      endpoints=self.endpoints)
+        self.transfers = TransferService(self.legs, Transfers(switchboard, engine))
 
     def _start_waiting(self, leg_sid: str, at: datetime) -> None:
         """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""

@@ -16,8 +16,12 @@ Events
 | leg_terminated, leg_failed_to_create | disconnect                 | with cause, endTime                |
 | leg_connecting, leg_ringing          | (none)                     | Bandwidth sends no callback while  |
 |                                      |                            | an outbound call dials or rings    |
-| bridge events                        | bridgeComplete,            | not mapped yet: the engine has no  |
-|                                      | bridgeTargetComplete       | bridge events to map from          |
+| bridge_completed                     | bridgeComplete             | the bridge's first leg (initiator) |
+|                                      | bridgeTargetComplete       | its other legs (targets)           |
+| transfer_answered                    | transferAnswer             | the transfer's target answered     |
+| transfer_completed, transfer_failed  | transferComplete           | failed: with cause, errorMessage   |
+| leg_terminated, leg_failed_to_create | transferDisconnect         | of a leg an attended transfer      |
+|  of an attended transfer's new leg   |                            | dialled: parentCallId, cause       |
 
 Fields
 
@@ -42,6 +46,12 @@ Fields
 | tag            | custom_param, when set                                                     |
 | machineDetectionResult | {"value": human / answering-machine}; HUMAN -> human,              |
 |                | MACHINE and BEEP -> answering-machine; duration has no source: omitted     |
+| transferCallerId | transfer events: the B-leg's from: attended, the exophone; blind, the    |
+|                | far end being transferred; transferDisconnect: the new leg's from          |
+| transferTo     | transfer events: the target (E.164 or URI); transferDisconnect: its to     |
+| parentCallId   | transferDisconnect: the leg that was transferred                           |
+| cause (transferComplete of transfer_failed) | Q.850 17 busy, 18/19/102 timeout, 21 rejected, |
+|                | 16 hangup (the leg ended first), else error; bridgeComplete: hangup        |
 
 cause (disconnect)
 
@@ -66,6 +76,7 @@ from legato.dialects.timestamps import rfc3339
 from legato.domain import causes
 from legato.domain.events import LegEvent
 from legato.domain.leg import AnsweredBy, Direction, Leg, TerminalStatus
+from legato.domain.transfer import TRANSFERRED_FROM_KEY
 
 EVENT_TYPES: dict[str, str] = {
     "leg_incoming": "initiate",
@@ -73,6 +84,10 @@ EVENT_TYPES: dict[str, str] = {
     "amd_result_success": "machineDetectionComplete",
     "leg_terminated": "disconnect",
     "leg_failed_to_create": "disconnect",
+    "transfer_answered": "transferAnswer",
+    "transfer_completed": "transferComplete",
+    "transfer_failed": "transferComplete",
+    "bridge_completed": "bridgeComplete",
 }
 CAUSES: dict[TerminalStatus, str] = {
     TerminalStatus.COMPLETED: "hangup",
@@ -86,7 +101,11 @@ MACHINE_DETECTION: dict[AnsweredBy, str] = {
     AnsweredBy.MACHINE: "answering-machine",
     AnsweredBy.BEEP: "answering-machine",
 }
-_ANSWERED_EVENTS = frozenset({"answer", "machineDetectionComplete", "disconnect"})
+_ANSWERED_EVENTS = frozenset({"answer", "machineDetectionComplete", "disconnect", "transferAnswer",
+                              "transferComplete", "transferDisconnect", "bridgeComplete", "bridgeTargetComplete"})
+TRANSFER_CAUSES: dict[int, str] = {causes.USER_BUSY: "busy", causes.NO_USER_RESPONDING: "timeout",
+                                   causes.NO_ANSWER: "timeout", causes.RECOVERY_ON_TIMER_EXPIRY: "timeout",
+                                   causes.CALL_REJECTED: "rejected", causes.NORMAL_CLEARING: "hangup"}
 
 
 def cause(leg: Leg) -> str:
@@ -107,7 +126,7 @@ def _error_message(leg: Leg, fallback: str) -> str:
 
 def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     """The callback body for a leg event, or None when Bandwidth has no callback for it (not delivered)."""
-    event_type = EVENT_TYPES.get(event.event_name)
+    event_type = _event_type(event, snapshot)
     if event_type is None:
         return None
     caller, called = parties(snapshot)
@@ -130,11 +149,51 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
             body["errorMessage"] = _error_message(snapshot, body["cause"])
         if snapshot.sip_response_code is not None:
             body["sipResponseCode"] = snapshot.sip_response_code
+    if event_type.startswith(("transfer", "bridge")):
+        _transfer_and_bridge_fields(event_type, event, snapshot, body)
     if snapshot.custom_param is not None and event_type != "initiate":
         body["tag"] = snapshot.custom_param
     if event_type in ("answer", "machineDetectionComplete") and snapshot.answered_by is not None:
         body["machineDetectionResult"] = {"value": MACHINE_DETECTION[snapshot.answered_by]}
     return body
+
+
+def _event_type(event: LegEvent, snapshot: Leg) -> str | None:
+    event_type = EVENT_TYPES.get(event.event_name)
+    if event_type == "disconnect" and snapshot.extra.get(TRANSFERRED_FROM_KEY):
+        return "transferDisconnect"
+    if event_type == "bridgeComplete" and event.data.get("bridge_role") == "target":
+        return "bridgeTargetComplete"
+    return event_type
+
+
+def _transfer_and_bridge_fields(event_type: str, event: LegEvent, snapshot: Leg, body: dict[str, Any]) -> None:
+    """The fields transfer and bridge callbacks add to the common ones (tables at the top)."""
+    if event_type == "bridgeComplete":
+        body["cause"] = "hangup"
+        return
+    if event_type == "transferDisconnect":
+        caller, called = parties(snapshot)
+        body["parentCallId"] = snapshot.extra[TRANSFERRED_FROM_KEY]
+        body["endTime"] = rfc3339(snapshot.end_time or event.timestamp)
+        body["transferCallerId"], body["transferTo"] = caller.canonical, called.canonical
+        body["cause"] = cause(snapshot)
+        if body["cause"] != "hangup":
+            body["errorMessage"] = _error_message(snapshot, body["cause"])
+        return
+    if event_type not in ("transferAnswer", "transferComplete"):
+        return
+    data = event.data
+    attended = data.get("transfer_mode") == "attended"
+    caller, called = parties(snapshot)
+    ours, far = (caller, called) if snapshot.direction is Direction.OUTBOUND else (called, caller)
+    body["transferCallerId"] = (ours if attended else far).canonical  # who the target sees calling
+    body["transferTo"] = str(data.get("transfer_destination") or data.get("transfer_to"))
+    if event.event_name == "transfer_failed":
+        error = event.error or {}
+        code = error.get("error_code")
+        body["cause"] = TRANSFER_CAUSES.get(code, "error") if isinstance(code, int) else "error"
+        body["errorMessage"] = str(error.get("description") or error.get("message") or "transfer failed")
 
 
 DIALECT = Dialect("bandwidth", render_event=render_event)

@@ -33,6 +33,7 @@ ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("unmute"),
     ActionSpec("hold"),
     ActionSpec("unhold"),
+    ActionSpec("transfer", frozenset({"to", "mode", "transfer_event_endpoint"}), ("to",), media=False),
 )}
 
 MEDIA_ACTIONS = frozenset(name for name, spec in ACTIONS.items() if spec.media)

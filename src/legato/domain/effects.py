@@ -17,6 +17,7 @@ class Emit:
     type: str = LIFECYCLE
     error: dict[str, object] | None = None
     data: dict[str, object] | None = None  # added to the leg's event data (e.g. bridge_sid)
+    endpoint: str | None = None  # deliver here instead of the leg's endpoint (transfer_event_endpoint)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +33,8 @@ class CancelTimer:
 
 @dataclass(frozen=True, slots=True)
 class NetworkCommand:
-    """Tell the network to act: dial, cancel, bye, answer, reject (with `sip_code`)."""
+    """Tell the network to act: dial, cancel, bye, answer, reject (with `sip_code`), refer (blind transfer
+    to the leg's transfer target)."""
 
     kind: str
     sip_code: int | None = None

@@ -22,6 +22,7 @@ class LegEvent:
     error: dict[str, Any] | None = None
     body: dict[str, Any] | None = None  # the delivered body when the leg asked for another dialect
     deliver: bool = True  # False: the leg's dialect has no counterpart; kept, listed, not sent
+    endpoint: str | None = None  # where it goes when not the leg's endpoint (transfer_event_endpoint)
 
     def payload(self) -> dict[str, Any]:
         """The delivered JSON body: the dialect's `body`, else the seed's shape."""

@@ -143,6 +143,8 @@ class LeaveBridge:
 
     bridge_sid: str
     reason: str = "bridge_stopped"
+    role: str = "initiator"  # initiator (the bridge's first leg) or target: which bridge_completed it gets
+    ended_by_leg_sid: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,9 +162,34 @@ class Shutdown:
     cause: str = "platform_shutdown"
 
 
+@dataclass(frozen=True, slots=True)
+class Transfer:
+    """The application transfers a connected leg to `to`: blind (SIP REFER to the far end) or attended (Legato
+    dials `transfer_leg_sid` and bridges it with this leg when it answers). Events go to `endpoint` if set."""
+
+    to: str
+    mode: str = "blind"
+    endpoint: str | None = None
+    transfer_leg_sid: str | None = None
+    destination: str | None = None  # `to` as the network dials it: E.164, or the sip: URI (default: `to`)
+    destination_kind: str = "number"  # number | sip
+
+
+@dataclass(frozen=True, slots=True)
+class TransferUpdate:
+    """How the leg's transfer goes: `answered` (the target answered), `completed` (the far end took the
+    transfer, or the target is bridged), `failed` (refused, or the target did not answer), `withdrawn` (the
+    attended transfer's new leg could not even be created: dropped without an event)."""
+
+    outcome: str
+    sip_code: int | None = None
+    reason: str | None = None
+    q850: int | None = None  # failed: the cause (else read from sip_code)
+
+
 Input = (Enqueue | Start | Incoming | Ringing | Answered | AmdResult | Ended | TimerFired | Hangup | Answer
          | FailedToCreate | JoinBridge | LeaveBridge | Reconcile | MediaEvent | MediaStats | Shutdown
-         | HangupFailed | HangupSent)
+         | HangupFailed | HangupSent | Transfer | TransferUpdate)
 AFTER_END = (MediaEvent, MediaStats, HangupFailed)  # inputs a terminal leg still takes
 HANGUP_FAILED_KEY: Final = "hangup_failed"  # leg.extra: why the BYE/CANCEL of the leg could not be sent
 HANGING_UP_KEY: Final = "hanging_up"  # leg.extra: the end it reports once its BYE/CANCEL is sent (or fails)

@@ -73,6 +73,8 @@ class LegExtra(TypedDict, total=False):
     exophone_canonical: str  # its exophone in E.164 (or the URI), read in the account's region (EXOPHONE_CANONICAL_KEY)
     hangup_failed: str  # why its BYE/CANCEL could not be sent (HANGUP_FAILED_KEY, domain/inputs.py)
     hanging_up: dict[str, Any]  # the end it reports once the network sends its BYE/CANCEL (HANGING_UP_KEY)
+    transfer: dict[str, Any]  # its transfer in progress (TRANSFER_KEY, domain/transfer.py)
+    transferred_from: str  # the leg whose attended transfer dialled this one (TRANSFERRED_FROM_KEY)
 
 
 @dataclass(slots=True)

@@ -38,13 +38,16 @@ from legato.domain.inputs import (
     Shutdown,
     Start,
     TimerFired,
+    Transfer,
+    TransferUpdate,
 )
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
+from legato.domain.transfer import TRANSFER_TIMER, abandon, on_transfer, on_transfer_update
 
 __all__ = ["ACTION", "AFTER_END", "HANGUP_FAILED_KEY", "LIFECYCLE", "AmdResult", "Answer", "Answered", "CancelTimer",
            "Effect", "Emit", "Ended", "Enqueue", "FailedToCreate", "Hangup", "HangupFailed", "HangupSent", "Incoming",
            "Input", "JoinBridge", "LeaveBridge", "LegMachine", "MediaEvent", "MediaStats", "NetworkCommand",
-           "Reconcile", "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired"]
+           "Reconcile", "Ringing", "Shutdown", "Start", "StartTimer", "TimerFired", "Transfer", "TransferUpdate"]
 
 # Timer names; the leg field of the same name (if any) gives the seconds.
 SETUP = "setup_timeout"
@@ -83,7 +86,7 @@ class LegMachine:
         if leg.is_terminal:
             if isinstance(event, Hangup):
                 raise Conflict("leg is already terminal", field="leg_sid")
-            if isinstance(event, Answer | JoinBridge):
+            if isinstance(event, Answer | JoinBridge | Transfer):
                 raise Conflict("leg is already terminal", field="leg_sid")
             if isinstance(event, Answered):
                 return [NetworkCommand("bye")]  # a 200 that crossed our CANCEL: tear it down
@@ -219,7 +222,10 @@ class LegMachine:
             return []
         del leg.extra[BRIDGE_KEY]
         leg.date_updated = now
-        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason})]
+        completed = {"bridge_sid": event.bridge_sid, "reason": event.reason, "bridge_role": event.role,
+                     "ended_by_leg_sid": event.ended_by_leg_sid}
+        return [Emit("leg_left_bridge", ACTION, data={"bridge_sid": event.bridge_sid, "reason": event.reason}),
+                Emit("bridge_completed", ACTION, data=completed)]
 
     # -- media --
     def _on_media_event(self, event: MediaEvent, now: datetime) -> list[Effect]:
@@ -284,6 +290,8 @@ class LegMachine:
                 return []
             self.amd_pending = False
             return [Emit("leg_answered")]
+        if name == TRANSFER_TIMER:
+            return on_transfer_update(self, TransferUpdate("failed", reason=TRANSFER_TIMER), now)
         if name == QUEUE and leg.state is LegState.ENQUEUED:
             return self._terminate(now, TerminalStatus.FAILED, causes.NO_CIRCUIT_AVAILABLE, QUEUE,
                                    HangupSource.PLATFORM)
@@ -343,7 +351,7 @@ class LegMachine:
                    source: HangupSource, *, sip_code: int | None = None, sip_reason: str | None = None
                    ) -> list[Effect]:
         leg = self.leg
-        effects: list[Effect] = []
+        effects: list[Effect] = abandon(self)
         if self.amd_pending:  # the answer happened; say so before the end
             self.amd_pending = False
             effects.append(Emit("leg_answered"))
@@ -379,5 +387,6 @@ HANDLERS: dict[type, Handler] = {
     FailedToCreate: LegMachine._on_failed_to_create, Reconcile: LegMachine._on_reconcile,
     Shutdown: LegMachine._on_shutdown, HangupFailed: LegMachine._on_hangup_failed,
     HangupSent: LegMachine._on_hangup_sent,
+    Transfer: on_transfer, TransferUpdate: on_transfer_update,
 }
 """Which method handles each input (every input type has exactly one)."""

@@ -18,6 +18,7 @@ from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_bridge_sid, new_event_sid
 from legato.domain.leg import Leg, LegState
+from legato.domain.transfer import TRANSFERRED
 from legato.engine.switchboard import Switchboard
 from legato.network.base import Bridging
 from legato.store.rows import bridge_to_row
@@ -79,12 +80,14 @@ class Bridges:
         return self._end(bridge, "stopped", None)
 
     def leg_ended(self, leg: Leg) -> None:
-        """Switchboard hook: a leg of a bridge ended, so the bridge ends (end_on_exit: the others hang up)."""
+        """Switchboard hook: a leg of a bridge ended, so the bridge ends (end_on_exit: the others hang up,
+        unless the leg was transferred away: they stay up, free for the next call)."""
         bridge_sid = self.by_leg.get(leg.leg_sid)
         if bridge_sid is not None:
-            self._end(self.active[bridge_sid], "leg_ended", leg.leg_sid)
+            self._end(self.active[bridge_sid], "leg_ended", leg.leg_sid, hang_up=leg.hangup_cause != TRANSFERRED)
 
-    def _end(self, bridge: Bridge, reason: str, by_leg_sid: str | None) -> asyncio.Future[list[None]]:
+    def _end(self, bridge: Bridge, reason: str, by_leg_sid: str | None, *, hang_up: bool = True
+             ) -> asyncio.Future[list[None]]:
         self.active.pop(bridge.bridge_sid, None)
         for sid in bridge.leg_sids:
             self.by_leg.pop(sid, None)
@@ -99,12 +102,13 @@ class Bridges:
         network = self.switchboard.network
         if isinstance(network, Bridging):
             self._safely(network.unbridge, bridge.bridge_sid, members)
-        hang_up = bridge.end_on_exit and by_leg_sid is not None
+        hang_up = hang_up and bridge.end_on_exit and by_leg_sid is not None
         for sid in members:
             if sid == by_leg_sid:
                 continue
             try:
-                futures.append(self.switchboard.feed(sid, m.LeaveBridge(bridge.bridge_sid, leave)))
+                role = "initiator" if sid == bridge.leg_sids[0] else "target"
+                futures.append(self.switchboard.feed(sid, m.LeaveBridge(bridge.bridge_sid, leave, role, by_leg_sid)))
                 if hang_up:
                     futures.append(self.switchboard.feed(sid, m.Hangup(cause="bridge_ended")))
             except Conflict:

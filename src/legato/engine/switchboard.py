@@ -24,7 +24,8 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.prices import RateTable, record_price
-from legato.network.base import DialRequest, InboundCall, MediaCommand, Network
+from legato.domain.transfer import TRANSFER_KEY
+from legato.network.base import DialRequest, InboundCall, MediaCommand, Network, Transferring
 from legato.store.database import RETRY_AFTER
 from legato.store.writer import Writer
 
@@ -35,6 +36,9 @@ InboundRouter = Callable[[InboundCall], "Leg | None"]
 
 LegHook = Callable[[Leg], None]
 """Told of a leg going live (`on_launch`) or ending (`on_end`), on the loop thread, synchronously."""
+
+EventHook = Callable[[Leg, list[LegEvent]], None]
+"""Told of the events a leg just recorded (`on_events`, e.g. leg_answered), after its effects were carried out."""
 
 RecordingUrl = Callable[[Leg, str], str]
 """`recording_url(leg, file_name)`: where the application fetches a recording of the leg."""
@@ -70,6 +74,7 @@ class Switchboard:
         self.route_inbound: InboundRouter = lambda call: None
         self.on_launch: list[LegHook] = []
         self.on_end: list[LegHook] = []
+        self.on_events: list[EventHook] = []
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
         self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
@@ -224,7 +229,7 @@ class Switchboard:
                 if effect.data:
                     data.update(effect.data)
                 event = LegEvent(new_event_sid(), leg.leg_sid, leg.account_sid, leg.event_sequence,
-                                 effect.name, effect.type, now, data, effect.error)
+                                 effect.name, effect.type, now, data, effect.error, endpoint=effect.endpoint)
                 dialect = leg.extra.get("event_format")
                 if dialect:
                     body = render_event(dialect, event, leg)
@@ -240,6 +245,12 @@ class Switchboard:
             self._act(controller, effects)
         if ended:
             self._ended(leg)
+        if act and events:
+            for hook in self.on_events:
+                try:
+                    hook(leg, events)
+                except Exception:
+                    log.exception("event hook failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
         return future
 
     def _launched(self, leg: Leg) -> None:
@@ -298,6 +309,27 @@ class Switchboard:
             self._safely(self.network.answer, leg.leg_sid)
         elif kind == "reject":
             self._safely(self.network.reject, leg.leg_sid, command.sip_code or 603)
+        elif kind == "refer":
+            self._refer(leg)
+
+    def _refer(self, leg: Leg) -> None:
+        """Send the blind transfer of the leg's `transfer` to its network (failed when it cannot transfer)."""
+        transfer = leg.extra.get(TRANSFER_KEY) or {}
+        network = self.network
+        if not isinstance(network, Transferring):
+            asyncio.get_running_loop().call_soon(self.signal, leg.leg_sid, m.TransferUpdate(
+                "failed", reason=f"the {network.name} network cannot transfer calls"))
+            return
+        target = DialRequest(leg_sid=leg.leg_sid, account_sid=leg.account_sid,
+                             destination=str(transfer.get("destination")),
+                             destination_kind=str(transfer.get("destination_kind")),
+                             caller_id=leg.caller_id_canonical, dc_code=leg.dc_code)
+        try:
+            network.refer(leg.leg_sid, target)
+        except Exception as exc:
+            log.exception("refer failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
+            asyncio.get_running_loop().call_soon(self.signal, leg.leg_sid, m.TransferUpdate(
+                "failed", reason=f"the REFER could not be sent: {exc}"))
 
     def _safely(self, action: Callable[..., None], *args: object) -> None:
         try:

@@ -117,3 +117,15 @@ class Bridging(Protocol):
 
     def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
         """Disconnect them (the legs that are still up stay up)."""
+
+
+@runtime_checkable
+class Transferring(Protocol):
+    """Optional part of a Network: blind transfer of a connected leg (SIP REFER to its far end).
+
+    Progress comes back as `TransferUpdate` signals: `failed` when the far end refuses the REFER or its
+    NOTIFY reports a final failure, `completed` (after `answered`) when the target answered; the network
+    then ends the leg's call on the machine's `bye`."""
+
+    def refer(self, leg_sid: str, target: DialRequest) -> None:
+        """Ask the leg's far end to call `target` (its destination and kind) instead of us."""

@@ -29,6 +29,13 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
+
+Transfers (`transfer` action). Blind: the far end of the leg takes the REFER, unless the leg's own number
+ends in 0010 (it refuses: SIP 603, `transfer_failed`, the leg stays up); the target `to` then behaves by
+its last four digits: 0001, 0003, 0008 fail as above (the NOTIFY carries 486, 404, 503), 0002 and 0006
+fail with 480 after ring_after + far_hangup_after s, any other number answers after ring_after +
+answer_after s (`transfer_answered`, `transfer_completed`, the leg ends, cause `transferred`).
+Attended: the new leg to `to` is an ordinary sandbox leg, so the table above decides its fate.
 """
 
 from __future__ import annotations
@@ -50,6 +57,7 @@ from legato.domain.leg import AnsweredBy, HangupSource
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
 
 SILENT_KEYS = "0009"  # numbers ending so never key anything into a gather
+REFUSES_TRANSFER = "0010"  # legs to numbers ending so refuse a blind transfer (REFER answered 603)
 INBOUND_KEYS = "1234"
 MAX_SILENCE_SECONDS = 3600  # the longest simulated recording written
 _ids = itertools.count(1)
@@ -97,6 +105,7 @@ class SandboxNetwork:
         self._timers: dict[str, list[TimerHandle]] = {}
         self._keys: dict[str, str] = {}  # leg_sid -> what its caller keys into a gather
         self._media: dict[str, _LegMedia] = {}
+        self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
@@ -111,6 +120,7 @@ class SandboxNetwork:
         leg_sid = request.leg_sid
         d = self.delays
         self._keys[leg_sid] = "" if magic == SILENT_KEYS else magic
+        self._magic[leg_sid] = magic
         if magic == "0006":
             return  # silence: the setup timer ends it
         if magic in _FAILURES:
@@ -154,6 +164,22 @@ class SandboxNetwork:
     def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
         """Nothing to disconnect."""
 
+    def refer(self, leg_sid: str, target: DialRequest) -> None:
+        """Simulate a blind transfer (rules at the top)."""
+        d = self.delays
+        if self._magic.get(leg_sid) == REFUSES_TRANSFER:
+            self._later(leg_sid, 0.0, m.TransferUpdate("failed", sip_code=603, reason="Decline"))
+            return
+        magic = "".join(ch for ch in target.destination if ch.isdigit())[-4:]
+        if magic in _FAILURES:
+            code, reason = _FAILURES[magic]
+            self._later(leg_sid, d.ring_after, m.TransferUpdate("failed", sip_code=code, reason=reason))
+        elif magic in ("0002", "0006"):
+            self._later(leg_sid, d.ring_after + d.far_hangup_after,
+                        m.TransferUpdate("failed", sip_code=480, reason="Temporarily Unavailable"))
+        else:
+            self._later(leg_sid, d.ring_after + d.answer_after, m.TransferUpdate("completed", sip_code=200))
+
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
         def fire() -> None:
             if last:
@@ -166,6 +192,7 @@ class SandboxNetwork:
         for timer in self._timers.pop(leg_sid, []):
             timer.cancel()
         self._keys.pop(leg_sid, None)
+        self._magic.pop(leg_sid, None)
         media = self._media.pop(leg_sid, None)
         if media is not None:
             for _, timer in media.prompts:

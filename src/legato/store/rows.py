@@ -36,7 +36,7 @@ def leg_from_row(row: Any) -> Leg:
 
 def event_to_row(event: LegEvent, endpoint: str | None) -> dict[str, Any]:
     """An outbox row for an event; `endpoint` None (or an event not to deliver) means nothing is sent."""
-    endpoint = endpoint if event.deliver else None
+    endpoint = (event.endpoint or endpoint) if event.deliver else None
     return {
         "event_sid": event.event_sid, "leg_sid": event.leg_sid, "account_sid": event.account_sid,
         "sequence": event.sequence, "event_name": event.event_name, "event_type": event.event_type,

@@ -15,7 +15,7 @@ from sippy.SipConf import SipConf
 from legato.domain import causes
 from legato.domain.errors import ValidationFailed
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Ended, HangupSent
+from legato.domain.machine import Ended, HangupSent, TransferUpdate
 from legato.domain.numbers import parse_number
 from legato.network.sip.config import Exophone, SipConfig
 from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
@@ -112,6 +112,14 @@ class Agent:
             self.report(leg_sid, HangupSent())
         else:
             dialog.hang_up()
+
+    def refer(self, leg_sid: str, target: str) -> None:
+        """Blind-transfer the leg's answered call to the URI `target`."""
+        dialog = self.by_leg.get(leg_sid)
+        if dialog is None:
+            self.report(leg_sid, TransferUpdate("failed", reason="the call is gone"))
+            return
+        dialog.refer(target)
 
     # -- inbound --
     def on_request(self, req: Any, sip_t: Any) -> Any:

@@ -28,8 +28,9 @@ from sippy.UacStateCancelling import UacStateCancelling
 
 from legato.domain import causes
 from legato.domain.leg import HangupSource
-from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Input, Ringing
+from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Input, Ringing, TransferUpdate
 from legato.network.sip.config import SipConfig
+from legato.network.sip.refer import ConnectedAnsweringNotify, Referral
 
 if TYPE_CHECKING:
     from legato.network.sip.route import Route
@@ -131,6 +132,17 @@ class Dialog:
         elif self.leg_sid is not None:
             self.agent.report(self.leg_sid, None, ended=True)
 
+    def refer(self, target: str) -> None:
+        """Blind-transfer the answered call to the URI `target` (refer.py); its outcome comes as TransferUpdate."""
+        ua = self.ua
+        leg_sid = self.leg_sid
+        if leg_sid is None:
+            return
+        if self.done or ua is None or not getattr(ua.state, "connected", False):
+            self.agent.report(leg_sid, TransferUpdate("failed", reason="the call is not connected"))
+            return
+        Referral(ua, target, lambda update: self.done or self.agent.report(leg_sid, update)).send()
+
     def hang_up(self) -> None:
         """End from our side: CANCEL before an answer, BYE after. Reports HangupSent once it went out, or
         HangupFailed when it cannot be sent even after HANGUP_RETRIES (the far end may still be up)."""
@@ -182,6 +194,7 @@ class OutboundDialog(Dialog):
         ua.lContact = self._contact()
         ua.local_ua = self.agent.user_agent
         ua.UacStateCancelling = _CancellingAckFirst
+        ua.UaStateConnected = ConnectedAnsweringNotify
         if self.agent.config.no_reply_timeout is not None:
             ua.no_reply_time = self.agent.config.no_reply_timeout
         self.ua = ua
@@ -234,6 +247,7 @@ class InboundDialog(Dialog):
         self.called = called
         self.remote_sdp: str | None = None
         self.ua = UA(agent.global_config, event_cb=self.on_event)
+        self.ua.UaStateConnected = ConnectedAnsweringNotify
         self.ua.lContact = self._contact()
         self.ua.local_ua = agent.user_agent
 

@@ -16,7 +16,7 @@ import logging
 from typing import Any
 
 from legato.domain import causes
-from legato.domain.machine import Answered, FailedToCreate, Input
+from legato.domain.machine import Answered, FailedToCreate, Input, TransferUpdate
 from legato.media.amd_params import AmdParams
 from legato.media.base import Allocation, MediaEngine, RemoteMedia
 from legato.network.base import DialRequest, InboundCall, InboundHandler, MediaCommand, SignalSink
@@ -185,6 +185,18 @@ class SipNetwork:
     def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
         """Stop the audio between the legs; each stays up and hears nothing."""
         self.sessions.unbridge(bridge_sid, leg_sids)
+
+    def refer(self, leg_sid: str, target: DialRequest) -> None:
+        """Blind-transfer the leg's call: REFER its far end to `target` (a number goes through its trunk)."""
+        reactor, agent = self._running()
+        try:
+            route = route_for(target, self.config)
+        except NoRoute as exc:
+            self._later(leg_sid, TransferUpdate("failed", reason=str(exc)))
+            return
+        uri = target.destination if target.destination_kind == "sip" else \
+            f"sip:{route.called}@{route.host}:{route.port}"
+        reactor.call(agent.refer, leg_sid, uri)
 
     # -- media facts --
     def answer_sdp(self, leg_sid: str) -> str | None:
