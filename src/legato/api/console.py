@@ -127,7 +127,7 @@ async def sign_out(request: Request) -> JSONResponse:
 async def snapshot(request: Request, account: Account) -> dict[str, Any]:
     """What the console shows live: the account's load and limits, its newest legs and bridges."""
     runtime = request.app.state.runtime
-    summary = json.loads(bytes((await accounts.get_account(request, account)).body))["response"]["data"]
+    summary = await accounts.account_view(request, account)
     page, _ = await runtime.legs.page(account, limit=50)
     bridges = await runtime.bridges.recent(account)
     return {"account": summary, "legs": [leg_resource(leg) for leg in page],

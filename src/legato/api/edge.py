@@ -15,7 +15,7 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from legato.api.auth import authenticate
+from legato.api.auth import ADMIN_SCOPE, authenticate, authenticate_admin, bearer_token
 from legato.api.envelope import envelope, error_data
 from legato.app.idempotency import HEADER, Answer, fingerprint
 from legato.domain.errors import LegatoError
@@ -27,6 +27,10 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 class EdgeRoute(APIRoute):
     """An API route: path and query checked, the caller authenticated, then the body read and checked."""
 
+    async def authorize(self, request: Request) -> str:
+        """Authenticate the caller (an account); its Idempotency-Key scope."""
+        return (await authenticate(request)).account_sid
+
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
         reads_body = self.body_field is not None
@@ -36,15 +40,33 @@ class EdgeRoute(APIRoute):
                 check_storable(value, name)
             for name, value in request.query_params.multi_items():
                 check_storable(value, name)
-            account = await authenticate(request)
+            scope = await self.authorize(request)
             body = await _json_body(request) if reads_body else None
             check_storable(body)
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST":
                 return await handler(request)
-            return await _once(request, account.account_sid, key, body, handler)
+            return await _once(request, scope, key, body, handler)
 
         return edge
+
+
+class AdminRoute(EdgeRoute):
+    """An administration route: the operator's admin token (Bearer), never an account's credentials."""
+
+    async def authorize(self, request: Request) -> str:
+        await authenticate_admin(request)
+        return ADMIN_SCOPE
+
+
+class AccountOrAdminRoute(EdgeRoute):
+    """A route both may read: the operator with the admin token, or the account named in the path."""
+
+    async def authorize(self, request: Request) -> str:
+        if bearer_token(request) is not None:
+            await authenticate_admin(request)
+            return ADMIN_SCOPE
+        return await super().authorize(request)
 
 
 async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:

@@ -89,3 +89,12 @@ def log_start(settings: Settings) -> None:
         listen=f"http://{settings.host}:{settings.port}",
         database=make_url(settings.database_url).render_as_string(hide_password=True),
         network=settings.network, time_scale=settings.time_scale, dc_codes=",".join(settings.dc_map))
+
+
+def log_admin_token(token: str) -> None:
+    """The one time the operator's admin token is shown: at the first start on an empty database."""
+    structlog.get_logger("legato.server").warning(
+        "admin token created: save it now, it is not shown again (only its hash is stored; "
+        "`legato admin token rotate` on the server's host makes a new one); use it as "
+        "Authorization: Bearer <admin_token>, or `legato login URL --admin-token <admin_token>`",
+        admin_token=token)
