@@ -73,13 +73,23 @@ def _accounts(request: Request) -> Any:
     return request.app.state.runtime.accounts
 
 
-@router.post("/accounts", status_code=201, responses={**ERROR_RESPONSES, **CONFLICT},
-             summary="Create an account; the answer has its api_token and webhook_secret, shown only now")
+@router.post(
+    "/accounts",
+    status_code=201,
+    responses={**ERROR_RESPONSES, **CONFLICT},
+    summary="Create an account; the answer has its api_token and webhook_secret, shown only now",
+)
 async def create_account(request: Request, body: CreateAccount = Body(...)) -> JSONResponse:
     creds = await _accounts(request).create(
-        sid=body.account_sid, name=body.name, cps=body.cps, max_concurrent=body.max_concurrent,
-        inbound_endpoint=body.inbound_endpoint, exophones=body.exophones, caller_ids=body.caller_ids,
-        default_region=body.default_region)
+        sid=body.account_sid,
+        name=body.name,
+        cps=body.cps,
+        max_concurrent=body.max_concurrent,
+        inbound_endpoint=body.inbound_endpoint,
+        exophones=body.exophones,
+        caller_ids=body.caller_ids,
+        default_region=body.default_region,
+    )
     return envelope(request, 201, creds.as_dict())
 
 
@@ -89,9 +99,12 @@ async def list_accounts(request: Request) -> JSONResponse:
     return envelope(request, 200, {"accounts": [account_summary(a) for a in accounts]})
 
 
-@router.patch("/accounts/{account_sid}", responses=ERROR_RESPONSES,
-              summary="Change an account: name, limits (null: unlimited), region, inbound endpoint, exophones, "
-                      "caller ids, AMD overrides")
+@router.patch(
+    "/accounts/{account_sid}",
+    responses=ERROR_RESPONSES,
+    summary="Change an account: name, limits (null: unlimited), region, inbound endpoint, exophones, "
+    "caller ids, AMD overrides",
+)
 async def update_account(request: Request, account_sid: str, body: UpdateAccount = Body(...)) -> JSONResponse:
     given = body.model_fields_set
     clear = [name for name in CLEARABLE if name in given and getattr(body, name) is None]
@@ -102,9 +115,12 @@ async def update_account(request: Request, account_sid: str, body: UpdateAccount
     return envelope(request, 200, account_summary(account))
 
 
-@router.post("/accounts/{account_sid}/disable", responses=ERROR_RESPONSES,
-             summary="Disable an account: its API calls get 403, it places no legs (enqueued ones are canceled), "
-                     "calls to its exophones are refused; legs already up run on")
+@router.post(
+    "/accounts/{account_sid}/disable",
+    responses=ERROR_RESPONSES,
+    summary="Disable an account: its API calls get 403, it places no legs (enqueued ones are canceled), "
+    "calls to its exophones are refused; legs already up run on",
+)
 async def disable_account(request: Request, account_sid: str) -> JSONResponse:
     runtime = request.app.state.runtime
     account = await runtime.accounts.set_disabled(account_sid, True)
@@ -117,8 +133,11 @@ async def enable_account(request: Request, account_sid: str) -> JSONResponse:
     return envelope(request, 200, account_summary(await _accounts(request).set_disabled(account_sid, False)))
 
 
-@router.post("/accounts/{account_sid}/rotate-token", responses=ERROR_RESPONSES,
-             summary="A new api_token (shown only now); the old one stops working")
+@router.post(
+    "/accounts/{account_sid}/rotate-token",
+    responses=ERROR_RESPONSES,
+    summary="A new api_token (shown only now); the old one stops working",
+)
 async def rotate_token(request: Request, account_sid: str) -> JSONResponse:
     accounts = _accounts(request)
     token = await accounts.rotate_token(account_sid)
@@ -126,8 +145,11 @@ async def rotate_token(request: Request, account_sid: str) -> JSONResponse:
     return envelope(request, 200, {"account_sid": account_sid, "api_key": account.api_key, "api_token": token})
 
 
-@router.post("/accounts/{account_sid}/rotate-webhook-secret", responses=ERROR_RESPONSES,
-             summary="A new webhook_secret (shown only now); every delivery attempt from now on is signed with it")
+@router.post(
+    "/accounts/{account_sid}/rotate-webhook-secret",
+    responses=ERROR_RESPONSES,
+    summary="A new webhook_secret (shown only now); every delivery attempt from now on is signed with it",
+)
 async def rotate_webhook_secret(request: Request, account_sid: str) -> JSONResponse:
     runtime = request.app.state.runtime
     secret = await runtime.accounts.rotate_webhook_secret(account_sid)
@@ -141,22 +163,33 @@ async def list_exophones(request: Request, account_sid: str) -> JSONResponse:
     return envelope(request, 200, {"account_sid": account_sid, "exophones": list(account.exophones)})
 
 
-@router.post("/accounts/{account_sid}/exophones", status_code=201, responses=ERROR_RESPONSES,
-             summary="Add an exophone to the account")
+@router.post(
+    "/accounts/{account_sid}/exophones",
+    status_code=201,
+    responses=ERROR_RESPONSES,
+    summary="Add an exophone to the account",
+)
 async def add_exophone(request: Request, account_sid: str, body: Exophone = Body(...)) -> JSONResponse:
     account = await _accounts(request).add_exophone(account_sid, body.number)
     return envelope(request, 201, {"account_sid": account_sid, "exophones": list(account.exophones)})
 
 
-@router.delete("/accounts/{account_sid}/exophones/{number}", responses=ERROR_RESPONSES,
-               summary="Remove an exophone from the account (any spelling of the number)")
+@router.delete(
+    "/accounts/{account_sid}/exophones/{number}",
+    responses=ERROR_RESPONSES,
+    summary="Remove an exophone from the account (any spelling of the number)",
+)
 async def remove_exophone(request: Request, account_sid: str, number: str) -> JSONResponse:
     account = await _accounts(request).remove_exophone(account_sid, number)
     return envelope(request, 200, {"account_sid": account_sid, "exophones": list(account.exophones)})
 
 
-@router.post("/rates", status_code=201, responses=ERROR_RESPONSES,
-             summary="Import a rate table (CSV); it is in force on every node within seconds")
+@router.post(
+    "/rates",
+    status_code=201,
+    responses=ERROR_RESPONSES,
+    summary="Import a rate table (CSV); it is in force on every node within seconds",
+)
 async def import_rates(request: Request, body: RateImport = Body(...)) -> JSONResponse:
     rates = request.app.state.runtime.rates
     await rates.import_table(body.csv, body.source)
@@ -171,8 +204,12 @@ async def list_rates(request: Request) -> JSONResponse:
     return envelope(request, 200, table.as_dict())
 
 
-@router.get("/rates/export", responses={**ERROR_RESPONSES, 200: {"content": {"text/csv": {}}}},
-            response_class=Response, summary="The rate table in force as CSV, exactly as it was imported")
+@router.get(
+    "/rates/export",
+    responses={**ERROR_RESPONSES, 200: {"content": {"text/csv": {}}}},
+    response_class=Response,
+    summary="The rate table in force as CSV, exactly as it was imported",
+)
 async def export_rates(request: Request) -> Response:
     table = await request.app.state.runtime.rates.in_force()
     if table is None:

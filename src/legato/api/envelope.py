@@ -29,7 +29,8 @@ from legato.store.database import RETRY_AFTER, database_unavailable
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[LegatoError], int] = {
-    ValidationFailed: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, LimitExceeded: 429, Unavailable: 503,
+    ValidationFailed: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, LimitExceeded: 429,
+    Unavailable: 503,
 }
 
 

@@ -52,7 +52,6 @@ class AdminTokens:
             raise Unauthorized("invalid admin token", field="Authorization", challenge='Bearer realm="legato-admin"')
 
 
-
 async def cancel_enqueued(legs: LegService, account: Account) -> int:
     """End a disabled account's legs still waiting for a CPS slot (`canceled`: they were never placed)."""
     tried: set[str] = set()

@@ -28,8 +28,9 @@ class AdminTokenRepository:
         """Store the first token; False when one exists already (another process made it first)."""
         try:
             async with self._engine.begin() as conn:
-                await conn.execute(insert(admin_tokens).values(name=OPERATOR, token_hash=token_hash, created_at=now,
-                                                               rotated_at=now))
+                await conn.execute(
+                    insert(admin_tokens).values(name=OPERATOR, token_hash=token_hash, created_at=now, rotated_at=now)
+                )
         except IntegrityError:
             return False
         return True
@@ -37,7 +38,10 @@ class AdminTokenRepository:
     async def replace(self, token_hash: str, now: datetime) -> None:
         """Store a new token in place of the old one (or the first one)."""
         async with self._engine.begin() as conn:
-            result = await conn.execute(update(admin_tokens).where(admin_tokens.c.name == OPERATOR)
-                                        .values(token_hash=token_hash, rotated_at=now))
+            result = await conn.execute(
+                update(admin_tokens)
+                .where(admin_tokens.c.name == OPERATOR)
+                .values(token_hash=token_hash, rotated_at=now)
+            )
         if result.rowcount == 0 and not await self.create(token_hash, now):
             await self.replace(token_hash, now)
