@@ -230,8 +230,7 @@ class Runtime:
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
-        if self.drain.draining:
-            return None
+        self.drain.check_taking_legs()  # Draining: the SIP network answers 503 with Retry-After
         owner = getattr(self.switchboard.network, "account_sid_for", None)
         account_sid = owner(call.called) if owner else None
         if account_sid is None:  # numbers compared in E.164, national ones read in each account's region
