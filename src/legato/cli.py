@@ -17,7 +17,9 @@ from legato.commands.login import login, profiles_list
 from legato.listen import events_app
 from legato.store_cli import admin_app, check_store, settings_from
 
-app = typer.Typer(help="Legato: self-hosted programmable voice.", no_args_is_help=True, pretty_exceptions_enable=False)
+app = typer.Typer(help="Legato: self-hosted programmable voice. Exit codes: 0 done, 1 the server refused, 2 bad "
+                  "usage or a local problem, 3 the server cannot be reached or is not Legato.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(legs_app, name="legs")
 app.add_typer(bridges_app, name="bridges")
@@ -41,8 +43,7 @@ def _version(value: bool) -> None:
 @app.callback()
 def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
                                       help="Print the version and exit.")) -> None:
-    """Legato: self-hosted programmable voice. Exit codes: 0 done, 1 the server refused, 2 bad usage or a
-    local problem, 3 the server cannot be reached or is not Legato."""
+    """Legato: self-hosted programmable voice."""
 
 
 @app.command()

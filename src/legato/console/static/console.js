@@ -86,7 +86,7 @@ function listen() {
       await call("GET", "/console/session");
       setTimeout(listen, 1000);
     } catch (e) {
-      if (e.status === 401) signedOut(e.message); else setTimeout(listen, 2000);
+      if (e.status === 401 || e.status === 403) signedOut(e.message); else setTimeout(listen, 2000);
     }
   };
 }
