@@ -212,3 +212,11 @@ def test_admin_token_is_shown_once_and_rotated_from_the_host(make_server: Any) -
     assert httpx.get(server.url + "/v2/accounts", headers={"Authorization": f"Bearer {rotated}"}).status_code == 200
     stored = server.cli("admin", "token", "rotate")  # the table form prints the token on a line of its own
     assert "not shown again" in stored and rotated not in stored
+
+
+def test_bootstrap_cli_on_the_database_removes_a_limit(server: LegatoServer, admin: httpx.Client) -> None:
+    """Without an admin token the CLI works on the database directly; `none` removes a limit there too."""
+    server.cli("accounts", "create", "--sid", "boot1", "--cps", "3", "--max-concurrent", "4")
+    changed = json.loads(server.cli("accounts", "update", "boot1", "--cps", "none", "--json"))
+    assert (changed["cps"], changed["max_concurrent"]) == (None, 4)
+    assert data(admin.get("/v2/accounts/boot1"))["cps"] is None  # the server reads the same database
