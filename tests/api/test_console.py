@@ -149,6 +149,7 @@ def _bridge_and_record(page: Any, server: LegatoServer, account: Account) -> Non
 
 
 def test_operator_signs_in_with_the_admin_token_and_watches_any_account(server: LegatoServer) -> None:
+    """Over HTTP, then (when Debian's chromium is there) in the browser."""
     account = server.create_account("--name", "Acme support")
     api = Api(server, account)
     leg_sid = api.create_leg("+919876543210").json()["response"]["data"]["leg_sid"]
@@ -169,18 +170,19 @@ def test_operator_signs_in_with_the_admin_token_and_watches_any_account(server: 
                             if line.startswith("data: "))
         assert snapshot["account"]["account_sid"] == account.account_sid
         assert leg_sid in [leg["leg_sid"] for leg in snapshot["legs"]]
+        assert http.get("/v2/accounts").status_code == 401  # the console cookie is not an admin token
+    if CHROMIUM.exists():
+        _operator_in_a_browser(server, account, leg_sid)
+    with httpx.Client(base_url=server.url, timeout=10, headers=console) as http:
+        http.post("/console/operator-session", json={"admin_token": server.admin_token()})
         hung_up = http.post(f"/console/legs/{leg_sid}/actions", params={"account_sid": account.account_sid},
                             json={"action": "hangup"})
         assert hung_up.status_code == 202, hung_up.text
-        assert http.get("/v2/accounts").status_code == 401  # the console cookie is not an admin token
 
 
-@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
-def test_operator_console_in_a_browser(server: LegatoServer) -> None:
+def _operator_in_a_browser(server: LegatoServer, account: Account, leg_sid: str) -> None:
     from playwright.sync_api import expect, sync_playwright
 
-    account = server.create_account("--name", "Acme support")
-    leg_sid = Api(server, account).create_leg("+919876543210").json()["response"]["data"]["leg_sid"]
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
         try:
