@@ -16,18 +16,31 @@ _SHARED: list[Any] = [
     structlog.stdlib.add_logger_name,
     structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
 ]
-QUIET = {"alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
-         "uvicorn": logging.WARNING, "uvicorn.access": logging.WARNING, "sqlalchemy": logging.WARNING}
+QUIET = {
+    "alembic": logging.WARNING,
+    "httpx": logging.WARNING,
+    "httpcore": logging.WARNING,
+    "uvicorn": logging.WARNING,
+    "uvicorn.access": logging.WARNING,
+    "sqlalchemy": logging.WARNING,
+}
 
 
 def configure_logging(log_format: str, *, level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Route every log record through structlog's renderer for `log_format` (`json` or `text`)."""
-    renderer: Any = (structlog.processors.JSONRenderer() if log_format == "json"
-                     else structlog.processors.LogfmtRenderer(key_order=["ts", "level", "logger", "event"]))
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if log_format == "json"
+        else structlog.processors.LogfmtRenderer(key_order=["ts", "level", "logger", "event"])
+    )
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer])
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
     root = logging.getLogger()
@@ -37,8 +50,12 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, stream: Tex
     for name, quiet in QUIET.items():
         logging.getLogger(name).setLevel(quiet)
     structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *_SHARED, structlog.processors.StackInfoRenderer(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.processors.StackInfoRenderer(),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,

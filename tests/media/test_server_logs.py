@@ -23,10 +23,28 @@ def run_engine(tmp_path: Path, log_format: str) -> list[str]:
     """Start the engine, stop it with SIGTERM, return its stderr lines."""
     first = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "legato.media.server", "--control", "127.0.0.1:0", "--rtp-ports",
-         f"{first}-{first + 1}", "--rtp-host", "127.0.0.1", "--recordings-dir", str(tmp_path / "rec"),
-         "--cache-dir", str(tmp_path / "cache"), "--log-format", log_format],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": SRC})
+        [
+            sys.executable,
+            "-m",
+            "legato.media.server",
+            "--control",
+            "127.0.0.1:0",
+            "--rtp-ports",
+            f"{first}-{first + 1}",
+            "--rtp-host",
+            "127.0.0.1",
+            "--recordings-dir",
+            str(tmp_path / "rec"),
+            "--cache-dir",
+            str(tmp_path / "cache"),
+            "--log-format",
+            log_format,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": SRC},
+    )
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().startswith("legato-media listening")
