@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from tests.legato_server import LegatoServer, free_port
+from tests.legato_server import Api, LegatoServer, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,6 +117,30 @@ def test_an_operator_and_an_account_work_over_http_with_profiles(server: LegatoS
     sample = ROOT / "docs" / "rates-sample.csv"
     assert legato(server, "rates", "import", str(sample)).returncode == 0  # over HTTP: the export below sees it
     assert legato(server, "rates", "export").stdout == sample.read_text()
+
+
+def test_bridges_calls_and_the_call_log(server: LegatoServer) -> None:
+    account = server.create_account()
+    api = Api(server, account)
+    sids = [api.create_leg(number).json()["response"]["data"]["leg_sid"] for number in ("09163816621", "09163816622")]
+    assert all(api.wait_state(sid, "connected")["state"] == "connected" for sid in sids)
+    who = (
+        "--url",
+        server.url,
+        "--account",
+        account.account_sid,
+        "--api-key",
+        account.api_key,
+        "--api-token",
+        account.api_token,
+    )
+    bridge = ok(server, "bridges", "create", *sids, *who)
+    assert bridge["leg_sids"] == sids
+    assert ok(server, "bridges", "stop", bridge["bridge_sid"], *who)["bridge_sid"] == bridge["bridge_sid"]
+    call = ok(server, "calls", "show", bridge["call_sid"], *who)
+    assert {leg["leg_sid"] for leg in call["legs"]} == set(sids)
+    log = legato(server, "calls", "log", *who)
+    assert log.returncode == 0 and bridge["call_sid"] in log.stdout
 
 
 def test_user_errors_are_a_message_and_an_exit_code(server: LegatoServer) -> None:
