@@ -5,6 +5,7 @@ from __future__ import annotations
 import concurrent.futures
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -108,6 +109,7 @@ class LegatoServer:
         # Stopping a test server ends its live legs at once (no drain wait, no outbox flush to dead endpoints);
         # the drain tests set their own.
         env.update({"LEGATO_DRAIN_TIMEOUT": "0", "LEGATO_DRAIN_FLUSH_TIMEOUT": "0"})
+        env["XDG_CONFIG_HOME"] = str(self.workdir / "config")  # `legato login` profiles stay in the test's folder
         env.update({"LEGATO_DATABASE_URL": self.database_url,
                     "LEGATO_SECRET_KEY_FILE": str(self.workdir / "legato.key"),
                     "LEGATO_TIME_SCALE": str(self.time_scale)})
@@ -140,6 +142,16 @@ class LegatoServer:
                 self.process.kill()
                 self.process.wait(5)
         self.process = None
+
+    @property
+    def log_path(self) -> Path:
+        return self.workdir / f"server-{self.port}.log"
+
+    def admin_token(self) -> str:
+        """The admin token the first start printed (once) in this server's log."""
+        found = re.findall(r"admin_token=(\S+)", self.log_path.read_text())
+        assert found, "no admin token in the server's log"
+        return found[-1]
 
     def cli(self, *args: str) -> str:
         result = subprocess.run([sys.executable, "-m", "legato", *args], cwd=self.workdir, env=self._env(),

@@ -1,26 +1,49 @@
-"""The `legato` command: serve, manage accounts, and a thin client of the HTTP API."""
+"""The `legato` command: serve, and a client of the HTTP API (commands/) with profiles; a few commands work on
+the database directly, to bootstrap (store_cli.py)."""
 
 from __future__ import annotations
 
-import json
+import sys
 from pathlib import Path
-from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
-from rich.table import Table
 
+from legato import __version__
+from legato.commands.accounts import accounts_app, rates_app
+from legato.commands.calls import bridges_app, calls_app
+from legato.commands.legs import add_event_commands, legs_app
+from legato.commands.login import login, profiles_list
 from legato.listen import events_app
-from legato.store_cli import DB, accounts_app, check_store, run_store, settings_from
+from legato.store_cli import admin_app, check_store, settings_from
 
-app = typer.Typer(help="Legato: self-hosted programmable voice.", no_args_is_help=True)
-legs_app = typer.Typer(help="Create and control legs through the HTTP API.", no_args_is_help=True)
+app = typer.Typer(help="Legato: self-hosted programmable voice. Exit codes: 0 done, 1 the server refused, 2 bad "
+                  "usage or a local problem, 3 the server cannot be reached or is not Legato.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(legs_app, name="legs")
+app.add_typer(bridges_app, name="bridges")
+app.add_typer(calls_app, name="calls")
 app.add_typer(events_app, name="events")
+app.add_typer(rates_app, name="rates")
+app.add_typer(admin_app, name="admin")
+add_event_commands(events_app)
+app.command("login")(login)
+app.command("profiles")(profiles_list)
 console = Console()
 err = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"legato {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """Legato: self-hosted programmable voice."""
 
 
 @app.command()
@@ -77,142 +100,6 @@ def _trunk_limit(spec: str) -> tuple[str, int]:
     return key.strip(), int(value)
 
 
-# ---- HTTP client commands -------------------------------------------------------------------
-URL = typer.Option("http://127.0.0.1:8080", "--url", envvar="LEGATO_URL", help="Legato API base URL.")
-ACCOUNT = typer.Option(..., "--account", envvar="LEGATO_ACCOUNT_SID", help="Account sid.")
-KEY = typer.Option(..., "--api-key", envvar="LEGATO_API_KEY", help="API key.")
-TOKEN = typer.Option(..., "--api-token", envvar="LEGATO_API_TOKEN", help="API token.")
-LEG_COLUMNS = ("leg_sid", "direction", "contact_uri", "state", "terminal_status", "hangup_cause", "answered_by",
-               "duration")
-
-
-def _call(method: str, url: str, path: str, key: str, token: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = httpx.request(method, url.rstrip("/") + path, auth=(key, token), timeout=10, **kwargs)
-    except httpx.HTTPError as exc:
-        err.print(f"[red]cannot reach {url}[/red]: {exc}")
-        raise typer.Exit(1) from None
-    body = response.json()
-    if response.status_code >= 400:
-        error = body.get("response", {}).get("error_data") or {}
-        err.print(f"[red]{response.status_code}[/red] {error.get('field') or ''} {error.get('message')}")
-        raise typer.Exit(1)
-    return body["response"]["data"]
-
-
-def _print_legs(legs: list[dict[str, Any]], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(legs if len(legs) != 1 else legs[0]))
-        return
-    table = Table(*LEG_COLUMNS)
-    for leg in legs:
-        table.add_row(*(str(leg.get(c) if leg.get(c) is not None else "") for c in LEG_COLUMNS))
-    console.print(table)
-
-
-@legs_app.command("create")
-def legs_create(
-    contact_uri: str = typer.Argument(..., help="Number or sip: URI to dial."),
-    exophone: str = typer.Option(..., help="Caller id: one of your numbers or a sip: URI."),
-    endpoint: str = typer.Option(..., "--endpoint", help="leg_event_endpoint (http(s):// or grpc://)."),
-    network_type: str | None = typer.Option(None, help="pstn or voip (default: voip for sip:, else pstn)."),
-    custom_param: str | None = typer.Option(None),
-    time_limit: int | None = typer.Option(None),
-    timeout: int | None = typer.Option(None),
-    amd: bool = typer.Option(False, "--amd", help="Detect answering machines."),
-    async_amd: bool = typer.Option(False, "--async-amd"),
-    priority: str | None = typer.Option(None),
-    reference_leg_sid: str | None = typer.Option(None),
-    as_json: bool = typer.Option(False, "--json"),
-    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
-) -> None:
-    """Dial: create an outbound leg."""
-    body: dict[str, Any] = {"contact_uri": contact_uri, "exophone": exophone, "leg_event_endpoint": endpoint,
-                            "network_type": network_type or ("voip" if contact_uri.startswith("sip") else "pstn")}
-    optional = {"custom_param": custom_param, "time_limit": time_limit, "timeout": timeout, "priority": priority,
-                "reference_leg_sid": reference_leg_sid}
-    body.update({k: v for k, v in optional.items() if v is not None})
-    if amd:
-        body["amd_enable"] = True
-        body["async_amd"] = async_amd
-    _print_legs([_call("POST", url, f"/v2/accounts/{account}/legs", api_key, api_token, json=body)], as_json)
-
-
-@legs_app.command("list")
-def legs_list(
-    state: str | None = typer.Option(None), direction: str | None = typer.Option(None),
-    limit: int = typer.Option(20), as_json: bool = typer.Option(False, "--json"),
-    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
-) -> None:
-    """List legs, newest first."""
-    params = {k: v for k, v in {"state": state, "direction": direction, "limit": limit}.items() if v is not None}
-    data = _call("GET", url, f"/v2/accounts/{account}/legs", api_key, api_token, params=params)
-    _print_legs(data["legs"], as_json) if not as_json else print(json.dumps(data["legs"]))
-
-
-@legs_app.command("show")
-def legs_show(
-    leg_sid: str, as_json: bool = typer.Option(False, "--json"),
-    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
-) -> None:
-    """Show one leg."""
-    leg = _call("GET", url, f"/v2/accounts/{account}/legs/{leg_sid}", api_key, api_token)
-    if as_json:
-        print(json.dumps(leg))
-        return
-    table = Table("field", "value", title=leg_sid)
-    for key, value in leg.items():
-        table.add_row(key, "" if value is None else str(value))
-    console.print(table)
-
-
-@legs_app.command("hangup")
-def legs_hangup(
-    leg_sid: str, as_json: bool = typer.Option(False, "--json"),
-    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
-) -> None:
-    """Hang up a live leg."""
-    leg = _call("POST", url, f"/v2/accounts/{account}/legs/{leg_sid}/actions", api_key, api_token,
-                json={"action": "hangup"})
-    _print_legs([leg], as_json)
-
-
-@legs_app.command("transfer")
-def legs_transfer(
-    leg_sid: str = typer.Argument(..., help="The connected leg to transfer."),
-    to: str = typer.Argument(..., help="Number or sip: URI to transfer it to."),
-    mode: str = typer.Option("blind", help="blind (SIP REFER to the far end) or attended (Legato dials TO and "
-                                           "bridges it with the leg when it answers)."),
-    endpoint: str | None = typer.Option(None, "--endpoint",
-                                        help="transfer_event_endpoint (default: the leg's endpoint)."),
-    as_json: bool = typer.Option(False, "--json"),
-    url: str = URL, account: str = ACCOUNT, api_key: str = KEY, api_token: str = TOKEN,
-) -> None:
-    """Transfer a connected leg; its transfer_* events tell how it went."""
-    body: dict[str, Any] = {"action": "transfer", "to": to, "mode": mode}
-    if endpoint is not None:
-        body["transfer_event_endpoint"] = endpoint
-    leg = _call("POST", url, f"/v2/accounts/{account}/legs/{leg_sid}/actions", api_key, api_token, json=body)
-    _print_legs([leg], as_json)
-
-
-rates_app = typer.Typer(help="The operator's rate table (prices of legs).", no_args_is_help=True)
-app.add_typer(rates_app, name="rates")
-
-
-@rates_app.command("import")
-def rates_import(path: Path = typer.Argument(..., help="CSV: prefix,price_per_minute,currency,billing_increment"),
-                 database_url: str | None = DB) -> None:
-    """Validate and import a rate table; running servers use it within seconds for legs that end."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        err.print(f"[red]error[/red] cannot read {path}: {exc}")
-        raise typer.Exit(2) from None
-    table = run_store(lambda rt: rt.rates.import_table(text, str(path)), database_url)
-    console.print(f"imported {len(table)} rates from {path}")
-
-
 config_app = typer.Typer(help="Check configuration files.", no_args_is_help=True)
 app.add_typer(config_app, name="config")
 
@@ -231,4 +118,12 @@ def config_check(path: Path = typer.Argument(..., help="TOML configuration file.
 
 
 def main() -> None:
-    app()
+    """The `legato` entry point: user errors end with a message and an exit code, never a traceback."""
+    try:
+        app()  # usage errors: a message and exit status 2 (click's)
+    except KeyboardInterrupt:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug or an unforeseen local problem: say what, without a traceback
+        print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        sys.exit(2)

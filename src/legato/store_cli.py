@@ -1,4 +1,4 @@
-"""The `legato` commands that work on the database directly: accounts, and the store runner others use."""
+"""Working on the database directly: the store runner the bootstrap commands use, and `legato admin token`."""
 
 from __future__ import annotations
 
@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
 
 from legato.config import Settings
 from legato.domain.errors import LegatoError
 
 T = TypeVar("T")
-accounts_app = typer.Typer(help="Manage accounts (works on the database directly).", no_args_is_help=True)
+admin_app = typer.Typer(help="The operator's admin token (works on the database directly).", no_args_is_help=True)
+token_app = typer.Typer(help="Rotate the admin token.", no_args_is_help=True)
+admin_app.add_typer(token_app, name="token")
 console = Console()
 err = Console(stderr=True)
 
@@ -61,58 +62,9 @@ def check_store(settings: Settings) -> None:
 
 
 DB = typer.Option(None, "--database-url", help="SQLAlchemy URL (default from LEGATO_DATABASE_URL).")
-CALLER_ID_HELP = ("A caller id the account may present besides its exophones (a number the operator checked "
-                  "it may use; repeatable; on update replaces the list).")
-REGION_HELP = "ISO 3166 alpha-2 region in which the account's national numbers are read (default IN)."
 
 
-@accounts_app.command("create")
-def accounts_create(
-    sid: str | None = typer.Option(None, help="Account sid (default: generated)."),
-    name: str | None = typer.Option(None, help="Display name."),
-    cps: int | None = typer.Option(None, help="Calls-per-second limit (default unlimited)."),
-    max_concurrent: int | None = typer.Option(None, help="Maximum live legs (default unlimited)."),
-    inbound_endpoint: str | None = typer.Option(None, help="Where inbound legs' events go."),
-    exophone: list[str] = typer.Option([], help="A number or sip: URI of this account (repeatable); outbound "
-                                       "legs present one of these (or a --caller-id) as caller id."),
-    caller_id: list[str] = typer.Option([], "--caller-id", help=CALLER_ID_HELP),
-    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-    database_url: str | None = DB,
-) -> None:
-    """Create an account and print its credentials (the token and secret are shown only now)."""
-    creds = run_store(lambda rt: rt.accounts.create(
-        sid=sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone, caller_ids=caller_id, default_region=region), database_url)
-    data = creds.as_dict()
-    if as_json:
-        print(json.dumps(data))
-        return
-    table = Table(title="New account (save the token and secret now: they are not shown again)")
-    table.add_column("field")
-    table.add_column("value")
-    for key, value in data.items():
-        table.add_row(key, str(value))
-    console.print(table)
-
-
-@accounts_app.command("list")
-def accounts_list(as_json: bool = typer.Option(False, "--json"), database_url: str | None = DB) -> None:
-    """List accounts (no secrets)."""
-    rows = run_store(lambda rt: rt.accounts.all(), database_url)
-    data = [_account_dict(a) for a in rows]
-    if as_json:
-        print(json.dumps(data))
-        return
-    columns = ("account_sid", "name", "api_key", "cps", "max_concurrent", "inbound_endpoint", "default_region",
-               "exophones", "caller_ids")
-    table = Table(*columns)
-    for a in data:
-        table.add_row(*(str(a[k]) for k in columns))
-    console.print(table)
-
-
-def _amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
+def amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
     """`NAME=VALUE` pairs as AMD overrides (integers, true/false, or text)."""
     if not pairs:
         return None
@@ -132,41 +84,14 @@ def _amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
     return overrides
 
 
-def _account_dict(account: Any) -> dict[str, Any]:
-    return {"account_sid": account.account_sid, "name": account.name, "api_key": account.api_key,
-            "cps": account.cps, "max_concurrent": account.max_concurrent,
-            "inbound_endpoint": account.inbound_endpoint, "default_region": account.default_region,
-            "exophones": list(account.exophones), "caller_ids": list(account.caller_ids),
-            "amd_params": account.amd_params}
-
-
-@accounts_app.command("update")
-def accounts_update(
-    account_sid: str = typer.Argument(..., help="The account to change."),
-    name: str | None = typer.Option(None),
-    cps: int | None = typer.Option(None, help="Calls-per-second limit."),
-    max_concurrent: int | None = typer.Option(None, help="Maximum live legs."),
-    inbound_endpoint: str | None = typer.Option(None, help="Where inbound legs' events go."),
-    exophone: list[str] = typer.Option([], help="Replace the account's exophones (repeatable)."),
-    caller_id: list[str] = typer.Option([], "--caller-id", help=CALLER_ID_HELP),
-    region: str | None = typer.Option(None, "--region", help=REGION_HELP),
-    amd_param: list[str] = typer.Option([], "--amd-param", help="An AMD override, NAME=VALUE (repeatable), "
-                                         "e.g. maximum_number_of_words=4 greeting_ms=2500."),
-    as_json: bool = typer.Option(False, "--json"),
-    database_url: str | None = DB,
-) -> None:
-    """Change an account's name, limits, region, inbound endpoint, exophones or caller ids."""
-    from legato.events.sinks.registry import check_endpoint
-
-    if inbound_endpoint is not None:
-        try:
-            check_endpoint(inbound_endpoint, "inbound_endpoint")
-        except LegatoError as exc:
-            err.print(f"[red]error[/red] {exc.message}")
-            raise typer.Exit(2) from None
-    account = run_store(lambda rt: rt.accounts.update(
-        account_sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone or None, caller_ids=caller_id or None, default_region=region,
-        amd_params=_amd_overrides(amd_param)), database_url)
-    data = _account_dict(account)
-    print(json.dumps(data)) if as_json else console.print(data)
+@token_app.command("rotate")
+def token_rotate(as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+                 database_url: str | None = DB) -> None:
+    """Make a new admin token (the old one stops working on every node within seconds) and print it once.
+    Run it on the server's host: it works on the database, so it also recovers a lost token."""
+    token = run_store(lambda rt: rt.admin.rotate(), database_url)
+    if as_json:
+        print(json.dumps({"admin_token": token}))
+        return
+    console.print("New admin token (save it now: it is not shown again; only its hash is stored):")
+    print(token)

@@ -146,3 +146,55 @@ def _bridge_and_record(page: Any, server: LegatoServer, account: Account) -> Non
     page.screenshot(path=SHOTS / "bridge-and-recording.png", full_page=True)
     page.click("#timeline-hangup")
     expect(page.locator(f'#legs tr[data-leg="{sids[0]}"]')).to_have_attribute("data-state", "terminal")
+
+
+def test_operator_signs_in_with_the_admin_token_and_watches_any_account(server: LegatoServer) -> None:
+    """Over HTTP, then (when Debian's chromium is there) in the browser."""
+    account = server.create_account("--name", "Acme support")
+    api = Api(server, account)
+    leg_sid = api.create_leg("+919876543210").json()["response"]["data"]["leg_sid"]
+    console = {"X-Legato-Console": "1"}
+    with httpx.Client(base_url=server.url, timeout=10, headers=console) as http:
+        wrong = http.post("/console/operator-session", json={"admin_token": "adm_wrong"})
+        assert wrong.status_code == 401 and "www-authenticate" not in wrong.headers
+        signed = http.post("/console/operator-session", json={"admin_token": server.admin_token()})
+        assert signed.status_code == 200, signed.text
+        who = http.get("/console/session").json()["response"]["data"]
+        assert who["kind"] == "operator" and account.account_sid in [a["account_sid"] for a in who["accounts"]]
+        unnamed = http.get("/console/legs/" + leg_sid)
+        assert unnamed.status_code == 400 and unnamed.json()["response"]["error_data"]["field"] == "account_sid"
+        timeline = http.get(f"/console/legs/{leg_sid}", params={"account_sid": account.account_sid})
+        assert timeline.json()["response"]["data"]["leg"]["leg_sid"] == leg_sid
+        with http.stream("GET", "/console/stream", params={"account_sid": account.account_sid}) as stream:
+            snapshot = next(json.loads(line[len("data: "):]) for line in stream.iter_lines()
+                            if line.startswith("data: "))
+        assert snapshot["account"]["account_sid"] == account.account_sid
+        assert leg_sid in [leg["leg_sid"] for leg in snapshot["legs"]]
+        assert http.get("/v2/accounts").status_code == 401  # the console cookie is not an admin token
+    if CHROMIUM.exists():
+        _operator_in_a_browser(server, account, leg_sid)
+    with httpx.Client(base_url=server.url, timeout=10, headers=console) as http:
+        http.post("/console/operator-session", json={"admin_token": server.admin_token()})
+        hung_up = http.post(f"/console/legs/{leg_sid}/actions", params={"account_sid": account.account_sid},
+                            json={"action": "hangup"})
+        assert hung_up.status_code == 202, hung_up.text
+
+
+def _operator_in_a_browser(server: LegatoServer, account: Account, leg_sid: str) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto(server.url + "/console")
+            page.fill("#operator-sign-in [name=admin_token]", server.admin_token())
+            page.click("#operator-sign-in button[type=submit]")
+            row = page.locator(f'#accounts tr[data-account="{account.account_sid}"]')
+            expect(row).to_contain_text("Acme support")
+            row.click()
+            expect(page.locator("#stream-state")).to_have_text("live")
+            expect(page.locator(f'#legs tr[data-leg="{leg_sid}"]')).to_be_visible()
+            page.screenshot(path=SHOTS / "operator.png", full_page=True)
+        finally:
+            browser.close()

@@ -247,14 +247,14 @@ def test_cli_transfers_a_leg(api: Api, server: LegatoServer) -> None:
         api.account.auth[1],
     ]
     shown = json.loads(
-        server.cli("legs", "transfer", leg["leg_sid"], TARGET, "--mode", "attended", "--json", *credentials)
+        server.cli("legs", "transfer", leg["leg_sid"], "--to", TARGET, "--mode", "attended", "--json", *credentials)
     )
     assert shown["leg_sid"] == leg["leg_sid"]
     assert "transfer_completed" in names(wait_events(api, leg["leg_sid"], "transfer_completed"))
     assert api.action(leg["leg_sid"], action="hangup").status_code == 202
     api.wait_terminal(leg["leg_sid"])
     with pytest.raises(RuntimeError, match=r"409.*terminal"):  # the CLI says why, and exits 1
-        server.cli("legs", "transfer", leg["leg_sid"], TARGET, *credentials)
+        server.cli("legs", "transfer", leg["leg_sid"], "--to", TARGET, *credentials)
 
 
 def test_blind_transfer_of_a_bridged_leg_leaves_the_other_leg_up(api: Api) -> None:

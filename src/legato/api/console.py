@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import APIRouter, Body, Depends, FastAPI, Header, Request
+from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, ConfigDict, Field
@@ -19,13 +19,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api import accounts, legs
 from legato.api.envelope import envelope
-from legato.app.accounts import account_from_row
+from legato.app.accounts import account_from_row, account_summary
 from legato.app.legs import CreateLeg, LegAction
 from legato.console import STATIC, session
 from legato.dialects.bridges import bridge_resource
 from legato.dialects.exotel import leg_resource
 from legato.domain.account import Account
-from legato.domain.errors import NotFound, Unauthorized
+from legato.domain.errors import Forbidden, NotFound, Unauthorized, ValidationFailed
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 
@@ -39,6 +39,12 @@ class SignIn(BaseModel):
 
     api_key: str = Field(min_length=1, max_length=256)
     api_token: str = Field(min_length=1, max_length=256)
+
+
+class OperatorSignIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    admin_token: str = Field(min_length=1, max_length=256)
 
 
 class NoBasicChallenge:
@@ -77,22 +83,50 @@ def _same_site(x_legato_console: str | None = Header(None)) -> None:
         raise Unauthorized(f"console requests need the {CONSOLE_HEADER} header", field=CONSOLE_HEADER)
 
 
-async def console_account(request: Request) -> Account:
-    """The account whose valid session cookie came with the request."""
+async def console_session(request: Request) -> tuple[str, Account | None]:
+    """Who the valid session cookie names: (ACCOUNT, the account) or (OPERATOR, None)."""
     value = request.cookies.get(session.COOKIE, "")
     claimed = session.peek(value)
-    if claimed is None or claimed.kind != "account":
+    if claimed is None or claimed.kind not in (session.ACCOUNT, session.OPERATOR):
         raise Unauthorized("sign in to the console")
-    row = await request.app.state.runtime.accounts.repo.get(claimed.account_sid)
+    runtime = request.app.state.runtime
+    if claimed.kind == session.OPERATOR:
+        stored = await runtime.admin.repo.token_hash()
+        if stored is None or not session.verify(_key(request), value, stored):
+            raise Unauthorized("the console session is not valid any more: sign in again")
+        return session.OPERATOR, None
+    row = await runtime.accounts.repo.get(claimed.account_sid)
     if row is None or not session.verify(_key(request), value, row["token_hash"]):
         raise Unauthorized("the console session is not valid any more: sign in again")
-    return account_from_row(row)
+    account = account_from_row(row)
+    if account.disabled:
+        raise Forbidden(f"account {account.account_sid} is disabled by the operator", field="account_sid")
+    return session.ACCOUNT, account
 
 
-def _whoami(request: Request, account: Account) -> dict[str, Any]:
-    settings = request.app.state.runtime.settings
-    return {"kind": "account", "account_sid": account.account_sid, "name": account.name,
-            "exophones": list(account.exophones), "network": settings.network, "node": settings.node_name}
+async def console_account(request: Request, account_sid: str | None = Query(None, max_length=64)) -> Account:
+    """The signed-in account; for the operator, the account it looks at (`?account_sid=`)."""
+    _kind, account = await console_session(request)
+    if account is not None:
+        return account
+    if not account_sid:
+        raise ValidationFailed("account_sid is required: pick one of the accounts", field="account_sid")
+    return await request.app.state.runtime.accounts.get(account_sid)
+
+
+async def _whoami(request: Request, kind: str, account: Account | None) -> dict[str, Any]:
+    runtime = request.app.state.runtime
+    where = {"network": runtime.settings.network, "node": runtime.settings.node_name}
+    if account is None:
+        return {"kind": session.OPERATOR, **where,
+                "accounts": [account_summary(a) for a in await runtime.accounts.all()]}
+    return {"kind": kind, "account_sid": account.account_sid, "name": account.name,
+            "exophones": list(account.exophones), **where}
+
+
+def _set_session(request: Request, response: JSONResponse, value: str) -> None:
+    response.set_cookie(session.COOKIE, value, max_age=session.LIFETIME, path="/console", httponly=True,
+                        samesite="strict", secure=request.url.scheme == "https")
 
 
 @router.get("")
@@ -105,16 +139,25 @@ async def sign_in(request: Request, body: SignIn = Body(...)) -> JSONResponse:
     runtime = request.app.state.runtime
     account = await runtime.accounts.authenticate(body.api_key, body.api_token)
     row = await runtime.accounts.repo.get(account.account_sid)
-    response = envelope(request, 200, _whoami(request, account))
-    response.set_cookie(session.COOKIE, session.issue(_key(request), account.account_sid, row["token_hash"]),
-                        max_age=session.LIFETIME, path="/console", httponly=True, samesite="strict",
-                        secure=request.url.scheme == "https")
+    response = envelope(request, 200, await _whoami(request, session.ACCOUNT, account))
+    _set_session(request, response, session.issue(_key(request), account.account_sid, row["token_hash"]))
+    return response
+
+
+@router.post("/operator-session", dependencies=[Depends(_same_site)])
+async def operator_sign_in(request: Request, body: OperatorSignIn = Body(...)) -> JSONResponse:
+    """Sign in with the admin token: the operator sees every account."""
+    runtime = request.app.state.runtime
+    await runtime.admin.check(body.admin_token)
+    stored = await runtime.admin.repo.token_hash()
+    response = envelope(request, 200, await _whoami(request, session.OPERATOR, None))
+    _set_session(request, response, session.issue(_key(request), "", stored, kind=session.OPERATOR))
     return response
 
 
 @router.get("/session")
-async def current(request: Request, account: Account = Depends(console_account)) -> JSONResponse:
-    return envelope(request, 200, _whoami(request, account))
+async def current(request: Request, who: tuple[str, Account | None] = Depends(console_session)) -> JSONResponse:
+    return envelope(request, 200, await _whoami(request, *who))
 
 
 @router.delete("/session", dependencies=[Depends(_same_site)])
@@ -127,7 +170,7 @@ async def sign_out(request: Request) -> JSONResponse:
 async def snapshot(request: Request, account: Account) -> dict[str, Any]:
     """What the console shows live: the account's load and limits, its newest legs and bridges."""
     runtime = request.app.state.runtime
-    summary = json.loads(bytes((await accounts.get_account(request, account)).body))["response"]["data"]
+    summary = await accounts.account_view(request, account)
     page, _ = await runtime.legs.page(account, limit=50)
     bridges = await runtime.bridges.recent(account)
     return {"account": summary, "legs": [leg_resource(leg) for leg in page],

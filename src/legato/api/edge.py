@@ -15,12 +15,11 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from legato.api.auth import authenticate
+from legato.api.auth import ADMIN_SCOPE, authenticate, authenticate_admin, bearer_token
 from legato.api.envelope import envelope, error_data
 from legato.app.idempotency import HEADER, Answer, Bound, fingerprint, hold, release_hold
 from legato.dialects.exotel import leg_resource
-from legato.domain.account import Account
-from legato.domain.errors import LegatoError, NotFound
+from legato.domain.errors import LegatoError
 from legato.domain.text import check_storable
 
 Handler = Callable[[Request], Coroutine[Any, Any, Response]]
@@ -28,6 +27,10 @@ Handler = Callable[[Request], Coroutine[Any, Any, Response]]
 
 class EdgeRoute(APIRoute):
     """An API route: path and query checked, the caller authenticated, then the body read and checked."""
+
+    async def authorize(self, request: Request) -> str:
+        """Authenticate the caller (an account); its Idempotency-Key scope."""
+        return (await authenticate(request)).account_sid
 
     def get_route_handler(self) -> Handler:
         handler = super().get_route_handler()
@@ -38,26 +41,43 @@ class EdgeRoute(APIRoute):
                 check_storable(value, name)
             for name, value in request.query_params.multi_items():
                 check_storable(value, name)
-            account = await authenticate(request)
+            scope = await self.authorize(request)
             body = await _json_body(request) if reads_body else None
             check_storable(body)
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST":
                 return await handler(request)
-            return await _once(request, account, key, body, handler)
+            return await _once(request, scope, key, body, handler)
 
         return edge
 
 
-async def _once(request: Request, account: Account, key: str, body: Any, handler: Handler) -> Response:
-    """Run `handler` once per Idempotency-Key: replay the stored first answer to a retry."""
-    account_sid = account.account_sid
+class AdminRoute(EdgeRoute):
+    """An administration route: the operator's admin token (Bearer), never an account's credentials."""
+
+    async def authorize(self, request: Request) -> str:
+        await authenticate_admin(request)
+        return ADMIN_SCOPE
+
+
+class AccountOrAdminRoute(EdgeRoute):
+    """A route both may read: the operator with the admin token, or the account named in the path."""
+
+    async def authorize(self, request: Request) -> str:
+        if bearer_token(request) is not None:
+            await authenticate_admin(request)
+            return ADMIN_SCOPE
+        return await super().authorize(request)
+
+
+async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
+    """Run `handler` once per Idempotency-Key (scoped to `account_sid`): replay the stored first answer."""
     service = request.app.state.runtime.idempotency
     content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None \
         else await request.body()
     first = await service.claim(account_sid, key, fingerprint(request.method, request.url.path, content))
     if isinstance(first, Bound):
-        first = await _settle_cut_off(request, account, key, first)
+        first = await _settle_cut_off(request, account_sid, key, first)
     if first is not None:
         return Response(first.body, first.status_code, media_type="application/json",
                         headers={"Idempotent-Replayed": "true"})
@@ -77,16 +97,15 @@ async def _once(request: Request, account: Account, key: str, body: Any, handler
     return response
 
 
-async def _settle_cut_off(request: Request, account: Account, key: str, bound: Bound) -> Answer | None:
+async def _settle_cut_off(request: Request, account_sid: str, key: str, bound: Bound) -> Answer | None:
     """A create cut off by a crash: its leg is the answer when it was accepted; else None (act now)."""
     runtime = request.app.state.runtime
-    try:
-        leg = await runtime.legs.get(account, bound.resource_sid)
-    except NotFound:
-        await runtime.idempotency.take_over(account.account_sid, key, bound)
+    leg = await runtime.legs.legs.get(account_sid, bound.resource_sid)
+    if leg is None:
+        await runtime.idempotency.take_over(account_sid, key, bound)
         return None
     answer = Answer(202, bytes(envelope(request, 202, leg_resource(leg)).body).decode())
-    await runtime.idempotency.answer(account.account_sid, key, answer)
+    await runtime.idempotency.answer(account_sid, key, answer)
     return answer
 
 

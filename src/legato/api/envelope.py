@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from legato.dialects import encoding, formats
 from legato.domain.errors import (
     Conflict,
+    Forbidden,
     LegatoError,
     LimitExceeded,
     NotFound,
@@ -28,7 +29,8 @@ from legato.store.database import RETRY_AFTER, database_unavailable
 log = logging.getLogger(__name__)
 
 STATUS: dict[type[LegatoError], int] = {
-    ValidationFailed: 400, Unauthorized: 401, NotFound: 404, Conflict: 409, LimitExceeded: 429, Unavailable: 503,
+    ValidationFailed: 400, Unauthorized: 401, Forbidden: 403, NotFound: 404, Conflict: 409, LimitExceeded: 429,
+    Unavailable: 503,
 }
 
 
@@ -82,7 +84,7 @@ def install_error_handlers(app: FastAPI) -> None:
         if retry_after is not None:
             headers["Retry-After"] = str(retry_after)
         if isinstance(exc, Unauthorized):
-            headers["WWW-Authenticate"] = 'Basic realm="legato"'
+            headers["WWW-Authenticate"] = exc.challenge
         return envelope(request, status, error=error_data(exc.code, exc.message, field=exc.field,
                                                           description=exc.description), headers=headers)
 
@@ -124,6 +126,7 @@ def install_error_handlers(app: FastAPI) -> None:
 ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
     400: {"description": "Bad input: `error_data.field` names the field, `message` the rule"},
     401: {"description": "Missing or wrong credentials"},
+    403: {"description": "Valid credentials that may not do this (a disabled account)"},
     404: {"description": "No such resource for this account"},
     413: {"description": "The request body is larger than the server accepts (max_body_bytes)"},
     503: {"description": "The database is unavailable for now; see Retry-After"},

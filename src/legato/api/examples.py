@@ -57,10 +57,38 @@ def sample_bridge() -> dict[str, Any]:
     return bridge_resource(bridge)
 
 
+RATES_CSV = "prefix,price_per_minute,currency,billing_increment,description\n91,0.0120,USD,60/60,India\n"
+
+
+def account_summary() -> dict[str, Any]:
+    """An account as the operator sees it (no secrets)."""
+    return {"account_sid": ACCOUNT, "name": "Acme", "api_key": "key_5f0c3b1e9a7d2c4b6e8f0a1b", "disabled": False,
+            "cps": 10, "max_concurrent": 100, "inbound_endpoint": "https://app.example.com/inbound",
+            "default_region": "IN", "exophones": ["+918030752400"], "caller_ids": [], "amd_params": {},
+            "created_at": "2026-05-01T10:00:00.000000000Z"}
+
+
+def admin_examples() -> dict[str, Any]:
+    """The `response.data` examples of the operator's routes."""
+    summary = account_summary()
+    exophones = {"account_sid": ACCOUNT, "exophones": summary["exophones"]}
+    rates = {"source": "rates.csv", "imported_at": "2026-05-01T10:00:00.000000000Z", "count": 1,
+             "rates": [{"prefix": "91", "price_per_minute": "0.0120", "currency": "USD", "billing_increment": "60/60",
+                        "description": "India"}]}
+    return {
+        "createAccount": {"account_sid": ACCOUNT, "name": "Acme", "api_key": summary["api_key"],
+                          "api_token": "tok_Xq3...", "webhook_secret": "whsec_Jk8...", **summary},
+        "listAccounts": {"accounts": [summary]}, "updateAccount": summary, "enableAccount": summary,
+        "disableAccount": {**summary, "disabled": True, "canceled_legs": 0},
+        "rotateAccountToken": {"account_sid": ACCOUNT, "api_key": summary["api_key"], "api_token": "tok_Xq3..."},
+        "rotateWebhookSecret": {"account_sid": ACCOUNT, "webhook_secret": "whsec_Jk8..."},
+        "listExophones": exophones, "addExophone": exophones, "removeExophone": exophones,
+        "importRates": rates, "listRates": rates,
+    }
+
+
 def account_view() -> dict[str, Any]:
-    return {"account_sid": ACCOUNT, "name": "Acme", "cps": 10, "max_concurrent": 100,
-            "inbound_endpoint": "https://app.example.com/inbound", "exophones": ["+918030752400"],
-            "amd_params": None, "live_legs": 3, "created_at": "2026-05-01T10:00:00.000000000Z",
+    return {**account_summary(), "live_legs": 3,
             "limits": {"cps": 10, "max_concurrent": 100, "trunk_cps": {"sandbox": None}, "queue_max_length": 1000,
                        "queue_max_wait": 300.0},
             "queue_depth": 0, "admitted_legs": 3}
@@ -88,6 +116,7 @@ def data_examples() -> dict[str, Any]:
         "listBridgeEvents": {"events": [event_view()]}, "getAccount": account_view(), "getCall": call_view(),
         "getHealth": {"status": "ok", "network": "sandbox", "live_legs": 3},
         "getReadiness": {"status": "ready", "problems": {}},
+        **admin_examples(),
     }
 
 

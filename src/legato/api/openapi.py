@@ -20,13 +20,18 @@ OPERATION_IDS = {
     "sandbox_incoming": "sandboxIncoming", "get_call": "getCall", "call_log": "getCallLog",
     "get_account": "getAccount", "create_bridge": "createBridge", "get_bridge": "getBridge",
     "act_on_bridge": "bridgeAction", "bridge_events": "listBridgeEvents", "healthz": "getHealth",
-    "readyz": "getReadiness", "metrics": "getMetrics",
+    "readyz": "getReadiness", "metrics": "getMetrics", "rotate_token": "rotateAccountToken",
+    "rotate_webhook_secret": "rotateWebhookSecret",
 }
 SCHEMA_NAMES = {
     "createLeg": "Leg", "getLeg": "Leg", "legAction": "Leg", "sandboxIncoming": "Leg", "listLegs": "LegPage",
     "listLegEvents": "EventList", "listBridgeEvents": "EventList", "redeliverLegEvent": "Event",
     "createBridge": "Bridge", "getBridge": "Bridge", "bridgeAction": "Bridge", "getAccount": "Account",
     "getCall": "Call", "getHealth": "Health", "getReadiness": "Readiness", "getCallLog": "CallLog",
+    "createAccount": "AccountCredentials", "listAccounts": "AccountList", "updateAccount": "AccountSummary",
+    "enableAccount": "AccountSummary", "disableAccount": "DisabledAccount", "rotateAccountToken": "AccountToken",
+    "rotateWebhookSecret": "WebhookSecret", "listExophones": "Exophones", "addExophone": "Exophones",
+    "removeExophone": "Exophones", "importRates": "RateTable", "listRates": "RateTable",
 }
 DIALECT_OPERATIONS = {"getLeg", "getCall"}  # ?format= other than exotel answers another provider's bare object
 ERROR_DATA = {
@@ -104,6 +109,8 @@ def _describe(schema: dict[str, Any]) -> None:
                     continue
                 if op_id == "getRecording":
                     response["content"] = {"audio/wav": {"schema": {"type": "string", "format": "binary"}}}
+                if op_id == "exportRates":
+                    response["content"] = {"text/csv": {"schema": {"type": "string"}, "example": examples.RATES_CSV}}
                 name = SCHEMA_NAMES.get(op_id or "")
                 bare = examples.BARE.get(op_id or "")
                 if name is None:

@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, bridges, calls, console, legs, metrics
+from legato.api import accounts, admin, bridges, calls, console, legs, metrics
 from legato.api.access_log import AccessLog
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
@@ -19,7 +19,7 @@ from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
 from legato.config import Settings
-from legato.observability.logs import log_start
+from legato.observability.logs import log_admin_token, log_start
 from legato.store.database import RETRY_AFTER
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ def create_app(settings: Settings) -> FastAPI:
             raise
         app.state.runtime = runtime
         log_start(settings)
+        if runtime.new_admin_token is not None:
+            log_admin_token(runtime.new_admin_token)
+            runtime.new_admin_token = None
         try:
             yield
         finally:
@@ -71,6 +74,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(legs.router)
     app.include_router(calls.router)
     app.include_router(accounts.router)
+    app.include_router(admin.router)
     app.include_router(bridges.router)
     app.include_router(metrics.router)
     console.install(app)

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import secrets
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
 from legato.domain.account import Account
 from legato.domain.clock import Clock
-from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
+from legato.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from legato.domain.events import iso
 from legato.domain.ids import new_id
 from legato.domain.numbers import DEFAULT_REGION, check_region, parse_address
 from legato.events.endpoints import EndpointPolicy
@@ -21,6 +23,7 @@ from legato.store.secrets import SecretBox, hash_token, token_matches
 
 _SID = re.compile(r"^[A-Za-z0-9_\-]{3,64}$")
 _AUTH_CACHE_SECONDS = 5.0
+CLEARABLE = frozenset({"cps", "max_concurrent", "inbound_endpoint"})  # fields `update` can set to none (unlimited)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,11 +35,9 @@ class Credentials:
     webhook_secret: str
 
     def as_dict(self) -> dict[str, Any]:
-        return {"account_sid": self.account.account_sid, "name": self.account.name,
-                "api_key": self.account.api_key, "api_token": self.api_token,
-                "webhook_secret": self.webhook_secret, "cps": self.account.cps,
-                "default_region": self.account.default_region, "exophones": list(self.account.exophones),
-                "caller_ids": list(self.account.caller_ids)}
+        summary = account_summary(self.account)
+        return {"account_sid": self.account.account_sid, "name": self.account.name, "api_key": self.account.api_key,
+                "api_token": self.api_token, "webhook_secret": self.webhook_secret, **summary}
 
 
 def account_from_row(row: dict[str, Any]) -> Account:
@@ -45,7 +46,24 @@ def account_from_row(row: dict[str, Any]) -> Account:
                    inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
                    amd_params=dict((row["settings"] or {}).get("amd_params") or {}),
                    default_region=row.get("default_region") or DEFAULT_REGION,
-                   caller_ids=tuple(row.get("caller_ids") or ()))
+                   caller_ids=tuple(row.get("caller_ids") or ()), disabled=row.get("disabled_at") is not None)
+
+
+def account_summary(account: Account) -> dict[str, Any]:
+    """An account as the operator sees it (no secrets): `accounts list`, the admin API."""
+    return {"account_sid": account.account_sid, "name": account.name, "api_key": account.api_key,
+            "disabled": account.disabled, "cps": account.cps, "max_concurrent": account.max_concurrent,
+            "inbound_endpoint": account.inbound_endpoint, "default_region": account.default_region,
+            "exophones": list(account.exophones), "caller_ids": list(account.caller_ids),
+            "amd_params": account.amd_params, "created_at": iso(account.created_at)}
+
+
+def new_api_token() -> str:
+    return "tok_" + secrets.token_urlsafe(32)
+
+
+def new_webhook_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32).replace("-", "A").replace("_", "B")
 
 
 class AccountService:
@@ -66,15 +84,15 @@ class AccountService:
         """Create an account with fresh credentials."""
         account_sid = sid or "AC" + new_id()
         if not _SID.match(account_sid):
-            raise ValidationFailed("sid must be 3-64 letters, digits, '_' or '-'", field="sid")
+            raise ValidationFailed("account_sid must be 3-64 letters, digits, '_' or '-'", field="account_sid")
         if await self.repo.get(account_sid) is not None:
-            raise Conflict(f"account {account_sid} already exists", field="sid")
+            raise Conflict(f"account {account_sid} already exists", field="account_sid")
         _check_limits(cps, max_concurrent)
         await self._check_inbound_endpoint(inbound_endpoint)
         region = check_region(default_region or DEFAULT_REGION)
         api_key = "key_" + secrets.token_hex(12)
-        api_token = "tok_" + secrets.token_urlsafe(32)
-        webhook_secret = "whsec_" + secrets.token_urlsafe(32).replace("-", "A").replace("_", "B")
+        api_token = new_api_token()
+        webhook_secret = new_webhook_secret()
         now = self.clock.now()
         row = {"account_sid": account_sid, "name": name or account_sid, "api_key": api_key,
                "token_hash": hash_token(api_token), "webhook_secret_enc": self.box.seal(webhook_secret),
@@ -86,11 +104,14 @@ class AccountService:
         await self.repo.insert(row)
         return Credentials(account_from_row(row), api_token, webhook_secret)
 
-    async def update(self, account_sid: str, **changes: Any) -> Account:
-        """Change name, limits, region, inbound endpoint, exophones or caller ids (None leaves a field as it is)."""
-        row = await self.repo.get(account_sid)
-        if row is None:
-            raise NotFound(f"no account {account_sid}", field="account_sid")
+    async def update(self, account_sid: str, *, clear: Iterable[str] = (), **changes: Any) -> Account:
+        """Change name, limits, region, inbound endpoint, exophones or caller ids (None leaves a field as it is;
+        the fields named in `clear`, some of CLEARABLE, become none: no limit, no inbound endpoint)."""
+        row = await self._row(account_sid)
+        for name in clear:
+            if name not in CLEARABLE:
+                raise ValidationFailed(f"{name} cannot be set to none (only {', '.join(sorted(CLEARABLE))})",
+                                       field=name)
         values = {k: v for k, v in changes.items() if v is not None}
         if "default_region" in values:
             values["default_region"] = check_region(values["default_region"])
@@ -104,10 +125,56 @@ class AccountService:
         for name, field in (("exophones", "exophone"), ("caller_ids", "caller_id")):
             if name in values:
                 values[name] = _canonical_numbers(values[name], region, field)
+        values.update({name: None for name in clear if name not in values})
+        return await self._write(account_sid, values)
+
+    async def _row(self, account_sid: str) -> dict[str, Any]:
+        row = await self.repo.get(account_sid)
+        if row is None:
+            raise NotFound(f"no account {account_sid}", field="account_sid")
+        return row
+
+    async def _write(self, account_sid: str, values: dict[str, Any]) -> Account:
         values["updated_at"] = self.clock.now()
         await self.repo.update(account_sid, values)
         self._auth_cache.clear()
         return await self.get(account_sid)
+
+    async def rotate_token(self, account_sid: str) -> str:
+        """A new API token (shown once); the old one stops working at once here, within 5 s on other nodes."""
+        await self._row(account_sid)
+        token = new_api_token()
+        await self._write(account_sid, {"token_hash": hash_token(token)})
+        return token
+
+    async def rotate_webhook_secret(self, account_sid: str) -> str:
+        """A new webhook secret (shown once): every delivery attempt from now on, retries and redeliveries of
+        older events included, is signed with it only."""
+        await self._row(account_sid)
+        secret = new_webhook_secret()
+        await self._write(account_sid, {"webhook_secret_enc": self.box.seal(secret)})
+        return secret
+
+    async def set_disabled(self, account_sid: str, disabled: bool) -> Account:
+        """Disable (API calls 403, no new legs, inbound calls refused) or enable an account again."""
+        row = await self._row(account_sid)
+        if disabled == (row.get("disabled_at") is not None):
+            return account_from_row(row)
+        return await self._write(account_sid, {"disabled_at": self.clock.now() if disabled else None})
+
+    async def add_exophone(self, account_sid: str, number: str) -> Account:
+        """Add one exophone (any spelling, read in the account's region; already there: no change)."""
+        account = await self.get(account_sid)
+        (canonical,) = _canonical_numbers([number], account.default_region, "number")
+        return await self._write(account_sid, {"exophones": sorted({*account.exophones, canonical})})
+
+    async def remove_exophone(self, account_sid: str, number: str) -> Account:
+        """Remove one exophone (any spelling); NotFound when the account does not have it."""
+        account = await self.get(account_sid)
+        (canonical,) = _canonical_numbers([number], account.default_region, "number")
+        if canonical not in account.exophones:
+            raise NotFound(f"account {account_sid} has no exophone {canonical}", field="number")
+        return await self._write(account_sid, {"exophones": [e for e in account.exophones if e != canonical]})
 
     async def _check_inbound_endpoint(self, endpoint: str | None) -> None:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""
@@ -117,10 +184,7 @@ class AccountService:
         await self.endpoints.check(endpoint, "inbound_endpoint")
 
     async def get(self, account_sid: str) -> Account:
-        row = await self.repo.get(account_sid)
-        if row is None:
-            raise NotFound(f"no account {account_sid}", field="account_sid")
-        return account_from_row(row)
+        return account_from_row(await self._row(account_sid))
 
     async def all(self) -> list[Account]:
         return [account_from_row(r) for r in await self.repo.all()]
@@ -138,7 +202,7 @@ class AccountService:
         cached = self._auth_cache.get(key)
         now = time.monotonic()
         if cached and now - cached[0] < _AUTH_CACHE_SECONDS:
-            return cached[1]
+            return _enabled(cached[1])
         row = await self.repo.by_api_key(api_key)
         if row is None or not token_matches(api_token, row["token_hash"]):
             raise Unauthorized("invalid api_key or api_token")
@@ -146,7 +210,13 @@ class AccountService:
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
         self._auth_cache[key] = (now, account)
-        return account
+        return _enabled(account)
+
+
+def _enabled(account: Account) -> Account:
+    if account.disabled:
+        raise Forbidden(f"account {account.account_sid} is disabled by the operator", field="account_sid")
+    return account
 
 
 def check_amd_params(values: dict[str, Any], field: str = "amd_params") -> dict[str, Any]:

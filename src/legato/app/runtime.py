@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.app.accounts import AccountService
+from legato.app.admin import AdminTokens
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
 from legato.app.drain import Drain
@@ -41,6 +42,7 @@ from legato.network.base import InboundCall, Network
 from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.observability.metrics import Metrics
 from legato.observability.wiring import observe
+from legato.store.admin_tokens import AdminTokenRepository
 from legato.store.database import create_engine, database_unavailable, display_url, migrate, ping
 from legato.store.idempotency import IdempotencyRepository
 from legato.store.keys import key_source, unlock
@@ -70,7 +72,7 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     config = load_config(settings.config_file)
     media = ManagedMedia(rtp_ports=(config.rtp_port_min, config.rtp_port_max), rtp_host=config.listen_host,
                          advertise=config.contact_host, recordings_dir=settings.recordings_dir.resolve(),
-                         cache_dir=settings.media_cache_dir.resolve())
+                         cache_dir=settings.media_cache_dir.resolve(), log_format=settings.log_format)
     return SipNetwork(config, media)
 
 
@@ -126,6 +128,8 @@ class Runtime:
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
         self.rates = RateService(RateRepository(self.db), self.clock)
+        self.admin = AdminTokens(AdminTokenRepository(self.db), self.clock)
+        self.new_admin_token: str | None = None  # made by this start (an empty database): shown once, then None
         self.idempotency = IdempotencyService(IdempotencyRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound
         self._accounts_by_sid: dict[str, Account] = {}
@@ -180,6 +184,7 @@ class Runtime:
         """Open the store, take this node's lease (LeaseHeld when a running process has it), reconcile the legs
         of nodes that are gone (this node's previous incarnation included), then take calls."""
         await self.open_store()
+        self.new_admin_token = await self.admin.ensure()
         self.writer.owner = (self.lease.name, await self.lease.acquire())
         self.lease.start()
         await self.writer.start()
@@ -229,15 +234,14 @@ class Runtime:
 
     def _route_inbound(self, call: InboundCall) -> Leg | None:
         """The inbound leg for a call to an exophone, or None (404) when no account owns the number."""
-        if self.drain.draining:
-            return None
+        self.drain.check_taking_legs()  # Draining: the SIP network answers 503 with Retry-After
         owner = getattr(self.switchboard.network, "account_sid_for", None)
         account_sid = owner(call.called) if owner else None
         if account_sid is None:  # numbers compared in E.164, national ones read in each account's region
             account_sid = next((a.account_sid for a in self._accounts_by_sid.values()
                                 if canonical(call.called, a.default_region) in a.exophones), None)
         account = self._accounts_by_sid.get(account_sid or "")
-        if account is None:
+        if account is None or account.disabled:
             log.warning("inbound call to an exophone with no account called=%s account_sid=%s", call.called,
                         account_sid)
             return None

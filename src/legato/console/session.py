@@ -1,8 +1,9 @@
 """Console sessions: a short-lived, HMAC-signed cookie naming who signed in.
 
-The cookie holds `base64(json).signature`; the JSON names the principal kind (`account`; an operator
-kind can be added beside it), the account sid and the expiry. The signature covers the JSON and the
-account's current token hash, so rotating the API token ends every console session of that account.
+The cookie holds `base64(json).signature`; the JSON names the principal kind (`account`, or `operator`
+signed in with the admin token), the account sid (empty for the operator) and the expiry. The signature
+covers the JSON and the principal's current token hash, so rotating the API token (or the admin token)
+ends every console session made with the old one.
 """
 
 from __future__ import annotations
@@ -16,11 +17,12 @@ from dataclasses import dataclass
 
 COOKIE = "legato_console"
 LIFETIME = 8 * 3600  # seconds a sign-in lasts
+ACCOUNT, OPERATOR = "account", "operator"
 
 
 @dataclass(frozen=True)
 class Session:
-    kind: str  # "account" (an operator kind is a later addition)
+    kind: str  # ACCOUNT or OPERATOR
     account_sid: str
     expires: int
 
@@ -30,10 +32,10 @@ def _sign(key: bytes, payload: bytes, token_hash: str) -> str:
     return base64.urlsafe_b64encode(mac).decode().rstrip("=")
 
 
-def issue(key: bytes, account_sid: str, token_hash: str, now: float | None = None) -> str:
-    """The cookie value for an account that just signed in."""
+def issue(key: bytes, account_sid: str, token_hash: str, now: float | None = None, kind: str = ACCOUNT) -> str:
+    """The cookie value for an account (or, with `kind=OPERATOR` and no sid, the operator) that just signed in."""
     expires = int((now if now is not None else time.time()) + LIFETIME)
-    payload = json.dumps({"k": "account", "a": account_sid, "e": expires}, separators=(",", ":")).encode()
+    payload = json.dumps({"k": kind, "a": account_sid, "e": expires}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(key, payload, token_hash)
 
 

@@ -22,6 +22,7 @@ class Account:
     amd_params: dict[str, Any] = field(default_factory=dict)  # the account's AMD overrides (see AmdParams)
     default_region: str = "IN"  # ISO 3166 alpha-2: national numbers of this account are read in this region
     caller_ids: tuple[str, ...] = field(default_factory=tuple)  # extra caller ids the operator allowed (canonical)
+    disabled: bool = False  # the operator disabled it: its API calls are refused (403), it places no new legs
 
     def may_present(self, caller_id: str) -> bool:
         """Whether outbound legs may present this canonical caller id (an exophone or an allowed one)."""

@@ -28,9 +28,19 @@ class NotFound(LegatoError):
 
 
 class Unauthorized(LegatoError):
-    """Credentials are missing or wrong (401)."""
+    """Credentials are missing or wrong (401); `challenge` is the WWW-Authenticate the answer carries."""
 
     code = "unauthorized"
+
+    def __init__(self, message: str, *, field: str | None = None, challenge: str = 'Basic realm="legato"') -> None:
+        super().__init__(message, field=field)
+        self.challenge = challenge
+
+
+class Forbidden(LegatoError):
+    """The credentials are valid but may not do this (403), e.g. a disabled account."""
+
+    code = "forbidden"
 
 
 class Conflict(LegatoError):

@@ -284,6 +284,10 @@ class Dispatcher:
         """Legs with events waiting to be delivered (0: everything committed so far went out or gave up)."""
         return len(self._legs)
 
+    def forget_secret(self, account_sid: str) -> None:
+        """The account's webhook secret was rotated: sign its next attempts with the new one."""
+        self._secrets.pop(account_sid, None)
+
     async def _secret(self, account_sid: str) -> str:
         cached = self._secrets.get(account_sid)
         now = time.monotonic()

@@ -11,13 +11,17 @@ import asyncio
 import logging
 import os
 import signal
-import sys
 import tempfile
 from pathlib import Path
 
+import structlog
+
+from legato.logformat import configure_logging
 from legato.media.control import MAX_LINE, ControlServer
 from legato.media.engine import MediaCore
 from legato.media.ports import PortPool
+
+log = structlog.get_logger("legato.media.server")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -29,7 +33,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address put in SDP (default: rtp-host, or 127.0.0.1)")
     parser.add_argument("--recordings-dir", default=str(Path(tempfile.gettempdir()) / "legato-recordings"))
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "legato-media-cache"))
-    parser.add_argument("--log-level", default="WARNING")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--log-format", default="text", choices=("text", "json"),
+                        help="text (logfmt) or json (one object per line), as the API process writes")
     parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop when the process that started this one is gone (even after SIGKILL)")
@@ -46,17 +52,20 @@ async def serve(args: argparse.Namespace) -> None:
     control.core = core
     server = await asyncio.start_server(control.serve_client, host or "127.0.0.1", int(port), limit=MAX_LINE)
     bound = server.sockets[0].getsockname()
-    print(f"legato-media listening {bound[0]}:{bound[1]}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
+    for sig in (signal.SIGTERM, signal.SIGINT):  # before the ready line: a stop right after it is clean
         loop.add_signal_handler(sig, stop.set)
+    log.info("media engine listening", control=f"{bound[0]}:{bound[1]}", rtp_ports=args.rtp_ports,
+             rtp_host=args.rtp_host, advertise=advertise)
+    print(f"legato-media listening {bound[0]}:{bound[1]}", flush=True)
     watch = asyncio.create_task(_watch_parent(stop)) if args.exit_with_parent else None
     async with server:
         await stop.wait()
     if watch is not None:
         watch.cancel()
     await core.close()
+    log.info("media engine stopped")
 
 
 async def _watch_parent(stop: asyncio.Event, every: float = 1.0) -> None:
@@ -70,8 +79,8 @@ async def _watch_parent(stop: asyncio.Event, every: float = 1.0) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging(args.log_format, level=logging.getLevelNamesMapping().get(args.log_level.upper(), logging.INFO))
+    structlog.contextvars.bind_contextvars(process="media", pid=os.getpid())  # tells its lines from the API's
     if args.no_uvloop:
         asyncio.run(serve(args))
     else:

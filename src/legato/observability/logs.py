@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
-import sys
-from typing import Any, TextIO
+from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
@@ -20,44 +19,12 @@ from sqlalchemy.engine import make_url
 from legato import __version__
 from legato.config import Settings
 from legato.events.sinks import Result
+from legato.logformat import configure_logging as configure_logging  # re-exported: the API process sets it up here
 from legato.observability.metrics import event_fields
 
 legs_log = structlog.get_logger("legato.legs")
 events_log = structlog.get_logger("legato.events")
 
-_SHARED: list[Any] = [
-    structlog.contextvars.merge_contextvars,
-    structlog.stdlib.add_log_level,
-    structlog.stdlib.add_logger_name,
-    structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
-]
-QUIET = {"alembic": logging.WARNING, "httpx": logging.WARNING, "httpcore": logging.WARNING,
-         "uvicorn": logging.WARNING, "uvicorn.access": logging.WARNING, "sqlalchemy": logging.WARNING}
-
-
-def configure_logging(log_format: str, *, level: int = logging.INFO, stream: TextIO | None = None) -> None:
-    """Route every log record through structlog's renderer for `log_format` (`json` or `text`)."""
-    renderer: Any = (structlog.processors.JSONRenderer() if log_format == "json"
-                     else structlog.processors.LogfmtRenderer(key_order=["ts", "level", "logger", "event"]))
-    formatter = structlog.stdlib.ProcessorFormatter(
-        foreign_pre_chain=[*_SHARED, structlog.stdlib.ExtraAdder()],
-        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                    structlog.processors.format_exc_info, renderer])
-    handler = logging.StreamHandler(stream or sys.stderr)
-    handler.setFormatter(formatter)
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(level)
-    logging.captureWarnings(True)  # Python warnings become records too, in the same format
-    for name, quiet in QUIET.items():
-        logging.getLogger(name).setLevel(quiet)
-    structlog.configure(
-        processors=[structlog.stdlib.filter_by_level, *_SHARED, structlog.processors.StackInfoRenderer(),
-                    structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
-    )
 
 
 def log_events(rows: list[dict[str, Any]]) -> None:
@@ -89,3 +56,12 @@ def log_start(settings: Settings) -> None:
         listen=f"http://{settings.host}:{settings.port}",
         database=make_url(settings.database_url).render_as_string(hide_password=True),
         network=settings.network, time_scale=settings.time_scale, dc_codes=",".join(settings.dc_map))
+
+
+def log_admin_token(token: str) -> None:
+    """The one time the operator's admin token is shown: at the first start on an empty database."""
+    structlog.get_logger("legato.server").warning(
+        "admin token created: save it now, it is not shown again (only its hash is stored; "
+        "`legato admin token rotate` on the server's host makes a new one); use it as "
+        "Authorization: Bearer <admin_token>, or `legato login URL --admin-token <admin_token>`",
+        admin_token=token)

@@ -58,6 +58,16 @@ accounts = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     Column("default_region", String(2), nullable=False, default="IN"),  # national numbers are read here
     Column("caller_ids", JSON, nullable=False, default=list),  # caller ids allowed besides the exophones
+    Column("disabled_at", UTCDateTime, nullable=True),  # set: the API refuses the account (403), no new legs
+)
+
+# The operator's admin token (hashed), for the /v2/accounts administration routes: one row, "operator".
+admin_tokens = Table(
+    "admin_tokens", metadata,
+    Column("name", String(32), primary_key=True),
+    Column("token_hash", String(128), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("rotated_at", UTCDateTime, nullable=False),
 )
 
 # Fingerprints of the key that encrypts webhook secrets: a process holding another key refuses to start.

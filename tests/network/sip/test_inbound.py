@@ -8,6 +8,7 @@ import socket
 
 import pytest
 
+from legato.domain.errors import Draining
 from legato.domain.leg import HangupSource
 from legato.domain.machine import Ended, HangupSent
 from tests.network.sip.conftest import CALLER
@@ -163,3 +164,28 @@ async def test_caller_with_transport_in_upper_case_gets_our_bye(peers, sip) -> N
     net.network.bye("leg-in")
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # the BYE reached the caller's Contact
     await net.wait_ports_free()
+
+
+async def test_invite_while_draining_gets_503_with_retry_after(sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+
+    def draining(call: object) -> str | None:
+        raise Draining("this server is draining", retry_after=30)
+
+    net.decide = draining
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        invite = (f"INVITE sip:{EXOPHONE}@127.0.0.1 SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-drain-1\r\n"
+                  f"From: <sip:+919163816621@127.0.0.1:{port}>;tag=1\r\n"
+                  f"To: <sip:{EXOPHONE}@127.0.0.1>\r\nCall-ID: drain-1\r\nCSeq: 1 INVITE\r\n"
+                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+        sock.sendto(invite.encode(), ("127.0.0.1", net.network.config.listen_port))
+        reply = ""
+        while not re.match(r"SIP/2\.0 [2-6]\d\d ", reply):  # skip 100 Trying
+            reply = (await asyncio.to_thread(sock.recv, 4096)).decode()
+    assert reply.startswith("SIP/2.0 503 Service Unavailable\r\n"), reply
+    assert re.search(r"^Retry-After: 30\r$", reply, re.M | re.I), reply
+    assert len(net.inbound) == 1 and net.signals == []  # asked once, no leg, nothing reported

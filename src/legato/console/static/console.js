@@ -6,6 +6,10 @@ const $ = (id) => document.getElementById(id);
 const HEADERS = { "Content-Type": "application/json", "X-Legato-Console": "1" };
 let source = null;
 let openLeg = null;
+let viewing = null;  // the operator: the account being watched (sent as ?account_sid=)
+
+// The operator's requests name the account it watches; an account's own session needs nothing.
+const scoped = (path) => viewing ? `${path}?account_sid=${encodeURIComponent(viewing)}` : path;
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -29,15 +33,40 @@ function signedIn(who) {
   $("sign-in-panel").hidden = true;
   $("console").hidden = false;
   $("sign-out").hidden = false;
+  if (who.kind === "operator") return operatorSignedIn(who);
   $("who").textContent = `${who.name || who.account_sid} · ${who.account_sid} · ${who.network}`;
   $("test-call-panel").hidden = who.network !== "sandbox";
   $("exophones").replaceChildren(...who.exophones.map((n) => el("option", { value: n }, n)));
   listen();
 }
 
+function operatorSignedIn(who) {
+  $("who").textContent = `operator · ${who.network}`;
+  $("accounts-panel").hidden = false;
+  $("accounts").tBodies[0].replaceChildren(...who.accounts.map((a) => {
+    const row = el("tr", { "data-account": a.account_sid }, el("td", { class: "sid" }, a.account_sid),
+      el("td", {}, a.name), el("td", {}, a.disabled ? "disabled" : ""), el("td", {}, a.cps ?? "no limit"),
+      el("td", {}, a.max_concurrent ?? "no limit"), el("td", {}, a.exophones.join(" ")), el("td", {}, a.created_at));
+    row.addEventListener("click", () => watch(who, a));
+    return row;
+  }));
+}
+
+function watch(who, account) {
+  viewing = account.account_sid;
+  openLeg = null;
+  $("timeline-panel").hidden = true;
+  $("who").textContent = `operator · watching ${account.name || account.account_sid} · ${account.account_sid} · ${who.network}`;
+  $("test-call-panel").hidden = who.network !== "sandbox";
+  $("exophones").replaceChildren(...account.exophones.map((n) => el("option", { value: n }, n)));
+  listen();
+}
+
 function signedOut(message) {
   if (source) source.close();
   source = null;
+  viewing = null;
+  $("accounts-panel").hidden = true;
   $("console").hidden = true;
   $("sign-out").hidden = true;
   $("who").textContent = "";
@@ -47,7 +76,7 @@ function signedOut(message) {
 
 function listen() {
   if (source) source.close();
-  source = new EventSource("/console/stream");
+  source = new EventSource(scoped("/console/stream"));
   source.addEventListener("snapshot", (event) => render(JSON.parse(event.data)));
   source.onopen = () => { $("stream-state").textContent = "live"; };
   source.onerror = async () => {
@@ -57,7 +86,7 @@ function listen() {
       await call("GET", "/console/session");
       setTimeout(listen, 1000);
     } catch (e) {
-      if (e.status === 401) signedOut(e.message); else setTimeout(listen, 2000);
+      if (e.status === 401 || e.status === 403) signedOut(e.message); else setTimeout(listen, 2000);
     }
   };
 }
@@ -93,7 +122,7 @@ const LEG_FIELDS = ["state", "terminal_status", "direction", "contact_uri", "exo
 async function showTimeline(legSid) {
   openLeg = legSid;
   let data;
-  try { data = await call("GET", `/console/legs/${encodeURIComponent(legSid)}`); } catch (e) { return; }
+  try { data = await call("GET", scoped(`/console/legs/${encodeURIComponent(legSid)}`)); } catch (e) { return; }
   if (openLeg !== legSid) return;
   $("timeline-panel").hidden = false;
   $("timeline-sid").textContent = legSid;
@@ -103,7 +132,7 @@ async function showTimeline(legSid) {
   $("timeline-leg").replaceChildren(...pairs.flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, String(v))]));
   $("timeline-hangup").hidden = leg.state === "terminal";
   const recording = leg.recording_url ? el("audio", { controls: "",
-    src: `/console/recordings/${encodeURIComponent(leg.recording_url.split("/").pop())}` }) : "";
+    src: scoped(`/console/recordings/${encodeURIComponent(leg.recording_url.split("/").pop())}`) }) : "";
   $("timeline-recording").replaceChildren(recording);
   $("timeline-events").replaceChildren(...data.events.map(eventItem));
 }
@@ -137,9 +166,17 @@ document.addEventListener("DOMContentLoaded", async () => {
       e.target.reset();
     } catch (err) { $("sign-in-error").textContent = err.message; }
   });
+  $("operator-sign-in").addEventListener("submit", async (e) => {
+    e.preventDefault();
+    const form = new FormData(e.target);
+    try {
+      signedIn(await call("POST", "/console/operator-session", { admin_token: form.get("admin_token") }));
+      e.target.reset();
+    } catch (err) { $("operator-sign-in-error").textContent = err.message; }
+  });
   $("sign-out").addEventListener("click", async () => { await call("DELETE", "/console/session"); signedOut(""); });
   $("timeline-hangup").addEventListener("click", async () => {
-    if (openLeg) await call("POST", `/console/legs/${encodeURIComponent(openLeg)}/actions`, { action: "hangup" });
+    if (openLeg) await call("POST", scoped(`/console/legs/${encodeURIComponent(openLeg)}/actions`), { action: "hangup" });
   });
   $("timeline-close").addEventListener("click", () => { openLeg = null; $("timeline-panel").hidden = true; });
   $("test-call").addEventListener("submit", async (e) => {
@@ -147,7 +184,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const form = new FormData(e.target);
     $("test-call-error").textContent = "";
     try {
-      const leg = await call("POST", "/console/legs", { contact_uri: form.get("contact_uri"),
+      const leg = await call("POST", scoped("/console/legs"), { contact_uri: form.get("contact_uri"),
         exophone: form.get("exophone"), leg_event_endpoint: form.get("leg_event_endpoint"),
         amd_enable: form.get("amd_enable") === "on" });
       showTimeline(leg.leg_sid);

@@ -171,9 +171,11 @@ class Agent:
         """The INVITE was accepted by sippy: ask the application side whose leg it is."""
         self._offer(dialog)
 
-    def ring_inbound(self, call_ref: str, leg_sid: str | None, refuse: int | None = None) -> None:
-        """The application side decided: ring for `leg_sid`, or 404 when None; `refuse` (e.g. 503 when the
-        leg got no media) rejects the call and ends the leg."""
+    def ring_inbound(self, call_ref: str, leg_sid: str | None, refuse: int | None = None,
+                     retry_after: int | None = None) -> None:
+        """The application side decided: ring for `leg_sid`, or refuse when None (404, or `refuse` with
+        `retry_after`: 503 while draining); `refuse` with a leg (e.g. 503 when the leg got no media) rejects
+        the call and ends the leg."""
         dialog = self.by_ref.get(call_ref)
         if dialog is None or dialog.done:
             if leg_sid is not None:  # the caller gave up before the leg existed
@@ -181,7 +183,7 @@ class Agent:
                                            source=HangupSource.CALLER), ended=True)
             return
         if leg_sid is None:
-            dialog.reject(404)
+            dialog.reject(refuse or 404, retry_after)
             return
         if refuse is not None:
             dialog.reject(refuse)

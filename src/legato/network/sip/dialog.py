@@ -21,6 +21,7 @@ from sippy.CCEvents import (
 from sippy.MsgBody import MsgBody
 from sippy.SipAddress import SipAddress
 from sippy.SipContact import SipContact
+from sippy.SipHeader import SipHeader
 from sippy.SipURL import SipURL
 from sippy.Time.Timeout import Timeout
 from sippy.UA import UA
@@ -280,12 +281,15 @@ class InboundDialog(Dialog):
         self.answered = True
         self.ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
 
-    def reject(self, sip_code: int) -> None:
-        """Send a final failure response; reports nothing."""
+    def reject(self, sip_code: int, retry_after: int | None = None) -> None:
+        """Send a final failure response (with Retry-After when given); reports nothing."""
         if self.done or self.ua is None:
             if self.leg_sid is not None:
                 self.agent.report(self.leg_sid, HangupSent())  # already over: nothing to send
             return
         ua = self.ua
         self._finish(None)
-        ua.recvEvent(CCEventFail((sip_code, REASON_PHRASES.get(sip_code, "Rejected"))))
+        event = CCEventFail((sip_code, REASON_PHRASES.get(sip_code, "Rejected")))
+        if retry_after is not None:
+            event.extra_headers = (SipHeader(name="Retry-After", bodys=str(retry_after)),)
+        ua.recvEvent(event)

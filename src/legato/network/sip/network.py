@@ -16,6 +16,7 @@ import logging
 from typing import Any
 
 from legato.domain import causes
+from legato.domain.errors import Draining
 from legato.domain.machine import Answered, FailedToCreate, Input, TransferUpdate
 from legato.media.amd_params import AmdParams
 from legato.media.base import Allocation, MediaEngine, RemoteMedia
@@ -265,6 +266,9 @@ class SipNetwork:
         if self._inbound is not None:
             try:
                 leg_sid = self._inbound(InboundCall(call_ref=call_ref, caller=caller, called=called))
+            except Draining as exc:  # the server stops: 503 with Retry-After, the caller tries another
+                reactor.call(agent.ring_inbound, call_ref, None, 503, exc.retry_after)
+                return
             except Exception:
                 log.exception("inbound handler failed call_ref=%s", call_ref)
         if leg_sid is None:

@@ -1,7 +1,7 @@
 """idempotency keys: the resource a first request made (bound before it became durable)
 
 Revision ID: 0014_idempotency_resource
-Revises: 0008_node_leases
+Revises: 0013_admin
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_idempotency_resource"
-down_revision = "0008_node_leases"
+down_revision = "0013_admin"
 branch_labels = None
 depends_on = None
 
