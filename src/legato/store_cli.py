@@ -132,12 +132,27 @@ def _amd_overrides(pairs: list[str]) -> dict[str, Any] | None:
     return overrides
 
 
+def _exophone_flows(pairs: list[str]) -> dict[str, str] | None:
+    """`NUMBER=URL` pairs (an empty URL removes the number's flow)."""
+    if not pairs:
+        return None
+    flows: dict[str, str] = {}
+    for pair in pairs:
+        number, sep, url = pair.partition("=")
+        if not sep or not number.strip():
+            err.print(f"[red]error[/red] --exophone-flow takes NUMBER=URL, not {pair!r}")
+            raise typer.Exit(2)
+        flows[number.strip()] = url.strip()
+    return flows
+
+
 def _account_dict(account: Any) -> dict[str, Any]:
     return {"account_sid": account.account_sid, "name": account.name, "api_key": account.api_key,
             "cps": account.cps, "max_concurrent": account.max_concurrent,
             "inbound_endpoint": account.inbound_endpoint, "default_region": account.default_region,
             "exophones": list(account.exophones), "caller_ids": list(account.caller_ids),
-            "amd_params": account.amd_params}
+            "amd_params": account.amd_params, "inbound_flow_url": account.inbound_flow_url,
+            "exophone_flows": account.exophone_flows}
 
 
 @accounts_app.command("update")
@@ -152,10 +167,14 @@ def accounts_update(
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     amd_param: list[str] = typer.Option([], "--amd-param", help="An AMD override, NAME=VALUE (repeatable), "
                                          "e.g. maximum_number_of_words=4 greeting_ms=2500."),
+    inbound_flow_url: str | None = typer.Option(None, "--inbound-flow-url", help="The call flow (TwiML URL) "
+                                                "inbound calls run, answered by Legato ('' removes it)."),
+    exophone_flow: list[str] = typer.Option([], "--exophone-flow", help="NUMBER=URL: the call flow calls to "
+                                            "this exophone run, over --inbound-flow-url (NUMBER= removes it)."),
     as_json: bool = typer.Option(False, "--json"),
     database_url: str | None = DB,
 ) -> None:
-    """Change an account's name, limits, region, inbound endpoint, exophones or caller ids."""
+    """Change an account's name, limits, region, inbound endpoint, call flows, exophones or caller ids."""
     from legato.events.sinks.registry import check_endpoint
 
     if inbound_endpoint is not None:
@@ -167,6 +186,7 @@ def accounts_update(
     account = run_store(lambda rt: rt.accounts.update(
         account_sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
         exophones=exophone or None, caller_ids=caller_id or None, default_region=region,
-        amd_params=_amd_overrides(amd_param)), database_url)
+        amd_params=_amd_overrides(amd_param), inbound_flow_url=inbound_flow_url,
+        exophone_flows=_exophone_flows(exophone_flow)), database_url)
     data = _account_dict(account)
     print(json.dumps(data)) if as_json else console.print(data)

@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, fields
 from typing import Any
 
+from legato.app.flow_fields import check_flow_url
 from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, Unauthorized, ValidationFailed
@@ -45,7 +46,9 @@ def account_from_row(row: dict[str, Any]) -> Account:
                    inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
                    amd_params=dict((row["settings"] or {}).get("amd_params") or {}),
                    default_region=row.get("default_region") or DEFAULT_REGION,
-                   caller_ids=tuple(row.get("caller_ids") or ()))
+                   caller_ids=tuple(row.get("caller_ids") or ()),
+                   inbound_flow_url=(row["settings"] or {}).get("inbound_flow_url"),
+                   exophone_flows=dict((row["settings"] or {}).get("exophone_flows") or {}))
 
 
 class AccountService:
@@ -99,6 +102,7 @@ class AccountService:
             settings = row.get("settings") or {}
             amd = {**(settings.get("amd_params") or {}), **check_amd_params(values.pop("amd_params"))}
             values["settings"] = {**settings, "amd_params": amd}
+        await self._flow_settings(values, row, region)
         _check_limits(values.get("cps"), values.get("max_concurrent"))
         await self._check_inbound_endpoint(values.get("inbound_endpoint"))
         for name, field in (("exophones", "exophone"), ("caller_ids", "caller_id")):
@@ -108,6 +112,28 @@ class AccountService:
         await self.repo.update(account_sid, values)
         self._auth_cache.clear()
         return await self.get(account_sid)
+
+    async def _flow_settings(self, values: dict[str, Any], row: dict[str, Any], region: str) -> None:
+        """Move `inbound_flow_url` ('' clears it) and `exophone_flows` (number -> URL, '' clears one) into the
+        settings in `values`, checked as flow URLs."""
+        url = values.pop("inbound_flow_url", None)
+        flows = values.pop("exophone_flows", None)
+        if url is None and flows is None:
+            return
+        settings = dict(values.get("settings") or row.get("settings") or {})
+        if url is not None:
+            settings["inbound_flow_url"] = (await check_flow_url(url, "inbound_flow_url", self.endpoints)
+                                            if url else None)
+        if flows is not None:
+            merged = dict(settings.get("exophone_flows") or {})
+            for number, flow_url in flows.items():
+                key = parse_address(number, "exophone_flow", region).canonical
+                if flow_url:
+                    merged[key] = await check_flow_url(flow_url, "exophone_flow", self.endpoints)
+                else:
+                    merged.pop(key, None)
+            settings["exophone_flows"] = merged
+        values["settings"] = settings
 
     async def _check_inbound_endpoint(self, endpoint: str | None) -> None:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""

@@ -36,6 +36,9 @@ InboundRouter = Callable[[InboundCall], "Leg | None"]
 LegHook = Callable[[Leg], None]
 """Told of a leg going live (`on_launch`) or ending (`on_end`), on the loop thread, synchronously."""
 
+EventHook = Callable[[Leg, list[LegEvent]], None]
+"""Told of a leg's new events as they are queued for writing (in order), on the loop thread, synchronously."""
+
 RecordingUrl = Callable[[Leg, str], str]
 """`recording_url(leg, file_name)`: where the application fetches a recording of the leg."""
 
@@ -70,6 +73,7 @@ class Switchboard:
         self.route_inbound: InboundRouter = lambda call: None
         self.on_launch: list[LegHook] = []
         self.on_end: list[LegHook] = []
+        self.on_events: list[EventHook] = []  # call flows follow their legs through this
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
         self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
@@ -235,9 +239,18 @@ class Switchboard:
                 self._finished.popitem(last=False)
         if act:
             self._act(controller, effects)
+        if events:
+            self._told(leg, events)
         if ended:
             self._ended(leg)
         return future
+
+    def _told(self, leg: Leg, events: list[LegEvent]) -> None:
+        for hook in self.on_events:
+            try:
+                hook(leg, events)
+            except Exception:
+                log.exception("event hook failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
 
     def _launched(self, leg: Leg) -> None:
         for hook in self.on_launch:
@@ -281,7 +294,8 @@ class Switchboard:
                 destination=leg.contact_e164 or leg.contact_uri,
                 destination_kind="number" if leg.contact_e164 else "sip",
                 caller_id=leg.caller_id_canonical, amd_enable=leg.amd_enable, dc_code=leg.dc_code,
-                options={"amd_params": leg.extra["amd_params"]} if "amd_params" in leg.extra else {})
+                options={key: leg.extra[key] for key in ("amd_params", "sandbox_speech")  # type: ignore[literal-required]
+                         if key in leg.extra})
             try:
                 self.network.dial(request)
             except Exception as exc:  # a network that cannot even try: the leg fails to create

@@ -1,0 +1,147 @@
+"""The verbs of call control: Dial (a second leg, bridged), Redirect, Hangup, Reject."""
+
+from __future__ import annotations
+
+import asyncio
+
+from legato.app.bridges import CreateBridge
+from legato.app.legs import CreateLeg, LegAction
+from legato.domain.errors import LegatoError, ValidationFailed
+from legato.domain.events import LegEvent
+from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
+from legato.flows.params import call_status
+from legato.flows.runner import End, Flow, LegGone, Next
+from legato.flows.twiml import FlowError, Verb
+
+RECORD_DIAL = ("record-from-answer", "record-from-ringing", "record-from-answer-dual", "record-from-ringing-dual")
+
+
+async def redirect(flow: Flow, verb: Verb) -> Next:
+    return Next(flow.resolve(verb.text or None, "Redirect"), verb.get("method") or "POST")
+
+
+async def hangup(flow: Flow, verb: Verb) -> End:
+    await flow.act("hangup")
+    return End()
+
+
+async def reject(flow: Flow, verb: Verb) -> End:
+    reason = verb.get("reason") or "rejected"
+    if reason not in ("rejected", "busy"):
+        raise FlowError("attribute", "Reject.reason", f"Reject reason={reason!r}: rejected or busy")
+    await flow.act("hangup", reason=reason if flow.leg.state is LegState.RINGING else None)
+    return End()
+
+
+def _target(verb: Verb) -> tuple[str, str]:
+    """(contact_uri, network_type) of the one noun to dial."""
+    nouns = list(verb.children) or ([] if not verb.text else [Verb("Number", text=verb.text)])
+    if not nouns:
+        raise FlowError("verb", "Dial", "<Dial> needs a number, a <Number> or a <Sip>")
+    if any(noun.name == "Conference" for noun in nouns):
+        raise FlowError("unsupported", "Conference", "<Dial><Conference> is not supported yet")
+    if len(nouns) > 1:
+        raise FlowError("unsupported", "Dial", "<Dial> rings one <Number> or <Sip> here, not several at once")
+    noun = nouns[0]
+    if not noun.text:
+        raise FlowError("noun", noun.name, f"<{noun.name}> needs a number or URI")
+    if noun.name == "Sip":
+        return noun.text, "voip"
+    return noun.text, "voip" if noun.text.lower().startswith(("sip:", "sips:")) else "pstn"
+
+
+async def dial(flow: Flow, verb: Verb) -> Next | End | None:
+    contact, network = _target(verb)
+    timeout = verb.integer("timeout", 30, 1, 600)
+    record = verb.get("record", "do-not-record")
+    if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
+        raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
+    await flow.answer()
+    parent = flow.leg
+    request = CreateLeg(
+        contact_uri=contact,
+        exophone=verb.get("callerId") or parent.exophone,
+        network_type=network,
+        timeout=timeout,
+        ring_timeout=timeout,
+        time_limit=verb.integer("timeLimit", 14_400, 1, 86_400),
+        reference_leg_sid=parent.leg_sid,
+    )
+    try:
+        child = await flow.host.legs.create(
+            flow.account, request, internal=True, extra={FLOW_PARENT_KEY: parent.leg_sid}
+        )
+    except ValidationFailed as exc:
+        raise FlowError("attribute", "Dial.callerId" if exc.field == "exophone" else "Dial", exc.message) from None
+    events = flow.host.watch(child.leg_sid)
+    try:
+        params, parent_gone = await _connect(flow, child, events, record in RECORD_DIAL or record == "true")
+    finally:
+        flow.host.unwatch(child.leg_sid)
+    action = verb.get("action")
+    step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
+    if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
+        if step is not None:
+            await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
+        return End()
+    return step
+
+
+async def _connect(
+    flow: Flow, child: Leg, events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
+) -> tuple[dict[str, str], bool]:
+    """Wait for the dialled leg; bridge it when it answers, until one side ends: (params, parent ended)."""
+    params = {"DialCallSid": child.leg_sid, "DialBridged": "false"}
+    parent_end = asyncio.ensure_future(flow.wait(lambda e: False))  # raises LegGone when the parent ends
+    try:
+        answered = await _first(events, parent_end, ("leg_answered", "leg_terminated"))
+        if answered is None or answered[1].event_name == "leg_terminated":
+            if answered is None:
+                await _hang_up(flow, child.leg_sid)
+            params["DialCallStatus"] = "canceled" if answered is None else call_status(answered[0])
+            return params, answered is None
+        recording = await flow.act("start_recording", direction="both") if record else None
+        await flow.host.bridges.create(
+            flow.account, CreateBridge(leg_sids=[flow.leg_sid, child.leg_sid], end_on_exit=False)
+        )
+        params["DialBridged"] = "true"
+        ended = await _first(events, parent_end, ("leg_terminated",))
+        parent_end.cancel()  # the parent's own events matter again (its recording's end)
+        if ended is None:
+            await _hang_up(flow, child.leg_sid)
+        else:
+            params["DialCallDuration"] = str(ended[0].duration())
+        params["DialCallStatus"] = "completed"
+        if recording is not None and ended is not None:
+            await flow.act("stop_recording")
+            done = await flow.wait(lambda e: e.event_name == "recording_completed", within=60)
+            if done is not None:
+                params["RecordingUrl"] = str(done.data.get("recording_url") or "")
+                params["RecordingSid"] = str(done.data.get("recording_id") or "")
+        return params, ended is None
+    finally:
+        parent_end.cancel()
+
+
+async def _first(
+    events: asyncio.Queue[tuple[Leg, LegEvent]], parent_end: asyncio.Future[object], names: tuple[str, ...]
+) -> tuple[Leg, LegEvent] | None:
+    """The dialled leg's next event named in `names` (with the leg), or None when the parent leg ended first."""
+    while True:
+        getting = asyncio.ensure_future(events.get())
+        await asyncio.wait((getting, parent_end), return_when=asyncio.FIRST_COMPLETED)
+        if not getting.done():
+            getting.cancel()
+            if isinstance(parent_end.exception(), LegGone):
+                return None
+            parent_end.result()  # anything else is raised
+        leg, event = getting.result()
+        if event.event_name in names:
+            return leg, event
+
+
+async def _hang_up(flow: Flow, leg_sid: str) -> None:
+    try:
+        await flow.host.legs.act(flow.account, leg_sid, LegAction(action="hangup"))
+    except LegatoError:
+        pass  # it ended meanwhile

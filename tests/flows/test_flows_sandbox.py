@@ -1,0 +1,209 @@
+"""Call flows on the sandbox, end to end: a real Legato server fetches TwiML (written with Twilio's own
+VoiceResponse) from a real HTTP app, and Twilio's RequestValidator accepts every request it makes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
+
+from tests.flows.twiml_app import TwimlApp
+from tests.legato_server import Api, LegatoServer
+
+EXOPHONE = "08030752400"
+REJECTING = "08030752411"
+
+
+def _ivr_routes() -> dict[str, Any]:
+    def ivr(params: dict[str, str]) -> str:
+        response = VoiceResponse()
+        gather = Gather(num_digits=1, action="/menu", timeout=5)
+        gather.say("Press 1 for sales")
+        response.append(gather)
+        response.say("We did not get that")
+        return str(response)
+
+    def menu(params: dict[str, str]) -> str:
+        response = VoiceResponse()
+        if params.get("Digits") == "1":
+            response.say("Connecting you", voice="woman", language="en-GB")
+            dial = Dial(action="/dialed", timeout=20)
+            dial.number("09100000007")  # the sandbox answers and hangs up 5 s later
+            response.append(dial)
+        else:
+            response.redirect("/ivr")
+        return str(response)
+
+    def dialed(params: dict[str, str]) -> str:
+        response = VoiceResponse()
+        response.say("Goodbye")
+        response.hangup()
+        return str(response)
+
+    return {"/ivr": ivr, "/menu": menu, "/dialed": dialed, "/status": lambda p: "<Response/>"}
+
+
+@pytest.fixture(scope="module")
+def flow_api(shared_server: LegatoServer) -> Iterator[tuple[Api, TwimlApp]]:
+    app = TwimlApp(_ivr_routes())
+    account = shared_server.create_account("--exophone", EXOPHONE, "--exophone", REJECTING)
+    shared_server.cli(
+        "accounts",
+        "update",
+        account.account_sid,
+        "--inbound-flow-url",
+        app.url("/ivr"),
+        "--exophone-flow",
+        f"{REJECTING}={app.url('/reject')}",
+    )
+    yield Api(shared_server, account), app
+    app.close()
+
+
+def _document(build: Any) -> str:
+    response = VoiceResponse()
+    build(response)
+    return str(response)
+
+
+def _create(api: Api, contact: str, **fields: Any) -> str:
+    response = api.http.post(api.base + "/legs", json={"contact_uri": contact, "exophone": EXOPHONE, **fields})
+    assert response.status_code == 202, response.text
+    return response.json()["response"]["data"]["leg_sid"]
+
+
+def _names(api: Api, leg_sid: str) -> list[str]:
+    return [e["event_name"] for e in api.events(leg_sid)]
+
+
+def _data(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:
+    return [e["payload"]["event_data"]["data"] for e in api.events(leg_sid) if e["event_name"] == name]
+
+
+def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    leg_sid = _create(
+        api,
+        "09100001234",
+        flow_url=app.url("/ivr"),
+        status_callback=app.url("/status"),
+        status_callback_event=["initiated", "ringing", "answered", "completed"],
+    )
+    leg = api.wait_terminal(leg_sid, 60)
+    assert leg["terminal_status"] == "completed"
+    first, menu, dialed = (app.wait_for(p) for p in ("/ivr", "/menu", "/dialed"))
+    assert first.params["CallSid"] == leg_sid and first.params["CallStatus"] == "in-progress"
+    assert first.params["Direction"] == "outbound-api" and first.params["AccountSid"] == api.account.account_sid
+    assert first.params["From"] == EXOPHONE and first.params["To"] == "09100001234"
+    assert menu.params["Digits"] == "1"  # the sandbox keys 1234#: numDigits=1 takes the first
+    assert dialed.params["DialCallStatus"] == "completed" and dialed.params["DialBridged"] == "true"
+    child = api.leg(dialed.params["DialCallSid"])
+    assert child["contact_uri"] == "09100000007" and child["terminal_status"] == "completed"
+    names = _names(api, leg_sid)
+    assert names.index("gather_completed") < names.index("leg_joined_bridge") < names.index("leg_left_bridge")
+    assert names.count("play_completed") == 3  # the gather's prompt, "Connecting you", "Goodbye"
+    assert names[-1] == "leg_terminated" and names.count("leg_terminated") == 1
+    statuses = [r.params["CallStatus"] for r in app.requests if r.path == "/status"]
+    assert statuses == ["initiated", "ringing", "in-progress", "completed"]
+    app.check_signed(api.account.webhook_secret)
+
+
+def test_record_posts_the_recording_to_the_action(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/rec"] = lambda p: _document(
+        lambda r: (
+            r.say("Leave a message"),
+            r.record(action="/recorded", max_length=30, recording_status_callback="/recstatus"),
+        )
+    )
+    app.routes["/recorded"] = lambda p: _document(lambda r: r.hangup())
+    app.routes["/recstatus"] = lambda p: "<Response/>"
+    leg_sid = _create(api, "09100004321", flow_url=app.url("/rec"))
+    recorded = app.wait_for("/recorded")
+    assert recorded.params["Digits"] == "4"  # the first key the sandbox presses ends the recording
+    assert recorded.params["RecordingUrl"].endswith(".wav") and recorded.params["RecordingSid"]
+    assert app.wait_for("/recstatus").params["RecordingStatus"] == "completed"
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    assert "recording_completed" in _names(api, leg_sid)
+    app.check_signed(api.account.webhook_secret)
+
+
+def test_a_failing_url_runs_the_fallback(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/boom"] = lambda p: 500
+    app.routes["/fallback"] = lambda p: _document(lambda r: (r.say("Sorry"), r.hangup()))
+    leg_sid = _create(api, "09100002222", flow_url=app.url("/boom"), flow_fallback_url=app.url("/fallback"))
+    fallback = app.wait_for("/fallback")
+    assert fallback.params["ErrorCode"] == "11200" and fallback.params["ErrorUrl"] == app.url("/boom")
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    [error] = _data(api, leg_sid, "flow_error")
+    assert error["kind"] == "fetch" and error["url"] == app.url("/boom") and "HTTP 500" in error["message"]
+    assert app.paths().count("/boom") == 1  # a 500 is not retried (Twilio retries connection failures only)
+
+
+def test_an_unknown_verb_is_a_flow_error_and_the_call_ends(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/sms"] = lambda p: "<Response><Say>hi</Say><Sms>hello</Sms></Response>"
+    leg_sid = _create(api, "09100003333", flow_url=app.url("/sms"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    [error] = _data(api, leg_sid, "flow_error")
+    assert error["kind"] == "verb" and error["name"] == "Sms" and error["url"] == app.url("/sms")
+    assert "play_completed" not in _names(api, leg_sid)  # a document that cannot run runs no verb
+
+
+def test_inbound_calls_run_the_number_s_flow(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/reject"] = lambda p: _document(lambda r: r.reject(reason="busy"))
+    response = api.http.post(api.base + "/sandbox/incoming", json={"from": "09999912345", "to": REJECTING})
+    rejected = response.json()["response"]["data"]["leg_sid"]
+    assert api.wait_terminal(rejected, 30)["terminal_status"] == "busy"
+    assert "leg_answered" not in _names(api, rejected)
+    assert app.wait_for("/reject").params["CallStatus"] == "ringing"
+
+    response = api.http.post(api.base + "/sandbox/incoming", json={"from": "09999912345", "to": EXOPHONE})
+    leg_sid = response.json()["response"]["data"]["leg_sid"]
+    menu = next(r for r in _wait_requests(app, "/menu", leg_sid))
+    assert menu.params["Direction"] == "inbound" and menu.params["Digits"] == "1"
+    assert menu.params["From"] == "09999912345" and menu.params["To"] == EXOPHONE
+    assert api.wait_terminal(leg_sid, 60)["terminal_status"] == "completed"
+
+
+def test_redirect_replaces_the_running_flow(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/wait"] = lambda p: _document(lambda r: r.pause(length=600))
+    app.routes["/bye"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100005555", flow_url=app.url("/wait"))
+    app.wait_for("/wait")
+    api.wait_state(leg_sid, "connected")
+    response = api.action(leg_sid, action="redirect", url=app.url("/bye"), method="GET")
+    assert response.status_code == 202, response.text
+    bye = app.wait_for("/bye")
+    assert bye.method == "GET" and bye.params["CallSid"] == leg_sid
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    assert "flow_redirect" in _names(api, leg_sid)
+    app.check_signed(api.account.webhook_secret)
+
+
+def test_flow_fields_are_checked(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, _ = flow_api
+    response = api.http.post(api.base + "/legs", json={"contact_uri": "09100001234", "exophone": EXOPHONE})
+    assert response.status_code == 400 and "leg_event_endpoint" in response.text
+    response = api.http.post(
+        api.base + "/legs", json={"contact_uri": "09100001234", "exophone": EXOPHONE, "flow_url": "ftp://example.com/x"}
+    )
+    assert response.status_code == 400 and "flow_url" in response.text
+
+
+def _wait_requests(app: TwimlApp, path: str, leg_sid: str) -> Iterator[Any]:
+    import time
+
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        found = [r for r in list(app.requests) if r.path == path and r.params.get("CallSid") == leg_sid]
+        if found:
+            yield from found
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"no {path} request for {leg_sid}")
