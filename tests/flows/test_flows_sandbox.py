@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
+from legato.app.legs import LegAction
 from tests.flows.twiml_app import TwimlApp
 from tests.legato_server import Api, LegatoServer
 
@@ -207,3 +208,15 @@ def _wait_requests(app: TwimlApp, path: str, leg_sid: str) -> Iterator[Any]:
             return
         time.sleep(0.05)
     raise AssertionError(f"no {path} request for {leg_sid}")
+
+
+@pytest.mark.skipif("input" not in LegAction.model_fields, reason="the speech gather (input=speech) is not merged")
+def test_a_speech_gather_hears_the_sandbox_phrase(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/speak"] = lambda p: _document(lambda r: r.gather(input="speech", action="/heard", hints="sales"))
+    app.routes["/heard"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100006666", flow_url=app.url("/speak"), sandbox_speech="talk to sales")
+    heard = app.wait_for("/heard")
+    assert heard.params["SpeechResult"] == "talk to sales" and float(heard.params["Confidence"]) > 0
+    assert "Digits" not in heard.params
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"

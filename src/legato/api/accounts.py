@@ -28,6 +28,7 @@ async def get_account(request: Request, account: Account = Depends(current_accou
         "max_concurrent": account.max_concurrent, "inbound_endpoint": account.inbound_endpoint,
         "default_region": account.default_region, "exophones": list(account.exophones),
         "caller_ids": list(account.caller_ids), "amd_params": account.amd_params,
+        "inbound_flow_url": account.inbound_flow_url, "exophone_flows": account.exophone_flows,
         "live_legs": live, "created_at": iso(account.created_at),
         "limits": limits, "queue_depth": runtime.throttle.depth(account.account_sid),
         "admitted_legs": runtime.throttle.active(account.account_sid)})
