@@ -76,6 +76,9 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     events = flow.host.watch(child.leg_sid)
     try:
         params, parent_gone = await _connect(flow, child, events, record in RECORD_DIAL or record == "true")
+    except asyncio.CancelledError:  # the flow was redirected: the dialled leg goes, as on Twilio
+        await _hang_up(flow, child.leg_sid)
+        raise
     finally:
         flow.host.unwatch(child.leg_sid)
     action = verb.get("action")

@@ -87,23 +87,21 @@ class FlowHost:
                 self.start(leg, Next(spec["url"], spec.get("method") or "POST"))
 
     def start(self, leg: Leg, first: Next) -> None:
-        """Run a flow on the leg from `first`, replacing the one running (a redirect)."""
+        """Run a flow on the leg from `first`, replacing the one running (a redirect). The flow hears the leg's
+        events from now on."""
         running = self.tasks.pop(leg.leg_sid, None)
         if running is not None:
             running.cancel()
+        flow = self.flows[leg.leg_sid] = Flow(self, leg)
         self.tasks[leg.leg_sid] = asyncio.get_running_loop().create_task(
-            self._run(leg, first), name=f"flow-{leg.leg_sid}"
+            self._run(flow, first), name=f"flow-{leg.leg_sid}"
         )
 
-    async def _run(self, leg: Leg, first: Next) -> None:
+    async def _run(self, flow: Flow, first: Next) -> None:
         try:
-            account = await self.accounts.get(leg.account_sid)
+            flow.account = await self.accounts.get(flow.last.account_sid)
         except Exception:
-            log.exception("flow could not start leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
-            return
-        flow = Flow(self, account, leg)
-        self.flows[leg.leg_sid] = flow
-        if leg.is_terminal:
+            log.exception("flow could not start leg_sid=%s account_sid=%s", flow.leg_sid, flow.last.account_sid)
             self.finished(flow)
             return
         await flow.run(first)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
@@ -16,7 +15,6 @@ ESPEAK_LANGUAGES = frozenset(
 )
 FEMALE = ("woman", "alice")
 RECORD_FINISH_KEYS = "1234567890*#"
-GATHER_PROMPTS = ("Say", "Play", "Pause")
 
 
 def espeak_voice(voice: str | None, language: str | None) -> str:
@@ -29,23 +27,18 @@ def espeak_voice(voice: str | None, language: str | None) -> str:
     return lang + ("+f3" if female else "")
 
 
-def _played(play_id: object) -> Callable[[LegEvent], bool]:
+def played(play_id: object) -> Callable[[LegEvent], bool]:
     return lambda e: e.event_name == "play_completed" and e.data.get("play_id") == play_id
 
 
-async def say(flow: Flow, verb: Verb) -> None:
-    if not verb.text:
-        return
-    result = await flow.act(
-        "say",
-        text=verb.text[:2000],
-        loop=verb.integer("loop", 1, 0, 100),
-        voice=espeak_voice(verb.get("voice"), verb.get("language")),
-    )
-    await flow.wait(_played(result.get("play_id")))
-
-
-async def play(flow: Flow, verb: Verb) -> None:
+async def start_prompt(flow: Flow, verb: Verb) -> object | None:
+    """Start a `Say` or `Play` (digits are sent to the end); its play_id, or None when nothing plays."""
+    if verb.name == "Say":
+        if not verb.text:
+            return None
+        voice = espeak_voice(verb.get("voice"), verb.get("language"))
+        result = await flow.act("say", text=verb.text[:2000], loop=verb.integer("loop", 1, 0, 100), voice=voice)
+        return result.get("play_id")
     digits = verb.get("digits")
     if digits:
         for index, part in enumerate(digits.split("w")):  # each w is half a second's pause, as Twilio's
@@ -54,54 +47,24 @@ async def play(flow: Flow, verb: Verb) -> None:
             if part:
                 await flow.act("send_digits", digits=part)
                 await flow.wait(lambda e: e.event_name == "digits_sent")
-        return
+        return None
     if not verb.text:
         raise FlowError("verb", "Play", "<Play> needs a URL (or the digits attribute)")
     result = await flow.act("play", url=flow.resolve(verb.text, "Play"), loop=verb.integer("loop", 1, 0, 100))
-    await flow.wait(_played(result.get("play_id")))
+    return result.get("play_id")
+
+
+async def say(flow: Flow, verb: Verb) -> None:
+    play_id = await start_prompt(flow, verb)
+    if play_id is not None:
+        await flow.wait(played(play_id))
+
+
+play = say
 
 
 async def pause(flow: Flow, verb: Verb) -> None:
     await flow.sleep(verb.integer("length", 1, 0, 600))
-
-
-async def gather(flow: Flow, verb: Verb) -> Next | None:
-    inputs = (verb.get("input") or "dtmf").split()
-    if not inputs or set(inputs) - {"dtmf", "speech"}:
-        raise FlowError("attribute", "Gather.input", f"Gather input={verb.get('input')!r}: dtmf, speech or both")
-    for child in verb.children:
-        await flow.host.verbs[child.name](flow, child)  # prompts first (no barge-in: docs/call-flows.md)
-    fields: dict[str, object] = {
-        "num_digits": verb.integer("numDigits", 0, 0, 64) or None,
-        "timeout": verb.integer("timeout", 5, 1, 600),
-        "finish_on_key": verb.get("finishOnKey", "#"),
-    }
-    if "speech" in inputs:  # the speech recogniser's gather fields (another module builds the recogniser)
-        timeout = verb.get("speechTimeout")
-        fields.update(
-            input=" ".join(inputs),
-            hints=verb.get("hints"),
-            language=verb.get("language"),
-            speech_timeout=(timeout if timeout == "auto" else verb.integer("speechTimeout", 0, 0, 600))
-            if timeout
-            else None,
-        )
-    try:
-        await flow.act("gather", **fields)
-    except Conflict:  # a redirect left the previous flow's gather running: let it end, then start ours
-        await flow.wait(lambda e: e.event_name == "gather_completed", within=610)
-        await flow.act("gather", **fields)
-    done = await flow.wait(lambda e: e.event_name == "gather_completed")
-    assert done is not None
-    digits, speech = str(done.data.get("digits") or ""), done.data.get("speech_result")
-    if not digits and not speech and not verb.flag("actionOnEmptyResult"):
-        return None  # nothing entered: on to the next verb, as Twilio does
-    params = {"Digits": digits} if "dtmf" in inputs else {}
-    if done.data.get("reason") == "finish_on_key":
-        params["FinishedOnKey"] = verb.get("finishOnKey", "#") or ""
-    if speech:
-        params.update(SpeechResult=str(speech), Confidence=str(done.data.get("confidence", "")))
-    return Next(flow.resolve(verb.get("action"), "Gather.action"), verb.get("method") or "POST", params)
 
 
 async def record(flow: Flow, verb: Verb) -> Next | End | None:

@@ -60,9 +60,9 @@ VerbRunner = Callable[["Flow", Verb], Awaitable["Next | End | None"]]
 class Flow:
     """The flow of one leg (one at a time: a redirect replaces it)."""
 
-    def __init__(self, host: FlowHost, account: Account, leg: Leg) -> None:
+    def __init__(self, host: FlowHost, leg: Leg) -> None:
         self.host = host
-        self.account = account
+        self.account: Account = None  # type: ignore[assignment]  # set by the host before `run`
         self.leg_sid = leg.leg_sid
         self.last = leg
         self.inbox: asyncio.Queue[LegEvent] = asyncio.Queue()
@@ -158,7 +158,7 @@ class Flow:
         step: Next | End | None = start
         try:
             for _ in range(MAX_DOCUMENTS):
-                if not isinstance(step, Next):
+                if not isinstance(step, Next) or self.leg.is_terminal:
                     break
                 step = await self._document(step)
             if not self.leg.is_terminal and self.leg.state is not LegState.CREATED:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from legato.flows import call_verbs, media_verbs, stream_verbs
+from legato.flows import call_verbs, gather_verb, media_verbs, stream_verbs
 from legato.flows.runner import VerbRunner
 
 VERB_RUNNERS: dict[str, VerbRunner] = {
     "Say": media_verbs.say,
     "Play": media_verbs.play,
     "Pause": media_verbs.pause,
-    "Gather": media_verbs.gather,
+    "Gather": gather_verb.gather,
     "Record": media_verbs.record,
     "Dial": call_verbs.dial,
     "Redirect": call_verbs.redirect,

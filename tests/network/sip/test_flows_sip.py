@@ -1,5 +1,6 @@
-"""A call flow over real SIP: Legato calls baresip, says a prompt (espeak-ng), gathers the RFC 4733 digits the
-phone sends, and follows the application's next document (Twilio's VoiceResponse, checked with its validator)."""
+"""A call flow over real SIP: Legato calls baresip, says prompts (espeak-ng), gathers the RFC 4733 digits the
+phone sends (one of them barging into a prompt), and follows the application's next documents (Twilio's
+VoiceResponse, its requests checked with Twilio's RequestValidator)."""
 
 from __future__ import annotations
 
@@ -14,25 +15,26 @@ from tests.network.sip.test_media_legs import EXOPHONE, World, media_world, wait
 
 __all__ = ["media_world"]  # the fixture, shared with the media tests
 pytestmark = [pytest.mark.sip, pytest.mark.media]
+LONG_PROMPT = "Welcome to the test line. " * 8  # far longer than the test takes to press a key
 
 
-def _menu() -> str:
+def _gather(action: str, digits: int, prompt: str) -> str:
     response = VoiceResponse()
-    gather = Gather(num_digits=2, action="/chosen", timeout=10)
-    gather.say("Enter two digits")
+    gather = Gather(num_digits=digits, action=action, timeout=10)
+    gather.say(prompt)
     response.append(gather)
     return str(response)
 
 
-def _chosen(params: dict[str, str]) -> str:
+def _bye(params: dict[str, str]) -> str:
     response = VoiceResponse()
-    response.say("Thank you")
     response.hangup()
     return str(response)
 
 
 def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
-    app = TwimlApp({"/menu": lambda params: _menu(), "/chosen": _chosen})
+    app = TwimlApp({"/menu": lambda p: _gather("/chosen", 1, LONG_PROMPT),
+                    "/chosen": lambda p: _gather("/second", 2, "Two more"), "/second": _bye})
     api, phone = media_world()
     control = BaresipControl(phone.extra["ctrl"])
     try:
@@ -41,18 +43,21 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
             "flow_url": app.url("/menu")})
         assert response.status_code == 202, response.text
         leg_sid = response.json()["response"]["data"]["leg_sid"]
-        control.wait_event("CALL_ESTABLISHED", timeout=10)
-        # The prompt ended: the flow saw that event before it was committed, and sent the gather to the media
-        # engine before this poll could read it, so the phone's digits reach a running gather.
-        wait_event(api, leg_sid, "play_completed", seconds=20)
+        app.wait_for("/menu")  # the flow hears the leg's keys from before its first request
+        control.command("sndcode", "7")  # during the long prompt: it stops the prompt and is the digit
+        chosen = app.wait_for("/chosen")
+        assert chosen.params["Digits"] == "7" and chosen.params["CallSid"] == leg_sid
+        [barged, _] = wait_event(api, leg_sid, "play_completed", count=2, seconds=20)
+        assert barged["reason"] == "stopped"
+        # The second prompt ended: the flow saw that event before it was committed and sent the gather to the
+        # media engine before this poll could read it, so the phone's digits reach a running gather.
         for key in "42":
             control.command("sndcode", key)
             time.sleep(0.3)
-        chosen = app.wait_for("/chosen")
-        assert chosen.params["Digits"] == "42" and chosen.params["CallSid"] == leg_sid
+        assert app.wait_for("/second").params["Digits"] == "42"
         assert api.wait_terminal(leg_sid, 20)["terminal_status"] == "completed"
-        keys = wait_event(api, leg_sid, "dtmf_received", count=2)
-        assert [k["source"] for k in keys] == ["rfc4733", "rfc4733"]
+        keys = wait_event(api, leg_sid, "dtmf_received", count=3)
+        assert [k["source"] for k in keys] == ["rfc4733"] * 3
         app.check_signed(api.account.webhook_secret)
     finally:
         control.close()
