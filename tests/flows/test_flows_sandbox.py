@@ -31,7 +31,8 @@ def _ivr_routes() -> dict[str, Any]:
         if params.get("Digits") == "1":
             response.say("Connecting you", voice="woman", language="en-GB")
             dial = Dial(action="/dialed", timeout=20)
-            dial.number("09100000007")  # the sandbox answers and hangs up 5 s later
+            dial.number("09100000001")  # busy
+            dial.number("09100000007")  # rung at the same time: answers, hangs up 5 s later
             response.append(dial)
         else:
             response.redirect("/ivr")
@@ -102,6 +103,7 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     assert dialed.params["DialCallStatus"] == "completed" and dialed.params["DialBridged"] == "true"
     child = api.leg(dialed.params["DialCallSid"])
     assert child["contact_uri"] == "09100000007" and child["terminal_status"] == "completed"
+    assert child["call_sid"] == leg["call_sid"]  # dialled with reference_leg_sid: the same call
     names = _names(api, leg_sid)
     assert names.index("gather_completed") < names.index("leg_joined_bridge") < names.index("leg_left_bridge")
     assert names.count("play_completed") == 3  # the gather's prompt, "Connecting you", "Goodbye"
@@ -220,3 +222,13 @@ def test_a_speech_gather_hears_the_sandbox_phrase(flow_api: tuple[Api, TwimlApp]
     assert heard.params["SpeechResult"] == "talk to sales" and float(heard.params["Confidence"]) > 0
     assert "Digits" not in heard.params
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+
+
+def test_the_url_fragment_asks_for_retries(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    answers = iter([500, 503])
+    app.routes["/flaky"] = lambda p: next(answers, None) or _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100007777", flow_url=app.url("/flaky") + "#rc=2&rp=5xx")
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    assert app.paths().count("/flaky") == 3  # two 5xx answers retried, the third ran
+    assert "flow_error" not in _names(api, leg_sid)

@@ -33,54 +33,65 @@ async def reject(flow: Flow, verb: Verb) -> End:
     return End()
 
 
-def _target(verb: Verb) -> tuple[str, str]:
-    """(contact_uri, network_type) of the one noun to dial."""
+MAX_TARGETS = 10  # nouns one <Dial> rings at once (Twilio's limit)
+
+
+def _targets(verb: Verb) -> list[tuple[str, str]]:
+    """(contact_uri, network_type) of each noun to ring at once."""
     nouns = list(verb.children) or ([] if not verb.text else [Verb("Number", text=verb.text)])
     if not nouns:
         raise FlowError("verb", "Dial", "<Dial> needs a number, a <Number> or a <Sip>")
     if any(noun.name == "Conference" for noun in nouns):
         raise FlowError("unsupported", "Conference", "<Dial><Conference> is not supported yet")
-    if len(nouns) > 1:
-        raise FlowError("unsupported", "Dial", "<Dial> rings one <Number> or <Sip> here, not several at once")
-    noun = nouns[0]
-    if not noun.text:
-        raise FlowError("noun", noun.name, f"<{noun.name}> needs a number or URI")
-    if noun.name == "Sip":
-        return noun.text, "voip"
-    return noun.text, "voip" if noun.text.lower().startswith(("sip:", "sips:")) else "pstn"
+    if len(nouns) > MAX_TARGETS:
+        raise FlowError("verb", "Dial", f"<Dial> rings at most {MAX_TARGETS} numbers at once")
+    targets = []
+    for noun in nouns:
+        if not noun.text:
+            raise FlowError("noun", noun.name, f"<{noun.name}> needs a number or URI")
+        sip = noun.name == "Sip" or noun.text.lower().startswith(("sip:", "sips:"))
+        targets.append((noun.text, "voip" if sip else "pstn"))
+    return targets
 
 
 async def dial(flow: Flow, verb: Verb) -> Next | End | None:
-    contact, network = _target(verb)
+    targets = _targets(verb)
     timeout = verb.integer("timeout", 30, 1, 600)
     record = verb.get("record", "do-not-record")
     if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
         raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
     await flow.answer()
     parent = flow.leg
-    request = CreateLeg(
-        contact_uri=contact,
-        exophone=verb.get("callerId") or parent.exophone,
-        network_type=network,
-        timeout=timeout,
-        ring_timeout=timeout,
-        time_limit=verb.integer("timeLimit", 14_400, 1, 86_400),
-        reference_leg_sid=parent.leg_sid,
-    )
+    events: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
+    children: list[str] = []
     try:
-        child = await flow.host.legs.create(
-            flow.account, request, internal=True, extra={FLOW_PARENT_KEY: parent.leg_sid}
-        )
-    except ValidationFailed as exc:
-        raise FlowError("attribute", "Dial.callerId" if exc.field == "exophone" else "Dial", exc.message) from None
-    events = flow.host.watch(child.leg_sid)
-    try:
-        params, parent_gone = await _connect(flow, child, events, record in RECORD_DIAL or record == "true")
-    except asyncio.CancelledError:  # the flow was redirected: the dialled leg goes, as on Twilio
-        await _hang_up(flow, child.leg_sid)
+        for contact, network in targets:
+            request = CreateLeg(
+                contact_uri=contact,
+                exophone=verb.get("callerId") or parent.exophone,
+                network_type=network,
+                timeout=timeout,
+                ring_timeout=timeout,
+                time_limit=verb.integer("timeLimit", 14_400, 1, 86_400),
+                reference_leg_sid=parent.leg_sid,
+            )
+            try:
+                child = await flow.host.legs.create(
+                    flow.account, request, internal=True, extra={FLOW_PARENT_KEY: parent.leg_sid}
+                )
+            except ValidationFailed as exc:
+                field = "Dial.callerId" if exc.field == "exophone" else "Dial"
+                raise FlowError("attribute", field, exc.message) from None
+            flow.host.watch(child.leg_sid, events)
+            children.append(child.leg_sid)
+        params, parent_gone = await _connect(flow, children, events, record in RECORD_DIAL or record == "true")
+    except BaseException:  # a bad noun, or the flow was redirected: what was dialled goes, as on Twilio
+        for sid in children:
+            await _hang_up(flow, sid)
         raise
     finally:
-        flow.host.unwatch(child.leg_sid)
+        for sid in children:
+            flow.host.unwatch(sid)
     action = verb.get("action")
     step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
     if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
@@ -90,31 +101,56 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     return step
 
 
+async def _answered(
+    events: asyncio.Queue[tuple[Leg, LegEvent]], parent_end: asyncio.Future[object], children: list[str]
+) -> tuple[Leg | None, str]:
+    """The first dialled leg to answer (the others are hung up), or None and the Twilio status of the last to
+    end ('canceled' when the parent ended first)."""
+    ringing, status = set(children), "failed"
+    while ringing:
+        got = await _first(events, parent_end, ("leg_answered", "leg_terminated"))
+        if got is None:
+            return None, "canceled"
+        leg, event = got
+        if leg.leg_sid not in ringing:
+            continue
+        ringing.discard(leg.leg_sid)
+        if event.event_name == "leg_answered":
+            return leg, "completed"
+        status = call_status(leg)
+    return None, status
+
+
 async def _connect(
-    flow: Flow, child: Leg, events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
+    flow: Flow, children: list[str], events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
 ) -> tuple[dict[str, str], bool]:
-    """Wait for the dialled leg; bridge it when it answers, until one side ends: (params, parent ended)."""
-    params = {"DialCallSid": child.leg_sid, "DialBridged": "false"}
+    """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended)."""
+    params = {"DialCallSid": children[0], "DialBridged": "false"}
     parent_end = asyncio.ensure_future(flow.wait(lambda e: False))  # raises LegGone when the parent ends
     try:
-        answered = await _first(events, parent_end, ("leg_answered", "leg_terminated"))
-        if answered is None or answered[1].event_name == "leg_terminated":
-            if answered is None:
-                await _hang_up(flow, child.leg_sid)
-            params["DialCallStatus"] = "canceled" if answered is None else call_status(answered[0])
-            return params, answered is None
+        winner, status = await _answered(events, parent_end, children)
+        for sid in children:
+            if winner is None or sid != winner.leg_sid:
+                await _hang_up(flow, sid)
+        params["DialCallStatus"] = status
+        if winner is None:
+            return params, status == "canceled"
+        params["DialCallSid"] = winner.leg_sid
         recording = await flow.act("start_recording", direction="both") if record else None
         await flow.host.bridges.create(
-            flow.account, CreateBridge(leg_sids=[flow.leg_sid, child.leg_sid], end_on_exit=False)
+            flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)
         )
         params["DialBridged"] = "true"
-        ended = await _first(events, parent_end, ("leg_terminated",))
+        ended = None
+        while ended is None or ended[0].leg_sid != winner.leg_sid:
+            ended = await _first(events, parent_end, ("leg_terminated",))
+            if ended is None:
+                break
         parent_end.cancel()  # the parent's own events matter again (its recording's end)
         if ended is None:
-            await _hang_up(flow, child.leg_sid)
+            await _hang_up(flow, winner.leg_sid)
         else:
             params["DialCallDuration"] = str(ended[0].duration())
-        params["DialCallStatus"] = "completed"
         if recording is not None and ended is not None:
             await flow.act("stop_recording")
             done = await flow.wait(lambda e: e.event_name == "recording_completed", within=60)

@@ -113,11 +113,9 @@ class FlowHost:
             if task is asyncio.current_task():
                 del self.tasks[flow.leg_sid]
 
-    def watch(self, leg_sid: str) -> asyncio.Queue[tuple[Leg, LegEvent]]:
-        """The events of a leg a flow placed (<Dial>), with the leg, from now on; `unwatch` when done."""
-        queue: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
+    def watch(self, leg_sid: str, queue: asyncio.Queue[tuple[Leg, LegEvent]]) -> None:
+        """Put the events of a leg a flow placed (<Dial>), with the leg, on `queue` from now on; `unwatch`."""
         self.watchers[leg_sid] = queue
-        return queue
 
     def unwatch(self, leg_sid: str) -> None:
         self.watchers.pop(leg_sid, None)
