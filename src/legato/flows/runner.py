@@ -94,11 +94,13 @@ class Flow:
         try:
             request = LegAction.model_validate({"action": action, **{k: v for k, v in fields.items() if v is not None}})
         except ValidationError as exc:
-            where = ".".join(str(p) for p in exc.errors()[0]["loc"])
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            unknown = first["type"] == "extra_forbidden" or where == "action"  # a field or action not built here
             raise FlowError(
-                "unsupported",
+                "unsupported" if unknown else "attribute",
                 f"{action}.{where}",
-                f"this server cannot {action} with {where}: {exc.errors()[0]['msg']}",
+                f"this server cannot {action} with {where}" if unknown else f"{action} {where}: {first['msg']}",
             ) from None
         if self.leg.is_terminal:
             raise LegGone(self._terminal_event())

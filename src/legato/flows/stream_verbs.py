@@ -17,7 +17,7 @@ def _stream(verb: Verb) -> Verb:
     return streams[0]
 
 
-def _fields(flow: Flow, stream: Verb, bidirectional: bool) -> dict[str, object]:
+def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
     url = stream.get("url")
     if not url or not url.lower().startswith(("ws://", "wss://")):
         raise FlowError("attribute", "Stream.url", "<Stream> needs url: a ws:// or wss:// URL")
@@ -39,7 +39,7 @@ def _fields(flow: Flow, stream: Verb, bidirectional: bool) -> dict[str, object]:
 async def connect(flow: Flow, verb: Verb) -> Next | None:
     """Stream both ways until the stream ends, then the action URL (or the next verb)."""
     await flow.answer()
-    await flow.act("start_stream", **_fields(flow, _stream(verb), True))
+    await flow.act("start_stream", **_fields(_stream(verb), True))
     await flow.wait(lambda e: e.event_name in STREAM_ENDED)
     action = verb.get("action")
     return Next(flow.resolve(action, "Connect.action"), verb.get("method") or "POST") if action else None
@@ -48,7 +48,7 @@ async def connect(flow: Flow, verb: Verb) -> Next | None:
 async def start(flow: Flow, verb: Verb) -> None:
     """Fork the call's audio to the stream and go on with the next verb."""
     await flow.answer()
-    await flow.act("start_stream", **_fields(flow, _stream(verb), False))
+    await flow.act("start_stream", **_fields(_stream(verb), False))
 
 
 async def stop(flow: Flow, verb: Verb) -> None:
