@@ -232,3 +232,25 @@ def test_the_url_fragment_asks_for_retries(flow_api: tuple[Api, TwimlApp]) -> No
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
     assert app.paths().count("/flaky") == 3  # two 5xx answers retried, the third ran
     assert "flow_error" not in _names(api, leg_sid)
+
+
+def test_when_the_call_ends_the_dialled_leg_goes_and_actions_are_told(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/dial-long"] = lambda p: _document(lambda r: r.dial("09100009999", action="/after-dial"))
+    app.routes["/after-dial"] = lambda p: _document(lambda r: r.say("never heard"))
+    app.routes["/voicemail"] = lambda p: _document(lambda r: r.record(action="/after-record", finish_on_key=""))
+    app.routes["/after-record"] = lambda p: _document(lambda r: r.say("never heard"))
+    # time_limit ends each call (300 s of sandbox time, 6 s here) while it dials / records
+    dialling = _create(api, "09100002468", flow_url=app.url("/dial-long"), time_limit=300)
+    recording = _create(api, "08100002468", flow_url=app.url("/voicemail"), time_limit=300)
+    after = next(_wait_requests(app, "/after-dial", dialling))
+    assert after.params["DialCallStatus"] == "completed" and after.params["CallStatus"] == "completed"
+    assert after.params["DialBridged"] == "true"
+    child = api.wait_terminal(after.params["DialCallSid"], 30)
+    assert child["terminal_status"] == "completed" and child["hangup_cause"] == "hangup_requested"
+    told = next(_wait_requests(app, "/after-record", recording))
+    assert told.params["Digits"] == "hangup" and told.params["RecordingUrl"].endswith(".wav")
+    assert int(told.params["RecordingDuration"]) > 0
+    for leg_sid in (dialling, recording):
+        assert api.wait_terminal(leg_sid, 30)["hangup_cause"] == "time_limit"
+        assert "play_completed" not in _names(api, leg_sid)  # what the actions answered did not run

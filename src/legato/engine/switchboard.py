@@ -237,10 +237,10 @@ class Switchboard:
             self._finished[leg.leg_sid] = controller
             while len(self._finished) > ENDED_KEPT:
                 self._finished.popitem(last=False)
+        if events:  # before acting: what the network reports while acting comes after these, as its sequence
+            self._told(leg, events)
         if act:
             self._act(controller, effects)
-        if events:
-            self._told(leg, events)
         if ended:
             self._ended(leg)
         return future

@@ -169,6 +169,8 @@ class Flow:
             pass
         except LegatoError as exc:  # the leg ended or refused between our look and our action
             log.info("flow stopped leg_sid=%s reason=%s", self.leg_sid, exc.message)
+        except Exception:
+            log.exception("flow failed leg_sid=%s account_sid=%s", self.leg_sid, self.last.account_sid)
         finally:
             self.host.finished(self)
 
