@@ -63,6 +63,7 @@ def check_store(settings: Settings) -> None:
 DB = typer.Option(None, "--database-url", help="SQLAlchemy URL (default from LEGATO_DATABASE_URL).")
 CALLER_ID_HELP = ("A caller id the account may present besides its exophones (a number the operator checked "
                   "it may use; repeatable; on update replaces the list).")
+INBOUND_FLOW_HELP = "The call flow (TwiML URL) inbound calls run, answered by Legato (docs/call-flows.md)."
 REGION_HELP = "ISO 3166 alpha-2 region in which the account's national numbers are read (default IN)."
 
 
@@ -77,13 +78,15 @@ def accounts_create(
                                        "legs present one of these (or a --caller-id) as caller id."),
     caller_id: list[str] = typer.Option([], "--caller-id", help=CALLER_ID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    inbound_flow_url: str | None = typer.Option(None, "--inbound-flow-url", help=INBOUND_FLOW_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
     database_url: str | None = DB,
 ) -> None:
     """Create an account and print its credentials (the token and secret are shown only now)."""
     creds = run_store(lambda rt: rt.accounts.create(
         sid=sid, name=name, cps=cps, max_concurrent=max_concurrent, inbound_endpoint=inbound_endpoint,
-        exophones=exophone, caller_ids=caller_id, default_region=region), database_url)
+        exophones=exophone, caller_ids=caller_id, default_region=region, inbound_flow_url=inbound_flow_url),
+        database_url)
     data = creds.as_dict()
     if as_json:
         print(json.dumps(data))
@@ -167,8 +170,8 @@ def accounts_update(
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
     amd_param: list[str] = typer.Option([], "--amd-param", help="An AMD override, NAME=VALUE (repeatable), "
                                          "e.g. maximum_number_of_words=4 greeting_ms=2500."),
-    inbound_flow_url: str | None = typer.Option(None, "--inbound-flow-url", help="The call flow (TwiML URL) "
-                                                "inbound calls run, answered by Legato ('' removes it)."),
+    inbound_flow_url: str | None = typer.Option(None, "--inbound-flow-url",
+                                                help=INBOUND_FLOW_HELP + " ('' removes it)"),
     exophone_flow: list[str] = typer.Option([], "--exophone-flow", help="NUMBER=URL: the call flow calls to "
                                             "this exophone run, over --inbound-flow-url (NUMBER= removes it)."),
     as_json: bool = typer.Option(False, "--json"),

@@ -65,7 +65,7 @@ class AccountService:
     async def create(self, *, sid: str | None = None, name: str | None = None, cps: int | None = None,
                      max_concurrent: int | None = None, inbound_endpoint: str | None = None,
                      exophones: list[str] | None = None, caller_ids: list[str] | None = None,
-                     default_region: str | None = None) -> Credentials:
+                     default_region: str | None = None, inbound_flow_url: str | None = None) -> Credentials:
         """Create an account with fresh credentials."""
         account_sid = sid or "AC" + new_id()
         if not _SID.match(account_sid):
@@ -84,7 +84,9 @@ class AccountService:
                "cps": cps, "max_concurrent": max_concurrent, "inbound_endpoint": inbound_endpoint,
                "exophones": _canonical_numbers(exophones or [], region, "exophone"),
                "caller_ids": _canonical_numbers(caller_ids or [], region, "caller_id"),
-               "default_region": region, "settings": {},
+               "default_region": region,
+               "settings": {"inbound_flow_url": await check_flow_url(inbound_flow_url, "inbound_flow_url",
+                                                                     self.endpoints)} if inbound_flow_url else {},
                "created_at": now, "updated_at": now}
         await self.repo.insert(row)
         return Credentials(account_from_row(row), api_token, webhook_secret)

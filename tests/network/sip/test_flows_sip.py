@@ -5,12 +5,15 @@ VoiceResponse, its requests checked with Twilio's RequestValidator)."""
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 from twilio.twiml.voice_response import Gather, VoiceResponse
 
 from tests.flows.twiml_app import TwimlApp
+from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import BaresipControl
+from tests.network.sip.test_legs_api import start_world
 from tests.network.sip.test_media_legs import EXOPHONE, World, media_world, wait_event
 
 __all__ = ["media_world"]  # the fixture, shared with the media tests
@@ -61,4 +64,30 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
         app.check_signed(api.account.webhook_secret)
     finally:
         control.close()
+        app.close()
+
+
+def test_an_inbound_call_runs_the_account_s_flow(peers: Peers, tmp_path: Path) -> None:
+    app = TwimlApp({"/in": lambda p: _gather("/in-chosen", 1, LONG_PROMPT), "/in-chosen": _bye})
+    api, server, sip_port = start_world(peers, tmp_path, account_args=(
+        "--exophone", EXOPHONE, "--inbound-flow-url", app.url("/in")))
+    caller = peers.phone(user="caller")
+    control = BaresipControl(caller.extra["ctrl"])
+    try:
+        control.command("dial", f"sip:{EXOPHONE}@127.0.0.1:{sip_port}")
+        first = app.wait_for("/in")
+        assert (first.params["Direction"], first.params["CallStatus"]) == ("inbound", "ringing")
+        control.wait_event("CALL_ESTABLISHED", timeout=10)  # answered by the flow, not through the API
+        control.command("sndcode", "5")
+        chosen = app.wait_for("/in-chosen")
+        assert chosen.params["Digits"] == "5" and chosen.params["To"] == EXOPHONE
+        control.wait_event("CALL_CLOSED", timeout=10)
+        leg = api.wait_terminal(chosen.params["CallSid"])
+        assert (leg["direction"], leg["terminal_status"], leg["hangup_source"]) == ("inbound", "completed", "platform")
+        names = [e["event_name"] for e in api.events(leg["leg_sid"])]
+        assert names[:2] == ["leg_incoming", "leg_answered"] and names.count("leg_terminated") == 1
+        app.check_signed(api.account.webhook_secret)
+    finally:
+        control.close()
+        server.stop()
         app.close()
