@@ -30,7 +30,7 @@ def _ivr_routes() -> dict[str, Any]:
         response = VoiceResponse()
         if params.get("Digits") == "1":
             response.say("Connecting you", voice="woman", language="en-GB")
-            dial = Dial(action="/dialed", timeout=20)
+            dial = Dial(action="/dialed", timeout=20, record="record-from-answer")
             dial.number("09100000001")  # busy
             dial.number("09100000007")  # rung at the same time: answers, hangs up 5 s later
             response.append(dial)
@@ -101,6 +101,7 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     assert first.params["From"] == EXOPHONE and first.params["To"] == "09100001234"
     assert menu.params["Digits"] == "1"  # the sandbox keys 1234#: numDigits=1 takes the first
     assert dialed.params["DialCallStatus"] == "completed" and dialed.params["DialBridged"] == "true"
+    assert dialed.params["RecordingUrl"].endswith(".wav")  # record="record-from-answer"
     child = api.leg(dialed.params["DialCallSid"])
     assert child["contact_uri"] == "09100000007" and child["terminal_status"] == "completed"
     assert child["call_sid"] == leg["call_sid"]  # dialled with reference_leg_sid: the same call
@@ -118,6 +119,7 @@ def test_record_posts_the_recording_to_the_action(flow_api: tuple[Api, TwimlApp]
     app.routes["/rec"] = lambda p: _document(
         lambda r: (
             r.say("Leave a message"),
+            r.play(digits="1w2"),
             r.record(action="/recorded", max_length=30, recording_status_callback="/recstatus"),
         )
     )
@@ -129,7 +131,8 @@ def test_record_posts_the_recording_to_the_action(flow_api: tuple[Api, TwimlApp]
     assert recorded.params["RecordingUrl"].endswith(".wav") and recorded.params["RecordingSid"]
     assert app.wait_for("/recstatus").params["RecordingStatus"] == "completed"
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
-    assert "recording_completed" in _names(api, leg_sid)
+    names = _names(api, leg_sid)
+    assert names.count("digits_sent") == 2 and names.index("digits_sent") < names.index("recording_completed")
     app.check_signed(api.account.webhook_secret)
 
 
@@ -154,6 +157,16 @@ def test_an_unknown_verb_is_a_flow_error_and_the_call_ends(flow_api: tuple[Api, 
     [error] = _data(api, leg_sid, "flow_error")
     assert error["kind"] == "verb" and error["name"] == "Sms" and error["url"] == app.url("/sms")
     assert "play_completed" not in _names(api, leg_sid)  # a document that cannot run runs no verb
+
+
+def test_a_verb_the_server_refuses_is_a_flow_error(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/far-play"] = lambda p: _document(lambda r: (r.play("https://cdn.example.com/x.wav"), r.say("no")))
+    leg_sid = _create(api, "09100004444", flow_url=app.url("/far-play"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    [error] = _data(api, leg_sid, "flow_error")
+    assert (error["kind"], error["name"]) == ("attribute", "Play.url")  # not under LEGATO_PLAY_URL_PREFIXES
+    assert "play_completed" not in _names(api, leg_sid)
 
 
 def test_inbound_calls_run_the_number_s_flow(flow_api: tuple[Api, TwimlApp]) -> None:

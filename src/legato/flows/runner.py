@@ -190,6 +190,11 @@ class Flow:
                 outcome = await self.host.verbs[verb.name](self, verb)
             except FlowError as error:
                 return await self._failed(error, step)
+            except LegatoError as exc:  # the use-case refused the verb (a play URL not allowed, a 409...)
+                if self.leg.is_terminal:
+                    return End()
+                kind, name = ("attribute", f"{verb.name}.{exc.field}") if exc.field else ("verb", verb.name)
+                return await self._failed(FlowError(kind, name, f"<{verb.name}>: {exc.message}"), step)
             if outcome is not None:
                 return outcome
         return None
