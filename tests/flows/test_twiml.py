@@ -66,3 +66,12 @@ def test_twilio_voices_map_to_espeak_ng() -> None:
     assert espeak_voice("woman", "en-GB") == "en-gb+f3"
     assert espeak_voice("Polly.Aditi", "hi-IN") == "hi"
     assert espeak_voice("man", "xx-YY") == "en-us"
+
+
+def test_ssml_inside_say_is_spoken_as_text() -> None:
+    response = VoiceResponse()
+    say = response.say("Your code is", voice="alice")
+    say.break_(time="1s")
+    say.say_as("1234", interpret_as="digits")
+    [verb] = parse(str(response))
+    assert verb.text == "Your code is 1234" and verb.attributes == {"voice": "alice"}

@@ -31,6 +31,7 @@ class VerbSpec:
 
     attributes: frozenset[str] = frozenset()
     children: frozenset[str] | None = None
+    markup: bool = False  # SSML inside (Say): its text is spoken, its tags are not applied
 
 
 def _spec(attributes: str = "", children: str | None = None) -> VerbSpec:
@@ -39,7 +40,7 @@ def _spec(attributes: str = "", children: str | None = None) -> VerbSpec:
 
 _SPEECH = "speechTimeout hints language speechModel enhanced profanityFilter"
 VERBS: dict[str, VerbSpec] = {
-    "Say": _spec("voice language loop"),
+    "Say": VerbSpec(frozenset({"voice", "language", "loop"}), markup=True),
     "Play": _spec("loop digits"),
     "Pause": _spec("length"),
     "Gather": _spec(
@@ -66,6 +67,9 @@ NOUNS: dict[str, VerbSpec] = {
     "Stream": _spec("url name track bidirectional", "Parameter"),
     "Parameter": _spec("name value"),
 }
+
+
+SSML = frozenset("break emphasis lang p phoneme prosody s say-as sub w effect".split())  # Say's markup
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +134,16 @@ def _element(element: Element, table: dict[str, VerbSpec], kind: str) -> Verb:
             raise FlowError(
                 "attribute", f"{name}.{_local(attribute)}", f"<{name}> has no attribute {_local(attribute)!r} in Legato"
             )
+    if spec.markup:
+        for inner in element.iter():
+            if inner is not element and _local(inner.tag) not in SSML:
+                raise FlowError(
+                    "verb" if _local(inner.tag) in VERBS else "noun",
+                    _local(inner.tag),
+                    f"<{_local(inner.tag)}> cannot be inside <{name}>",
+                )
+        text = " ".join(" ".join(element.itertext()).split())
+        return Verb(name, {_local(k): v for k, v in element.attrib.items()}, text)
     children: list[Verb] = []
     for child in element:
         child_name = _local(child.tag)
