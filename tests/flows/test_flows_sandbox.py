@@ -32,7 +32,12 @@ def _ivr_routes() -> dict[str, Any]:
             response.say("Connecting you", voice="woman", language="en-GB")
             dial = Dial(action="/dialed", timeout=20, record="record-from-answer")
             dial.number("09100000001")  # busy
-            dial.number("09100000007")  # rung at the same time: answers, hangs up 5 s later
+            dial.number(
+                "09100000007",
+                send_digits="9",
+                status_callback="/child-status",  # rung at the same
+                status_callback_event="initiated answered completed",
+            )  # time: answers, hangs up 5 s later
             response.append(dial)
         else:
             response.redirect("/ivr")
@@ -44,7 +49,13 @@ def _ivr_routes() -> dict[str, Any]:
         response.hangup()
         return str(response)
 
-    return {"/ivr": ivr, "/menu": menu, "/dialed": dialed, "/status": lambda p: "<Response/>"}
+    return {
+        "/ivr": ivr,
+        "/menu": menu,
+        "/dialed": dialed,
+        "/status": lambda p: "<Response/>",
+        "/child-status": lambda p: "<Response/>",
+    }
 
 
 @pytest.fixture(scope="module")
@@ -105,11 +116,17 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     child = api.leg(dialed.params["DialCallSid"])
     assert child["contact_uri"] == "09100000007" and child["terminal_status"] == "completed"
     assert child["call_sid"] == leg["call_sid"]  # dialled with reference_leg_sid: the same call
+    assert "digits_sent" in _names(api, child["leg_sid"])  # sendDigits once it answered
+    child_statuses = [r.params for r in _requests(app, "/child-status", 3)]
+    assert [p["CallStatus"] for p in child_statuses] == ["initiated", "in-progress", "completed"]
+    assert {(p["CallSid"], p["ParentCallSid"], p["Direction"]) for p in child_statuses} == {
+        (child["leg_sid"], leg_sid, "outbound-dial")
+    }
     names = _names(api, leg_sid)
     assert names.index("gather_completed") < names.index("leg_joined_bridge") < names.index("leg_left_bridge")
     assert names.count("play_completed") == 3  # the gather's prompt, "Connecting you", "Goodbye"
     assert names[-1] == "leg_terminated" and names.count("leg_terminated") == 1
-    statuses = [r.params["CallStatus"] for r in app.requests if r.path == "/status"]
+    statuses = [r.params["CallStatus"] for r in _requests(app, "/status", 4)]
     assert statuses == ["initiated", "ringing", "in-progress", "completed"]
     app.check_signed(api.account.webhook_secret)
 
@@ -210,6 +227,17 @@ def test_flow_fields_are_checked(flow_api: tuple[Api, TwimlApp]) -> None:
         api.base + "/legs", json={"contact_uri": "09100001234", "exophone": EXOPHONE, "flow_url": "ftp://example.com/x"}
     )
     assert response.status_code == 400 and "flow_url" in response.text
+
+
+def _requests(app: TwimlApp, path: str, count: int) -> list[Any]:
+    """The requests to `path` once there are `count` of them (callbacks are sent in the background)."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while len(found := [r for r in list(app.requests) if r.path == path]) < count:
+        assert time.monotonic() < deadline, f"{len(found)} requests to {path}"
+        time.sleep(0.05)
+    return found
 
 
 def _wait_requests(app: TwimlApp, path: str, leg_sid: str) -> Iterator[Any]:

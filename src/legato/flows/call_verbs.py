@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+from pydantic import ValidationError
+
 from legato.app.bridges import CreateBridge
 from legato.app.legs import CreateLeg, LegAction
 from legato.domain.errors import LegatoError, ValidationFailed
@@ -36,8 +38,8 @@ async def reject(flow: Flow, verb: Verb) -> End:
 MAX_TARGETS = 10  # nouns one <Dial> rings at once (Twilio's limit)
 
 
-def _targets(verb: Verb) -> list[tuple[str, str]]:
-    """(contact_uri, network_type) of each noun to ring at once."""
+def _targets(verb: Verb) -> list[Verb]:
+    """The nouns to ring at once (a number given as the Dial's text is a Number)."""
     nouns = list(verb.children) or ([] if not verb.text else [Verb("Number", text=verb.text)])
     if not nouns:
         raise FlowError("verb", "Dial", "<Dial> needs a number, a <Number> or a <Sip>")
@@ -45,45 +47,58 @@ def _targets(verb: Verb) -> list[tuple[str, str]]:
         raise FlowError("unsupported", "Conference", "<Dial><Conference> is not supported yet")
     if len(nouns) > MAX_TARGETS:
         raise FlowError("verb", "Dial", f"<Dial> rings at most {MAX_TARGETS} numbers at once")
-    targets = []
     for noun in nouns:
         if not noun.text:
             raise FlowError("noun", noun.name, f"<{noun.name}> needs a number or URI")
-        sip = noun.name == "Sip" or noun.text.lower().startswith(("sip:", "sips:"))
-        targets.append((noun.text, "voip" if sip else "pstn"))
-    return targets
+    return nouns
+
+
+def _request(flow: Flow, verb: Verb, noun: Verb, parent: Leg) -> CreateLeg:
+    """The dialled leg, with the noun's own status callbacks (Twilio's Number/Sip statusCallback)."""
+    timeout = verb.integer("timeout", 30, 1, 600)
+    sip = noun.name == "Sip" or noun.text.lower().startswith(("sip:", "sips:"))
+    callback = noun.get("statusCallback")
+    try:
+        return CreateLeg(
+            contact_uri=noun.text,
+            exophone=verb.get("callerId") or parent.exophone,
+            network_type="voip" if sip else "pstn",
+            timeout=timeout,
+            ring_timeout=timeout,
+            time_limit=verb.integer("timeLimit", 14_400, 1, 86_400),
+            reference_leg_sid=parent.leg_sid,
+            status_callback=flow.resolve(callback, f"{noun.name}.statusCallback") if callback else None,
+            status_callback_event=(noun.get("statusCallbackEvent") or "completed").split() if callback else None,
+            status_callback_method=noun.get("statusCallbackMethod") or "POST",
+        )
+    except ValidationError as exc:
+        where = str(exc.errors()[0]["loc"][0])
+        raise FlowError("attribute", f"{noun.name}.{where}", f"<{noun.name}>: {exc.errors()[0]['msg']}") from None
 
 
 async def dial(flow: Flow, verb: Verb) -> Next | End | None:
-    targets = _targets(verb)
-    timeout = verb.integer("timeout", 30, 1, 600)
+    nouns = _targets(verb)
     record = verb.get("record", "do-not-record")
     if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
         raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
     await flow.answer()
     parent = flow.leg
     events: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
-    children: list[str] = []
+    children: dict[str, str] = {}  # leg_sid -> the digits to send it once it answers (Number sendDigits)
     try:
-        for contact, network in targets:
-            request = CreateLeg(
-                contact_uri=contact,
-                exophone=verb.get("callerId") or parent.exophone,
-                network_type=network,
-                timeout=timeout,
-                ring_timeout=timeout,
-                time_limit=verb.integer("timeLimit", 14_400, 1, 86_400),
-                reference_leg_sid=parent.leg_sid,
-            )
+        for noun in nouns:
             try:
                 child = await flow.host.legs.create(
-                    flow.account, request, internal=True, extra={FLOW_PARENT_KEY: parent.leg_sid}
+                    flow.account,
+                    _request(flow, verb, noun, parent),
+                    internal=True,
+                    extra={FLOW_PARENT_KEY: parent.leg_sid},
                 )
             except ValidationFailed as exc:
-                field = "Dial.callerId" if exc.field == "exophone" else "Dial"
+                field = "Dial.callerId" if exc.field == "exophone" else f"{noun.name}.{exc.field}"
                 raise FlowError("attribute", field, exc.message) from None
             flow.host.watch(child.leg_sid, events)
-            children.append(child.leg_sid)
+            children[child.leg_sid] = (noun.get("sendDigits") or "").replace("w", "")
         params, parent_gone = await _connect(flow, children, events, record in RECORD_DIAL or record == "true")
     except BaseException:  # a bad noun, or the flow was redirected: what was dialled goes, as on Twilio
         for sid in children:
@@ -122,13 +137,13 @@ async def _answered(
 
 
 async def _connect(
-    flow: Flow, children: list[str], events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
+    flow: Flow, children: dict[str, str], events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
 ) -> tuple[dict[str, str], bool]:
     """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended)."""
-    params = {"DialCallSid": children[0], "DialBridged": "false"}
+    params = {"DialCallSid": next(iter(children)), "DialBridged": "false"}
     parent_end = asyncio.ensure_future(flow.wait(lambda e: False))  # raises LegGone when the parent ends
     try:
-        winner, status = await _answered(events, parent_end, children)
+        winner, status = await _answered(events, parent_end, list(children))
         for sid in children:
             if winner is None or sid != winner.leg_sid:
                 await _hang_up(flow, sid)
@@ -136,6 +151,10 @@ async def _connect(
         if winner is None:
             return params, status == "canceled"
         params["DialCallSid"] = winner.leg_sid
+        if children[winner.leg_sid]:
+            await flow.host.legs.act(
+                flow.account, winner.leg_sid, LegAction(action="send_digits", digits=children[winner.leg_sid])
+            )
         recording = await flow.act("start_recording", direction="both") if record else None
         await flow.host.bridges.create(
             flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)

@@ -61,8 +61,8 @@ VERBS: dict[str, VerbSpec] = {
     "Stop": _spec("", "Stream"),
 }
 NOUNS: dict[str, VerbSpec] = {
-    "Number": _spec("sendDigits"),
-    "Sip": _spec("username password"),
+    "Number": _spec("sendDigits statusCallback statusCallbackEvent statusCallbackMethod"),
+    "Sip": _spec("username password statusCallback statusCallbackEvent statusCallbackMethod"),
     "Conference": _spec("startConferenceOnEnter endConferenceOnExit muted beep waitUrl"),
     "Stream": _spec("url name track bidirectional", "Parameter"),
     "Parameter": _spec("name value"),
