@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from legato.app.bridges import CreateBridge
 from legato.app.legs import CreateLeg, LegAction
-from legato.domain.errors import LegatoError, ValidationFailed
+from legato.domain.errors import Conflict, LegatoError, ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
 from legato.flows.params import call_status
@@ -152,13 +152,21 @@ async def _connect(
             return params, status == "canceled"
         params["DialCallSid"] = winner.leg_sid
         if children[winner.leg_sid]:
-            await flow.host.legs.act(
-                flow.account, winner.leg_sid, LegAction(action="send_digits", digits=children[winner.leg_sid])
-            )
+            try:
+                await flow.host.legs.act(
+                    flow.account, winner.leg_sid, LegAction(action="send_digits", digits=children[winner.leg_sid])
+                )
+            except LegatoError:
+                pass  # it hung up meanwhile: the bridge below says so
         recording = await flow.act("start_recording", direction="both") if record else None
-        await flow.host.bridges.create(
-            flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)
-        )
+        try:
+            await flow.host.bridges.create(
+                flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)
+            )
+        except Conflict:
+            if not winner.is_terminal:
+                raise
+            return params, False  # it hung up before it could be bridged: completed, not bridged
         params["DialBridged"] = "true"
         ended = None
         while ended is None or ended[0].leg_sid != winner.leg_sid:
