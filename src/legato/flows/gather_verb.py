@@ -43,10 +43,9 @@ def _fields(verb: Verb, inputs: list[str]) -> dict[str, object]:
         "finish_on_key": verb.get("finishOnKey", "#"),
     }
     if "speech" in inputs:  # the speech recogniser's gather fields
-        timeout = verb.get("speechTimeout")
-        speech_timeout = (
-            (timeout if timeout == "auto" else verb.integer("speechTimeout", 0, 0, 600)) if timeout else None
-        )
+        # speechTimeout="auto" (Twilio's end-of-speech detection) leaves the recogniser's own default
+        auto = verb.get("speechTimeout") in (None, "", "auto")
+        speech_timeout = None if auto else verb.integer("speechTimeout", 0, 1, 600)
         fields.update(
             input=" ".join(inputs),
             hints=verb.get("hints"),
