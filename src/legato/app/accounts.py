@@ -128,8 +128,12 @@ class AccountService:
                                             if url else None)
         if flows is not None:
             merged = dict(settings.get("exophone_flows") or {})
+            owned = values.get("exophones") or row.get("exophones") or []
             for number, flow_url in flows.items():
                 key = parse_address(number, "exophone_flow", region).canonical
+                if flow_url and key not in owned:
+                    raise ValidationFailed(f"{number} is not one of the account's exophones",
+                                           field="exophone_flow")
                 if flow_url:
                     merged[key] = await check_flow_url(flow_url, "exophone_flow", self.endpoints)
                 else:
