@@ -221,13 +221,28 @@ def test_redirect_replaces_the_running_flow(flow_api: tuple[Api, TwimlApp]) -> N
 
 
 def test_flow_fields_are_checked(flow_api: tuple[Api, TwimlApp]) -> None:
-    api, _ = flow_api
+    api, app = flow_api
     response = api.http.post(api.base + "/legs", json={"contact_uri": "09100001234", "exophone": EXOPHONE})
     assert response.status_code == 400 and "leg_event_endpoint" in response.text
     response = api.http.post(
-        api.base + "/legs", json={"contact_uri": "09100001234", "exophone": EXOPHONE, "flow_url": "ftp://example.com/x"}
+        api.base + "/legs",
+        json={"contact_uri": "09100001234", "exophone": EXOPHONE, "flow_url": "ftp://example.com/x"},
     )
     assert response.status_code == 400 and "flow_url" in response.text
+    leg_sid = _create(api, "09100001234", leg_event_endpoint="http://127.0.0.1:9/events")
+    response = api.action(leg_sid, action="redirect", url="file:///etc/passwd")
+    assert response.status_code in (400, 409) and response.json()["response"]["error_data"]["field"] in (
+        "url",
+        "action",
+    )
+    api.wait_state(leg_sid, "connected")
+    response = api.action(leg_sid, action="redirect", url="file:///etc/passwd")
+    assert response.status_code == 400 and response.json()["response"]["error_data"]["field"] == "url"
+    response = api.action(leg_sid, action="say", text="hi", method="GET")
+    assert response.status_code == 400 and response.json()["response"]["error_data"]["field"] == "method"
+    api.action(leg_sid, action="hangup")
+    with pytest.raises(RuntimeError, match="not one of the account's exophones"):
+        api.server.cli("accounts", "update", api.account.account_sid, "--exophone-flow", f"08030752499={app.url('/x')}")
 
 
 def _requests(app: TwimlApp, path: str, count: int) -> list[Any]:
