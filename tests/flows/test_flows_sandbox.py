@@ -118,7 +118,7 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     assert child["contact_uri"] == "09100005678" and child["hangup_cause"] == "time_limit"
     assert child["call_sid"] == leg["call_sid"]  # dialled with reference_leg_sid: the same call
     assert "digits_sent" in _names(api, child["leg_sid"])  # sendDigits once it answered
-    child_statuses = [r.params for r in _requests(app, "/child-status", 3)]
+    child_statuses = [r.params for r in app.wait_all("/child-status", count=3)]
     assert [p["CallStatus"] for p in child_statuses] == ["initiated", "in-progress", "completed"]
     assert {(p["CallSid"], p["ParentCallSid"], p["Direction"]) for p in child_statuses} == {
         (child["leg_sid"], leg_sid, "outbound-dial")
@@ -127,7 +127,7 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     assert names.index("gather_completed") < names.index("leg_joined_bridge") < names.index("leg_left_bridge")
     assert names.count("play_completed") == 3  # the gather's prompt, "Connecting you", "Goodbye"
     assert names[-1] == "leg_terminated" and names.count("leg_terminated") == 1
-    statuses = [r.params["CallStatus"] for r in _requests(app, "/status", 4)]
+    statuses = [r.params["CallStatus"] for r in app.wait_all("/status", count=4)]
     assert statuses == ["initiated", "ringing", "in-progress", "completed"]
     app.check_signed(api.account.webhook_secret)
 
@@ -198,7 +198,7 @@ def test_inbound_calls_run_the_number_s_flow(flow_api: tuple[Api, TwimlApp]) -> 
 
     response = api.http.post(api.base + "/sandbox/incoming", json={"from": "09999912345", "to": EXOPHONE})
     leg_sid = response.json()["response"]["data"]["leg_sid"]
-    menu = next(r for r in _wait_requests(app, "/menu", leg_sid))
+    menu = app.wait_for("/menu", leg_sid)
     assert menu.params["Direction"] == "inbound" and menu.params["Digits"] == "1"
     assert menu.params["From"] == "09999912345" and menu.params["To"] == EXOPHONE
     assert api.wait_terminal(leg_sid, 60)["terminal_status"] == "completed"
@@ -245,30 +245,6 @@ def test_flow_fields_are_checked(flow_api: tuple[Api, TwimlApp]) -> None:
         api.server.cli("accounts", "update", api.account.account_sid, "--exophone-flow", f"08030752499={app.url('/x')}")
 
 
-def _requests(app: TwimlApp, path: str, count: int) -> list[Any]:
-    """The requests to `path` once there are `count` of them (callbacks are sent in the background)."""
-    import time
-
-    deadline = time.monotonic() + 30
-    while len(found := [r for r in list(app.requests) if r.path == path]) < count:
-        assert time.monotonic() < deadline, f"{len(found)} requests to {path}"
-        time.sleep(0.05)
-    return found
-
-
-def _wait_requests(app: TwimlApp, path: str, leg_sid: str) -> Iterator[Any]:
-    import time
-
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        found = [r for r in list(app.requests) if r.path == path and r.params.get("CallSid") == leg_sid]
-        if found:
-            yield from found
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"no {path} request for {leg_sid}")
-
-
 @pytest.mark.skipif("input" not in LegAction.model_fields, reason="the speech gather (input=speech) is not merged")
 def test_a_speech_gather_hears_the_sandbox_phrase(flow_api: tuple[Api, TwimlApp]) -> None:
     api, app = flow_api
@@ -300,12 +276,12 @@ def test_when_the_call_ends_the_dialled_leg_goes_and_actions_are_told(flow_api: 
     # time_limit ends each call (300 s of sandbox time, 6 s here) while it dials / records
     dialling = _create(api, "09100002468", flow_url=app.url("/dial-long"), time_limit=300)
     recording = _create(api, "08100002468", flow_url=app.url("/voicemail"), time_limit=300)
-    after = next(_wait_requests(app, "/after-dial", dialling))
+    after = app.wait_for("/after-dial", dialling)
     assert after.params["DialCallStatus"] == "completed" and after.params["CallStatus"] == "completed"
     assert after.params["DialBridged"] == "true"
     child = api.wait_terminal(after.params["DialCallSid"], 30)
     assert child["terminal_status"] == "completed" and child["hangup_cause"] == "hangup_requested"
-    told = next(_wait_requests(app, "/after-record", recording))
+    told = app.wait_for("/after-record", recording)
     assert told.params["Digits"] == "hangup" and told.params["RecordingUrl"].endswith(".wav")
     assert int(told.params["RecordingDuration"]) > 0
     for leg_sid in (dialling, recording):

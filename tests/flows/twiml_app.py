@@ -90,15 +90,26 @@ class TwimlApp:
         with self.lock:
             return [r.path for r in self.requests]
 
-    def wait_for(self, path: str, seconds: float = 30) -> Request:
+    def wait_for(self, path: str, leg_sid: str | None = None, count: int = 1, seconds: float = 30) -> Request:
+        """The first request to `path` (about `leg_sid`, when given) once `count` of them arrived."""
+        return self.wait_all(path, leg_sid, count, seconds)[0]
+
+    def wait_all(self, path: str, leg_sid: str | None = None, count: int = 1, seconds: float = 30) -> list[Request]:
+        """The requests to `path` (about `leg_sid`, when given) once there are `count` (callbacks come in the
+        background)."""
         deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
+        while True:
             with self.lock:
-                found = [r for r in self.requests if r.path == path]
-            if found:
-                return found[0]
+                found = [
+                    r
+                    for r in self.requests
+                    if r.path == path and (leg_sid is None or r.params.get("CallSid") == leg_sid)
+                ]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise AssertionError(f"{len(found)} requests to {path} in {seconds} s; got {self.paths()}")
             time.sleep(0.05)
-        raise AssertionError(f"no request to {path} in {seconds} s; got {self.paths()}")
 
     def check_signed(self, secret: str) -> None:
         """Every request carries a signature Twilio's own RequestValidator accepts, and Standard Webhooks headers

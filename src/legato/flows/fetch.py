@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
@@ -54,6 +54,14 @@ class Overrides:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """A failed attempt: its retry class (ct, rt, 4xx, 5xx, refused) and what happened."""
+
+    retry: str
+    problem: str
+
+
 def split_fragment(url: str) -> tuple[str, Overrides]:
     """The URL to request (no fragment) and the overrides its fragment asks for."""
     bare, _, fragment = url.partition("#")
@@ -66,7 +74,7 @@ class Fetcher:
     def __init__(
         self,
         policy: EndpointPolicy,
-        secret_of: Callable[[str], object],
+        secret_of: Callable[[str], Awaitable[str]],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.policy = policy
@@ -84,34 +92,35 @@ class Fetcher:
     async def fetch(self, account_sid: str, url: str, method: str, params: dict[str, str]) -> bytes:
         """The body of a 2xx answer (at most MAX_DOCUMENT bytes); FlowError (kind fetch) after the retries."""
         bare, overrides = split_fragment(url)
-        secret = await self.secret_of(account_sid)  # type: ignore[misc]
+        secret = await self.secret_of(account_sid)
         attempts = 1 + overrides.retries
         for attempt in range(attempts):
-            retry, problem = await self._attempt(bare, method, params, str(secret), overrides)
-            if problem is None:
-                return retry  # type: ignore[return-value]
-            if attempt + 1 >= attempts or not (retry in overrides.policy or "all" in overrides.policy):
-                raise FlowError("fetch", bare, f"{method} {bare}: {problem}")
+            outcome = await self._attempt(bare, method, params, secret, overrides)
+            if isinstance(outcome, bytes):
+                return outcome
+            retried = outcome.retry in overrides.policy or "all" in overrides.policy
+            if attempt + 1 >= attempts or not retried:
+                raise FlowError("fetch", bare, f"{method} {bare}: {outcome.problem}")
         raise AssertionError("unreachable")
 
     async def _attempt(
         self, url: str, method: str, params: dict[str, str], secret: str, overrides: Overrides
-    ) -> tuple[object, str | None]:
-        """(body, None) on success, else (the retry class: ct, rt, 4xx, 5xx; the problem)."""
+    ) -> bytes | Failure:
+        """The body on success, else what failed and its retry class."""
         if method == "GET":
             split = urlsplit(url)
             query = "&".join(q for q in (split.query, urlencode(params)) if q)
             url, body, signed = split._replace(query=query).geturl(), b"", {}
         else:
             body, signed = urlencode(params).encode(), params
-        message_id = "msg_" + secrets.token_hex(12)
+        message_id, now = "msg_" + secrets.token_hex(12), self.now()
         headers = {
             "x-twilio-signature": twilio_signature(url, signed, secret),
             "i-twilio-idempotency-token": message_id,
             "accept": "application/xml, text/xml, */*",
             "webhook-id": message_id,
-            "webhook-timestamp": str(int(self.now().timestamp())),
-            "webhook-signature": Webhook(secret).sign(message_id, self.now(), body.decode()),
+            "webhook-timestamp": str(int(now.timestamp())),
+            "webhook-signature": Webhook(secret).sign(message_id, now, body.decode()),
         }
         if method == "POST":
             headers["content-type"] = "application/x-www-form-urlencoded"
@@ -122,18 +131,18 @@ class Fetcher:
                 response = await self._http().send(request, stream=True)
                 try:
                     if not 200 <= response.status_code < 300:
-                        return f"{response.status_code // 100}xx", f"HTTP {response.status_code}"
-                    return await _read_limited(response), None
+                        return Failure(f"{response.status_code // 100}xx", f"HTTP {response.status_code}")
+                    return await _read_limited(response)
                 finally:
                     await response.aclose()
         except (EndpointRefused, Unresolvable) as exc:
-            return "refused", f"the address is not allowed ({exc})"
+            return Failure("refused", f"the address is not allowed ({exc})")
         except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            return "ct", f"could not connect ({type(exc).__name__})"
+            return Failure("ct", f"could not connect ({type(exc).__name__})")
         except (TimeoutError, httpx.TimeoutException):
-            return "rt", "timed out"
+            return Failure("rt", "timed out")
         except httpx.HTTPError as exc:
-            return "rt", f"the request failed ({type(exc).__name__})"
+            return Failure("rt", f"the request failed ({type(exc).__name__})")
 
     async def aclose(self) -> None:
         if self._client is not None:
