@@ -27,14 +27,27 @@ from legato.flows.params import call_params, twilio_signature
 from legato.flows.twiml import parse
 
 SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-DOCUMENT = (b'<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/menu" numDigits="1" timeout="5">'
-            b"<Say voice=\"woman\" language=\"en-GB\">Press 1 for sales, 2 for support, 3 to leave a message</Say>"
-            b"</Gather><Say>We did not get that</Say><Redirect>/voice</Redirect></Response>")
+DOCUMENT = (
+    b'<?xml version="1.0" encoding="UTF-8"?><Response><Gather action="/menu" numDigits="1" timeout="5">'
+    b'<Say voice="woman" language="en-GB">Press 1 for sales, 2 for support, 3 to leave a message</Say>'
+    b"</Gather><Say>We did not get that</Say><Redirect>/voice</Redirect></Response>"
+)
 
 
 def pure(rounds: int) -> tuple[float, float]:
-    leg = Leg("LEG1", "AC1", "CALL1", Direction.OUTBOUND, "09163816621", "+919163816621", "08030752400", "pstn",
-              None, datetime.now(UTC), state=LegState.CONNECTED)
+    leg = Leg(
+        "LEG1",
+        "AC1",
+        "CALL1",
+        Direction.OUTBOUND,
+        "09163816621",
+        "+919163816621",
+        "08030752400",
+        "pstn",
+        None,
+        datetime.now(UTC),
+        state=LegState.CONNECTED,
+    )
     started = time.perf_counter()
     for _ in range(rounds):
         parse(DOCUMENT)
@@ -99,8 +112,10 @@ def main() -> None:
     print(f"parse a {len(DOCUMENT)} B IVR document: {parsed_us:.1f} us")
     print(f"parameters + X-Twilio-Signature + Standard Webhooks signature: {signed_us:.1f} us")
     times = sorted(asyncio.run(fetches(args.fetches)))
-    print(f"fetch + parse over HTTP on 127.0.0.1 ({len(times)} sequential): median {statistics.median(times):.2f} ms, "
-          f"p95 {times[int(len(times) * 0.95)]:.2f} ms")
+    print(
+        f"fetch + parse over HTTP on 127.0.0.1 ({len(times)} sequential): median {statistics.median(times):.2f} ms, "
+        f"p95 {times[int(len(times) * 0.95)]:.2f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -30,8 +30,9 @@ async def test_a_speech_gather_hears_the_leg_s_phrase() -> None:
     network, clock, signals = await _answered("talk to sales")
     await network.media("L1", SimpleNamespace(kind="gather", input="dtmf speech"))  # type: ignore[arg-type]
     clock.advance(1)
-    assert _gathered(signals) == [{"digits": "", "speech_result": "talk to sales", "confidence": 0.9,
-                                   "reason": "speech"}]
+    assert _gathered(signals) == [
+        {"digits": "", "speech_result": "talk to sales", "confidence": 0.9, "reason": "speech"}
+    ]
 
 
 async def test_a_digit_gather_still_hears_keys() -> None:

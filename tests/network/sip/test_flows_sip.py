@@ -36,14 +36,25 @@ def _bye(params: dict[str, str]) -> str:
 
 
 def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
-    app = TwimlApp({"/menu": lambda p: _gather("/chosen", 1, LONG_PROMPT),
-                    "/chosen": lambda p: _gather("/second", 2, "Two more"), "/second": _bye})
+    app = TwimlApp(
+        {
+            "/menu": lambda p: _gather("/chosen", 1, LONG_PROMPT),
+            "/chosen": lambda p: _gather("/second", 2, "Two more"),
+            "/second": _bye,
+        }
+    )
     api, phone = media_world()
     control = BaresipControl(phone.extra["ctrl"])
     try:
-        response = api.http.post(api.base + "/legs", json={
-            "contact_uri": f"sip:phone@127.0.0.1:{phone.port}", "exophone": EXOPHONE, "network_type": "voip",
-            "flow_url": app.url("/menu")})
+        response = api.http.post(
+            api.base + "/legs",
+            json={
+                "contact_uri": f"sip:phone@127.0.0.1:{phone.port}",
+                "exophone": EXOPHONE,
+                "network_type": "voip",
+                "flow_url": app.url("/menu"),
+            },
+        )
         assert response.status_code == 202, response.text
         leg_sid = response.json()["response"]["data"]["leg_sid"]
         app.wait_for("/menu")  # the flow hears the leg's keys from before its first request
@@ -69,8 +80,9 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
 
 def test_an_inbound_call_runs_the_account_s_flow(peers: Peers, tmp_path: Path) -> None:
     app = TwimlApp({"/in": lambda p: _gather("/in-chosen", 1, LONG_PROMPT), "/in-chosen": _bye})
-    api, server, sip_port = start_world(peers, tmp_path, account_args=(
-        "--exophone", EXOPHONE, "--inbound-flow-url", app.url("/in")))
+    api, server, sip_port = start_world(
+        peers, tmp_path, account_args=("--exophone", EXOPHONE, "--inbound-flow-url", app.url("/in"))
+    )
     caller = peers.phone(user="caller")
     control = BaresipControl(caller.extra["ctrl"])
     try:
