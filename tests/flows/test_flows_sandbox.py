@@ -143,7 +143,8 @@ def test_record_posts_the_recording_to_the_action(flow_api: tuple[Api, TwimlApp]
     )
     app.routes["/recorded"] = lambda p: _document(lambda r: r.hangup())
     app.routes["/recstatus"] = lambda p: "<Response/>"
-    leg_sid = _create(api, "09100004321", flow_url=app.url("/rec"))
+    leg_sid = _create(api, "09100004321", flow_url=app.url("/rec"), amd_enable=True)
+    assert app.wait_for("/rec", leg_sid).params["AnsweredBy"] == "human"  # sync AMD: the flow starts after it
     recorded = app.wait_for("/recorded")
     assert recorded.params["Digits"] == "4"  # the first key the sandbox presses ends the recording
     assert recorded.params["RecordingUrl"].endswith(".wav") and recorded.params["RecordingSid"]
