@@ -92,6 +92,15 @@ def _names(api: Api, leg_sid: str) -> list[str]:
     return [e["event_name"] for e in api.events(leg_sid)]
 
 
+def _wait_event(api: Api, leg_sid: str, name: str, seconds: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + seconds
+    while name not in _names(api, leg_sid):
+        assert time.monotonic() < deadline, f"no {name} on {leg_sid}"
+        time.sleep(0.05)
+
+
 def _data(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:
     return [e["payload"]["event_data"]["data"] for e in api.events(leg_sid) if e["event_name"] == name]
 
@@ -207,17 +216,21 @@ def test_inbound_calls_run_the_number_s_flow(flow_api: tuple[Api, TwimlApp]) -> 
 
 def test_redirect_replaces_the_running_flow(flow_api: tuple[Api, TwimlApp]) -> None:
     api, app = flow_api
-    app.routes["/wait"] = lambda p: _document(lambda r: r.pause(length=600))
+    # digits_sent, then a prompt that plays until stopped: the flow starts it as it sees digits_sent, before
+    # that event is committed and this test can read it
+    app.routes["/wait"] = lambda p: _document(lambda r: (r.play(digits="1"), r.say("Please hold", loop=0)))
     app.routes["/bye"] = lambda p: _document(lambda r: r.hangup())
     leg_sid = _create(api, "09100005555", flow_url=app.url("/wait"))
     app.wait_for("/wait")
     api.wait_state(leg_sid, "connected")
+    _wait_event(api, leg_sid, "digits_sent")
     response = api.action(leg_sid, action="redirect", url=app.url("/bye"), method="GET")
     assert response.status_code == 202, response.text
     bye = app.wait_for("/bye")
     assert bye.method == "GET" and bye.params["CallSid"] == leg_sid
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
     assert "flow_redirect" in _names(api, leg_sid)
+    assert [d["reason"] for d in _data(api, leg_sid, "play_completed")] == ["stopped"]  # the redirect ended it
     app.check_signed(api.account.webhook_secret)
 
 

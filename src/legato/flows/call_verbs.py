@@ -159,6 +159,7 @@ async def _connect(
             except LegatoError:
                 pass  # it hung up meanwhile: the bridge below says so
         recording = await flow.act("start_recording", direction="both") if record else None
+        flow.recording = recording is not None
         try:
             await flow.host.bridges.create(
                 flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)
@@ -180,6 +181,7 @@ async def _connect(
             params["DialCallDuration"] = str(ended[0].duration())
         if recording is not None and ended is not None:
             await flow.act("stop_recording")
+            flow.recording = False
             done = await flow.wait(lambda e: e.event_name == "recording_completed", within=60)
             if done is not None:
                 params["RecordingUrl"] = str(done.data.get("recording_url") or "")

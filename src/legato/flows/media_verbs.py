@@ -74,9 +74,11 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     transcribe = verb.flag("transcribe") or bool(verb.get("transcribeCallback"))
     verb.flag("playBeep", True)  # accepted; no beep is sounded (docs/call-flows.md)
     started = await flow.act("start_recording", direction="in", transcribe=True if transcribe else None)
+    flow.recording = True
     pressed, hung_up = await _record_until_key(flow, max_length, finish)
     if not hung_up:
         await flow.act("stop_recording")
+    flow.recording = False
     done = await flow.wait(
         lambda e: e.event_name == "recording_completed" and e.data.get("recording_id") == started.get("recording_id"),
         within=60,

@@ -69,6 +69,7 @@ class Flow:
         self.url = ""
         self.method = "POST"
         self.fallback_used = False
+        self.recording = False  # a recording this flow started is running (Record, Dial record)
 
     @property
     def leg(self) -> Leg:
@@ -167,6 +168,9 @@ class Flow:
                 await self.act("hangup")
         except LegGone:
             pass
+        except asyncio.CancelledError:  # replaced by a redirect: what this flow started on the audio stops
+            await self._quiet()
+            raise
         except LegatoError as exc:  # the leg ended or refused between our look and our action
             log.info("flow stopped leg_sid=%s reason=%s", self.leg_sid, exc.message)
         except Exception:
@@ -213,6 +217,14 @@ class Flow:
                 {"ErrorCode": "11200" if error.kind == "fetch" else "12100", "ErrorUrl": step.url.split("#")[0]},
             )
         return None
+
+    async def _quiet(self) -> None:
+        """Stop this flow's prompts and recording (best effort: there may be none)."""
+        for action in ("stop_play", "stop_recording") if self.recording else ("stop_play",):
+            try:
+                await self.act(action)
+            except (LegatoError, LegGone, FlowError):
+                pass
 
     async def answer(self) -> None:
         """Answer a ringing inbound leg and wait until it is connected."""
