@@ -93,6 +93,16 @@ def test_sip_party_with_number_uses_it_and_without_raises() -> None:
     assert caught.value.field == "from"
 
 
+def test_a_flow_leg_renders_its_url_and_status_callback() -> None:
+    leg = make_leg((LegState.CONNECTED, None))
+    leg.extra["flow"] = {"url": "https://app.example.com/voice", "method": "POST",
+                         "status_callback": "https://app.example.com/status"}
+    body = telefonie.render_leg(leg)
+    assert body["url"] == "https://app.example.com/voice"
+    assert body["status_callback"] == "https://app.example.com/status"
+    validate(SCHEMA, body)
+
+
 def test_grpc_endpoint_is_not_a_status_callback() -> None:
     leg = make_leg((LegState.CONNECTED, None))
     leg.leg_event_endpoint = "grpc://127.0.0.1:9001"

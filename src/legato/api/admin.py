@@ -35,6 +35,7 @@ class CreateAccount(BaseModel):
     max_concurrent: int | None = Field(None, description="live legs, 1-1000000; null: unlimited")
     inbound_endpoint: str | None = Field(None, max_length=2048, description="where inbound legs' events go")
     default_region: str | None = Field(None, description="ISO 3166 alpha-2 (default IN)")
+    inbound_flow_url: str | None = Field(None, max_length=2048, description="the call flow inbound calls run")
 
 
 class UpdateAccount(BaseModel):
@@ -51,6 +52,10 @@ class UpdateAccount(BaseModel):
     inbound_endpoint: str | None = Field(None, max_length=2048)
     default_region: str | None = None
     amd_params: dict[str, Any] | None = Field(None, description="AMD overrides, merged into the account's")
+    inbound_flow_url: str | None = Field(None, max_length=2048, description="the call flow inbound calls run "
+                                         "('' removes it)")
+    exophone_flows: dict[str, str] | None = Field(None, description="exophone -> its own call flow URL ('' "
+                                                  "removes one)")
 
 
 class Exophone(BaseModel):
@@ -89,6 +94,7 @@ async def create_account(request: Request, body: CreateAccount = Body(...)) -> J
         exophones=body.exophones,
         caller_ids=body.caller_ids,
         default_region=body.default_region,
+        inbound_flow_url=body.inbound_flow_url,
     )
     return envelope(request, 201, creds.as_dict())
 

@@ -19,6 +19,7 @@ from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
 from legato.config import Settings
+from legato.flows.host import FlowHost
 from legato.observability.logs import log_admin_token, log_start
 from legato.store.database import RETRY_AFTER
 
@@ -48,6 +49,7 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         runtime = Runtime(settings)
+        flows = FlowHost.for_runtime(runtime)
         try:
             await runtime.start()
         except LeaseHeld as exc:
@@ -62,6 +64,7 @@ def create_app(settings: Settings) -> FastAPI:
         try:
             yield
         finally:
+            await flows.stop()
             await runtime.stop()
 
     app = FastAPI(title="Legato", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, fields
 from typing import Any
 
+from legato.app.flow_fields import check_flow_url
 from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -46,7 +47,9 @@ def account_from_row(row: dict[str, Any]) -> Account:
                    inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
                    amd_params=dict((row["settings"] or {}).get("amd_params") or {}),
                    default_region=row.get("default_region") or DEFAULT_REGION,
-                   caller_ids=tuple(row.get("caller_ids") or ()), disabled=row.get("disabled_at") is not None)
+                   caller_ids=tuple(row.get("caller_ids") or ()), disabled=row.get("disabled_at") is not None,
+                   inbound_flow_url=(row["settings"] or {}).get("inbound_flow_url"),
+                   exophone_flows=dict((row["settings"] or {}).get("exophone_flows") or {}))
 
 
 def account_summary(account: Account) -> dict[str, Any]:
@@ -55,7 +58,8 @@ def account_summary(account: Account) -> dict[str, Any]:
             "disabled": account.disabled, "cps": account.cps, "max_concurrent": account.max_concurrent,
             "inbound_endpoint": account.inbound_endpoint, "default_region": account.default_region,
             "exophones": list(account.exophones), "caller_ids": list(account.caller_ids),
-            "amd_params": account.amd_params, "created_at": iso(account.created_at)}
+            "amd_params": account.amd_params, "inbound_flow_url": account.inbound_flow_url,
+            "exophone_flows": account.exophone_flows, "created_at": iso(account.created_at)}
 
 
 def new_api_token() -> str:
@@ -80,7 +84,7 @@ class AccountService:
     async def create(self, *, sid: str | None = None, name: str | None = None, cps: int | None = None,
                      max_concurrent: int | None = None, inbound_endpoint: str | None = None,
                      exophones: list[str] | None = None, caller_ids: list[str] | None = None,
-                     default_region: str | None = None) -> Credentials:
+                     default_region: str | None = None, inbound_flow_url: str | None = None) -> Credentials:
         """Create an account with fresh credentials."""
         account_sid = sid or "AC" + new_id()
         if not _SID.match(account_sid):
@@ -99,7 +103,9 @@ class AccountService:
                "cps": cps, "max_concurrent": max_concurrent, "inbound_endpoint": inbound_endpoint,
                "exophones": _canonical_numbers(exophones or [], region, "exophone"),
                "caller_ids": _canonical_numbers(caller_ids or [], region, "caller_id"),
-               "default_region": region, "settings": {},
+               "default_region": region,
+               "settings": {"inbound_flow_url": await check_flow_url(inbound_flow_url, "inbound_flow_url",
+                                                                     self.endpoints)} if inbound_flow_url else {},
                "created_at": now, "updated_at": now}
         await self.repo.insert(row)
         return Credentials(account_from_row(row), api_token, webhook_secret)
@@ -120,6 +126,7 @@ class AccountService:
             settings = row.get("settings") or {}
             amd = {**(settings.get("amd_params") or {}), **check_amd_params(values.pop("amd_params"))}
             values["settings"] = {**settings, "amd_params": amd}
+        await self._flow_settings(values, row, region)
         _check_limits(values.get("cps"), values.get("max_concurrent"))
         await self._check_inbound_endpoint(values.get("inbound_endpoint"))
         for name, field in (("exophones", "exophone"), ("caller_ids", "caller_id")):
@@ -175,6 +182,32 @@ class AccountService:
         if canonical not in account.exophones:
             raise NotFound(f"account {account_sid} has no exophone {canonical}", field="number")
         return await self._write(account_sid, {"exophones": [e for e in account.exophones if e != canonical]})
+
+    async def _flow_settings(self, values: dict[str, Any], row: dict[str, Any], region: str) -> None:
+        """Move `inbound_flow_url` ('' clears it) and `exophone_flows` (number -> URL, '' clears one) into the
+        settings in `values`, checked as flow URLs."""
+        url = values.pop("inbound_flow_url", None)
+        flows = values.pop("exophone_flows", None)
+        if url is None and flows is None:
+            return
+        settings = dict(values.get("settings") or row.get("settings") or {})
+        if url is not None:
+            settings["inbound_flow_url"] = (await check_flow_url(url, "inbound_flow_url", self.endpoints)
+                                            if url else None)
+        if flows is not None:
+            merged = dict(settings.get("exophone_flows") or {})
+            owned = values.get("exophones") or row.get("exophones") or []
+            for number, flow_url in flows.items():
+                key = parse_address(number, "exophone_flow", region).canonical
+                if flow_url and key not in owned:
+                    raise ValidationFailed(f"{number} is not one of the account's exophones",
+                                           field="exophone_flow")
+                if flow_url:
+                    merged[key] = await check_flow_url(flow_url, "exophone_flow", self.endpoints)
+                else:
+                    merged.pop(key, None)
+            settings["exophone_flows"] = merged
+        values["settings"] = settings
 
     async def _check_inbound_endpoint(self, endpoint: str | None) -> None:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""

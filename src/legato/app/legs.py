@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from legato.app import idempotency
 from legato.app.accounts import check_amd_params
+from legato.app.flow_fields import check_flow_url, flow_extra, inbound_flow
 from legato.app.prompts import PromptSources
 from legato.dialects import formats
 from legato.domain import machine as m
@@ -20,8 +21,8 @@ from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
-from legato.domain.leg import EXOPHONE_CANONICAL_KEY, Direction, Leg, LegExtra, LegState
-from legato.domain.numbers import Address, parse_address
+from legato.domain.leg import EXOPHONE_CANONICAL_KEY, FLOW_KEY, Direction, Leg, LegExtra, LegState
+from legato.domain.numbers import Address, canonical, parse_address
 from legato.domain.text import is_storable
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
@@ -42,8 +43,9 @@ class CreateLeg(BaseModel):
 
     contact_uri: str = Field(min_length=1, max_length=256, description="sip: URI or phone number")
     exophone: str = Field(min_length=1, max_length=256, description="caller id: number or sip: URI")
-    leg_event_endpoint: str = Field(min_length=1, max_length=2048,
-                                    description="grpc://host:port, http:// or https:// URL")
+    leg_event_endpoint: str | None = Field(None, min_length=1, max_length=2048,
+                                           description="grpc://host:port, http:// or https:// URL (optional when "
+                                                       "flow_url is given)")
     network_type: Literal["pstn", "voip"] = "pstn"
     custom_param: str | None = Field(None, max_length=4096)
     time_limit: int = Field(14400, ge=1, le=MAX_TIME_LIMIT)
@@ -61,6 +63,19 @@ class CreateLeg(BaseModel):
     priority: Literal["normal", "high"] = "normal"
     event_format: Literal[formats.EVENT_FORMATS] = Field(  # type: ignore[valid-type]
         "exotel", description="shape of the events delivered to leg_event_endpoint")
+    flow_url: str | None = Field(None, min_length=1, max_length=2048,
+                                 description="call flow: the TwiML document fetched when the leg is answered "
+                                             "(docs/call-flows.md)")
+    flow_method: Literal["POST", "GET"] = "POST"
+    flow_fallback_url: str | None = Field(None, min_length=1, max_length=2048,
+                                          description="fetched when flow_url fails or returns a bad document")
+    status_callback: str | None = Field(None, min_length=1, max_length=2048,
+                                        description="Twilio-style call status callbacks (form-encoded) go here")
+    status_callback_event: list[Literal["initiated", "ringing", "answered", "completed"]] | None = Field(
+        None, max_length=4, description="which status callbacks to send (default: completed)")
+    status_callback_method: Literal["POST", "GET"] = "POST"
+    sandbox_speech: str | None = Field(None, min_length=1, max_length=500,
+                                       description="sandbox: what the simulated far end says into a speech gather")
 
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
@@ -76,7 +91,7 @@ class LegAction(BaseModel):
         None, description="hangup of a ringing inbound leg: busy (486) or rejected (603)")
     url: str | None = Field(None, min_length=1, max_length=2048,
                             description="play: a WAV file under a folder the operator allowed, or an http(s) "
-                                        "URL under an allowed prefix")
+                                        "URL under an allowed prefix; redirect: the call flow to run now")
     loop: int | None = Field(None, ge=0, le=100, description="play, say: times to play; 0 = until stop_play")
     text: str | None = Field(None, min_length=1, max_length=2000, description="say: the text to speak")
     voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]{1,40}$", description="say: espeak-ng voice")
@@ -97,6 +112,7 @@ class LegAction(BaseModel):
     transfer_event_endpoint: str | None = Field(
         None, min_length=1, max_length=2048,
         description="transfer: where the transfer events go (default: the leg's endpoint)")
+    method: Literal["POST", "GET"] | None = Field(None, description="redirect: how the flow URL is fetched")
 
     def media_command(self, folder: str, path: str | None) -> MediaCommand:
         """This action as a network media command (`folder` for recordings, `path` for play)."""
@@ -177,10 +193,11 @@ class LegService:
         self.trunk_cps = trunk_cps
         self.transfer: Callable[[Account, Leg, LegAction], Awaitable[Leg]] | None = None  # app/transfers.py
 
-    async def create(self, account: Account, request: CreateLeg, *, extra: LegExtra | None = None,
-                     leg_sid: str | None = None) -> Leg:
-        """Validate, record durably, and start dialling; returns the leg as accepted (`extra` is added to
-        the leg's extra and `leg_sid` chosen beforehand, for the leg an attended transfer dials)."""
+    async def create(self, account: Account, request: CreateLeg, *, internal: bool = False,
+                     extra: LegExtra | dict[str, Any] | None = None, leg_sid: str | None = None) -> Leg:
+        """Validate, record durably, and start dialling; returns the leg as accepted. `internal`: placed by a
+        call flow (<Dial>), which may give no endpoint; `extra` is added to the leg's extra; `leg_sid` chosen
+        beforehand (the leg an attended transfer dials)."""
         contact = parse_address(request.contact_uri, "contact_uri", account.default_region)
         if contact.kind == "sip" and request.network_type != "voip":
             raise ValidationFailed("network_type must be voip when contact_uri is a sip: URI", field="network_type")
@@ -188,8 +205,15 @@ class LegService:
             raise ValidationFailed("network_type voip needs a sip: URI in contact_uri; numbers are pstn",
                                    field="network_type")
         exophone = check_caller_id(account, request.exophone)
-        check_endpoint(request.leg_event_endpoint)
-        await self.endpoints.check(request.leg_event_endpoint)
+        if request.leg_event_endpoint is not None:
+            check_endpoint(request.leg_event_endpoint)
+            await self.endpoints.check(request.leg_event_endpoint)
+        elif request.flow_url is None and not internal:
+            raise ValidationFailed("leg_event_endpoint is required unless flow_url is given",
+                                   field="leg_event_endpoint")
+        flow = await flow_extra(request.model_dump(), self.endpoints)
+        if request.flow_fallback_url and not request.flow_url:
+            raise ValidationFailed("flow_fallback_url needs flow_url", field="flow_fallback_url")
         if request.async_amd and not request.amd_enable:
             raise ValidationFailed("async_amd needs amd_enable true", field="async_amd")
         if request.amd_params is not None and not request.amd_enable:
@@ -219,7 +243,11 @@ class LegService:
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
             leg.extra["amd_params"] = amd_params
-        leg.extra.update(extra or {})
+        if flow:
+            leg.extra[FLOW_KEY] = flow
+        if request.sandbox_speech is not None:
+            leg.extra["sandbox_speech"] = request.sandbox_speech
+        leg.extra.update(extra or {})  # type: ignore[typeddict-item]
         await idempotency.bind_current(leg.leg_sid)  # before the leg is durable: a crash after it is settled by it
         return await self._dial(account, leg)
 
@@ -289,6 +317,11 @@ class LegService:
                                               and leg.state is LegState.RINGING):
             raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
         command: m.Input = m.Hangup(action.reason) if action.action == "hangup" else m.Answer()
+        if action.action == "redirect":
+            if leg.state is not LegState.CONNECTED:
+                raise Conflict(f"redirect needs a connected leg (this one is {leg.state})", field="action")
+            url = await check_flow_url(action.url or "", "url", self.endpoints)
+            command = m.MediaEvent("flow_redirect", {"url": url, "method": action.method or "POST"})
         return await self.switchboard.command(leg_sid, command)
 
     async def events(self, account: Account, leg_sid: str) -> list[dict[str, Any]]:
@@ -303,12 +336,16 @@ class LegService:
         except ValidationFailed:  # anonymous or odd caller ids still ring
             caller_e164 = None
         dc_code, nso_code = self.placement.place()
-        return Leg(
+        leg = Leg(
             leg_sid=new_leg_sid(), account_sid=account.account_sid, call_sid=new_call_sid(),
             direction=Direction.INBOUND, contact_uri=caller, contact_e164=caller_e164, exophone=called,
             network_type="pstn" if caller_e164 else "voip",
             leg_event_endpoint=account.inbound_endpoint, date_created=self.clock.now(),
             dc_code=dc_code, nso_code=nso_code)
+        flow = inbound_flow(account.flow_for(canonical(called, account.default_region)))
+        if flow:
+            leg.extra[FLOW_KEY] = flow
+        return leg
 
     async def sandbox_incoming(self, account: Account, request: SandboxIncoming) -> Leg:
         """Make a simulated call arrive at one of the account's exophones."""

@@ -62,6 +62,22 @@ CALLER_ID_HELP = (
 )
 REGION_HELP = "ISO 3166 alpha-2 region in which the account's national numbers are read (default IN)."
 LIMIT_HELP = "{what} (a whole number, or 'none' for unlimited)."
+INBOUND_FLOW_HELP = "The call flow (TwiML URL) inbound calls run, answered by Legato (docs/call-flows.md)."
+EXOPHONE_FLOW_HELP = ("NUMBER=URL: the call flow calls to this exophone run, over --inbound-flow-url "
+                      "(NUMBER= removes it; repeatable).")
+
+
+def _exophone_flows(pairs: list[str]) -> dict[str, str] | None:
+    """`NUMBER=URL` pairs (an empty URL removes the number's flow)."""
+    if not pairs:
+        return None
+    flows: dict[str, str] = {}
+    for pair in pairs:
+        number, sep, url = pair.partition("=")
+        if not sep or not number.strip():
+            fail(f"--exophone-flow takes NUMBER=URL, not {pair!r}")
+        flows[number.strip()] = url.strip()
+    return flows
 
 
 def _limit(option: str, value: str | None) -> int | str | None:
@@ -88,6 +104,7 @@ def create(
     ),
     caller_id: list[str] = typer.Option([], "--caller-id", help=CALLER_ID_HELP),
     region: str | None = typer.Option(None, "--region", help=REGION_HELP),
+    inbound_flow_url: str | None = typer.Option(None, "--inbound-flow-url", help=INBOUND_FLOW_HELP),
 ) -> None:
     """Create an account and print its credentials (the token and secret are shown only now)."""
     body = {
@@ -99,6 +116,7 @@ def create(
         "exophones": exophone,
         "caller_ids": caller_id,
         "default_region": region,
+        "inbound_flow_url": inbound_flow_url,
     }
     if target.api:
         data = target.api.call("POST", "/v2/accounts", json={k: v for k, v in body.items() if v is not None})
@@ -113,6 +131,7 @@ def create(
                 exophones=exophone,
                 caller_ids=caller_id,
                 default_region=region,
+                inbound_flow_url=inbound_flow_url,
             ),
             target.database_url,
         ).as_dict()
@@ -147,8 +166,13 @@ def update(
         "--amd-param",
         help="An AMD override, NAME=VALUE (repeatable), e.g. maximum_number_of_words=4 greeting_ms=2500.",
     ),
+    inbound_flow_url: str | None = typer.Option(
+        None, "--inbound-flow-url", help=INBOUND_FLOW_HELP + " ('' removes it)"
+    ),
+    exophone_flow: list[str] = typer.Option([], "--exophone-flow", help=EXOPHONE_FLOW_HELP),
 ) -> None:
-    """Change an account's name, limits ('none': unlimited), region, inbound endpoint, exophones or caller ids."""
+    """Change an account's name, limits ('none': unlimited), region, inbound endpoint, call flows, exophones or
+    caller ids."""
     given: dict[str, Any] = {
         "name": name,
         "cps": _limit("--cps", cps),
@@ -158,6 +182,8 @@ def update(
         "caller_ids": caller_id or None,
         "default_region": region,
         "amd_params": amd_overrides(amd_param),
+        "inbound_flow_url": inbound_flow_url,
+        "exophone_flows": _exophone_flows(exophone_flow),
     }
     given = {k: v for k, v in given.items() if v is not None}
     clear = [k for k, v in given.items() if v == CLEAR]

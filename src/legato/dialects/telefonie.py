@@ -18,8 +18,9 @@ number cannot be shown and raises `NotRepresentable` (409). Timestamps are RFC 3
 |                 | until a price is computed when the leg ends                                |
 | price_unit      | extra["price_unit"] (ISO 4217); with price                                 |
 | recording_url   | extra["recording_url"] when a recording exists; omitted otherwise          |
-| url             | no Legato source (Legato has no call-flow webhook): omitted                |
-| status_callback | leg_event_endpoint when it is an http(s) URL; gRPC endpoints are omitted   |
+| url             | the leg's call flow URL (flow_url, or its number's flow); omitted without  |
+| status_callback | the leg's status_callback, else leg_event_endpoint when it is an http(s)   |
+|                 | URL; gRPC endpoints are omitted                                            |
 | answered_by     | AMD verdict, table below; omitted when AMD was not enabled                 |
 
 Status
@@ -61,7 +62,7 @@ from legato.dialects.timestamps import rfc3339
 from legato.domain.call import Call
 from legato.domain.errors import NotRepresentable
 from legato.domain.events import LegEvent
-from legato.domain.leg import AnsweredBy, Leg, LegState, TerminalStatus
+from legato.domain.leg import FLOW_KEY, AnsweredBy, Leg, LegState, TerminalStatus
 from legato.domain.prices import stored_price
 
 S, T = LegState, TerminalStatus
@@ -139,7 +140,10 @@ def render_leg(leg: Leg) -> dict[str, Any]:
         body["price"], body["price_unit"] = priced
     if leg.extra.get("recording_url"):
         body["recording_url"] = leg.extra["recording_url"]
-    callback = _http_url(leg.leg_event_endpoint)
+    flow = leg.extra.get(FLOW_KEY) or {}
+    if flow.get("url"):
+        body["url"] = flow["url"]
+    callback = _http_url(flow.get("status_callback")) or _http_url(leg.leg_event_endpoint)
     if callback is not None:
         body["status_callback"] = callback
     verdict = answered_by(leg)

@@ -22,6 +22,7 @@ class ActionSpec:
 ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("hangup", frozenset({"reason"}), media=False),
     ActionSpec("answer", media=False),
+    ActionSpec("redirect", frozenset({"url", "method"}), ("url",), media=False),
     ActionSpec("play", frozenset({"url", "loop"}), ("url",)),
     ActionSpec("say", frozenset({"text", "voice", "rate", "loop"}), ("text",)),
     ActionSpec("stop_play"),

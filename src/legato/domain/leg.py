@@ -54,6 +54,8 @@ TRANSITIONS: dict[LegState, frozenset[LegState]] = {
     S.TERMINAL: frozenset(),
 }
 EXOPHONE_CANONICAL_KEY: Final = "exophone_canonical"  # leg.extra: the exophone in E.164, read in the account's region
+FLOW_KEY: Final = "flow"  # leg.extra: the leg's call flow (flow_url and its options, status callbacks)
+FLOW_PARENT_KEY: Final = "flow_parent"  # leg.extra: the leg whose <Dial> placed this one
 LIVE_STATES = frozenset(s for s in LegState if s is not S.TERMINAL)
 
 
@@ -75,6 +77,9 @@ class LegExtra(TypedDict, total=False):
     hanging_up: dict[str, Any]  # the end it reports once the network sends its BYE/CANCEL (HANGING_UP_KEY)
     transfer: dict[str, Any]  # its transfer in progress (TRANSFER_KEY, domain/transfer.py)
     transferred_from: str  # the leg whose attended transfer dialled this one (TRANSFERRED_FROM_KEY)
+    flow: dict[str, Any]  # its call flow (FLOW_KEY): url, method, fallback_url, status_callback... (flows/)
+    flow_parent: str  # the leg whose flow dialled it (<Dial>), FLOW_PARENT_KEY
+    sandbox_speech: str  # sandbox: what the simulated far end says into a speech gather
 
 
 @dataclass(slots=True)

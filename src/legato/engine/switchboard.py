@@ -38,7 +38,7 @@ LegHook = Callable[[Leg], None]
 """Told of a leg going live (`on_launch`) or ending (`on_end`), on the loop thread, synchronously."""
 
 EventHook = Callable[[Leg, list[LegEvent]], None]
-"""Told of the events a leg just recorded (`on_events`, e.g. leg_answered), after its effects were carried out."""
+"""Told of a leg's new events as they are queued for writing (in order), on the loop thread, synchronously."""
 
 RecordingUrl = Callable[[Leg, str], str]
 """`recording_url(leg, file_name)`: where the application fetches a recording of the leg."""
@@ -74,7 +74,7 @@ class Switchboard:
         self.route_inbound: InboundRouter = lambda call: None
         self.on_launch: list[LegHook] = []
         self.on_end: list[LegHook] = []
-        self.on_events: list[EventHook] = []
+        self.on_events: list[EventHook] = []  # call flows follow their legs through this
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
         self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
@@ -241,17 +241,20 @@ class Switchboard:
             self._finished[leg.leg_sid] = controller
             while len(self._finished) > ENDED_KEPT:
                 self._finished.popitem(last=False)
+        if events:  # before acting: what the network reports while acting comes after these, as its sequence
+            self._told(leg, events)
         if act:
             self._act(controller, effects)
         if ended:
             self._ended(leg)
-        if act and events:
-            for hook in self.on_events:
-                try:
-                    hook(leg, events)
-                except Exception:
-                    log.exception("event hook failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
         return future
+
+    def _told(self, leg: Leg, events: list[LegEvent]) -> None:
+        for hook in self.on_events:
+            try:
+                hook(leg, events)
+            except Exception:
+                log.exception("event hook failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
 
     def _launched(self, leg: Leg) -> None:
         for hook in self.on_launch:
@@ -295,7 +298,8 @@ class Switchboard:
                 destination=leg.contact_e164 or leg.contact_uri,
                 destination_kind="number" if leg.contact_e164 else "sip",
                 caller_id=leg.caller_id_canonical, amd_enable=leg.amd_enable, dc_code=leg.dc_code,
-                options={"amd_params": leg.extra["amd_params"]} if "amd_params" in leg.extra else {})
+                options={key: leg.extra[key] for key in ("amd_params", "sandbox_speech")  # type: ignore[literal-required]
+                         if key in leg.extra})
             try:
                 self.network.dial(request)
             except Exception as exc:  # a network that cannot even try: the leg fails to create

@@ -24,7 +24,9 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 | gather          | the caller keys the last four digits of its number, then `#`: one key every      |
 |                 | key_interval s, the first one key_interval s after the gather starts (a leg made |
 |                 | through /sandbox/incoming keys 1234#); a number ending in 0009 never keys        |
-|                 | anything (the gather times out). `dtmf_received` for each key.                   |
+|                 | anything (the gather times out). `dtmf_received` for each key. A speech gather   |
+|                 | (`input` with speech) on a leg created with `sandbox_speech` hears that phrase   |
+|                 | key_interval s after it starts: speech_result = the phrase, confidence 0.9       |
 | start/stop_     | `recording_completed` on stop (or hangup) with a WAV of silence as long as the   |
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
@@ -104,6 +106,7 @@ class SandboxNetwork:
         self._signals: SignalSink = lambda leg_sid, signal: None
         self._timers: dict[str, list[TimerHandle]] = {}
         self._keys: dict[str, str] = {}  # leg_sid -> what its caller keys into a gather
+        self._phrases: dict[str, str] = {}  # leg_sid -> what its far end says into a speech gather
         self._media: dict[str, _LegMedia] = {}
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
 
@@ -121,6 +124,8 @@ class SandboxNetwork:
         d = self.delays
         self._keys[leg_sid] = "" if magic == SILENT_KEYS else magic
         self._magic[leg_sid] = magic
+        if request.options.get("sandbox_speech"):
+            self._phrases[leg_sid] = str(request.options["sandbox_speech"])
         if magic == "0006":
             return  # silence: the setup timer ends it
         if magic in _FAILURES:
@@ -193,6 +198,7 @@ class SandboxNetwork:
             timer.cancel()
         self._keys.pop(leg_sid, None)
         self._magic.pop(leg_sid, None)
+        self._phrases.pop(leg_sid, None)
         media = self._media.pop(leg_sid, None)
         if media is not None:
             for _, timer in media.prompts:
@@ -265,6 +271,16 @@ class SandboxNetwork:
     def _gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
         if media.gather:
             raise Conflict("a gather is already running", field="action")
+        phrase = self._phrases.get(leg_sid)
+        if phrase and "speech" in str(getattr(command, "input", None) or ""):  # the speech gather's field
+            result = {"digits": "", "speech_result": phrase, "confidence": 0.9, "reason": "speech"}
+
+            def heard() -> None:
+                media.gather = []
+                self._signals(leg_sid, m.MediaEvent("gather_completed", result))
+
+            media.gather = [self.clock.call_later(self.delays.key_interval, heard)]
+            return {}
         keys = (media.keys + "#") if media.keys else ""
         pressed: list[str] = []
         interval = self.delays.key_interval

@@ -1,0 +1,116 @@
+"""Twilio-style call status callbacks (`status_callback`, `status_callback_event`) for legs that ask for them.
+
+Form-encoded as Twilio sends them (the call's parameters plus CallbackSource, SequenceNumber, Timestamp,
+and CallDuration when completed), signed like flow requests, in order per leg, each tried as Twilio
+tries a callback (a connection failure is retried once); a failure is logged, not retried further.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import OrderedDict
+from email.utils import format_datetime
+
+from legato.domain.events import LegEvent
+from legato.domain.leg import FLOW_KEY, Leg
+from legato.flows.fetch import Fetcher
+from legato.flows.params import call_params
+from legato.flows.twiml import FlowError
+
+log = logging.getLogger(__name__)
+STATUS_OF_EVENT = {
+    "leg_connecting": "initiated",
+    "leg_ringing": "ringing",
+    "leg_answered": "answered",
+    "leg_terminated": "completed",
+}
+PENDING_TRANSCRIPTS = 10_000  # recordings whose transcribeCallback waits for its transcription
+
+
+class StatusCallbacks:
+    """Sends each leg's status callbacks in order, in the background."""
+
+    def __init__(self, fetcher: Fetcher) -> None:
+        self.fetcher = fetcher
+        self._chains: dict[str, asyncio.Task[None]] = {}
+        self._sequence: dict[str, int] = {}
+        self._transcripts: OrderedDict[tuple[str, str], tuple[str, dict[str, str]]] = OrderedDict()
+
+    def expect_transcription(self, leg: Leg, recording_sid: str, url: str, params: dict[str, str]) -> None:
+        """When the recording's `transcription_completed` event comes, POST it to `url` (transcribeCallback)."""
+        self._transcripts[(leg.leg_sid, recording_sid)] = (url, {**call_params(leg), **params})
+        while len(self._transcripts) > PENDING_TRANSCRIPTS:
+            self._transcripts.popitem(last=False)
+
+    def _transcribed(self, leg: Leg, event: LegEvent) -> None:
+        key = (leg.leg_sid, str(event.data.get("recording_id") or ""))
+        pending = self._transcripts.pop(key, None)
+        if pending is None:
+            return
+        url, params = pending
+        text = event.data.get("text", event.data.get("transcription", ""))
+        self.send(
+            leg,
+            url,
+            "POST",
+            {
+                **params,
+                "TranscriptionText": str(text or ""),
+                "TranscriptionStatus": "completed" if text is not None else "failed",
+                "TranscriptionSid": f"TR{event.event_sid}",
+            },
+        )
+
+    def on_event(self, leg: Leg, event: LegEvent) -> None:
+        if event.event_name == "transcription_completed":
+            self._transcribed(leg, event)
+            return
+        spec = leg.extra.get(FLOW_KEY) or {}
+        status = STATUS_OF_EVENT.get(event.event_name)
+        url = spec.get("status_callback")
+        if not url or status is None or status not in spec.get("status_callback_event", ["completed"]):
+            return
+        sequence = self._sequence.get(leg.leg_sid, -1) + 1
+        self._sequence[leg.leg_sid] = sequence
+        params = {
+            **call_params(leg),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(sequence),
+            "Timestamp": format_datetime(event.timestamp),
+        }
+        if status == "completed":
+            params["CallDuration"] = params["Duration"] = str(leg.duration())
+            self._sequence.pop(leg.leg_sid, None)
+        self.send(leg, url, spec.get("status_callback_method") or "POST", params)
+
+    def send(self, leg: Leg, url: str, method: str, params: dict[str, str]) -> None:
+        """Send a callback about the leg after the ones queued before it (in the background)."""
+        previous = self._chains.get(leg.leg_sid)
+        task = asyncio.get_running_loop().create_task(self._send(previous, leg, url, method, params))
+        self._chains[leg.leg_sid] = task
+        task.add_done_callback(
+            lambda done, sid=leg.leg_sid: self._chains.get(sid) is done and self._chains.pop(sid, None)
+        )
+
+    async def _send(
+        self, previous: asyncio.Task[None] | None, leg: Leg, url: str, method: str, params: dict[str, str]
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        try:
+            await self.fetcher.fetch(leg.account_sid, url, method, params)
+        except FlowError as exc:
+            log.warning(
+                "callback failed leg_sid=%s account_sid=%s status=%s error=%s",
+                leg.leg_sid,
+                leg.account_sid,
+                params.get("CallStatus"),
+                exc.message,
+            )
+        except Exception:
+            log.exception("status callback failed leg_sid=%s account_sid=%s", leg.leg_sid, leg.account_sid)
+
+    async def stop(self) -> None:
+        tasks = list(self._chains.values())
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,56 @@
+"""Media streams: `<Connect><Stream>` (bidirectional, holds the call) and `<Start><Stream>` / `<Stop><Stream>`
+(forked audio beside the flow), mapped onto the leg actions `start_stream` / `stop_stream`."""
+
+from __future__ import annotations
+
+from legato.flows.runner import Flow, Next
+from legato.flows.twiml import FlowError, Verb
+
+TRACKS = {"inbound_track": "inbound", "outbound_track": "outbound", "both_tracks": "both"}
+STREAM_ENDED = frozenset({"stream_stopped", "stream_ended", "stream_closed"})
+
+
+def _stream(verb: Verb) -> Verb:
+    streams = [child for child in verb.children if child.name == "Stream"]
+    if len(streams) != 1:
+        raise FlowError("verb", verb.name, f"<{verb.name}> takes exactly one <Stream>")
+    return streams[0]
+
+
+def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
+    url = stream.get("url")
+    if not url or not url.lower().startswith(("ws://", "wss://")):
+        raise FlowError("attribute", "Stream.url", "<Stream> needs url: a ws:// or wss:// URL")
+    track = stream.get("track", "inbound_track") or "inbound_track"
+    if track not in TRACKS:
+        raise FlowError(
+            "attribute", "Stream.track", f"Stream track={track!r}: inbound_track, outbound_track or both_tracks"
+        )
+    custom = {p.get("name") or "": p.get("value") or "" for p in stream.children if p.name == "Parameter"}
+    return {
+        "url": url,
+        "protocol": "twilio",
+        "track": TRACKS[track],
+        "bidirectional": bidirectional,
+        "custom_parameters": custom or None,
+    }
+
+
+async def connect(flow: Flow, verb: Verb) -> Next | None:
+    """Stream both ways until the stream ends, then the action URL (or the next verb)."""
+    await flow.answer()
+    await flow.act("start_stream", **_fields(_stream(verb), True))
+    await flow.wait(lambda e: e.event_name in STREAM_ENDED)
+    action = verb.get("action")
+    return Next(flow.resolve(action, "Connect.action"), verb.get("method") or "POST") if action else None
+
+
+async def start(flow: Flow, verb: Verb) -> None:
+    """Fork the call's audio to the stream and go on with the next verb."""
+    await flow.answer()
+    await flow.act("start_stream", **_fields(_stream(verb), False))
+
+
+async def stop(flow: Flow, verb: Verb) -> None:
+    _stream(verb)
+    await flow.act("stop_stream")
