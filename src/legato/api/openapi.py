@@ -21,12 +21,19 @@ OPERATION_IDS = {
     "get_account": "getAccount", "create_bridge": "createBridge", "get_bridge": "getBridge",
     "act_on_bridge": "bridgeAction", "bridge_events": "listBridgeEvents", "healthz": "getHealth",
     "readyz": "getReadiness", "metrics": "getMetrics",
+    "create_conference": "createConference", "list_conferences": "listConferences",
+    "get_conference": "getConference", "add_participant": "addConferenceParticipant",
+    "act_on_participant": "conferenceParticipantAction", "act_on_conference": "conferenceAction",
+    "conference_events": "listConferenceEvents",
 }
 SCHEMA_NAMES = {
     "createLeg": "Leg", "getLeg": "Leg", "legAction": "Leg", "sandboxIncoming": "Leg", "listLegs": "LegPage",
     "listLegEvents": "EventList", "listBridgeEvents": "EventList", "redeliverLegEvent": "Event",
     "createBridge": "Bridge", "getBridge": "Bridge", "bridgeAction": "Bridge", "getAccount": "Account",
     "getCall": "Call", "getHealth": "Health", "getReadiness": "Readiness", "getCallLog": "CallLog",
+    "createConference": "Conference", "getConference": "Conference", "addConferenceParticipant": "Conference",
+    "conferenceParticipantAction": "Conference", "conferenceAction": "Conference",
+    "listConferences": "ConferenceList", "listConferenceEvents": "EventList",
 }
 DIALECT_OPERATIONS = {"getLeg", "getCall"}  # ?format= other than exotel answers another provider's bare object
 ERROR_DATA = {

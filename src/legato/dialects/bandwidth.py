@@ -60,6 +60,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from legato.dialects.bandwidth_conferences import render_conference_event
 from legato.dialects.dialect import Dialect
 from legato.dialects.parties import parties
 from legato.dialects.timestamps import rfc3339
@@ -137,4 +138,5 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     return body
 
 
-DIALECT = Dialect("bandwidth", render_event=render_event)
+DIALECT = Dialect("bandwidth", render_event=render_event,
+                  render_conference_event=render_conference_event)  # conferences: bandwidth_conferences.py

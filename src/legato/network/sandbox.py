@@ -29,6 +29,9 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
+
+Conferences carry no audio either: a recorded conference ends with a WAV of silence as long as it ran,
+named `<conference_sid>.wav` in the account's recordings folder.
 """
 
 from __future__ import annotations
@@ -96,6 +99,7 @@ class SandboxNetwork:
         self._timers: dict[str, list[TimerHandle]] = {}
         self._keys: dict[str, str] = {}  # leg_sid -> what its caller keys into a gather
         self._media: dict[str, _LegMedia] = {}
+        self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
@@ -152,6 +156,20 @@ class SandboxNetwork:
 
     def unbridge(self, bridge_sid: str, leg_sids: list[str]) -> None:
         """Nothing to disconnect."""
+
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """No audio to mix; remember when a recorded conference started."""
+        if record_folder is not None and conference_sid not in self._conferences:
+            self._conferences[conference_sid] = (self._seconds(), record_folder)
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        """A recorded conference's recording: silence as long as it ran."""
+        started = self._conferences.pop(conference_sid, None)
+        if started is None:
+            return None
+        name = f"{conference_sid}.wav"
+        frames = _write_silence(self.recordings_dir / started[1], name, self._seconds() - started[0])
+        return {"file": name, "duration_ms": frames // 8}
 
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
         def fire() -> None:
@@ -268,21 +286,26 @@ class SandboxNetwork:
         assert media.recording is not None
         rec_id, started, direction, folder = media.recording
         media.recording = None
-        seconds = min(max(0.0, self._seconds() - started), MAX_SILENCE_SECONDS)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{leg_sid}-{stamp}-{secrets.token_hex(3)}.wav"
         target = self.recordings_dir / folder if folder else self.recordings_dir
-        target.mkdir(parents=True, exist_ok=True)
-        frames = int(seconds * 8000)
-        with wave.open(str(target / name), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(8000)
-            out.writeframes(b"\x00\x00" * frames)
+        frames = _write_silence(target, name, self._seconds() - started)
         result = {"recording_id": rec_id, "file": name, "duration_ms": frames // 8, "direction": direction,
                   "reason": reason}
         self._signals(leg_sid, m.MediaEvent("recording_completed", result))
         return {"recording_id": rec_id, "duration_ms": frames // 8}
+
+
+def _write_silence(folder: Path, name: str, seconds: float) -> int:
+    """Write `seconds` (capped) of 8 kHz silence to folder/name; returns the frames written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = int(min(max(0.0, seconds), MAX_SILENCE_SECONDS) * 8000)
+    with wave.open(str(folder / name), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * frames)
+    return frames
 
 
 def _wav_seconds(path: str) -> float:
