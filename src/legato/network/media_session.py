@@ -223,6 +223,29 @@ class MediaSessions:
             media.peer = None
             self.spawn(self._quietly(self.engine.unbridge(leg_sid)))
 
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """Mix the members' audio in the media engine (once each leg's media is set up)."""
+        wire = [{"leg_id": m["leg_sid"], "role": m["role"], "muted": m["muted"], "hold": m["hold"],
+                 "coach_of": m["coach_leg_sid"]} for m in members if m["leg_sid"] in self.legs]
+        setups = [media.setup for m in wire if (media := self.legs[m["leg_id"]]).setup is not None]
+
+        async def apply() -> None:
+            for setup in setups:
+                if not setup.done():
+                    with contextlib.suppress(Exception):
+                        await setup
+            await self.engine.conference_set(conference_sid, wire, record_folder)
+
+        self.spawn(self._quietly(apply()))
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        """Stop the mix; the recording the media engine wrote, if any."""
+        try:
+            return await self.engine.conference_end(conference_sid) or None
+        except MediaError as exc:
+            log.warning("conference end failed conference_sid=%s code=%s", conference_sid, exc.code)
+            return None
+
     def rtp_port(self, leg_sid: str) -> int | None:
         """The local RTP port the leg's media holds."""
         media = self.legs.get(leg_sid)
