@@ -6,11 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import httpx
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from legato.conferences_cli import conferences_app
+from legato.http_cli import ACCOUNT, KEY, TOKEN, URL
+from legato.http_cli import call_api as _call
 from legato.listen import events_app
 from legato.store_cli import DB, accounts_app, check_store, run_store, settings_from
 
@@ -19,6 +21,7 @@ legs_app = typer.Typer(help="Create and control legs through the HTTP API.", no_
 app.add_typer(accounts_app, name="accounts")
 app.add_typer(legs_app, name="legs")
 app.add_typer(events_app, name="events")
+app.add_typer(conferences_app, name="conferences")
 console = Console()
 err = Console(stderr=True)
 
@@ -78,26 +81,8 @@ def _trunk_limit(spec: str) -> tuple[str, int]:
 
 
 # ---- HTTP client commands -------------------------------------------------------------------
-URL = typer.Option("http://127.0.0.1:8080", "--url", envvar="LEGATO_URL", help="Legato API base URL.")
-ACCOUNT = typer.Option(..., "--account", envvar="LEGATO_ACCOUNT_SID", help="Account sid.")
-KEY = typer.Option(..., "--api-key", envvar="LEGATO_API_KEY", help="API key.")
-TOKEN = typer.Option(..., "--api-token", envvar="LEGATO_API_TOKEN", help="API token.")
 LEG_COLUMNS = ("leg_sid", "direction", "contact_uri", "state", "terminal_status", "hangup_cause", "answered_by",
                "duration")
-
-
-def _call(method: str, url: str, path: str, key: str, token: str, **kwargs: Any) -> dict[str, Any]:
-    try:
-        response = httpx.request(method, url.rstrip("/") + path, auth=(key, token), timeout=10, **kwargs)
-    except httpx.HTTPError as exc:
-        err.print(f"[red]cannot reach {url}[/red]: {exc}")
-        raise typer.Exit(1) from None
-    body = response.json()
-    if response.status_code >= 400:
-        error = body.get("response", {}).get("error_data") or {}
-        err.print(f"[red]{response.status_code}[/red] {error.get('field') or ''} {error.get('message')}")
-        raise typer.Exit(1)
-    return body["response"]["data"]
 
 
 def _print_legs(legs: list[dict[str, Any]], as_json: bool) -> None:

@@ -3,6 +3,7 @@ removing and stopping (legs stay up), end_when_empty, the recording, Bandwidth b
 
 from __future__ import annotations
 
+import json
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -268,3 +269,39 @@ def test_restart_completes_what_a_crash_left(make_server: Any, receiver: HttpRec
         ("conference_completed", "platform_restart"),
     ]
     assert get(api, cid)["state"] == "completed"
+
+
+def test_cli(api: Api, server: LegatoServer) -> None:
+    a, b = (connected_leg(api, requested_dc_code="101") for _ in range(2))
+    creds = [
+        "--url",
+        server.url,
+        "--account",
+        api.account.account_sid,
+        "--api-key",
+        api.account.api_key,
+        "--api-token",
+        api.account.api_token,
+        "--json",
+    ]
+
+    def cli(*args: str) -> Any:
+        return json.loads(server.cli("conferences", *args, *creds))
+
+    cid = cli("create", "floor-3", "--record", "--keep-when-empty")["conference_sid"]
+    cli("add", cid, a)
+    cli("add", cid, b, "--role", "coach", "--coach", a)
+    assert cli("mute", cid, a)["participants"][0]["muted"] is True
+    assert cli("mute", cid, b, "--hold")["participants"][1]["hold"] is True
+    assert cli("remove", cid, b)["participants"][1]["state"] == "left"
+    shown = cli("show", cid)
+    assert (shown["name"], shown["record"], shown["end_when_empty"], shown["participant_count"]) == (
+        "floor-3",
+        True,
+        False,
+        1,
+    )
+    assert cid in [c["conference_sid"] for c in cli("list", "--state", "active")]
+    assert cli("stop", cid)["state"] == "completed"
+    for leg in (a, b):
+        api.action(leg, action="hangup")
