@@ -111,7 +111,7 @@ class MediaEngine(Protocol):
         """Mix these members (leg_id, role, muted, hold, coach_of); the first call starts the conference."""
 
     async def conference_end(self, conference_id: str) -> dict[str, Any]:
-        """Stop mixing; returns the recording (file, path, duration_ms) or {}."""
+        """Stop mixing; returns steps and late_steps, and the recording (file, path, duration_ms) if any."""
 
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
         """Queue a WAV file to be played to the leg `loop` times (0 = until stopped); returns a play id."""

@@ -83,20 +83,19 @@ class ConferenceMix:
         if self.record_path is not None:
             self.recorded += room
 
-    async def end(self) -> dict[str, Any] | None:
-        """Stop mixing (members' legs stay up); write the recording and describe it, if there is one."""
+    async def end(self) -> dict[str, Any]:
+        """Stop mixing (members' legs stay up); the steps mixed, and the recording (file, path, duration_ms)
+        once written, if there is one."""
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
         for leg_id in list(self.mixer.members):
             self._attach(leg_id, None)
         self.mixer.set_members([])
+        result: dict[str, Any] = {"steps": self.steps, "late_steps": self.late_steps}
         if self.record_path is None:
-            return None
+            return result
         pcm = bytes(self.recorded)
         await self.loop.run_in_executor(None, write_recording, self.record_path, pcm)
-        return {
-            "file": self.record_path.name,
-            "path": str(self.record_path),
-            "duration_ms": len(pcm) // SAMPLE_WIDTH * 1000 // SAMPLE_RATE,
-        }
+        duration_ms = len(pcm) // SAMPLE_WIDTH * 1000 // SAMPLE_RATE
+        return {**result, "file": self.record_path.name, "path": str(self.record_path), "duration_ms": duration_ms}

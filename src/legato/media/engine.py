@@ -250,7 +250,7 @@ class MediaCore:
         self.conference_owners.pop(cmd.conference_id, None)
         if mix is None:
             raise base.MediaError("unknown_conference", f"no conference {cmd.conference_id!r}")
-        return await mix.end() or {}
+        return await mix.end()
 
     async def close(self) -> None:
         """Release every leg and wait for the recordings they (and the conferences) ended to be written."""

@@ -241,7 +241,8 @@ class MediaSessions:
     async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
         """Stop the mix; the recording the media engine wrote, if any."""
         try:
-            return await self.engine.conference_end(conference_sid) or None
+            result = await self.engine.conference_end(conference_sid)
+            return result if "file" in result else None
         except MediaError as exc:
             log.warning("conference end failed conference_sid=%s code=%s", conference_sid, exc.code)
             return None
