@@ -81,3 +81,12 @@ def test_membership_changes_keep_the_rest() -> None:
     mixer.push("c", frame(2))
     mixer.push("ghost", frame(9))  # not a member: ignored
     assert step(mixer, {"b": 50}) == ({"a": 2, "b": 9, "c": 7}, 9)
+
+
+def test_reordered_members_keep_their_own_audio() -> None:
+    mixer = Mixer()
+    mixer.set_members([MixMember("a"), MixMember("b"), MixMember("c", "listener")])
+    mixer.push("a", frame(1))
+    mixer.push("b", frame(20))
+    mixer.set_members([MixMember("c", "listener"), MixMember("b"), MixMember("a")])
+    assert step(mixer, {}) == ({"a": 20, "b": 1, "c": 21}, 21)

@@ -17,7 +17,7 @@ import numpy as np
 from legato.media.g711 import FRAME_BYTES, FRAME_SAMPLES
 
 MAX_QUEUED = 5  # frames held per member (100 ms): more means its clock runs fast; the oldest go
-SILENCE = np.zeros(FRAME_SAMPLES, dtype=np.int32)
+SILENCE_BYTES = bytes(FRAME_BYTES)
 _LOW, _HIGH = -32768, 32767
 
 
@@ -43,6 +43,9 @@ class Mixer:
         self.members: dict[str, MixMember] = {}
         self._queues: dict[str, deque[bytes]] = {}
         self._partial: dict[str, bytes] = {}
+        self._heard_by_all = np.zeros(0, dtype=bool)  # per member, in order: a participant that speaks
+        self._whispers: list[tuple[int, int]] = []  # (coach row, coached row) of coaches that speak
+        self._held: list[bool] = []
 
     def set_members(self, members: list[MixMember]) -> None:
         """Replace the membership (audio queued for members that stay is kept)."""
@@ -52,11 +55,21 @@ class Mixer:
             self._partial.pop(gone, None)
         for leg_id in self.members:
             self._queues.setdefault(leg_id, deque(maxlen=MAX_QUEUED))
+        row = {leg_id: k for k, leg_id in enumerate(self.members)}
+        order = list(self.members.values())
+        self._heard_by_all = np.array([m.speaks and m.role == "participant" for m in order], dtype=bool)
+        self._whispers = [
+            (k, row[m.coach_of]) for k, m in enumerate(order) if m.speaks and m.role == "coach" and m.coach_of in row
+        ]
+        self._held = [m.hold for m in order]
 
     def push(self, leg_id: str, pcm: bytes) -> None:
         """Audio a member sent (any length); it is cut into 20 ms frames."""
         queue = self._queues.get(leg_id)
         if queue is None:
+            return
+        if len(pcm) == FRAME_BYTES and leg_id not in self._partial:
+            queue.append(pcm)  # the usual 20 ms packet
             return
         data = self._partial.pop(leg_id, b"") + pcm
         whole = len(data) - len(data) % FRAME_BYTES
@@ -65,41 +78,24 @@ class Mixer:
         if whole < len(data):
             self._partial[leg_id] = data[whole:]
 
-    def _frame(self, leg_id: str) -> np.ndarray:
-        queue = self._queues[leg_id]
-        if not queue:
-            return SILENCE
-        return np.frombuffer(queue.popleft(), dtype="<i2").astype(np.int32)
-
     def mix(self) -> tuple[dict[str, bytes | None], bytes]:
         """One 20 ms step: what each member hears (None: nothing, it is held) and the recording frame."""
-        frames = {leg_id: self._frame(leg_id) for leg_id in self.members}  # every queue moves on, heard or not
-        room = SILENCE.copy()
-        whispers: dict[str, np.ndarray] = {}
-        for m in self.members.values():
-            if not m.speaks:
-                continue
-            if m.role == "participant":
-                room += frames[m.leg_id]
-            elif m.role == "coach" and m.coach_of is not None:
-                whispers[m.coach_of] = whispers.get(m.coach_of, SILENCE) + frames[m.leg_id]
-        room_pcm = _saturate(room)
-        out: dict[str, bytes | None] = {}
-        for m in self.members.values():
-            if m.hold:
-                out[m.leg_id] = None
-                continue
-            own = m.role == "participant" and m.speaks
-            whisper = whispers.get(m.leg_id)
-            if not own and whisper is None:
-                out[m.leg_id] = room_pcm  # the common case for listeners, coaches and the muted: no extra work
-                continue
-            heard = room - frames[m.leg_id] if own else room.copy()
-            if whisper is not None:
-                heard += whisper
-            out[m.leg_id] = _saturate(heard)
-        return out, room_pcm
+        if not self.members:
+            return {}, SILENCE_BYTES
+        queues = [self._queues[leg_id] for leg_id in self.members]
+        raw = b"".join(q.popleft() if q else SILENCE_BYTES for q in queues)  # every queue moves on, heard or not
+        frames = np.frombuffer(raw, dtype="<i2").reshape(len(self.members), FRAME_SAMPLES).astype(np.int32)
+        room = frames[self._heard_by_all].sum(axis=0)
+        heard = room - frames * self._heard_by_all[:, None]  # all but your own voice
+        for coach, coached in self._whispers:
+            heard[coached] += frames[coach]
+        pcm = _saturate(heard)
+        out = {
+            leg_id: None if held else pcm[k].tobytes()
+            for k, (leg_id, held) in enumerate(zip(self.members, self._held, strict=True))
+        }
+        return out, _saturate(room).tobytes()
 
 
-def _saturate(samples: np.ndarray) -> bytes:
-    return np.clip(samples, _LOW, _HIGH).astype("<i2").tobytes()
+def _saturate(samples: np.ndarray) -> np.ndarray:
+    return np.clip(samples, _LOW, _HIGH).astype("<i2")
