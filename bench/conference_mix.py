@@ -6,9 +6,10 @@ at 20 ms without loss.
 For each size N: starts `python -m legato.media.server`, allocates N legs in one conference (all
 participants), and sends each leg a 20 ms PCMU packet every 20 ms from its own socket, while counting the
 mixed packets the engine sends back to those sockets. CPU is the engine's user+system time over the
-measured window (from /proc), as % of one core. The engine says how many 20 ms steps it mixed and how
-many of them ran late (a tick that came after the next one was due); every step owes each member one
-packet, so "lost" = owed - arrived. Also times the pure mixer step alone (no decode, encode or sockets).
+measured window (from /proc), as % of one core. The engine says for how long it mixed, how many 20 ms
+steps it ran and how many of them late (caught up); steps it never ran (more than 100 ms behind) are
+"skipped": their audio is lost. Every step run owes each member one packet: "lost packets" = owed -
+arrived. Also times the pure mixer step alone (no decode, encode or sockets).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def drain(socks: list[socket.socket]) -> int:
     return got
 
 
-async def run_size(size: int, seconds: float, uvloop: bool) -> tuple[float, int, int, int, int]:
+async def run_size(size: int, seconds: float, uvloop: bool) -> tuple[float, dict[str, float], int]:
     cmd = [
         sys.executable,
         "-m",
@@ -106,27 +107,28 @@ async def run_size(size: int, seconds: float, uvloop: bool) -> tuple[float, int,
     ended = await client.conference_end("bench")
     await asyncio.sleep(0.2)
     received += drain(socks)
-    steps, late = ended["steps"], ended["late_steps"]
     await client.close()
     proc.terminate()
     proc.wait(timeout=5)
     for sock in socks:
         sock.close()
-    return 100 * (cpu1 - cpu0) / (t1 - t0), steps, late, size * steps, received
+    return 100 * (cpu1 - cpu0) / (t1 - t0), ended, received
 
 
 async def main_async(sizes: list[int], seconds: float, uvloop: bool) -> None:
     print(f"loop={'uvloop' if uvloop else 'asyncio'} seconds={seconds} (after {WARM_UP} s warm-up)")
     print(
-        "| participants | engine CPU (% of a core) | CPU per participant | steps (late) | mixed packets owed "
-        "| arrived | lost | mixer step alone |"
+        "| participants | engine CPU (% of a core) | CPU per participant | steps run (late) | steps skipped "
+        "| packets owed | lost packets | mixer step alone |"
     )
     print("|---|---|---|---|---|---|---|---|")
     for size in sizes:
-        cpu, steps, late, owed, received = await run_size(size, seconds, uvloop)
+        cpu, ended, received = await run_size(size, seconds, uvloop)
+        steps, late = int(ended["steps"]), int(ended["late_steps"])
+        skipped = max(0, round(ended["seconds"] / 0.02) - steps)
         print(
-            f"| {size} | {cpu:.0f}% | {cpu / size:.2f}% | {steps} ({late}) | {owed} | {received} "
-            f"| {max(0, owed - received)} | {mixer_step_us(size):.0f} us |",
+            f"| {size} | {cpu:.0f}% | {cpu / size:.3f}% | {steps} ({late}) | {skipped} | {size * steps} "
+            f"| {max(0, size * steps - received)} | {mixer_step_us(size):.0f} us |",
             flush=True,
         )
 

@@ -109,7 +109,8 @@ class ConferenceSet(Command):
 
 @dataclass(frozen=True, slots=True)
 class ConferenceEnd(Command):
-    """Stop mixing; answers the steps mixed and late, and the recording (file, path, duration_ms) if any."""
+    """Stop mixing; answers the steps mixed and late, the seconds mixed, and the recording (file, path,
+    duration_ms) if any."""
 
     name: ClassVar[str] = "conference_end"
     conference_id: str

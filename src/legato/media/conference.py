@@ -40,7 +40,7 @@ class ConferenceMix:
         self.recorded = bytearray()
         self.steps = 0  # 20 ms steps mixed (the benchmark reads it)
         self.late_steps = 0  # steps run late, to catch up
-        self._next = loop.time()
+        self._next = self.started = loop.time()
         self._timer: asyncio.TimerHandle | None = None
 
     def set_members(self, members: list[MixMember]) -> None:
@@ -52,7 +52,8 @@ class ConferenceMix:
             self._attach(m.leg_id, functools.partial(self.mixer.push, m.leg_id))
         self.mixer.set_members(members)
         if self._timer is None:
-            self._next = self.loop.time() + PTIME
+            self.started = self.loop.time()
+            self._next = self.started + PTIME
             self._timer = self.loop.call_at(self._next, self._tick)
 
     def _attach(self, leg_id: str, sink: Callable[[bytes], None] | None) -> None:
@@ -92,7 +93,8 @@ class ConferenceMix:
         for leg_id in list(self.mixer.members):
             self._attach(leg_id, None)
         self.mixer.set_members([])
-        result: dict[str, Any] = {"steps": self.steps, "late_steps": self.late_steps}
+        seconds = self.loop.time() - self.started
+        result: dict[str, Any] = {"steps": self.steps, "late_steps": self.late_steps, "seconds": round(seconds, 3)}
         if self.record_path is None:
             return result
         pcm = bytes(self.recorded)
