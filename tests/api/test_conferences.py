@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from bandwidth import models as sdk
 
+from tests.conftest import DATABASES
 from tests.events.receivers import HttpReceiver, Received, verify
 from tests.legato_server import Api, LegatoServer
 
@@ -253,8 +254,9 @@ def test_rules(api: Api, server: LegatoServer) -> None:
         api.action(leg, action="hangup")
 
 
-def test_restart_completes_what_a_crash_left(make_server: Any, receiver: HttpReceiver) -> None:
-    server = make_server().start()
+@pytest.mark.parametrize("database", DATABASES)
+def test_restart_completes_what_a_crash_left(make_server: Any, receiver: HttpReceiver, database: str) -> None:
+    server = make_server(database).start()
     api = Api(server, server.create_account())
     a = connected_leg(api)
     cid = data(create(api, conference_event_endpoint=receiver.url), 201)["conference_sid"]
