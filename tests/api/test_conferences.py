@@ -56,16 +56,25 @@ def get(api: Api, cid: str) -> dict[str, Any]:
 
 def stream(receiver: HttpReceiver, cid: str, last: str, secret: str) -> list[dict[str, Any]]:
     """The conference's delivered events once `last` arrived, each verified, in arrival order (a redelivery
-    after a crash, same webhook-id, counted once: delivery is at least once). Requests about anything else
-    are left alone: an ephemeral port may have served another test's receiver before this one."""
+    after a crash, same webhook-id, counted once: delivery is at least once). Left alone: requests about
+    anything else (an ephemeral port may have served another test's receiver before) and bodies cut short
+    (a server killed while it sent)."""
 
     def mine(got: list[Received]) -> list[dict[str, Any]]:
-        once = {r.headers.get("webhook-id"): r for r in reversed(got)}  # the first arrival of each id
-        ours = [r for r in got if once[r.headers.get("webhook-id")] is r and _sid(r.payload) == cid]
+        whole = [r for r in got if _json(r.body) is not None]
+        once = {r.headers.get("webhook-id"): r for r in reversed(whole)}  # the first arrival of each id
+        ours = [r for r in whole if once[r.headers.get("webhook-id")] is r and _sid(r.payload) == cid]
         return [verify(secret, r) for r in ours]
 
     receiver.wait_for(lambda got: any(_name(p) == last for p in mine(got)))
     return mine(receiver.accepted())
+
+
+def _json(body: str) -> Any:
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
 
 
 def _name(p: dict[str, Any]) -> str:
