@@ -11,7 +11,7 @@ from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.conference import MAX_PARTICIPANTS, Conference, ConferenceState, Role
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
-from legato.engine.conferences import Conferences, Settings, conference_event
+from legato.engine.conferences import Conferences, NewConference, conference_event
 from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_endpoint
 from legato.store.repositories import ConferenceRepository, LegRepository
@@ -92,7 +92,7 @@ class ConferenceService:
         if request.conference_event_endpoint is not None:
             check_endpoint(request.conference_event_endpoint, "conference_event_endpoint")
             await self.endpoints.check(request.conference_event_endpoint, "conference_event_endpoint")
-        settings = Settings(
+        settings = NewConference(
             request.name,
             request.conference_event_endpoint,
             None if request.event_format == formats.DEFAULT else request.event_format,

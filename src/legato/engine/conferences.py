@@ -34,7 +34,7 @@ PARTICIPANT_ACTIONS = ("mute", "unmute", "hold", "unhold", "remove")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
-class Settings:
+class NewConference:
     """A new conference's options (the API validated them)."""
 
     name: str
@@ -67,7 +67,7 @@ class Conferences:
         conference = self.active.get(conference_sid)
         return conference if conference is not None and conference.account_sid == account_sid else None
 
-    def create(self, account_sid: str, settings: Settings) -> tuple[Conference, asyncio.Future[None]]:
+    def create(self, account_sid: str, settings: NewConference) -> tuple[Conference, asyncio.Future[None]]:
         """A new, empty conference; the future resolves once it and conference_created are durable."""
         self.switchboard.require_store()
         s = settings
