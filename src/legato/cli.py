@@ -12,6 +12,7 @@ from rich.console import Console
 from legato import __version__
 from legato.commands.accounts import accounts_app, rates_app
 from legato.commands.calls import bridges_app, calls_app
+from legato.commands.conferences import conferences_app
 from legato.commands.legs import add_event_commands, legs_app
 from legato.commands.login import login, profiles_list
 from legato.listen import events_app
@@ -30,6 +31,7 @@ app.add_typer(admin_app, name="admin")
 add_event_commands(events_app)
 app.command("login")(login)
 app.command("profiles")(profiles_list)
+app.add_typer(conferences_app, name="conferences")
 console = Console()
 err = Console(stderr=True)
 

@@ -53,3 +53,28 @@ async def test_release_waits_for_the_recording_file(tmp_path: Path) -> None:
     await core.handle(None, "release", {"leg_id": "r1"})
     assert await asyncio.to_thread(Path(started["path"]).exists)
     assert [n.data["reason"] for n in notes if n.name == "recording_completed"] == ["released"]
+
+
+async def test_conference_commands_check_their_input_and_write_the_room(tmp_path: Path) -> None:
+    core = make_core(tmp_path, [])
+    await core.handle(None, "allocate", {"leg_id": "c1"})
+    for args, text in [
+        ({"conference_id": "../x", "members": []}, "conference_id"),
+        ({"conference_id": "cf", "members": [{"leg_id": "c1", "loud": True}]}, "member"),
+        ({"conference_id": "cf", "members": [], "record_folder": "../../etc"}, "folder"),
+    ]:
+        with pytest.raises(MediaError) as err:
+            await core.handle(None, "conference_set", args)
+        assert err.value.code == "bad_request" and text in err.value.message
+    members = [{"leg_id": "c1"}, {"leg_id": "gone", "role": "listener"}]  # a leg without media is skipped
+    assert await core.handle(
+        None, "conference_set", {"conference_id": "cf", "members": members, "record_folder": "acct"}
+    ) == {"members": 2}
+    await asyncio.sleep(0.1)
+    ended = await core.handle(None, "conference_end", {"conference_id": "cf"})
+    assert ended["file"] == "cf.wav" and ended["steps"] >= 1 and Path(ended["path"]).parent == tmp_path / "rec" / "acct"
+    assert core.channels["c1"].core.mix_sink is None  # the leg stays, no longer mixed
+    with pytest.raises(MediaError) as err:
+        await core.handle(None, "conference_end", {"conference_id": "cf"})
+    assert err.value.code == "unknown_conference"
+    await core.close()

@@ -7,9 +7,11 @@ from typing import Any
 
 from legato.dialects import formats, ringcentral
 from legato.dialects.bridges import bridge_resource
+from legato.dialects.conferences import conference_resource
 from legato.dialects.exotel import leg_resource
 from legato.domain.bridge import Bridge
 from legato.domain.call import Call
+from legato.domain.conference import Conference, Participant, Role
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
 
 AT = datetime(2026, 5, 31, 8, 2, 32, 608752, tzinfo=UTC)
@@ -87,6 +89,14 @@ def admin_examples() -> dict[str, Any]:
     }
 
 
+def sample_conference() -> dict[str, Any]:
+    conference = Conference("0ERnNUoQ2b7Yx1yV3kTzq8Pw4aB00007", ACCOUNT, "support-42",
+                            "https://app.example.com/conference-events", None, True, 50, True, AT, dc_code="101")
+    conference.participants = [Participant(LEG, Role.PARTICIPANT, False, False, None, AT),
+                               Participant("0ERnNUjWd6PfpHZPKYeg3MAjT3H00000", Role.COACH, False, False, LEG, AT)]
+    return conference_resource(conference)
+
+
 def account_view() -> dict[str, Any]:
     return {**account_summary(), "live_legs": 3,
             "limits": {"cps": 10, "max_concurrent": 100, "trunk_cps": {"sandbox": None}, "queue_max_length": 1000,
@@ -117,6 +127,9 @@ def data_examples() -> dict[str, Any]:
         "getHealth": {"status": "ok", "network": "sandbox", "live_legs": 3},
         "getReadiness": {"status": "ready", "problems": {}},
         **admin_examples(),
+        **dict.fromkeys(("createConference", "getConference", "addConferenceParticipant",
+                         "conferenceParticipantAction", "conferenceAction"), sample_conference()),
+        "listConferences": {"conferences": [sample_conference()]}, "listConferenceEvents": {"events": [event_view()]},
     }
 
 

@@ -22,6 +22,10 @@ OPERATION_IDS = {
     "act_on_bridge": "bridgeAction", "bridge_events": "listBridgeEvents", "healthz": "getHealth",
     "readyz": "getReadiness", "metrics": "getMetrics", "rotate_token": "rotateAccountToken",
     "rotate_webhook_secret": "rotateWebhookSecret",
+    "create_conference": "createConference", "list_conferences": "listConferences",
+    "get_conference": "getConference", "add_participant": "addConferenceParticipant",
+    "act_on_participant": "conferenceParticipantAction", "act_on_conference": "conferenceAction",
+    "conference_events": "listConferenceEvents",
 }
 SCHEMA_NAMES = {
     "createLeg": "Leg", "getLeg": "Leg", "legAction": "Leg", "sandboxIncoming": "Leg", "listLegs": "LegPage",
@@ -32,6 +36,9 @@ SCHEMA_NAMES = {
     "enableAccount": "AccountSummary", "disableAccount": "DisabledAccount", "rotateAccountToken": "AccountToken",
     "rotateWebhookSecret": "WebhookSecret", "listExophones": "Exophones", "addExophone": "Exophones",
     "removeExophone": "Exophones", "importRates": "RateTable", "listRates": "RateTable",
+    "createConference": "Conference", "getConference": "Conference", "addConferenceParticipant": "Conference",
+    "conferenceParticipantAction": "Conference", "conferenceAction": "Conference",
+    "listConferences": "ConferenceList", "listConferenceEvents": "EventList",
 }
 DIALECT_OPERATIONS = {"getLeg", "getCall"}  # ?format= other than exotel answers another provider's bare object
 ERROR_DATA = {

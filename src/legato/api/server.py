@@ -11,7 +11,7 @@ from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from legato import __version__
-from legato.api import accounts, admin, bridges, calls, console, legs, metrics
+from legato.api import accounts, admin, bridges, calls, conferences, console, legs, metrics
 from legato.api.access_log import AccessLog
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
@@ -79,6 +79,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(accounts.router)
     app.include_router(admin.router)
     app.include_router(bridges.router)
+    app.include_router(conferences.router)
     app.include_router(metrics.router)
     console.install(app)
 

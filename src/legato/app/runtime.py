@@ -13,6 +13,7 @@ from legato.app.accounts import AccountService
 from legato.app.admin import AdminTokens
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
+from legato.app.conferences import ConferenceService
 from legato.app.drain import Drain
 from legato.app.events import EventService
 from legato.app.idempotency import IdempotencyService
@@ -29,6 +30,7 @@ from legato.domain.leg import Leg
 from legato.domain.numbers import canonical
 from legato.engine.bridges import Bridges
 from legato.engine.clock import ScaledClock
+from legato.engine.conferences import Conferences
 from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Throttle
@@ -47,7 +49,13 @@ from legato.store.database import create_engine, database_unavailable, display_u
 from legato.store.idempotency import IdempotencyRepository
 from legato.store.keys import key_source, unlock
 from legato.store.nodes import NodeRepository
-from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository, RateRepository
+from legato.store.repositories import (
+    AccountRepository,
+    BridgeRepository,
+    ConferenceRepository,
+    LegRepository,
+    RateRepository,
+)
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
@@ -103,6 +111,7 @@ class Runtime:
     dispatcher: Dispatcher = field(init=False)
     events: EventService = field(init=False)
     bridges: BridgeService = field(init=False)
+    conferences: ConferenceService = field(init=False)
     calls: CallService = field(init=False)
     transfers: TransferService = field(init=False)
 
@@ -145,6 +154,10 @@ class Runtime:
         """Where the account fetches a recording (with its API credentials)."""
         return f"{self.settings.base_url}/v2/accounts/{leg.account_sid}/recordings/{file_name}"
 
+    def _conference_recording_url(self, account_sid: str, file_name: str) -> str:
+        """Where the account fetches a conference's recording (the same route as leg recordings)."""
+        return f"{self.settings.base_url}/v2/accounts/{account_sid}/recordings/{file_name}"
+
     def _build_call_control(self) -> None:
         """CPS throttle, data-centre placement and bridges, hooked to the switchboard's leg lives."""
         s, switchboard = self.settings, self.switchboard
@@ -162,6 +175,10 @@ class Runtime:
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
                                      endpoints=self.endpoints)
         self.transfers = TransferService(self.legs, Transfers(switchboard, engine))
+        mixer = Conferences(self.clock, switchboard, engine, self._conference_recording_url)
+        switchboard.on_end.append(mixer.leg_ended)
+        self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
+                                             endpoints=self.endpoints)
 
     def _start_waiting(self, leg_sid: str, at: datetime) -> None:
         """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""
@@ -206,7 +223,9 @@ class Runtime:
                 continue
             ended = await self.switchboard.reconcile(await self.legs.legs.live(owner), cause)
             bridges = await self.bridges.reconcile(owner, cause)
-            log.warning("reconciled what node %s left live legs=%d bridges=%d cause=%s", owner, ended, bridges, cause)
+            conferences = await self.conferences.reconcile(owner, cause)
+            log.warning("reconciled what node %s left live legs=%d bridges=%d conferences=%d cause=%s", owner, ended,
+                        bridges, conferences, cause)
 
     async def _database_problem(self) -> str | None:
         if self.writer.fenced:

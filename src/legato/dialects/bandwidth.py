@@ -70,6 +70,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from legato.dialects.bandwidth_conferences import render_conference_event
 from legato.dialects.dialect import Dialect
 from legato.dialects.parties import parties
 from legato.dialects.timestamps import rfc3339
@@ -196,4 +197,5 @@ def _transfer_and_bridge_fields(event_type: str, event: LegEvent, snapshot: Leg,
         body["errorMessage"] = str(error.get("description") or error.get("message") or "transfer failed")
 
 
-DIALECT = Dialect("bandwidth", render_event=render_event)
+DIALECT = Dialect("bandwidth", render_event=render_event,
+                  render_conference_event=render_conference_event)  # conferences: bandwidth_conferences.py

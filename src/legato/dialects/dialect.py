@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from legato.domain.call import Call
+from legato.domain.conference import Conference
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 
@@ -19,3 +20,5 @@ class Dialect:
     render_leg: Callable[[Leg], dict[str, Any]] | None = None
     render_call: Callable[[Call, str], dict[str, Any]] | None = None  # (call, the call's own URL)
     render_event: Callable[[LegEvent, Leg], dict[str, Any] | None] | None = None  # None: no such callback
+    # conference and participant events: (event, conference, the participant's leg if any); None: no such callback
+    render_conference_event: Callable[[LegEvent, Conference, Leg | None], dict[str, Any] | None] | None = None

@@ -11,6 +11,7 @@ from typing import Any
 from legato.dialects import bandwidth, exotel, messagebird, ringcentral, telefonie
 from legato.dialects.dialect import Dialect
 from legato.domain.call import Call
+from legato.domain.conference import Conference
 from legato.domain.errors import ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
@@ -50,3 +51,15 @@ def render_event(fmt: str, event: LegEvent, snapshot: Leg) -> dict[str, Any] | N
     if dialect is None or dialect.render_event is None:
         return event.payload()
     return dialect.render_event(event, snapshot)
+
+
+def render_conference_event(fmt: str, event: LegEvent, conference: Conference, leg: Leg | None
+                            ) -> dict[str, Any] | None:
+    """A conference event's body in the conference's `event_format`; None when that provider has no such
+    callback (Legato's own shape for dialects whose events are Legato's own, e.g. exotel)."""
+    dialect = DIALECTS.get(fmt)
+    if dialect is not None and dialect.render_conference_event is not None:
+        return dialect.render_conference_event(event, conference, leg)
+    if dialect is None or dialect.render_event is None or dialect.name == DEFAULT:
+        return event.payload()
+    return None

@@ -56,3 +56,8 @@ def new_request_id() -> str:
 def new_bridge_sid() -> str:
     """A bridge sid: legs joined so they hear each other."""
     return new_id("00003")
+
+
+def new_conference_sid() -> str:
+    """A conference sid: legs mixed so each hears the others."""
+    return new_id("00007")

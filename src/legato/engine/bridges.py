@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from legato.dialects.bridges import bridge_resource
 from legato.domain import machine as m
@@ -34,6 +35,7 @@ class Bridges:
         self.switchboard = switchboard
         self.active: dict[str, Bridge] = {}
         self.by_leg: dict[str, str] = {}
+        self.elsewhere: list[Callable[[str], str | None]] = []  # what else holds a leg (e.g. "conference X")
 
     def create(self, account_sid: str, leg_sids: list[str], *, endpoint: str | None,
                end_on_exit: bool) -> tuple[Bridge, asyncio.Future[list[None]]]:
@@ -50,6 +52,10 @@ class Bridges:
                 raise Conflict(f"leg {sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
             if sid in self.by_leg:
                 raise Conflict(f"leg {sid} is already in bridge {self.by_leg[sid]}", field="leg_sids")
+            for holder in self.elsewhere:
+                if (held := holder(sid)) is not None:
+                    raise Conflict(f"leg {sid} is already in {held}; a leg is in one bridge or conference at most",
+                                   field="leg_sids")
             legs.append(leg)
         if len({leg.dc_code for leg in legs}) > 1:
             where = ", ".join(f"{leg.leg_sid} in dc {leg.dc_code}" for leg in legs)

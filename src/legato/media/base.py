@@ -106,6 +106,13 @@ class MediaEngine(Protocol):
     async def unbridge(self, leg_id: str) -> None:
         """Stop forwarding between a leg and its bridge peer."""
 
+    async def conference_set(self, conference_id: str, members: list[dict[str, Any]],
+                             record_folder: str | None = None) -> None:
+        """Mix these members (leg_id, role, muted, hold, coach_of); the first call starts the conference."""
+
+    async def conference_end(self, conference_id: str) -> dict[str, Any]:
+        """Stop mixing; returns steps and late_steps, and the recording (file, path, duration_ms) if any."""
+
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
         """Queue a WAV file to be played to the leg `loop` times (0 = until stopped); returns a play id."""
 

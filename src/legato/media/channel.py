@@ -144,6 +144,11 @@ class Channel(asyncio.DatagramProtocol):
             self.peer.peer = None
             self.peer = None
 
+    def send_mix(self, pcm: bytes) -> None:
+        """Send this leg its share of a conference's mix (media/conference.py)."""
+        self.core.send_mix(pcm, self.loop.time())
+        self._flush()
+
     def play(self, pcm: bytes, loop: int) -> str:
         play_id = self.core.play(pcm, loop, self.loop.time())
         self._flush()

@@ -9,6 +9,7 @@ when `tick` must be called next. The asyncio adapter is media/channel.py.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,7 @@ class ChannelCore:
         self.events = TelephoneEventReceiver()
         self.seen_rfc4733 = False
         self.peer: ChannelCore | None = None
+        self.mix_sink: Callable[[bytes], None] | None = None  # a conference's mixer takes what the leg says
         self.muted = False
         self.held = False
         self.prompts = PromptQueue()
@@ -113,6 +115,7 @@ class ChannelCore:
             return self.stats.snapshot()
         if self.peer is not None:
             self.unbridge()
+        self.mix_sink = None
         self.stop_play(reason)
         self.digits.clear()
         if self.recorder is not None:
@@ -169,8 +172,12 @@ class ChannelCore:
             return
         if forward and peer is not None:
             peer.forward_audio(pt, pkt.payload, pkt.marker, now)
+        pcm = None
+        if self.mix_sink is not None and not self.muted and not self.held:
+            pcm = g711.decode(pt, pkt.payload)
+            self.mix_sink(pcm)
         if self.amd is not None or self.inband is not None or (self.recorder and self.recorder.wants("in")):
-            self._analyse(g711.decode(pt, pkt.payload), now)
+            self._analyse(pcm or g711.decode(pt, pkt.payload), now)
 
     def _analyse(self, pcm: bytes, now: float) -> None:
         """Received audio to the recorder, the in-band DTMF detector and AMD."""
@@ -220,6 +227,12 @@ class ChannelCore:
         else:
             self.sender.last_send = now
         self._send(self.te_pt, self._fwd_event[1], payload, marker)
+
+    def send_mix(self, pcm: bytes, now: float) -> None:
+        """20 ms of a conference's mix for this leg (linear PCM); prompts and digits go first."""
+        if self.busy or self.closed or self.held:
+            return
+        self._send_audio(g711.encode(self.codec, pcm), now, pcm=pcm)
 
     def bridge(self, other: ChannelCore) -> None:
         self.peer, other.peer = other, self

@@ -119,6 +119,13 @@ class MediaClient:
     async def unbridge(self, leg_id: str) -> None:
         await self.send(commands.Unbridge(leg_id))
 
+    async def conference_set(self, conference_id: str, members: list[dict[str, Any]],
+                             record_folder: str | None = None) -> None:
+        await self.send(commands.ConferenceSet(conference_id, members, record_folder))
+
+    async def conference_end(self, conference_id: str) -> dict[str, Any]:
+        return await self.send(commands.ConferenceEnd(conference_id))
+
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
         return (await self.send(commands.Play(leg_id, path, loop)))["play_id"]
 

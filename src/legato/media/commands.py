@@ -97,6 +97,25 @@ class StartAmd(LegCommand):
     params: dict[str, Any] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ConferenceSet(Command):
+    """Mix these members (dicts: leg_id, role, muted, hold, coach_of); the first call starts the mix."""
+
+    name: ClassVar[str] = "conference_set"
+    conference_id: str
+    members: list[dict[str, Any]]
+    record_folder: str | None = None  # record the room's mix to <folder>/<conference_id>.wav
+
+
+@dataclass(frozen=True, slots=True)
+class ConferenceEnd(Command):
+    """Stop mixing; answers the steps mixed and late, the seconds mixed, and the recording (file, path,
+    duration_ms) if any."""
+
+    name: ClassVar[str] = "conference_end"
+    conference_id: str
+
+
 def _leg_only(name: str) -> type[LegCommand]:
     """A command whose only argument is the leg."""
     return type(name.title().replace("_", ""), (LegCommand,), {"__slots__": (), "name": name})
@@ -109,7 +128,7 @@ Mute, Unmute, Hold, Unhold = (_leg_only(n) for n in ("mute", "unmute", "hold", "
 
 COMMANDS: dict[str, type[Command]] = {cls.name: cls for cls in (
     Ping, Allocate, SetRemote, Release, Bridge, Unbridge, Play, Say, StopPlay, StartRecording, StopRecording,
-    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd)}
+    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd, ConferenceSet, ConferenceEnd)}
 
 
 def parse(name: str, args: dict[str, Any]) -> Command:

@@ -18,6 +18,8 @@ from typing import Any
 from legato.media import base, commands
 from legato.media.amd_params import AmdParams
 from legato.media.channel import Channel
+from legato.media.conference import ConferenceMix
+from legato.media.mixer import MixMember
 from legato.media.ports import PortPool
 from legato.media.speech import SpeechError, synthesize_async
 from legato.media.telephone_event import DIGITS
@@ -43,6 +45,8 @@ class MediaCore:
         self.cache_dir = cache_dir
         self.channels: dict[str, Channel] = {}
         self.owners: dict[str, object] = {}
+        self.conferences: dict[str, ConferenceMix] = {}
+        self.conference_owners: dict[str, object] = {}
         self.loop = asyncio.get_running_loop()
         self.handlers: dict[type[commands.Command], Handler] = {
             commands.Ping: self.cmd_ping, commands.Allocate: self.cmd_allocate,
@@ -52,7 +56,8 @@ class MediaCore:
             commands.StartRecording: self.cmd_start_recording, commands.StopRecording: self.cmd_stop_recording,
             commands.Gather: self.cmd_gather, commands.SendDigits: self.cmd_send_digits,
             commands.Mute: self.cmd_mute, commands.Unmute: self.cmd_mute, commands.Hold: self.cmd_hold,
-            commands.Unhold: self.cmd_hold, commands.StartAmd: self.cmd_start_amd}
+            commands.Unhold: self.cmd_hold, commands.StartAmd: self.cmd_start_amd,
+            commands.ConferenceSet: self.cmd_conference_set, commands.ConferenceEnd: self.cmd_conference_end}
 
     async def handle(self, owner: object, command: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run one command; a TypeError inside a handler is a bug, not a bad request."""
@@ -72,6 +77,9 @@ class MediaCore:
         """The control connection went away: free every leg it held."""
         for leg_id in [leg for leg, o in self.owners.items() if o is owner]:
             self._release(leg_id, "released")
+        for conference_id in [c for c, o in self.conference_owners.items() if o is owner]:
+            self.conference_owners.pop(conference_id)
+            self.loop.create_task(self.conferences.pop(conference_id).end())
 
     def _release(self, leg_id: str, reason: str) -> tuple[Channel, dict[str, Any]] | None:
         channel = self.channels.pop(leg_id, None)
@@ -171,14 +179,18 @@ class MediaCore:
         channel = self._channel(cmd.leg_id)
         if cmd.direction not in ("in", "out", "both"):
             raise base.MediaError("bad_request", "direction must be in, out or both")
-        root = self.recordings_dir.resolve()
-        target = (root / cmd.folder).resolve() if cmd.folder else root
-        if target != root and root not in target.parents:
-            raise base.MediaError("bad_request", "folder must be inside the recordings directory")
+        target = self._recordings_folder(cmd.folder)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = target / f"{cmd.leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
         rec_id = channel.start_recording(path, cmd.direction)
         return {"recording_id": rec_id, "path": str(path)}
+
+    def _recordings_folder(self, folder: str | None) -> Path:
+        root = self.recordings_dir.resolve()
+        target = (root / folder).resolve() if folder else root
+        if target != root and root not in target.parents:
+            raise base.MediaError("bad_request", "folder must be inside the recordings directory")
+        return target
 
     async def cmd_stop_recording(self, owner: object, cmd: commands.StopRecording) -> dict[str, Any]:
         return await self._channel(cmd.leg_id).stop_recording("stopped")
@@ -215,8 +227,35 @@ class MediaCore:
         channel.start_amd(amd_params)
         return {}
 
+    async def cmd_conference_set(self, owner: object, cmd: commands.ConferenceSet) -> dict[str, Any]:
+        if not LEG_ID.match(cmd.conference_id) or cmd.conference_id.startswith("."):
+            raise base.MediaError("bad_request", "conference_id must be 1-100 characters of A-Z a-z 0-9 _ . -")
+        try:
+            members = [MixMember(**m) for m in cmd.members]
+        except TypeError as exc:
+            raise base.MediaError("bad_request", f"bad conference member: {exc}") from exc
+        mix = self.conferences.get(cmd.conference_id)
+        if mix is None:
+            path = None
+            if cmd.record_folder is not None:
+                path = self._recordings_folder(cmd.record_folder) / f"{cmd.conference_id}.wav"
+            mix = self.conferences[cmd.conference_id] = ConferenceMix(cmd.conference_id, self.loop,
+                                                                      self.channels.get, path)
+            self.conference_owners[cmd.conference_id] = owner
+        mix.set_members(members)
+        return {"members": len(members)}
+
+    async def cmd_conference_end(self, owner: object, cmd: commands.ConferenceEnd) -> dict[str, Any]:
+        mix = self.conferences.pop(cmd.conference_id, None)
+        self.conference_owners.pop(cmd.conference_id, None)
+        if mix is None:
+            raise base.MediaError("unknown_conference", f"no conference {cmd.conference_id!r}")
+        return await mix.end()
+
     async def close(self) -> None:
-        """Release every leg and wait for the recordings they ended to be written."""
+        """Release every leg and wait for the recordings they (and the conferences) ended to be written."""
+        for conference_id in list(self.conferences):
+            await self.conferences.pop(conference_id).end()
         released = [self._release(leg_id, "released") for leg_id in list(self.channels)]
         for item in released:
             if item is not None:

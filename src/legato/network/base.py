@@ -129,3 +129,19 @@ class Transferring(Protocol):
 
     def refer(self, leg_sid: str, target: DialRequest) -> None:
         """Ask the leg's far end to call `target` (its destination and kind) instead of us."""
+
+
+@runtime_checkable
+class Conferencing(Protocol):
+    """Optional part of a Network: mix the media of a conference's members.
+
+    Call control calls `conference_mix` with every member (dicts with leg_sid, role, muted, hold,
+    coach_leg_sid) whenever membership or a member's state changes, and `conference_end` once; that
+    returns the recording (`file` under the recordings folder `record_folder`, `duration_ms`) when one
+    was asked for, else None."""
+
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """Mix these members from now on (the first call starts the conference's mix and recording)."""
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        """Stop mixing (the legs stay up); finish and report the recording."""

@@ -56,6 +56,7 @@ class MediaSessions:
         self.legs: dict[str, LegMedia] = {}
         self.held: set[str] = set()  # legs holding an allocation in the engine (until released)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._mixes: dict[str, asyncio.Task[Any]] = {}  # per conference: its latest change to the mix
 
     async def start(self) -> None:
         await self.engine.start(self.on_notification)
@@ -222,6 +223,36 @@ class MediaSessions:
                 continue
             media.peer = None
             self.spawn(self._quietly(self.engine.unbridge(leg_sid)))
+
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """Mix the members' audio in the media engine (once each leg's media is set up)."""
+        wire = [{"leg_id": m["leg_sid"], "role": m["role"], "muted": m["muted"], "hold": m["hold"],
+                 "coach_of": m["coach_leg_sid"]} for m in members if m["leg_sid"] in self.legs]
+        setups = [media.setup for m in wire if (media := self.legs[m["leg_id"]]).setup is not None]
+        previous = self._mixes.get(conference_sid)
+
+        async def apply() -> None:  # in order, after the conference's previous change
+            if previous is not None:
+                await asyncio.wait([previous])
+            for setup in setups:
+                if not setup.done():
+                    with contextlib.suppress(Exception):
+                        await setup
+            await self.engine.conference_set(conference_sid, wire, record_folder)
+
+        self._mixes[conference_sid] = self.spawn(self._quietly(apply()))
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        """Stop the mix (after its last change reached the engine); the recording it wrote, if any."""
+        previous = self._mixes.pop(conference_sid, None)
+        if previous is not None:
+            await asyncio.wait([previous])
+        try:
+            result = await self.engine.conference_end(conference_sid)
+            return result if "file" in result else None
+        except MediaError as exc:
+            log.warning("conference end failed conference_sid=%s code=%s", conference_sid, exc.code)
+            return None
 
     def rtp_port(self, leg_sid: str) -> int | None:
         """The local RTP port the leg's media holds."""

@@ -38,6 +38,9 @@ its last four digits: 0001, 0003, 0008 fail as above (the NOTIFY carries 486, 40
 fail with 480 after ring_after + far_hangup_after s, any other number answers after ring_after +
 answer_after s (`transfer_answered`, `transfer_completed`, the leg ends, cause `transferred`).
 Attended: the new leg to `to` is an ordinary sandbox leg, so the table above decides its fate.
+
+Conferences carry no audio either: a recorded conference ends with a WAV of silence as long as it ran,
+named `<conference_sid>.wav` in the account's recordings folder.
 """
 
 from __future__ import annotations
@@ -109,6 +112,7 @@ class SandboxNetwork:
         self._phrases: dict[str, str] = {}  # leg_sid -> what its far end says into a speech gather
         self._media: dict[str, _LegMedia] = {}
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
+        self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
@@ -184,6 +188,21 @@ class SandboxNetwork:
                         m.TransferUpdate("failed", sip_code=480, reason="Temporarily Unavailable"))
         else:
             self._later(leg_sid, d.ring_after + d.answer_after, m.TransferUpdate("completed", sip_code=200))
+
+
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """No audio to mix; remember when a recorded conference started."""
+        if record_folder is not None and conference_sid not in self._conferences:
+            self._conferences[conference_sid] = (self._seconds(), record_folder)
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        """A recorded conference's recording: silence as long as it ran."""
+        started = self._conferences.pop(conference_sid, None)
+        if started is None:
+            return None
+        name = f"{conference_sid}.wav"
+        frames = _write_silence(self.recordings_dir / started[1], name, self._seconds() - started[0])
+        return {"file": name, "duration_ms": frames // 8}
 
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
         def fire() -> None:
@@ -312,21 +331,26 @@ class SandboxNetwork:
         assert media.recording is not None
         rec_id, started, direction, folder = media.recording
         media.recording = None
-        seconds = min(max(0.0, self._seconds() - started), MAX_SILENCE_SECONDS)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{leg_sid}-{stamp}-{secrets.token_hex(3)}.wav"
         target = self.recordings_dir / folder if folder else self.recordings_dir
-        target.mkdir(parents=True, exist_ok=True)
-        frames = int(seconds * 8000)
-        with wave.open(str(target / name), "wb") as out:
-            out.setnchannels(1)
-            out.setsampwidth(2)
-            out.setframerate(8000)
-            out.writeframes(b"\x00\x00" * frames)
+        frames = _write_silence(target, name, self._seconds() - started)
         result = {"recording_id": rec_id, "file": name, "duration_ms": frames // 8, "direction": direction,
                   "reason": reason}
         self._signals(leg_sid, m.MediaEvent("recording_completed", result))
         return {"recording_id": rec_id, "duration_ms": frames // 8}
+
+
+def _write_silence(folder: Path, name: str, seconds: float) -> int:
+    """Write `seconds` (capped) of 8 kHz silence to folder/name; returns the frames written."""
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = int(min(max(0.0, seconds), MAX_SILENCE_SECONDS) * 8000)
+    with wave.open(str(folder / name), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(8000)
+        out.writeframes(b"\x00\x00" * frames)
+    return frames
 
 
 def _wav_seconds(path: str) -> float:

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import LegState
-from legato.store.tables import bridges, legs, nodes
+from legato.store.tables import bridges, conferences, legs, nodes
 
 
 class NodeRepository:
@@ -50,9 +50,10 @@ class NodeRepository:
             return (await conn.execute(query)).rowcount == 1
 
     async def owners_of_live_work(self) -> set[str]:
-        """Names of the nodes that own a live leg or an active bridge."""
+        """Names of the nodes that own a live leg, an active bridge or an active conference."""
         query = union(
             select(legs.c.node).where(legs.c.state != LegState.TERMINAL.value, legs.c.node.is_not(None)),
-            select(bridges.c.node).where(bridges.c.state == "active", bridges.c.node.is_not(None)))
+            select(bridges.c.node).where(bridges.c.state == "active", bridges.c.node.is_not(None)),
+            select(conferences.c.node).where(conferences.c.state == "active", conferences.c.node.is_not(None)))
         async with self._engine.connect() as conn:
             return {row[0] for row in (await conn.execute(query)).all()}

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import Leg, LegState
 from legato.store.rows import leg_from_row
-from legato.store.tables import accounts, bridges, events, legs, rate_tables
+from legato.store.tables import accounts, bridges, conferences, events, legs, rate_tables
 
 
 class AccountRepository:
@@ -146,10 +146,50 @@ class BridgeRepository:
         return [dict(r) for r in rows]
 
     async def events(self, bridge_sid: str) -> list[dict[str, Any]]:
-        query = select(events).where(events.c.leg_sid == bridge_sid).order_by(events.c.sequence)
+        return await _events_of(self._engine, bridge_sid)
+
+
+async def _events_of(engine: AsyncEngine, sid: str) -> list[dict[str, Any]]:
+    """The outbox rows of one event stream (a bridge's or a conference's), in sequence order."""
+    query = select(events).where(events.c.leg_sid == sid).order_by(events.c.sequence)
+    async with engine.connect() as conn:
+        rows = (await conn.execute(query)).mappings().all()
+    return [dict(r) for r in rows]
+
+
+class ConferenceRepository:
+    """Conferences as committed (their events are in the outbox under leg_sid = conference_sid)."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    async def get(self, account_sid: str, conference_sid: str) -> dict[str, Any] | None:
+        query = select(conferences).where(conferences.c.conference_sid == conference_sid,
+                                          conferences.c.account_sid == account_sid)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def recent(self, account_sid: str, limit: int, state: str | None = None) -> list[dict[str, Any]]:
+        """The account's newest conferences (optionally only those in `state`), newest first."""
+        query = select(conferences).where(conferences.c.account_sid == account_sid)
+        if state is not None:
+            query = query.where(conferences.c.state == state)
+        query = query.order_by(conferences.c.date_created.desc(), conferences.c.conference_sid.desc()).limit(limit)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]
+
+    async def active(self, owner: str) -> list[dict[str, Any]]:
+        """Conferences of node `owner` not yet completed (to reconcile when that node is gone)."""
+        query = (select(conferences).where(conferences.c.state == "active", conferences.c.node == owner)
+                 .order_by(conferences.c.conference_sid))
+        async with self._engine.connect() as conn:
+            rows = (await conn.execute(query)).mappings().all()
+        return [dict(r) for r in rows]
+
+    async def events(self, conference_sid: str) -> list[dict[str, Any]]:
+        return await _events_of(self._engine, conference_sid)
 
 
 class RateRepository:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from datetime import datetime
 from typing import Any
 
 from legato.domain.bridge import Bridge, BridgeState
+from legato.domain.conference import Conference, ConferenceState, Participant
 from legato.domain.events import LegEvent
 from legato.domain.leg import AnsweredBy, Direction, HangupSource, Leg, LegState, TerminalStatus
 
@@ -65,3 +67,26 @@ def bridge_from_row(row: Any) -> Bridge:
                   date_created=row["date_created"], state=BridgeState(row["state"]), end_reason=row["end_reason"],
                   ended_by_leg_sid=row["ended_by_leg_sid"], date_updated=row["date_updated"],
                   end_time=row["end_time"], event_sequence=row["event_sequence"])
+
+
+_CONFERENCE_FIELDS = ("conference_sid", "account_sid", "name", "conference_event_endpoint", "event_format", "record",
+                      "max_participants", "end_when_empty", "dc_code", "end_reason", "recording_url",
+                      "date_created", "date_updated", "end_time", "event_sequence")
+_PARTICIPANT_TIMES = ("date_joined", "date_left")
+
+
+def conference_to_row(conference: Conference) -> dict[str, Any]:
+    """A snapshot of the conference as a row (participants as JSON, times in ISO 8601)."""
+    row = {name: getattr(conference, name) for name in _CONFERENCE_FIELDS}
+    row["state"] = conference.state.value
+    row["participants"] = [{k: (v.isoformat() if k in _PARTICIPANT_TIMES and v is not None else v)
+                            for k, v in p.to_dict().items()} for p in conference.participants]
+    return row
+
+
+def conference_from_row(row: Any) -> Conference:
+    """A Conference from a row mapping."""
+    participants = [Participant.from_dict({k: (datetime.fromisoformat(v) if k in _PARTICIPANT_TIMES and v else v)
+                                           for k, v in p.items()}) for p in row["participants"]]
+    return Conference(**{name: row[name] for name in _CONFERENCE_FIELDS}, participants=participants,
+                      state=ConferenceState(row["state"]))

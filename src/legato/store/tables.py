@@ -180,6 +180,31 @@ bridges = Table(
     Index("ix_bridges_state", "state"),
 )
 
+conferences = Table(
+    "conferences", metadata,
+    Column("conference_sid", String(40), primary_key=True),
+    Column("account_sid", String(64), nullable=False),
+    Column("name", String(128), nullable=False),
+    Column("conference_event_endpoint", Text, nullable=True),
+    Column("event_format", String(32), nullable=True),
+    Column("record", Boolean, nullable=False),
+    Column("max_participants", Integer, nullable=False),
+    Column("end_when_empty", Boolean, nullable=False),
+    Column("dc_code", String(32), nullable=True),
+    Column("participants", JSON, nullable=False),  # every participant, present or left, in joining order
+    Column("state", String(12), nullable=False),  # active | completed
+    Column("end_reason", String(64), nullable=True),
+    Column("recording_url", Text, nullable=True),
+    Column("date_created", UTCDateTime, nullable=False),
+    Column("date_updated", UTCDateTime, nullable=False),
+    Column("end_time", UTCDateTime, nullable=True),
+    Column("event_sequence", Integer, nullable=False),
+    Column("node", String(64), nullable=True),
+    Column("node_epoch", Integer, nullable=True),
+    Index("ix_conferences_account_sid_conference_sid", "account_sid", "conference_sid"),
+    Index("ix_conferences_state", "state"),
+)
+
 rate_tables = Table(
     "rate_tables", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),

@@ -32,7 +32,7 @@ from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 from legato.store.database import database_unavailable
 from legato.store.rows import event_to_row, leg_to_row
-from legato.store.tables import bridges, events, legs, nodes
+from legato.store.tables import bridges, conferences, events, legs, nodes
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 1000
@@ -59,6 +59,7 @@ class _Batch:
 
     legs: dict[str, _Row] = field(default_factory=dict)
     bridges: dict[str, _Row] = field(default_factory=dict)
+    conferences: dict[str, _Row] = field(default_factory=dict)
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     futures: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
 
@@ -73,7 +74,8 @@ class _Batch:
 
     def absorb(self, other: _Batch) -> None:
         """Take `other` (submitted later) into this batch."""
-        for mine, theirs in ((self.legs, other.legs), (self.bridges, other.bridges)):
+        for mine, theirs in ((self.legs, other.legs), (self.bridges, other.bridges),
+                             (self.conferences, other.conferences)):
             for sid, item in theirs.items():
                 old = mine.get(sid)
                 mine[sid] = _Row(item.new or (old is not None and old.new), item.row)
@@ -91,6 +93,8 @@ class _Batch:
                 part.legs[sid] = self.legs[sid]
             if sid in self.bridges:
                 part.bridges[sid] = self.bridges[sid]
+            if sid in self.conferences:
+                part.conferences[sid] = self.conferences[sid]
             if sid in self.events:
                 part.events[sid] = self.events[sid]
             parts.append(part)
@@ -111,7 +115,8 @@ def _update(table: Table, key: str) -> Any:
             .values({c.name: bindparam(c.name) for c in table.columns if c.name != key}))
 
 
-_UPDATE = {"legs": _update(legs, "leg_sid"), "bridges": _update(bridges, "bridge_sid")}
+_UPDATE = {"legs": _update(legs, "leg_sid"), "bridges": _update(bridges, "bridge_sid"),
+           "conferences": _update(conferences, "conference_sid")}
 
 
 class Writer:
@@ -169,6 +174,11 @@ class Writer:
                       endpoint: str | None = None) -> asyncio.Future[None]:
         """Queue a bridge row (inserted when `new`) and its events (leg_sid holds the bridge_sid)."""
         return self._enqueue(row["bridge_sid"], self._queue.bridges, dict(row), new, new_events, endpoint)
+
+    def submit_conference(self, row: dict[str, Any], new_events: Sequence[LegEvent] = (), *, new: bool = False,
+                          endpoint: str | None = None) -> asyncio.Future[None]:
+        """Queue a conference row (inserted when `new`) and its events (leg_sid holds the conference_sid)."""
+        return self._enqueue(row["conference_sid"], self._queue.conferences, dict(row), new, new_events, endpoint)
 
     def _enqueue(self, sid: str, kind: dict[str, _Row], row: dict[str, Any], new: bool,
                  new_events: Sequence[LegEvent], endpoint: str | None) -> asyncio.Future[None]:
@@ -272,7 +282,7 @@ class Writer:
             fence = update(nodes).where(nodes.c.name == name, nodes.c.epoch == epoch).values(epoch=epoch)
             if (await conn.execute(fence)).rowcount != 1:
                 raise Fenced(f"node {name} is no longer at epoch {epoch}")
-        for table, rows in ((legs, batch.legs), (bridges, batch.bridges)):
+        for table, rows in ((legs, batch.legs), (bridges, batch.bridges), (conferences, batch.conferences)):
             key = table.primary_key.columns.keys()[0]
             fresh = [r.row for r in rows.values() if r.new]
             if fresh:

@@ -199,6 +199,13 @@ class SipNetwork:
             f"sip:{route.called}@{route.host}:{route.port}"
         reactor.call(agent.refer, leg_sid, uri)
 
+    def conference_mix(self, conference_sid: str, members: list[dict[str, Any]], record_folder: str | None) -> None:
+        """Mix the members' audio in the media engine (all terminate there)."""
+        self.sessions.conference_mix(conference_sid, members, record_folder)
+
+    async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
+        return await self.sessions.conference_end(conference_sid)
+
     # -- media facts --
     def answer_sdp(self, leg_sid: str) -> str | None:
         """The SDP answer of the leg's call: the far end's 200 (outbound) or ours (inbound)."""

@@ -1,0 +1,297 @@
+"""Conferences in call control: who is in which conference, the rules for joining, one event stream each.
+
+A conference's events (conference_created, participant_joined, participant_left,
+conference_recording_completed, conference_completed) carry `leg_sid` = conference_sid in the outbox,
+so the dispatcher delivers them to the conference's endpoint in order, signed and retried as leg events.
+The network mixes the members' audio (`network/base.py` `Conferencing`); legs stay up when they leave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from legato.dialects.conferences import conference_event_data
+from legato.dialects.formats import render_conference_event
+from legato.domain.clock import Clock
+from legato.domain.conference import CONFERENCE_EVENT, Conference, ConferenceState, Participant, Role
+from legato.domain.errors import Conflict
+from legato.domain.events import LegEvent
+from legato.domain.ids import new_conference_sid, new_event_sid
+from legato.domain.leg import Leg, LegState
+from legato.engine.bridges import Bridges
+from legato.engine.switchboard import Switchboard
+from legato.network.base import Conferencing
+from legato.store.rows import conference_to_row
+
+log = logging.getLogger(__name__)
+END_WAIT = 10.0  # seconds to wait for the network to finish a conference's recording
+RecordingUrl = Callable[[str, str], str]  # (account_sid, file name) -> URL
+PARTICIPANT_ACTIONS = ("mute", "unmute", "hold", "unhold", "remove")
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class NewConference:
+    """A new conference's options (the API validated them)."""
+
+    name: str
+    endpoint: str | None
+    event_format: str | None
+    record: bool
+    max_participants: int
+    end_when_empty: bool
+
+
+class Conferences:
+    """The live conferences of this process and which leg is in which."""
+
+    def __init__(self, clock: Clock, switchboard: Switchboard, bridges: Bridges, recording_url: RecordingUrl) -> None:
+        self.clock = clock
+        self.switchboard = switchboard
+        self.bridges = bridges
+        self.recording_url = recording_url
+        self.active: dict[str, Conference] = {}  # also those ending (until their last event is written)
+        self.by_leg: dict[str, str] = {}
+        self._ending: set[str] = set()  # conferences whose members left, waiting for their last events
+        bridges.elsewhere.append(self.holding)
+
+    def holding(self, leg_sid: str) -> str | None:
+        """What holds the leg, said for a 409 ("conference X"), or None."""
+        sid = self.by_leg.get(leg_sid)
+        return None if sid is None else f"conference {sid}"
+
+    def live(self, account_sid: str, conference_sid: str) -> Conference | None:
+        conference = self.active.get(conference_sid)
+        return conference if conference is not None and conference.account_sid == account_sid else None
+
+    def create(self, account_sid: str, settings: NewConference) -> tuple[Conference, asyncio.Future[None]]:
+        """A new, empty conference; the future resolves once it and conference_created are durable."""
+        self.switchboard.require_store()
+        s = settings
+        conference = Conference(
+            new_conference_sid(),
+            account_sid,
+            s.name,
+            s.endpoint,
+            s.event_format,
+            s.record,
+            s.max_participants,
+            s.end_when_empty,
+            self.clock.now(),
+        )
+        self.active[conference.conference_sid] = conference
+        event = self._event(conference, "conference_created")
+        return conference, self._submit(conference, [event], new=True)
+
+    def add(
+        self, conference: Conference, leg_sid: str, role: Role, *, muted: bool, hold: bool, coach_leg_sid: str | None
+    ) -> asyncio.Future[None]:
+        """Join a live, connected, co-located leg that is in no bridge or conference; Conflict says why not."""
+        self.switchboard.require_store()
+        self._require_active(conference)
+        leg = self.switchboard.get(leg_sid)
+        if leg is None or leg.account_sid != conference.account_sid:
+            raise Conflict(f"leg {leg_sid} is not live; only connected legs can join", field="leg_sid")
+        if leg.state is not LegState.CONNECTED:
+            raise Conflict(f"leg {leg_sid} is {leg.state}; only connected legs can join", field="leg_sid")
+        held = self.holding(leg_sid) or (
+            f"bridge {self.bridges.by_leg[leg_sid]}" if leg_sid in self.bridges.by_leg else None
+        )
+        if held is not None:
+            raise Conflict(
+                f"leg {leg_sid} is already in {held}; a leg is in one bridge or conference at most", field="leg_sid"
+            )
+        if conference.members and leg.dc_code != conference.dc_code:
+            raise Conflict(
+                f"leg {leg_sid} is in dc {leg.dc_code} but the conference's legs are in dc "
+                f"{conference.dc_code}; legs of one conference must share a media engine "
+                "(create later legs with reference_leg_sid)",
+                field="leg_sid",
+            )
+        conference.join(Participant(leg_sid, role, muted, hold, coach_leg_sid, self.clock.now()))
+        conference.dc_code = leg.dc_code
+        self.by_leg[leg_sid] = conference.conference_sid
+        event = self._event(conference, "participant_joined", leg_sid=leg_sid)
+        future = self._submit(conference, [event])
+        self._mix(conference)
+        return future
+
+    def act(self, conference: Conference, leg_sid: str, action: str) -> asyncio.Future[None]:
+        """mute, unmute, hold, unhold (a participant_updated event) or remove (participant_left)."""
+        self.switchboard.require_store()
+        self._require_active(conference)
+        member = conference.member(leg_sid)
+        if member is None:
+            raise Conflict(f"leg {leg_sid} is not in conference {conference.conference_sid}", field="leg_sid")
+        if action == "remove":
+            return self._leave(conference, leg_sid, "removed")
+        if action in ("mute", "unmute"):
+            member.muted = action == "mute"
+        else:
+            member.hold = action == "hold"
+        conference.date_updated = self.clock.now()
+        future = self._submit(
+            conference, [self._event(conference, "participant_updated", leg_sid=leg_sid, reason=action)]
+        )
+        self._mix(conference)
+        return future
+
+    def stop(self, conference: Conference) -> asyncio.Future[Any]:
+        """End the conference on request: participant_left for each member, then conference_completed."""
+        self.switchboard.require_store()
+        self._require_active(conference)
+        return self._end(conference, "stopped")
+
+    def leg_ended(self, leg: Leg) -> None:
+        """Switchboard hook: a member's leg ended, so it leaves (end_when_empty: the last one ends it)."""
+        sid = self.by_leg.get(leg.leg_sid)
+        if sid is not None:
+            self._leave(self.active[sid], leg.leg_sid, "leg_ended")
+
+    # ---- internals -------------------------------------------------------------------------
+    def _require_active(self, conference: Conference) -> None:
+        if conference.state is not ConferenceState.ACTIVE or conference.conference_sid in self._ending:
+            raise Conflict(f"conference {conference.conference_sid} is completed or ending", field="conference_sid")
+
+    def _leave(self, conference: Conference, leg_sid: str, reason: str) -> asyncio.Future[Any]:
+        conference.leave(leg_sid, self.clock.now(), reason)
+        self.by_leg.pop(leg_sid, None)
+        event = self._event(conference, "participant_left", leg_sid=leg_sid, reason=reason)
+        future = self._submit(conference, [event])
+        if conference.end_when_empty and conference.empty_after_use:
+            return asyncio.gather(future, self._end(conference, "empty"))
+        self._mix(conference)
+        return future
+
+    def _end(self, conference: Conference, reason: str) -> asyncio.Future[Any]:
+        """Members leave (written at once), then the network finishes the mix, then the terminal events."""
+        self._ending.add(conference.conference_sid)
+        leave = "conference_stopped" if reason == "stopped" else "conference_ended"
+        events = []
+        for member in conference.members:
+            conference.leave(member.leg_sid, self.clock.now(), leave)
+            self.by_leg.pop(member.leg_sid, None)
+            events.append(self._event(conference, "participant_left", leg_sid=member.leg_sid, reason=leave))
+        left = self._submit(conference, events) if events else None
+        return asyncio.ensure_future(self._complete(conference, reason, left))
+
+    async def _complete(self, conference: Conference, reason: str, left: asyncio.Future[None] | None) -> None:
+        recording = None
+        network = self.switchboard.network
+        if isinstance(network, Conferencing):
+            try:
+                recording = await asyncio.wait_for(network.conference_end(conference.conference_sid), END_WAIT)
+            except Exception:
+                log.exception("conference end failed conference_sid=%s", conference.conference_sid)
+        events = []
+        if recording is not None:
+            conference.recording_url = self.recording_url(conference.account_sid, recording["file"])
+            events.append(
+                self._event(
+                    conference,
+                    "conference_recording_completed",
+                    extra={
+                        "recording_id": recording["file"].removesuffix(".wav"),
+                        "duration_ms": recording.get("duration_ms"),
+                    },
+                )
+            )
+        conference.end(self.clock.now(), reason)
+        events.append(self._event(conference, "conference_completed", reason=reason))
+        try:
+            await self._submit(conference, events)
+            if left is not None:
+                await left
+        finally:
+            self.active.pop(conference.conference_sid, None)
+            self._ending.discard(conference.conference_sid)
+
+    def _mix(self, conference: Conference) -> None:
+        network = self.switchboard.network
+        if not isinstance(network, Conferencing):
+            return
+        members = [
+            {
+                "leg_sid": p.leg_sid,
+                "role": p.role.value,
+                "muted": p.muted,
+                "hold": p.hold,
+                "coach_leg_sid": p.coach_leg_sid,
+            }
+            for p in conference.members
+        ]
+        try:
+            network.conference_mix(
+                conference.conference_sid, members, conference.account_sid if conference.record else None
+            )
+        except Exception:
+            log.exception("conference mix failed conference_sid=%s", conference.conference_sid)
+
+    def _submit(self, conference: Conference, events: list[LegEvent], *, new: bool = False) -> asyncio.Future[None]:
+        return self.switchboard.writer.submit_conference(
+            conference_to_row(conference), events, new=new, endpoint=conference.conference_event_endpoint
+        )
+
+    def _event(
+        self,
+        conference: Conference,
+        name: str,
+        *,
+        leg_sid: str | None = None,
+        reason: str | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> LegEvent:
+        return conference_event(
+            conference,
+            name,
+            self.clock.now(),
+            leg_sid=leg_sid,
+            reason=reason,
+            extra=extra,
+            leg=self.switchboard.get(leg_sid) if leg_sid else None,
+        )
+
+
+def conference_event(
+    conference: Conference,
+    name: str,
+    now: Any,
+    *,
+    leg_sid: str | None = None,
+    reason: str | None = None,
+    extra: dict[str, Any] | None = None,
+    leg: Leg | None = None,
+) -> LegEvent:
+    """The conference's next event (its sequence moves on), rendered in its event_format."""
+    conference.event_sequence += 1
+    data = conference_event_data(conference)
+    if leg_sid is not None:
+        member = next(p for p in reversed(conference.participants) if p.leg_sid == leg_sid)
+        data.update(
+            leg_sid=leg_sid,
+            role=member.role.value,
+            muted=member.muted,
+            hold=member.hold,
+            coach_leg_sid=member.coach_leg_sid,
+        )
+    if reason is not None:
+        data["reason"] = reason
+    if extra:
+        data.update(extra)
+    event = LegEvent(
+        new_event_sid(),
+        conference.conference_sid,
+        conference.account_sid,
+        conference.event_sequence,
+        name,
+        CONFERENCE_EVENT,
+        now,
+        data,
+    )
+    if conference.event_format:
+        body = render_conference_event(conference.event_format, event, conference, leg)
+        event = dataclasses.replace(event, body=body, deliver=body is not None)
+    return event
