@@ -47,8 +47,11 @@ def beep_at(pcm: bytes) -> int | None:
     return None
 
 
-def replay(hops: list[tuple[bool, float]], beep: int | None, params: AmdParams) -> tuple[str, int]:
-    judge = GreetingJudge(params)
+def replay(hops: list[tuple[bool, float]], beep: int | None, params: AmdParams,
+           judge: GreetingJudge | None = None) -> tuple[str, int]:
+    """The clip's final answer and first-verdict time from its speech flags (`judge`: a GreetingJudge
+    subclass to replay instead of the plain one)."""
+    judge = judge or GreetingJudge(params)
     for speech, snr in hops:
         at_frame_end = (judge.elapsed_ms + 10) % 20 == 0
         if beep is not None and at_frame_end and judge.elapsed_ms + 10 >= beep:

@@ -1,9 +1,12 @@
 """The adaptive AMD's beep settings: a beep with a sound 10.5 dB under it just before is still a beep
-(street or pink noise, the last syllable of a greeting), while a like-level sound next to it is not."""
+(street or pink noise, the last syllable of a greeting), while a like-level sound next to it is not; a
+beep a few dB over white noise is heard; an isolated tone far under the greeting is not a beep."""
+
+import pytest
 
 from legato.media.amd import BEEP_SETTINGS
 from legato.media.beep import BeepDetector
-from tests.media.signals import noise, silence, tone
+from tests.media.signals import add, noise, silence, tone
 
 
 def beeps(pcm: bytes, **settings: float) -> list[float]:
@@ -21,3 +24,21 @@ def test_beep_just_after_a_sound_10_db_under_it_is_heard() -> None:
 def test_tone_just_after_a_like_level_sound_is_not_a_beep() -> None:
     pcm = silence(1000) + noise(160, -24, seed=3) + silence(40) + tone(1000, 300, -20) + silence(1000)
     assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
+
+
+def test_beep_6_db_over_white_noise_is_heard() -> None:
+    # a 440 Hz beep at -29 dBFS rms in white noise at -35 dBFS: the line's noise spectrum is taken off
+    # (its 20% quantile, three times over) before the tone's share is judged
+    beep = silence(1500) + tone(440, 400, -26) + silence(1500)
+    pcm = add(noise(3400, -35, seed=18), beep)
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == [pytest.approx(440, abs=15)]
+    old = {k: v for k, v in BEEP_SETTINGS["adaptive"].items() if k in ("min_level_dbfs", "quiet_db")}
+    assert beeps(pcm, **old) == []  # the minimum (doubled) of the noise spectrum left too much of it
+
+
+def test_a_music_bed_note_far_under_the_greeting_is_not_a_beep() -> None:
+    # a loud sound (the greeting), then an isolated 300 ms tone 24 dB under it: a bed's note, not a beep
+    pcm = silence(500) + noise(1500, -15, seed=3) + silence(300) + tone(392, 300, -36) + silence(1500)
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
+    no_rule = {k: v for k, v in BEEP_SETTINGS["adaptive"].items() if k != "under_talker_db"}
+    assert len(beeps(pcm, **no_rule)) == 1

@@ -30,9 +30,13 @@ from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 # each detector's beep settings: the quietest beep it listens for; the adaptive one also takes a tone 9 dB
 # (not 12) above the noise-subtracted energy around it, so beeps in pink and street noise count (tune half:
 # 48 of 57 beeps heard instead of 45, no false BEEP; 80% tone concentration heard more but took a gated
-# music bed for a beep, so it stays at 90%)
+# music bed for a beep, so it stays at 90%). It also takes off the line's noise spectrum estimated from
+# its 20% quantile in quiet frames, three times over, and ignores tones 18 dB or more under the greeting's
+# loudest frames (a music bed's note): tune half 52 of 57 beeps instead of 48, no false BEEP (quantiles
+# 0.1-0.2 x 2.5-4 times and 18-24 dB all gave 52; 24 dB took the gated bed of tests/media/test_amd.py)
 BEEP_SETTINGS: dict[str, dict[str, float]] = {
-    "adaptive": {"min_level_dbfs": -60.0, "quiet_db": 9.0},
+    "adaptive": {"min_level_dbfs": -60.0, "quiet_db": 9.0, "noise_quantile": 0.2, "over_subtraction": 3.0,
+                 "under_talker_db": 18.0},
     "app_amd": {"min_level_dbfs": -45.0}}
 
 

@@ -1,12 +1,15 @@
 """Beep detection: an FFT tone tracker that reports an isolated steady tone once it has ended.
 
 A 40 ms Hann window (the last two 20 ms frames, 25 Hz bins) is tonal when at least 90% of its
-energy lies within +/-2 bins of one peak between 350 and 2000 Hz and it is loud enough. Tonal
+energy lies within +/-2 bins of one peak between 350 and 2000 Hz and it is loud enough, once the
+line's noise spectrum (learned from the last second's non-tonal windows) is taken off. Tonal
 windows whose frequency stays within +/-25 Hz form a segment. A segment of 200 ms to 5 s is a beep
 when it stands alone: no other tonal segment ended shortly before it, the 180 ms before it and the
 200 ms after it are at least 12 dB quieter than the tone, and no tone starts right after it. This
 rejects SIT tone triplets and note sequences (music); continuous hums never end and are never
-reported; hum harmonics and voiced speech fail the energy concentration test.
+reported; hum harmonics and voiced speech fail the energy concentration test. Optionally (the
+adaptive AMD) a tone `under_talker_db` or more under the loudest recent non-tonal frame (the greeting's
+voice) is a music bed's note, not a beep.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ WINDOW = 2 * FRAME_SAMPLES
 BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz
 _HANN = np.hanning(WINDOW)
 _BED_RATIO = 10 ** (-6 / 10)  # an earlier tone 6 dB or more below this one is background, not a neighbour
+_TALKER_FADE = 10 ** (-2 / 10 * FRAME_MS / 1000)  # the greeting's loudest frame fades by 2 dB/s
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,7 +54,9 @@ class BeepDetector:
     def __init__(self, low_hz: float = 350.0, high_hz: float = 2000.0, concentration: float = 0.9,
                  stability_hz: float = 25.0, min_ms: int = 200, max_ms: int = 5000,
                  min_level_dbfs: float = -45.0, isolation_before_ms: int = 800,
-                 quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0) -> None:
+                 quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0,
+                 noise_quantile: float | None = None, over_subtraction: float = 1.0,
+                 under_talker_db: float | None = None) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
@@ -61,6 +67,10 @@ class BeepDetector:
         self._quiet_after = quiet_after_ms
         self._neighbour = tonal_neighbour_ms
         self._quiet_ratio = 10 ** (-quiet_db / 10)
+        self._quantile = noise_quantile
+        self._over = over_subtraction
+        self._under_talker = None if under_talker_db is None else 10 ** (-under_talker_db / 10)
+        self.talker_energy = 0.0  # the loudest non-tonal frame lately (the greeting), fading 2 dB/s
         self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
         self._spectra = np.full((50, WINDOW // 2 + 1), np.inf)  # the last second's non-tonal spectra
         self._learned = 0
@@ -75,20 +85,30 @@ class BeepDetector:
         self._last_tonal_end = -10**9  # end of the last segment long enough to count as a neighbour
         self._candidate: tuple[_Segment, int, float] | None = None  # (segment, end_ms, level)
 
-    def frequency(self, window: np.ndarray) -> float | None:
+    def frequency(self, window: np.ndarray, learn: bool = True) -> float | None:
         """The tone frequency of a 320-sample window, or None when it is not a single loud tone. The line's
-        noise spectrum (the quietest of the last second, bin by bin) is taken off first, so a tone in
-        steady noise is judged on its own."""
+        noise spectrum (learned from the last second, bin by bin) is taken off first, so a tone in
+        steady noise is judged on its own; a window that is not a tone teaches it when `learn`."""
         x = window - window.mean()
         spec = np.fft.rfft(x * _HANN)
         raw = spec.real**2 + spec.imag**2
         freq = self._tone(x, raw)
-        if freq is None:  # only what is not a tone teaches the noise spectrum (a steady tone never does)
+        if freq is None and learn:  # only what is not a tone teaches the noise spectrum (a steady tone never)
             self._spectra[self._learned % len(self._spectra)] = raw
             self._learned += 1
-            if self._learned >= 10 and self._learned % 5 == 0:  # min statistics, bias-corrected
-                self._noise_psd = self._spectra[: self._learned].min(axis=0) * 2.0
+            if self._learned >= 10 and self._learned % 5 == 0:
+                self._noise_psd = self._noise_estimate(self._spectra[: self._learned])
         return freq
+
+    def _noise_estimate(self, spectra: np.ndarray) -> np.ndarray:
+        """The line's noise spectrum from the last second's non-tonal spectra: the minimum, doubled; or,
+        with `noise_quantile` q, that quantile bin by bin scaled to the mean (a noise bin's power is
+        exponentially distributed: its q-quantile is -ln(1 - q) times its mean) and by `over_subtraction`
+        (so the noise's own swings above its mean do not dilute a tone's share)."""
+        if self._quantile is None:
+            return spectra.min(axis=0) * 2.0
+        q = self._quantile
+        return np.quantile(spectra, q, axis=0) * (self._over / -np.log1p(-q))
 
     def _tone(self, x: np.ndarray, raw: np.ndarray) -> float | None:
         if float(np.dot(x, x)) / WINDOW < self._min_power:
@@ -121,10 +141,14 @@ class BeepDetector:
 
     def _step(self, frame: np.ndarray) -> Beep | None:
         self.now_ms += FRAME_MS
-        freq = self.frequency(np.concatenate((self._prev, frame)))
-        self._prev = frame
         raw_energy = float(np.dot(frame, frame)) / frame.size
+        # with a quantile estimate only frames near the line's noise teach it (speech would be taken off too)
+        learn = self._quantile is None or raw_energy <= 4 * self.noise_energy
+        freq = self.frequency(np.concatenate((self._prev, frame)), learn)
+        self._prev = frame
+        self.talker_energy *= _TALKER_FADE
         if freq is None:
+            self.talker_energy = max(self.talker_energy, raw_energy)
             self._recent_energy.append(raw_energy)
             self.noise_energy = min(self._recent_energy) * 1.5
         # what stands above the line's noise; frames within 6 dB of it are the noise itself
@@ -159,7 +183,9 @@ class BeepDetector:
         # before it (a music bed under the greeting) does not count
         alone = (seg.start_ms - self._last_tonal_end >= self._isolation
                  or self._last_tonal_level <= level * _BED_RATIO)
-        if self._min_ms <= length <= self._max_ms and quiet_before and alone:
+        # a tone far under the greeting's voice is a music bed's note, not a beep (when under_talker_db is set)
+        heard = self._under_talker is None or level + self.noise_energy >= self.talker_energy * self._under_talker
+        if self._min_ms <= length <= self._max_ms and quiet_before and alone and heard:
             self._candidate = (seg, end_ms, level)
         if length >= self._neighbour:
             self._last_tonal_end, self._last_tonal_level = end_ms, level
