@@ -21,7 +21,7 @@ class ActionSpec:
 
 ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("hangup", frozenset({"reason"}), media=False),
-    ActionSpec("answer", media=False),
+    ActionSpec("answer", frozenset({"stream"}), media=False),
     ActionSpec("play", frozenset({"url", "loop"}), ("url",)),
     ActionSpec("say", frozenset({"text", "voice", "rate", "loop"}), ("text",)),
     ActionSpec("stop_play"),
@@ -33,6 +33,9 @@ ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("unmute"),
     ActionSpec("hold"),
     ActionSpec("unhold"),
+    ActionSpec("start_stream", frozenset({"url", "protocol", "track", "bidirectional", "custom_parameters",
+                                          "sample_rate"}), ("url",)),
+    ActionSpec("stop_stream", frozenset({"stream_sid"}), ("stream_sid",)),
 )}
 
 MEDIA_ACTIONS = frozenset(name for name, spec in ACTIONS.items() if spec.media)
