@@ -173,3 +173,22 @@ def test_stream_on_create_is_checked(world: tuple[Api, Path]) -> None:
     api, _ = world
     response = api.create_leg(HUMAN, stream={"url": "wss://127.0.0.1:9/", "protocol": "exotel", "sample_rate": 11025})
     assert response.status_code == 400 and response.json()["response"]["error_data"]["field"] == "stream.sample_rate"
+
+
+def test_answering_an_inbound_leg_with_a_stream_starts_it(world: tuple[Api, Path]) -> None:
+    api, _ = world
+    agent = Agent("twilio")
+    try:
+        incoming = api.http.post(api.base + "/sandbox/incoming", json={
+            "from": "+919812345678", "to": "08030752400", "sandbox_far_end": {"say": "hello", "keys": "7"}})
+        assert incoming.status_code == 202, incoming.text
+        leg_sid = incoming.json()["response"]["data"]["leg_sid"]
+        answered = api.action(leg_sid, action="answer", stream={"url": agent.url, "bidirectional": True})
+        assert answered.status_code == 202, answered.text
+        agent.wait(lambda: agent.events("dtmf"), what="the caller's key")
+        assert agent.events("start")[0]["start"]["callSid"] == leg_sid
+        assert agent.events("dtmf")[0]["dtmf"]["digit"] == "7"
+        api.action(leg_sid, action="hangup")
+        agent.wait(agent.closed.is_set, what="the close")
+    finally:
+        agent.close()

@@ -85,6 +85,7 @@ class Playout:
         self.queued -= len(out)
         self.total_out += len(out)
         self.waited = False
+        self.primed = self.queued > 0
         return bytes(out).ljust(FRAME_BYTES, b"\x00")
 
     def due_marks(self) -> list[str]:
