@@ -77,15 +77,13 @@ def test_clear_drops_the_queue_and_returns_pending_marks() -> None:
     assert core.next_frame() is None and not core.playing
 
 
-def test_jitter_buffer_waits_one_frame_for_a_second_then_plays_without_gaps() -> None:
+def test_a_burst_plays_out_in_real_time_frames_without_gaps() -> None:
     core = stream()
     core.receive(media(20))
-    assert core.next_frame() is None  # one frame queued after running dry: wait a tick for more
-    core.receive(media(20))
-    assert core.next_frame() is not None and core.next_frame() is not None
-    core.receive(media(20))
-    assert core.next_frame() is None  # ran dry: wait again
-    assert core.next_frame() is not None  # the lone frame waited one tick: it plays
+    assert core.next_frame() is not None  # a frame arriving when the queue ran dry plays at once
+    core.receive(media(200))  # a text-to-speech burst: ten frames at once
+    frames = [core.next_frame() for _ in range(11)]
+    assert all(f is not None for f in frames[:10]) and frames[10] is None
 
 
 def test_a_short_tail_waits_one_frame_then_is_padded() -> None:

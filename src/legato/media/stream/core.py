@@ -6,10 +6,10 @@ collects the text frames to send (`drain`) and takes what the application sent (
 WebSocket itself is media/stream/socket.py.
 
 Playout of a bidirectional stream: audio from the application is queued (a bursty sender may send
-faster than real time) and leaves in 20 ms frames on the send clock. The queue is a jitter buffer:
-after running dry it starts again once two frames are queued or the first has waited one frame, so a
-sender whose frames arrive around the clock's tick plays without gaps; a partial frame at the end
-waits one frame for more audio before it is padded with silence. A mark is returned once
+faster than real time) and leaves in 20 ms frames on the send clock, without gaps while audio is
+queued. The queue is the jitter buffer: a frame that arrives while the clock runs waits for its tick,
+one that arrives when the queue ran dry plays at once (the lowest latency for a real-time sender); a
+partial frame at the end waits one frame for more audio before it is padded with silence. A mark is returned once
 the audio queued before it has been sent, `clear` drops the queue at once and returns pending marks.
 """
 
@@ -31,7 +31,6 @@ from legato.media.stream.protocol import (
 from legato.media.stream.registry import PROTOCOLS
 
 MAX_UNIDIRECTIONAL = 4  # streams that only listen, per leg, beside the one bidirectional stream
-PREBUFFER_BYTES = 2 * FRAME_BYTES  # queued before playout (re)starts without waiting
 MAX_QUEUED_BYTES = 16_000 * 300  # 5 minutes of queued playout per stream; more is a protocol error
 
 
@@ -53,8 +52,7 @@ class Playout:
     total_in: int = 0  # bytes ever queued (mark positions count in these)
     total_out: int = 0  # bytes ever played or cleared
     marks: deque[tuple[int, str]] = field(default_factory=deque)
-    waited: bool = False  # the partial frame at the end (or the first after running dry) waited one tick
-    primed: bool = False  # playing; False once the queue ran dry
+    waited: bool = False  # the partial frame at the end waited one tick
 
     def add(self, pcm: bytes) -> None:
         if pcm:
@@ -66,14 +64,11 @@ class Playout:
     def take(self) -> bytes | None:
         """The next 20 ms frame, None when nothing should play now (empty, or a short tail still waiting)."""
         if not self.queued:
-            self.primed = False
             return None
         mark_at_end = bool(self.marks) and self.marks[0][0] <= self.total_in
-        short = self.queued < (FRAME_BYTES if self.primed else PREBUFFER_BYTES)
-        if short and not self.waited and not mark_at_end:
+        if self.queued < FRAME_BYTES and not self.waited and not mark_at_end:
             self.waited = True
             return None
-        self.primed = True
         out = bytearray()
         while self.chunks and len(out) < FRAME_BYTES:
             chunk = self.chunks.popleft()
@@ -85,7 +80,6 @@ class Playout:
         self.queued -= len(out)
         self.total_out += len(out)
         self.waited = False
-        self.primed = self.queued > 0
         return bytes(out).ljust(FRAME_BYTES, b"\x00")
 
     def due_marks(self) -> list[str]:
