@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
-import json
 import multiprocessing
 import os
 import selectors
@@ -103,9 +102,9 @@ class Agent:
         assert ws.request is not None
         self.connections.append((ws, "MZ" + ws.request.path.removeprefix("/s")))
         async for text in ws:
-            frame = json.loads(text)
-            if frame["event"] == "media":
-                at = read_stamp(base64.b64decode(frame["media"]["payload"]))
+            where = text.find('"payload":"')  # cheaper than json.loads: the agents must keep up with the engine
+            if where >= 0:
+                at = read_stamp(base64.b64decode(text[where + 11:where + 11 + 24]))
                 if at is not None:
                     self.received += 1
                     if at > self.warm:
@@ -116,7 +115,7 @@ class Agent:
         while time.perf_counter() - start < self.seconds:
             for ws, sid in self.connections:
                 payload = base64.b64encode(stamp()).decode()
-                await ws.send(json.dumps({"event": "media", "streamSid": sid, "media": {"payload": payload}}))
+                await ws.send(f'{{"event":"media","streamSid":"{sid}","media":{{"payload":"{payload}"}}}}')
                 self.sent += 1
             tick += 1
             await asyncio.sleep(max(0.0, start + tick * 0.02 - time.perf_counter()))

@@ -169,10 +169,17 @@ def test_stream_requests_name_what_is_wrong(world: tuple[Api, Path], body: dict[
 LEGS: dict[str, str] = {}
 
 
-def test_stream_on_create_is_checked(world: tuple[Api, Path]) -> None:
+@pytest.mark.parametrize(("stream", "field"), [
+    ({"url": "wss://127.0.0.1:9/", "protocol": "exotel", "sample_rate": 11025}, "stream.sample_rate"),
+    ({"url": "ws://8.8.8.8/agent"}, "stream.url"),  # public: audio in the clear is refused, wss:// it must be
+    ({"url": "wss://169.254.169.254/"}, "stream.url"),  # metadata addresses never
+    ({"url": "wss://127.0.0.1:9/", "track": "inbound_track"}, "stream.track"),
+])
+def test_stream_on_create_is_checked(world: tuple[Api, Path], stream: dict[str, Any], field: str) -> None:
     api, _ = world
-    response = api.create_leg(HUMAN, stream={"url": "wss://127.0.0.1:9/", "protocol": "exotel", "sample_rate": 11025})
-    assert response.status_code == 400 and response.json()["response"]["error_data"]["field"] == "stream.sample_rate"
+    response = api.create_leg(HUMAN, stream=stream)
+    assert response.status_code == 400, response.text
+    assert response.json()["response"]["error_data"]["field"] == field, response.text
 
 
 def test_answering_an_inbound_leg_with_a_stream_starts_it(world: tuple[Api, Path]) -> None:

@@ -22,7 +22,7 @@ from standardwebhooks import Webhook
 
 from legato.domain.errors import ValidationFailed
 from legato.domain.ids import new_id
-from legato.events.endpoints import EndpointPolicy, EndpointRefused, Unresolvable, parse_url
+from legato.events.endpoints import EndpointPolicy, EndpointRefused, IPAddress, Unresolvable, parse_url
 from legato.media.stream.registry import PROTOCOLS, SAMPLE_RATES
 from legato.network.base import MediaCommand
 
@@ -90,7 +90,9 @@ class Streams:
             if not 0 < len(key) <= 256 or len(value) > 4096:
                 raise ValidationFailed("custom_parameters keys are 1-256 characters, values at most 4096",
                                        field=prefix + "custom_parameters")
-        await self.endpoints.check(request.url, prefix + "url", STREAM_SCHEMES)
+        url = await self.endpoints.check(request.url, prefix + "url", STREAM_SCHEMES)
+        if url.scheme == "ws":
+            self._check_plaintext(await self.endpoints.addresses(url.raw_host.decode("ascii")), prefix + "url")
 
     async def start_command(self, account_sid: str, request: StreamRequest, sid: str, prefix: str = ""
                             ) -> MediaCommand:
@@ -103,6 +105,8 @@ class Streams:
             addresses = await self.endpoints.addresses(url.raw_host.decode("ascii"))
         except (Unresolvable, EndpointRefused) as exc:
             raise ValidationFailed(f"{field} {exc}", field=field) from None
+        if url.scheme == "ws":
+            self._check_plaintext(addresses, field)
         headers = await self._signed(account_sid, sid, url.raw_path.decode("ascii"))
         spec: dict[str, Any] = {
             "stream_sid": sid, "url": str(url), "address": str(addresses[0]), "account_sid": account_sid,
@@ -110,6 +114,15 @@ class Streams:
             "custom_parameters": dict(request.custom_parameters or {}), "sample_rate": request.sample_rate,
             "headers": headers}
         return MediaCommand(kind="start_stream", stream=spec)
+
+    def _check_plaintext(self, addresses: list[IPAddress], field: str) -> None:
+        """ws:// (audio in the clear) only to loopback or to the networks the operator allowed; else wss://."""
+        policy = self.endpoints
+        for address in addresses:
+            inside = any(address in net for net in policy.allowed if net.version == address.version)
+            if not inside and not (address.is_loopback and policy.allow_loopback):
+                raise ValidationFailed(f"{field}: ws:// is only for loopback or LEGATO_ALLOW_PRIVATE_ENDPOINTS "
+                                       f"networks ({address} is neither); use wss://", field=field)
 
     async def _signed(self, account_sid: str, sid: str, target: str) -> dict[str, str]:
         if self.secret is None:

@@ -121,11 +121,10 @@ class SandboxStreams:
         frame = stream.voice[stream.position:stream.position + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
         stream.position += FRAME_BYTES
         stream.core.feed("inbound", frame, now)
-        if stream.core.bidirectional:
-            played = stream.core.next_frame() or bytes(FRAME_BYTES)
-            if len(stream.heard) < MAX_RECORDING_BYTES:
-                stream.heard += played
-            stream.core.feed("outbound", played, now)
+        played = (stream.core.next_frame() if stream.core.bidirectional else None) or bytes(FRAME_BYTES)
+        if stream.core.bidirectional and len(stream.heard) < MAX_RECORDING_BYTES:
+            stream.heard += played
+        stream.core.feed("outbound", played, now)  # what the far end hears
         stream.socket.flush()
         stream.ticks += 1
         stream.timer = loop.call_at(max(now, start + stream.ticks * PTIME), self._tick, leg_sid, stream, start)

@@ -99,7 +99,7 @@ def test_a_voice_agent_hears_the_phone_and_talks_back(media_world: World, tmp_pa
     [dump] = (tmp_path / "heard").glob("*-dec.wav")
     phone_heard = read_pcm(str(dump))
     assert best_correlation(envelope(phone_heard), envelope(read_pcm(str(spoken)))) > 0.7
-    assert 40 <= tone_frames(phone_heard, 1000) <= 55
+    assert 35 <= tone_frames(phone_heard, 1000) <= 60  # one second, give or take the phone's jitter
     assert 25 <= tone_frames(phone_heard, 1300) < 250
 
 
