@@ -50,8 +50,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def peer(ports: list[int], seconds: float, bound: multiprocessing.Queue, go: Any,
-         result: multiprocessing.Queue) -> None:
+def peer(
+    ports: list[int], seconds: float, bound: multiprocessing.Queue, go: Any, result: multiprocessing.Queue
+) -> None:
     """The far ends: send 20 ms PCMU into every leg; receive what each leg sends back."""
     socks, sel = [], selectors.DefaultSelector()
     for _ in ports:
@@ -104,7 +105,7 @@ class Agent:
         async for text in ws:
             where = text.find('"payload":"')  # cheaper than json.loads: the agents must keep up with the engine
             if where >= 0:
-                at = read_stamp(base64.b64decode(text[where + 11:where + 11 + 24]))
+                at = read_stamp(base64.b64decode(text[where + 11 : where + 11 + 24]))
                 if at is not None:
                     self.received += 1
                     if at > self.warm:
@@ -133,8 +134,9 @@ class Agent:
         server.close()
 
 
-def agent_process(streams: int, seconds: float, port: multiprocessing.Queue, go: Any,
-                  result: multiprocessing.Queue) -> None:
+def agent_process(
+    streams: int, seconds: float, port: multiprocessing.Queue, go: Any, result: multiprocessing.Queue
+) -> None:
     uvloop_run(Agent(seconds).serve(streams, port, go, result))
 
 
@@ -155,8 +157,17 @@ def figures(latencies: list[float]) -> str:
 
 
 async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "legato.media.server", "--control", "127.0.0.1:0", "--rtp-host", "127.0.0.1",
-           "--rtp-ports", f"14000-{14000 + 2 * streams + 10}"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "legato.media.server",
+        "--control",
+        "127.0.0.1:0",
+        "--rtp-host",
+        "127.0.0.1",
+        "--rtp-ports",
+        f"14000-{14000 + 2 * streams + 10}",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})  # noqa: ASYNC220
     assert proc.stdout is not None
     client = MediaClient("127.0.0.1", int(proc.stdout.readline().rsplit(":", 1)[1]))
@@ -166,8 +177,9 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
     bound, result, agent_port, agent_result = (spawn.Queue() for _ in range(4))
     go = spawn.Event()
     shares = [len(range(a, streams, agents)) for a in range(agents)]
-    workers = [spawn.Process(target=agent_process, args=(share, seconds, agent_port, go, agent_result))
-               for share in shares]
+    workers = [
+        spawn.Process(target=agent_process, args=(share, seconds, agent_port, go, agent_result)) for share in shares
+    ]
     far = spawn.Process(target=peer, args=(leg_ports, seconds, bound, go, result))
     for worker in (*workers, far):
         worker.start()
@@ -176,8 +188,17 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
     for i, port in enumerate(peer_ports):
         await client.set_remote(f"s{i}", "127.0.0.1", port, 0)
         url = f"ws://127.0.0.1:{ports[i % agents]}/s{i}"
-        await client.start_stream(f"s{i}", {"stream_sid": f"MZ{i}", "url": url, "address": "127.0.0.1",
-                                            "account_sid": "bench", "protocol": "twilio", "bidirectional": True})
+        await client.start_stream(
+            f"s{i}",
+            {
+                "stream_sid": f"MZ{i}",
+                "url": url,
+                "address": "127.0.0.1",
+                "account_sid": "bench",
+                "protocol": "twilio",
+                "bidirectional": True,
+            },
+        )
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     go.set()
     sent, received, back = await asyncio.to_thread(result.get)
@@ -196,10 +217,17 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
     proc.terminate()
     proc.wait(timeout=5)
     return {
-        "streams": streams, "seconds": seconds, "agent_processes": agents,
+        "streams": streams,
+        "seconds": seconds,
+        "agent_processes": agents,
         "engine_cpu_pct": round(100 * (cpu1 - cpu0) / (t1 - t0)),
-        "rtp_to_ws": figures(latencies), "rtp_sent": sent, "ws_received": ws_received,
-        "ws_to_rtp": figures(back), "ws_sent": ws_sent, "rtp_received": received}
+        "rtp_to_ws": figures(latencies),
+        "rtp_sent": sent,
+        "ws_received": ws_received,
+        "ws_to_rtp": figures(back),
+        "ws_sent": ws_sent,
+        "rtp_received": received,
+    }
 
 
 def main() -> None:

@@ -50,8 +50,15 @@ class Agent:
                 with self.lock:
                     self.frames.append(frame)
                 if self.echo and frame.get("event") == "media" and frame["media"].get("track") == "inbound":
-                    ws.send(json.dumps({"event": "media", SID[self.protocol]: self.sid(),
-                                        "media": {"payload": frame["media"]["payload"]}}))
+                    ws.send(
+                        json.dumps(
+                            {
+                                "event": "media",
+                                SID[self.protocol]: self.sid(),
+                                "media": {"payload": frame["media"]["payload"]},
+                            }
+                        )
+                    )
         except Exception:
             pass
         finally:
@@ -144,7 +151,7 @@ def best_correlation(a: np.ndarray, b: np.ndarray) -> float:
     b = (b - b.mean()) / (b.std() or 1.0)
     best = -1.0
     for shift in range(0, len(a) - len(b) + 1):
-        window = a[shift:shift + len(b)]
+        window = a[shift : shift + len(b)]
         std = window.std()
         if std == 0:
             continue

@@ -26,8 +26,7 @@ SAYS = "Hello, I would like to book a table for two."
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Api, Path]]:
     workdir = tmp_path_factory.mktemp("legato-streams")
     env = {"LEGATO_RECORDINGS_DIR": str(workdir / "rec"), "LEGATO_MEDIA_CACHE_DIR": str(workdir / "cache")}
-    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}",
-                          env=env).start()
+    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}", env=env).start()
     try:
         yield Api(server, server.create_account("--exophone", "08030752400")), workdir
     finally:
@@ -55,8 +54,9 @@ def test_an_agent_talks_with_the_sandbox_far_end(world: tuple[Api, Path], tmp_pa
     agent = Agent("twilio", echo=True)
     try:
         leg_sid = connected_leg(api, sandbox_far_end={"say": SAYS, "keys": "42", "keys_after": 0.5})
-        started = api.action(leg_sid, action="start_stream", url=agent.url, protocol="twilio", track="both",
-                             bidirectional=True)
+        started = api.action(
+            leg_sid, action="start_stream", url=agent.url, protocol="twilio", track="both", bidirectional=True
+        )
         assert started.status_code == 202, started.text
         sid = started.json()["response"]["data"]["action_result"]["stream_sid"]
         agent.wait(lambda: agent.events("start"), what="start")
@@ -147,17 +147,20 @@ def test_a_dropped_or_unreachable_agent_leaves_the_leg_up(world: tuple[Api, Path
         agent.close()
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "stream_sid": "MZ1"}, "stream_sid"),
-    ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "bogus": 1}, "bogus"),
-    ({"action": "start_stream", "url": "http://127.0.0.1:9/"}, "url"),
-    ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "sample_rate": 16000}, "sample_rate"),
-    ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "protocol": "vonage"}, "protocol"),
-    ({"action": "start_stream"}, "url"),
-    ({"action": "stop_stream"}, "stream_sid"),
-    ({"action": "play", "url": "x.wav", "bidirectional": True}, "bidirectional"),
-    ({"action": "answer", "stream": {"url": "ws://127.0.0.1:9/", "tracks": "both"}}, "stream.tracks"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "stream_sid": "MZ1"}, "stream_sid"),
+        ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "bogus": 1}, "bogus"),
+        ({"action": "start_stream", "url": "http://127.0.0.1:9/"}, "url"),
+        ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "sample_rate": 16000}, "sample_rate"),
+        ({"action": "start_stream", "url": "ws://127.0.0.1:9/", "protocol": "vonage"}, "protocol"),
+        ({"action": "start_stream"}, "url"),
+        ({"action": "stop_stream"}, "stream_sid"),
+        ({"action": "play", "url": "x.wav", "bidirectional": True}, "bidirectional"),
+        ({"action": "answer", "stream": {"url": "ws://127.0.0.1:9/", "tracks": "both"}}, "stream.tracks"),
+    ],
+)
 def test_stream_requests_name_what_is_wrong(world: tuple[Api, Path], body: dict[str, Any], field: str) -> None:
     api, _ = world
     leg_sid = LEGS.setdefault("leg", connected_leg(api))
@@ -169,12 +172,15 @@ def test_stream_requests_name_what_is_wrong(world: tuple[Api, Path], body: dict[
 LEGS: dict[str, str] = {}
 
 
-@pytest.mark.parametrize(("stream", "field"), [
-    ({"url": "wss://127.0.0.1:9/", "protocol": "exotel", "sample_rate": 11025}, "stream.sample_rate"),
-    ({"url": "ws://8.8.8.8/agent"}, "stream.url"),  # public: audio in the clear is refused, wss:// it must be
-    ({"url": "wss://169.254.169.254/"}, "stream.url"),  # metadata addresses never
-    ({"url": "wss://127.0.0.1:9/", "track": "inbound_track"}, "stream.track"),
-])
+@pytest.mark.parametrize(
+    ("stream", "field"),
+    [
+        ({"url": "wss://127.0.0.1:9/", "protocol": "exotel", "sample_rate": 11025}, "stream.sample_rate"),
+        ({"url": "ws://8.8.8.8/agent"}, "stream.url"),  # public: audio in the clear is refused, wss:// it must be
+        ({"url": "wss://169.254.169.254/"}, "stream.url"),  # metadata addresses never
+        ({"url": "wss://127.0.0.1:9/", "track": "inbound_track"}, "stream.track"),
+    ],
+)
 def test_stream_on_create_is_checked(world: tuple[Api, Path], stream: dict[str, Any], field: str) -> None:
     api, _ = world
     response = api.create_leg(HUMAN, stream=stream)
@@ -186,8 +192,10 @@ def test_answering_an_inbound_leg_with_a_stream_starts_it(world: tuple[Api, Path
     api, _ = world
     agent = Agent("twilio")
     try:
-        incoming = api.http.post(api.base + "/sandbox/incoming", json={
-            "from": "+919812345678", "to": "08030752400", "sandbox_far_end": {"say": "hello", "keys": "7"}})
+        incoming = api.http.post(
+            api.base + "/sandbox/incoming",
+            json={"from": "+919812345678", "to": "08030752400", "sandbox_far_end": {"say": "hello", "keys": "7"}},
+        )
         assert incoming.status_code == 202, incoming.text
         leg_sid = incoming.json()["response"]["data"]["leg_sid"]
         answered = api.action(leg_sid, action="answer", stream={"url": agent.url, "bidirectional": True})

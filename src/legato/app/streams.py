@@ -40,14 +40,19 @@ class StreamRequest(BaseModel):
 
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    url: str = Field(min_length=1, max_length=2048, description="wss:// (or ws:// where the endpoint policy "
-                                                                  "allows the host) URL of the application")
+    url: str = Field(
+        min_length=1,
+        max_length=2048,
+        description="wss:// (or ws:// where the endpoint policy allows the host) URL of the application",
+    )
     protocol: StreamProtocol = Field("twilio", description="twilio (Media Streams) or exotel (AgentStream/Voicebot)")
     track: Literal["inbound", "outbound", "both"] = Field(
-        "inbound", description="inbound: what the far end says; outbound: what it hears; both")
+        "inbound", description="inbound: what the far end says; outbound: what it hears; both"
+    )
     bidirectional: bool = Field(False, description="the application's media plays to the leg (one per leg)")
     custom_parameters: dict[str, str] | None = Field(
-        None, max_length=32, description="sent in the start message (customParameters / custom_parameters)")
+        None, max_length=32, description="sent in the start message (customParameters / custom_parameters)"
+    )
     sample_rate: int = Field(8000, description="exotel: 8000, 16000 or 24000; twilio: 8000")
 
 
@@ -58,8 +63,12 @@ class SandboxFarEnd(BaseModel):
 
     say: str | None = Field(None, min_length=1, max_length=2000, description="espeak-ng text it speaks")
     voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]{1,40}$", description="espeak-ng voice for say")
-    play: str | None = Field(None, min_length=1, max_length=2048,
-                             description="a WAV it speaks instead (as play's url: an allowed folder or prefix)")
+    play: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2048,
+        description="a WAV it speaks instead (as play's url: an allowed folder or prefix)",
+    )
     keys: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,32}$", description="keys it presses (dtmf)")
     keys_after: float | None = Field(None, ge=0, le=600, description="seconds after the stream starts (1)")
 
@@ -84,18 +93,20 @@ class Streams:
         allowed now, a sample rate of the protocol."""
         if request.sample_rate not in SAMPLE_RATES[request.protocol]:
             rates = ", ".join(str(r) for r in SAMPLE_RATES[request.protocol])
-            raise ValidationFailed(f"sample_rate must be {rates} for protocol {request.protocol}",
-                                   field=prefix + "sample_rate")
+            raise ValidationFailed(
+                f"sample_rate must be {rates} for protocol {request.protocol}", field=prefix + "sample_rate"
+            )
         for key, value in (request.custom_parameters or {}).items():
             if not 0 < len(key) <= 256 or len(value) > 4096:
-                raise ValidationFailed("custom_parameters keys are 1-256 characters, values at most 4096",
-                                       field=prefix + "custom_parameters")
+                raise ValidationFailed(
+                    "custom_parameters keys are 1-256 characters, values at most 4096",
+                    field=prefix + "custom_parameters",
+                )
         url = await self.endpoints.check(request.url, prefix + "url", STREAM_SCHEMES)
         if url.scheme == "ws":
             self._check_plaintext(await self.endpoints.addresses(url.raw_host.decode("ascii")), prefix + "url")
 
-    async def start_command(self, account_sid: str, request: StreamRequest, sid: str, prefix: str = ""
-                            ) -> MediaCommand:
+    async def start_command(self, account_sid: str, request: StreamRequest, sid: str, prefix: str = "") -> MediaCommand:
         """The media command that starts the stream now: its URL resolved and checked again, its handshake signed.
 
         ValidationFailed (400) when the host no longer resolves to an allowed address."""
@@ -109,10 +120,17 @@ class Streams:
             self._check_plaintext(addresses, field)
         headers = await self._signed(account_sid, sid, url.raw_path.decode("ascii"))
         spec: dict[str, Any] = {
-            "stream_sid": sid, "url": str(url), "address": str(addresses[0]), "account_sid": account_sid,
-            "protocol": request.protocol, "track": request.track, "bidirectional": request.bidirectional,
-            "custom_parameters": dict(request.custom_parameters or {}), "sample_rate": request.sample_rate,
-            "headers": headers}
+            "stream_sid": sid,
+            "url": str(url),
+            "address": str(addresses[0]),
+            "account_sid": account_sid,
+            "protocol": request.protocol,
+            "track": request.track,
+            "bidirectional": request.bidirectional,
+            "custom_parameters": dict(request.custom_parameters or {}),
+            "sample_rate": request.sample_rate,
+            "headers": headers,
+        }
         return MediaCommand(kind="start_stream", stream=spec)
 
     def _check_plaintext(self, addresses: list[IPAddress], field: str) -> None:
@@ -121,16 +139,22 @@ class Streams:
         for address in addresses:
             inside = any(address in net for net in policy.allowed if net.version == address.version)
             if not inside and not (address.is_loopback and policy.allow_loopback):
-                raise ValidationFailed(f"{field}: ws:// is only for loopback or LEGATO_ALLOW_PRIVATE_ENDPOINTS "
-                                       f"networks ({address} is neither); use wss://", field=field)
+                raise ValidationFailed(
+                    f"{field}: ws:// is only for loopback or LEGATO_ALLOW_PRIVATE_ENDPOINTS "
+                    f"networks ({address} is neither); use wss://",
+                    field=field,
+                )
 
     async def _signed(self, account_sid: str, sid: str, target: str) -> dict[str, str]:
         if self.secret is None:
             return {}
         secret = await self.secret(account_sid)
         at = datetime.now(UTC)
-        return {"webhook-id": sid, "webhook-timestamp": str(int(at.timestamp())),
-                "webhook-signature": Webhook(secret).sign(sid, at, json.dumps(target))}
+        return {
+            "webhook-id": sid,
+            "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(secret).sign(sid, at, json.dumps(target)),
+        }
 
 
 def from_action(fields: dict[str, Any]) -> StreamRequest:

@@ -70,13 +70,17 @@ class SandboxStreams:
         far_end = command.far_end or {}
         voice = await self._voice(far_end)
         sid = core.stream_sid
-        socket = StreamSocket(core, Target(spec["url"], spec["address"], dict(spec.get("headers") or {})),
-                              lambda text: self._received(streams[sid], text),
-                              lambda: self._opened(leg_sid, streams[sid]),
-                              lambda reason, message: self._ended(leg_sid, sid, reason, message))
+        socket = StreamSocket(
+            core,
+            Target(spec["url"], spec["address"], dict(spec.get("headers") or {})),
+            lambda text: self._received(streams[sid], text),
+            lambda: self._opened(leg_sid, streams[sid]),
+            lambda reason, message: self._ended(leg_sid, sid, reason, message),
+        )
         folder = self.recordings_dir / (command.folder or "")
-        streams[sid] = _Stream(core, socket, voice, str(far_end.get("keys") or ""),
-                               float(far_end.get("keys_after") or 1.0), folder)
+        streams[sid] = _Stream(
+            core, socket, voice, str(far_end.get("keys") or ""), float(far_end.get("keys_after") or 1.0), folder
+        )
         socket.start()
         return {"stream_sid": sid}
 
@@ -96,8 +100,9 @@ class SandboxStreams:
         try:
             if far_end.get("play"):
                 return await asyncio.to_thread(read_pcm, str(far_end["play"]))
-            path = await synthesize_async(str(far_end.get("say") or DEFAULT_SAY), self.cache_dir,
-                                          str(far_end.get("voice") or "en-us"), 160)
+            path = await synthesize_async(
+                str(far_end.get("say") or DEFAULT_SAY), self.cache_dir, str(far_end.get("voice") or "en-us"), 160
+            )
             return await asyncio.to_thread(read_pcm, path)
         except (SpeechError, AudioFileError, OSError, TimeoutError) as exc:
             log.warning("sandbox far end stays silent: %s", exc)
@@ -118,7 +123,7 @@ class SandboxStreams:
             return
         loop = asyncio.get_running_loop()
         now = loop.time()
-        frame = stream.voice[stream.position:stream.position + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
+        frame = stream.voice[stream.position : stream.position + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00")
         stream.position += FRAME_BYTES
         stream.core.feed("inbound", frame, now)
         played = (stream.core.next_frame() if stream.core.bidirectional else None) or bytes(FRAME_BYTES)
@@ -159,9 +164,19 @@ class SandboxStreams:
         """Write what the application sent as the leg's outbound recording, then report it."""
         name = f"{leg_sid}-{stream.core.stream_sid}.wav"
         await asyncio.to_thread(_write_wav, stream.folder / name, bytes(stream.heard))
-        self.signals(leg_sid, m.MediaEvent("recording_completed", {
-            "recording_id": stream.core.stream_sid, "file": name, "duration_ms": len(stream.heard) // 16,
-            "direction": "out", "reason": "stream_stopped"}))
+        self.signals(
+            leg_sid,
+            m.MediaEvent(
+                "recording_completed",
+                {
+                    "recording_id": stream.core.stream_sid,
+                    "file": name,
+                    "duration_ms": len(stream.heard) // 16,
+                    "direction": "out",
+                    "reason": "stream_stopped",
+                },
+            ),
+        )
 
 
 def _write_wav(path: Path, pcm: bytes) -> None:

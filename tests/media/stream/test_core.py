@@ -25,8 +25,9 @@ def stream(bidirectional: bool = True, tracks: tuple[str, ...] = ("inbound",)) -
 
 def media(ms: int, level: int = 1000) -> str:
     pcm = (level.to_bytes(2, "little", signed=True)) * (8 * ms)
-    return json.dumps({"event": "media", "media": {"payload": base64.b64encode(
-        g711.encode(g711.Codec.PCMU, pcm)).decode()}})
+    return json.dumps(
+        {"event": "media", "media": {"payload": base64.b64encode(g711.encode(g711.Codec.PCMU, pcm)).decode()}}
+    )
 
 
 def events(core: StreamCore) -> list[str]:
@@ -92,7 +93,7 @@ def test_a_short_tail_waits_one_frame_then_is_padded() -> None:
     assert core.next_frame() is not None and core.next_frame() is not None
     assert core.next_frame() is None  # 10 ms left: wait for more
     tail = core.next_frame()
-    assert tail is not None and tail[FRAME // 2:] == bytes(FRAME // 2)
+    assert tail is not None and tail[FRAME // 2 :] == bytes(FRAME // 2)
 
 
 def test_unidirectional_streams_take_no_media_and_close_with_stop() -> None:

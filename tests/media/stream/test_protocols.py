@@ -18,10 +18,19 @@ def test_twilio_frames_are_twilios() -> None:
     framing = PROTOCOLS["twilio"](INFO)
     connected, start = (json.loads(f) for f in framing.opening())
     assert connected == {"event": "connected", "protocol": "Call", "version": "1.0.0"}
-    assert start == {"event": "start", "sequenceNumber": "1", "streamSid": "MZ1", "start": {
-        "accountSid": "acme", "streamSid": "MZ1", "callSid": "LEG1", "tracks": ["inbound"],
-        "customParameters": {"k": "v"}, "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000,
-                                                         "channels": 1}}}
+    assert start == {
+        "event": "start",
+        "sequenceNumber": "1",
+        "streamSid": "MZ1",
+        "start": {
+            "accountSid": "acme",
+            "streamSid": "MZ1",
+            "callSid": "LEG1",
+            "tracks": ["inbound"],
+            "customParameters": {"k": "v"},
+            "mediaFormat": {"encoding": "audio/x-mulaw", "sampleRate": 8000, "channels": 1},
+        },
+    }
     media = json.loads(framing.media("inbound", b"\x10\x00" * 160, 1, 0))
     assert media["sequenceNumber"] == "2" and media["media"]["chunk"] == "1" and media["media"]["timestamp"] == "0"
     assert len(base64.b64decode(media["media"]["payload"])) == 160
@@ -62,12 +71,24 @@ def test_exotel_takes_either_spelling_and_refuses_odd_chunks(sid_key: str) -> No
     assert isinstance(audio, AgentAudio) and abs(len(audio.pcm) - 320) <= 4
     assert framing.parse(json.dumps({"event": "clear", sid_key: "MZ1"})) == AgentClear()
     with pytest.raises(ProtocolError, match="multiple of 320"):
-        framing.parse(json.dumps({"event": "media", sid_key: "MZ1",
-                                  "media": {"payload": base64.b64encode(b"\x00" * 100).decode()}}))
+        framing.parse(
+            json.dumps(
+                {"event": "media", sid_key: "MZ1", "media": {"payload": base64.b64encode(b"\x00" * 100).decode()}}
+            )
+        )
 
 
-@pytest.mark.parametrize("text", ["not json", "[1]", '{"event": 3}', '{"event": "media", "media": {}}',
-                                  '{"event": "media", "media": {"payload": "***"}}', '{"event": "mark"}'])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "not json",
+        "[1]",
+        '{"event": 3}',
+        '{"event": "media", "media": {}}',
+        '{"event": "media", "media": {"payload": "***"}}',
+        '{"event": "mark"}',
+    ],
+)
 def test_malformed_frames_are_protocol_errors(text: str) -> None:
     for framing_of in PROTOCOLS.values():
         with pytest.raises(ProtocolError):

@@ -13,34 +13,45 @@ from standardwebhooks import Webhook
 
 from legato.media.wavfile import read_pcm
 from tests.media.signals import tone, tone_ratio
-from tests.network.sip import audio
+from tests.network.sip import audio, test_media_legs
 from tests.network.sip.peers import BaresipControl
-from tests.network.sip.test_media_legs import World, dial, media_world, wait_event  # noqa: F401 (fixture)
+from tests.network.sip.test_media_legs import World, dial, wait_event
 from tests.stream_agent import Agent, best_correlation, envelope
 
 pytestmark = [pytest.mark.sip, pytest.mark.media]
+media_world = test_media_legs.media_world  # the fixture: baresip and Legato on SIP
 SPEECH = "one two three four five six seven"
 
 
 def tone_frames(pcm: bytes, hz: int) -> int:
     """How many 20 ms frames of `pcm` are mostly a `hz` tone."""
-    return sum(1 for i in range(0, len(pcm) - 319, 320) if tone_ratio(pcm[i:i + 320], hz) > 0.6)
+    return sum(1 for i in range(0, len(pcm) - 319, 320) if tone_ratio(pcm[i : i + 320], hz) > 0.6)
 
 
 @pytest.mark.parametrize(("protocol", "rate"), [("twilio", 8000), ("exotel", 16000)])
-def test_a_voice_agent_hears_the_phone_and_talks_back(media_world: World, tmp_path: Path,  # noqa: F811
-                                                      protocol: str, rate: int) -> None:
+def test_a_voice_agent_hears_the_phone_and_talks_back(
+    media_world: World,
+    tmp_path: Path,
+    protocol: str,
+    rate: int,
+) -> None:
     wav = tmp_path / "wav"
     wav.mkdir()
     spoken = audio.speech(SPEECH, wav / "speech.wav")
-    source = audio.join([audio.silence(0.5, wav / "lead.wav"), spoken, audio.silence(12, wav / "tail.wav")],
-                        wav / "phone.wav")
+    source = audio.join(
+        [audio.silence(0.5, wav / "lead.wav"), spoken, audio.silence(12, wav / "tail.wav")], wav / "phone.wav"
+    )
     api, phone = media_world(audio_file=source, dump_dir=tmp_path / "heard")
     agent = Agent(protocol, echo=True)
     control = BaresipControl(phone.extra["ctrl"])
     try:
-        stream = {"url": agent.url, "protocol": protocol, "bidirectional": True, "custom_parameters": {"k": "v"},
-                  "sample_rate": rate}
+        stream = {
+            "url": agent.url,
+            "protocol": protocol,
+            "bidirectional": True,
+            "custom_parameters": {"k": "v"},
+            "sample_rate": rate,
+        }
         leg_sid = dial(api, phone, stream=stream)
         [started] = wait_event(api, leg_sid, "stream_started")
         agent.wait(lambda: agent.events("start"), what="start")
