@@ -1,7 +1,9 @@
 """Exotel AgentStream / Voicebot framing: snake_case JSON, base64 16-bit LE PCM at 8, 16 or 24 kHz.
 
-Audio from the application must come in chunks that are a multiple of 320 bytes; Legato sends 20 ms
-chunks (320, 640 or 960 bytes, all multiples of 320). `streamSid` is accepted for `stream_sid`.
+Exotel asks applications for chunks that are a multiple of 320 bytes; Legato takes any whole number
+of samples (Pipecat 1.14's Exotel serializer sends what its resampler gives, e.g. 1,516 bytes) and
+refuses only a payload that splits a sample. Legato sends 20 ms chunks (320, 640 or 960 bytes, all
+multiples of 320). `streamSid` is accepted for `stream_sid`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ from legato.media.stream.protocol import (
 )
 
 SAMPLE_RATES = (8000, 16000, 24000)
-CHUNK_MULTIPLE = 320
 
 
 class ExotelFraming:
@@ -94,8 +95,8 @@ class ExotelFraming:
         event = message.get("event")
         if event == "media":
             pcm = payload_bytes(message)
-            if len(pcm) % CHUNK_MULTIPLE:
-                raise ProtocolError(f"media.payload must be a multiple of {CHUNK_MULTIPLE} bytes (got {len(pcm)})")
+            if len(pcm) % 2:
+                raise ProtocolError(f"media.payload must be whole 16-bit samples (got {len(pcm)} bytes)")
             pcm, self._down = g711.resample(pcm, self.info.sample_rate, 8000, self._down)
             return AgentAudio(pcm)
         if event == "mark":
