@@ -31,6 +31,7 @@ from legato.media.stream.protocol import (
 from legato.media.stream.registry import PROTOCOLS
 
 MAX_UNIDIRECTIONAL = 4  # streams that only listen, per leg, beside the one bidirectional stream
+MAX_MARKS = 10_000  # marks waiting for their audio, per stream
 MAX_QUEUED_BYTES = 16_000 * 300  # 5 minutes of queued playout per stream; more is a protocol error
 
 
@@ -155,6 +156,8 @@ class StreamCore:
             self.playout.add(message.pcm)
             return True
         if isinstance(message, AgentMark):
+            if len(self.playout.marks) >= MAX_MARKS:
+                raise ProtocolError(f"more than {MAX_MARKS} marks waiting")
             self.playout.marks.append((self.playout.total_in, message.name))
             self._return_marks(self.playout.due_marks())
             return True

@@ -24,6 +24,7 @@ from legato.media.stream.protocol import ProtocolError
 log = logging.getLogger(__name__)
 OPEN_TIMEOUT = 5.0
 CLOSE_TIMEOUT = 2.0
+MAX_BACKLOG = 1500  # frames waiting for a slow application (30 s of one track) before the stream ends
 MAX_FRAME = 1 << 20  # a frame from the application: 1 MiB (about 60 s of 8 kHz mu-law in base64)
 
 
@@ -52,7 +53,9 @@ class StreamSocket:
         self.on_frame = on_frame
         self.on_open = on_open
         self.on_end = on_end
-        self.reason: str | None = None  # why we end it (requested, hangup), set before the close
+        self.reason: str | None = None  # why we end it (requested, hangup, error), set before the close
+        self.message: str | None = None  # what went wrong, when we end it for an error
+        self._ws: ClientConnection | None = None
         self._queue: asyncio.Queue[str | None] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self.done = asyncio.get_running_loop().create_future()
@@ -64,6 +67,11 @@ class StreamSocket:
         """Queue what the core has to send."""
         for frame in self.stream.drain():
             self._queue.put_nowait(frame)
+        if self._queue.qsize() > MAX_BACKLOG and self.reason is None and self._ws is not None:
+            self.reason, self.message = "error", "the application does not read what it is sent (30 s waiting)"
+            self.stream.close()
+            self.stream.drain()
+            asyncio.get_running_loop().create_task(self._ws.close(1008, "not reading"))
 
     def finish(self, reason: str) -> None:
         """End the stream from our side: what is queued (the `stop` frame last) goes, then a clean close."""
@@ -103,6 +111,7 @@ class StreamSocket:
             self._end(self.reason, None)
             return
         loop = asyncio.get_running_loop()
+        self._ws = ws
         self.stream.open(loop.time())
         self.on_open()
         self.flush()
@@ -129,7 +138,7 @@ class StreamSocket:
             else:
                 await asyncio.wait({writer}, timeout=CLOSE_TIMEOUT)
             writer.cancel()
-        self._end(self.reason or reason, None if self.reason else message)
+        self._end(self.reason or reason, self.message if self.reason else message)
 
     async def _write(self, ws: ClientConnection) -> None:
         try:
