@@ -59,7 +59,7 @@ class Agent:
                             }
                         )
                     )
-        except Exception:
+        except Exception:  # the connection went away: `closed` tells the test
             pass
         finally:
             self.closed.set()

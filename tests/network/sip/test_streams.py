@@ -94,11 +94,32 @@ def test_a_voice_agent_hears_the_phone_and_talks_back(
             control.command("sndcode", key)
             agent.wait(lambda k=key: [d for d in agent.events("dtmf") if d["dtmf"]["digit"] == k], what=key)
 
+        # a second, listen-only stream of what the phone hears runs beside it, and stop_stream ends it
+        listener = Agent(protocol)
+        try:
+            second = api.action(
+                leg_sid, action="start_stream", url=listener.url, protocol=protocol, track="outbound", sample_rate=rate
+            )
+            assert second.status_code == 202, second.text
+            other = second.json()["response"]["data"]["action_result"]["stream_sid"]
+            agent.send_audio(tone(1000, 1000))  # the outbound track carries what the phone is sent
+            agent.mark("second-tone")
+            listener.wait(lambda: listener.media_count() >= 30, what="the outbound track")
+            assert {m["media"]["track"] for m in listener.events("media")} == {"outbound"}
+            agent.wait(lambda: len(agent.events("mark")) == 3, what="the second tone played")
+            assert api.action(leg_sid, action="stop_stream", stream_sid=other).status_code == 202
+            listener.wait(listener.closed.is_set, what="the second stream's close")
+            assert listener.frames[-1]["event"] == "stop"
+            stops = wait_event(api, leg_sid, "stream_stopped")
+            assert (stops[0]["stream_sid"], stops[0]["reason"]) == (other, "requested")
+        finally:
+            listener.close()
+
         # the leg ending sends stop and closes the WebSocket; stream_stopped says why
         assert api.action(leg_sid, action="hangup").status_code == 202
         agent.wait(agent.closed.is_set, what="the close")
         assert agent.frames[-1]["event"] == "stop"
-        [stopped] = wait_event(api, leg_sid, "stream_stopped")
+        stopped = wait_event(api, leg_sid, "stream_stopped", count=2)[1]
         assert stopped == {**stopped, "stream_sid": sid, "reason": "hangup"}
         check_sequence(agent, protocol)
         control.wait_event("CALL_CLOSED", timeout=5)
@@ -110,7 +131,7 @@ def test_a_voice_agent_hears_the_phone_and_talks_back(
     [dump] = (tmp_path / "heard").glob("*-dec.wav")
     phone_heard = read_pcm(str(dump))
     assert best_correlation(envelope(phone_heard), envelope(read_pcm(str(spoken)))) > 0.7
-    assert 35 <= tone_frames(phone_heard, 1000) <= 60  # one second, give or take the phone's jitter
+    assert 80 <= tone_frames(phone_heard, 1000) <= 120  # 2 s, give or take the phone's jitter
     assert 25 <= tone_frames(phone_heard, 1300) < 250
 
 
