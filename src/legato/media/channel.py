@@ -195,7 +195,7 @@ class Channel(asyncio.DatagramProtocol):
 
         def on_end(reason: str, message: str | None) -> None:
             self.sockets.pop(sid, None)
-            self.core.streams.streams.pop(sid, None)
+            self.core.streams.remove(sid)
             self.notify(base.STREAM_STOPPED, {"stream_sid": sid, "reason": reason,
                                               **({"message": message[:200]} if message else {})})
 

@@ -121,8 +121,7 @@ class ChannelCore:
             self.stop_recording(now, reason)
         if self.gather is not None:
             self._finish_gather(GatherResult(self.gather.digits, reason))
-        for stream in self.streams.streams.values():
-            stream.close()
+        self.streams.close()
         self.closed = True
         self._next_tick = self._rtcp_due = None
         self.amd = None

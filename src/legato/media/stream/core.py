@@ -15,6 +15,7 @@ the audio queued before it has been sent, `clear` drops the queue at once and re
 
 from __future__ import annotations
 
+import re
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -30,6 +31,7 @@ from legato.media.stream.protocol import (
 )
 from legato.media.stream.registry import PROTOCOLS
 
+STREAM_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # framed into JSON as is (media/stream/twilio.py)
 MAX_UNIDIRECTIONAL = 4  # streams that only listen, per leg, beside the one bidirectional stream
 MAX_MARKS = 10_000  # marks waiting for their audio, per stream
 MAX_QUEUED_BYTES = 16_000 * 300  # 5 minutes of queued playout per stream; more is a protocol error
@@ -193,6 +195,7 @@ class StreamSet:
 
     def __init__(self) -> None:
         self.streams: dict[str, StreamCore] = {}
+        self._tracks: frozenset[str] = frozenset()  # the tracks some stream takes (checked on every packet)
 
     def __bool__(self) -> bool:
         return bool(self.streams)
@@ -202,9 +205,19 @@ class StreamSet:
         if reason is not None:
             raise ValueError(reason)
         self.streams[stream.stream_sid] = stream
+        self._tracks = self._tracks | set(stream.tracks)
+
+    def remove(self, stream_sid: str) -> None:
+        self.streams.pop(stream_sid, None)
+        self._tracks = frozenset(t for s in self.streams.values() for t in s.tracks)
+
+    def close(self) -> None:
+        """The leg ends: every stream returns its pending marks and sends stop."""
+        for stream in self.streams.values():
+            stream.close()
 
     def wants(self, track: str) -> bool:
-        return any(track in s.tracks for s in self.streams.values())
+        return track in self._tracks
 
     def feed(self, track: str, pcm: bytes, now: float) -> None:
         for stream in self.streams.values():
@@ -227,6 +240,8 @@ class StreamSet:
 
 def build_stream(cmd: StartStream) -> StreamCore:
     """The stream a start_stream command asks for; ValueError names what is wrong."""
+    if not STREAM_SID.fullmatch(cmd.stream_sid):
+        raise ValueError("stream_sid must be 1-64 characters of A-Z a-z 0-9 _ -")
     framing_of = PROTOCOLS.get(cmd.protocol)
     if framing_of is None:
         raise ValueError(f"protocol must be one of {', '.join(PROTOCOLS)}")
