@@ -172,7 +172,8 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(SRC)})  # noqa: ASYNC220
     assert proc.stdout is not None
     client = MediaClient("127.0.0.1", int(proc.stdout.readline().rsplit(":", 1)[1]))
-    await client.start(lambda note: None)
+    started: set[str] = set()
+    await client.start(lambda note: note.name == "stream_started" and started.add(note.leg_id))  # type: ignore[func-returns-value]
     leg_ports = [(await client.allocate(f"s{i}")).port for i in range(streams)]
     spawn = multiprocessing.get_context("spawn")  # a forked child would inherit the running loop
     bound, result, agent_port, agent_result = (spawn.Queue() for _ in range(4))
@@ -200,6 +201,9 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
                 "bidirectional": True,
             },
         )
+    deadline = time.perf_counter() + 30
+    while len(started) < streams and time.perf_counter() < deadline:  # noqa: ASYNC110 (bounded start-up poll)
+        await asyncio.sleep(0.05)
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     go.set()
     sent, received, back = await asyncio.to_thread(result.get)
