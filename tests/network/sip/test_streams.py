@@ -5,6 +5,7 @@ arrive as dtmf, and hanging up sends stop. Once per protocol."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,8 @@ from legato.media.wavfile import read_pcm
 from tests.media.signals import tone, tone_ratio
 from tests.network.sip import audio, test_media_legs
 from tests.network.sip.peers import BaresipControl
-from tests.network.sip.test_media_legs import World, dial, wait_event
-from tests.stream_agent import Agent, best_correlation, envelope
+from tests.network.sip.test_media_legs import EXOPHONE, World, dial, wait_event
+from tests.stream_agent import Agent, best_correlation, envelope, wait_for
 
 pytestmark = [pytest.mark.sip, pytest.mark.media]
 media_world = test_media_legs.media_world  # the fixture: baresip and Legato on SIP
@@ -160,3 +161,36 @@ def check_sequence(agent: Agent, protocol: str) -> None:
     assert (np.diff(stamps) >= 0).all()
     payload = len(media[0]["media"]["payload"])
     assert payload == (216 if protocol == "twilio" else 856)  # base64 of 160 mu-law bytes / 640 PCM bytes
+
+
+def test_answering_an_inbound_sip_call_with_a_stream(
+    media_world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the phone calls Legato straight from 127.0.0.1 (a source the operator lists) at acme's exophone
+    extra = f'inbound_networks = ["127.0.0.1/32"]\n\n[[sip.exophones]]\nnumber = "{EXOPHONE}"\naccount_sid = "acme"\n'
+    monkeypatch.setattr(test_media_legs, "CONFIG", test_media_legs.CONFIG + extra)
+    api, phone = media_world(tone_hz=440)
+    sip_port = re.search(r"listen_port = (\d+)", (tmp_path / "legato.toml").read_text()).group(1)  # type: ignore[union-attr]
+    agent = Agent("twilio")
+    control = BaresipControl(phone.extra["ctrl"])
+    try:
+        control.command("dial", f"sip:{EXOPHONE}@127.0.0.1:{sip_port}")
+        legs = wait_for(
+            lambda: api.http.get(api.base + "/legs", params={"direction": "inbound"}).json()["response"]["data"][
+                "legs"
+            ],
+            what="the inbound leg",
+        )
+        leg_sid = str(legs[0]["leg_sid"])
+        answered = api.action(leg_sid, action="answer", stream={"url": agent.url, "custom_parameters": {"q": "1"}})
+        assert answered.status_code == 202, answered.text
+        agent.wait(lambda: agent.media_count() >= 50, what="the caller's audio")
+        start = agent.events("start")[0]["start"]
+        assert start["callSid"] == leg_sid and start["customParameters"] == {"q": "1"}
+        assert tone_ratio(agent.inbound_pcm()[-8000:], 440) > 0.8  # the caller's 440 Hz sine
+        api.action(leg_sid, action="hangup")
+        agent.wait(agent.closed.is_set, what="the close")
+        assert agent.frames[-1]["event"] == "stop"
+    finally:
+        control.close()
+        agent.close()
