@@ -69,7 +69,7 @@ async def get_leg(request: Request, leg_sid: str, account: Account = Depends(cur
 @router.post("/legs/{leg_sid}/actions", status_code=202, responses={**ERROR_RESPONSES, **CONFLICT, **UNAVAILABLE},
              summary="Act on a live leg: hangup, answer; on a connected leg redirect (its call flow), play, say, "
                      "stop_play, start_recording, stop_recording, gather, send_digits, mute, unmute, hold, unhold, "
-                     "transfer (blind or attended, docs/transfers.md)")
+                     "start_stream, stop_stream, transfer (blind or attended, docs/transfers.md)")
 async def act_on_leg(request: Request, leg_sid: str, body: LegAction = Body(...),
                      account: Account = Depends(current_account)) -> JSONResponse:
     leg, result = await _runtime(request).legs.act_with_result(account, leg_sid, body)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -14,12 +16,23 @@ from legato.app import idempotency
 from legato.app.accounts import check_amd_params
 from legato.app.flow_fields import check_flow_url, flow_extra, inbound_flow
 from legato.app.prompts import PromptSources
+from legato.app.streams import (
+    SANDBOX_KEY,
+    STREAM_KEY,
+    SandboxFarEnd,
+    SecretLookup,
+    StreamProtocol,
+    StreamRequest,
+    Streams,
+    from_action,
+    stream_sid,
+)
 from legato.dialects import formats
 from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.actions import ACTIONS, MEDIA_ACTIONS
 from legato.domain.clock import Clock
-from legato.domain.errors import Conflict, NotFound, ValidationFailed
+from legato.domain.errors import Conflict, LegatoError, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
 from legato.domain.leg import EXOPHONE_CANONICAL_KEY, FLOW_KEY, Direction, Leg, LegExtra, LegState
 from legato.domain.numbers import Address, canonical, parse_address
@@ -76,6 +89,10 @@ class CreateLeg(BaseModel):
     status_callback_method: Literal["POST", "GET"] = "POST"
     sandbox_speech: str | None = Field(None, min_length=1, max_length=500,
                                        description="sandbox: what the simulated far end says into a speech gather")
+    stream: StreamRequest | None = Field(None, description="stream the leg's audio to a WebSocket from answer "
+                                                           "(docs/voice-agents.md)")
+    sandbox_far_end: SandboxFarEnd | None = Field(None, description="sandbox only: what the far end of a streamed "
+                                                                    "leg says and keys")
 
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
@@ -91,7 +108,8 @@ class LegAction(BaseModel):
         None, description="hangup of a ringing inbound leg: busy (486) or rejected (603)")
     url: str | None = Field(None, min_length=1, max_length=2048,
                             description="play: a WAV file under a folder the operator allowed, or an http(s) "
-                                        "URL under an allowed prefix; redirect: the call flow to run now")
+                                        "URL under an allowed prefix; redirect: the call flow to run now; "
+                                        "start_stream: the wss:// URL")
     loop: int | None = Field(None, ge=0, le=100, description="play, say: times to play; 0 = until stop_play")
     text: str | None = Field(None, min_length=1, max_length=2000, description="say: the text to speak")
     voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]{1,40}$", description="say: espeak-ng voice")
@@ -113,6 +131,14 @@ class LegAction(BaseModel):
         None, min_length=1, max_length=2048,
         description="transfer: where the transfer events go (default: the leg's endpoint)")
     method: Literal["POST", "GET"] | None = Field(None, description="redirect: how the flow URL is fetched")
+    protocol: StreamProtocol | None = Field(None, description="start_stream: twilio or exotel")
+    track: Literal["inbound", "outbound", "both"] | None = Field(None, description="start_stream: which audio")
+    bidirectional: bool | None = Field(None, description="start_stream: the application's media plays to the leg")
+    custom_parameters: dict[str, str] | None = Field(None, max_length=32,
+                                                     description="start_stream: sent in the start message")
+    sample_rate: int | None = Field(None, description="start_stream: exotel 8000, 16000 or 24000; twilio 8000")
+    stream_sid: str | None = Field(None, pattern=r"^[A-Za-z0-9]{1,64}$", description="stop_stream: which stream")
+    stream: StreamRequest | None = Field(None, description="answer: stream the leg's audio from answer")
 
     def media_command(self, folder: str, path: str | None) -> MediaCommand:
         """This action as a network media command (`folder` for recordings, `path` for play)."""
@@ -130,6 +156,7 @@ class SandboxIncoming(BaseModel):
 
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
+    sandbox_far_end: SandboxFarEnd | None = Field(None, description="what the caller says and keys to a stream")
 
 
 def check_caller_id(account: Account, exophone: str) -> Address:
@@ -181,9 +208,13 @@ class LegService:
     def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *, placement: Placement,
                  throttle: Throttle | None = None, queue_max_wait: float | None = None,
                  trunk_cps: Callable[[str, str], int | None] = lambda account_sid, trunk: None,
-                 endpoints: EndpointPolicy | None = None, prompts: PromptSources | None = None) -> None:
+                 endpoints: EndpointPolicy | None = None, prompts: PromptSources | None = None,
+                 secret: SecretLookup | None = None) -> None:
         self.legs = legs
         self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
+        self.streams = Streams(self.endpoints, secret)
+        self._tasks: set[asyncio.Task[None]] = set()
+        switchboard.on_connect.append(self._stream_at_answer)
         self.prompts = prompts or PromptSources()
         self.switchboard = switchboard
         self.clock = clock
@@ -219,6 +250,8 @@ class LegService:
         if request.amd_params is not None and not request.amd_enable:
             raise ValidationFailed("amd_params needs amd_enable true", field="amd_params")
         amd_params = {**account.amd_params, **check_amd_params(request.amd_params or {})}
+        if request.stream is not None:
+            await self.streams.check(request.stream, "stream.")
         reference, call_sid = None, new_call_sid()
         if request.reference_leg_sid:
             reference = self.switchboard.get(request.reference_leg_sid)
@@ -247,6 +280,9 @@ class LegService:
             leg.extra[FLOW_KEY] = flow
         if request.sandbox_speech is not None:
             leg.extra["sandbox_speech"] = request.sandbox_speech
+        if request.stream is not None:
+            leg.extra[STREAM_KEY] = request.stream.model_dump()
+        await self._far_end(leg, request.sandbox_far_end)
         leg.extra.update(extra or {})  # type: ignore[typeddict-item]
         await idempotency.bind_current(leg.leg_sid)  # before the leg is durable: a crash after it is settled by it
         return await self._dial(account, leg)
@@ -302,20 +338,73 @@ class LegService:
         if action.action in MEDIA_ACTIONS:
             if leg.state is not LegState.CONNECTED:
                 raise Conflict(f"{action.action} needs a connected leg (this one is {leg.state})", field="action")
-            path = await self.prompts.resolve(action.url) if action.url else None
-            result = await self.switchboard.media(leg_sid, action.media_command(account.account_sid, path))
+            result = await self.switchboard.media(leg_sid, await self._media_command(account, leg, action))
             return self.switchboard.get(leg_sid) or leg, result
         if action.action == "transfer":
             if self.transfer is None:
                 raise Conflict("this server does not transfer legs", field="action")
             return await self.transfer(account, leg, action), {}
+        if action.stream is not None:
+            await self.streams.check(action.stream, "stream.")
         return await self._call_control(leg, action), {}
+
+    async def _media_command(self, account: Account, leg: Leg, action: LegAction) -> MediaCommand:
+        if action.action == "start_stream":
+            request = from_action(action.model_dump())
+            await self.streams.check(request)
+            return self._with_far_end(leg, await self.streams.start_command(account.account_sid, request,
+                                                                             stream_sid()))
+        if action.action == "stop_stream":
+            return MediaCommand(kind="stop_stream", stream_sid=action.stream_sid)
+        path = await self.prompts.resolve(action.url) if action.url else None
+        return action.media_command(account.account_sid, path)
+
+    def _stream_at_answer(self, leg: Leg) -> None:
+        """A leg created (or answered) with `"stream"` connected: start its stream in the background."""
+        spec = leg.extra.get(STREAM_KEY)
+        if not isinstance(spec, dict):
+            return
+        task = asyncio.get_running_loop().create_task(self._start_stream(leg.leg_sid, leg.account_sid, spec))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _start_stream(self, leg_sid: str, account_sid: str, spec: dict[str, Any]) -> None:
+        sid = stream_sid()
+        try:
+            command = await self.streams.start_command(account_sid, StreamRequest.model_validate(spec), sid,
+                                                       "stream.")
+            leg = self.switchboard.get(leg_sid)
+            await self.switchboard.media(leg_sid, self._with_far_end(leg, command) if leg else command)
+        except LegatoError as exc:  # the leg stays up; the application hears why through the event
+            reason = "unreachable" if isinstance(exc, ValidationFailed) else "error"
+            self.switchboard.signal(leg_sid, m.MediaEvent("stream_stopped", {"stream_sid": sid, "reason": reason,
+                                                                             "message": exc.message}))
+
+    async def _far_end(self, leg: Leg, far_end: SandboxFarEnd | None) -> None:
+        """Keep what a sandbox leg's far end says to streams (its WAV checked and resolved now)."""
+        if far_end is None:
+            return
+        data = far_end.model_dump(exclude_none=True)
+        if far_end.play:
+            try:
+                data["play"] = await self.prompts.resolve(far_end.play)
+            except ValidationFailed as exc:
+                raise ValidationFailed(exc.message, field="sandbox_far_end.play") from None
+        leg.extra[SANDBOX_KEY] = data
+
+    @staticmethod
+    def _with_far_end(leg: Leg, command: MediaCommand) -> MediaCommand:
+        far_end = leg.extra.get(SANDBOX_KEY)
+        return dataclasses.replace(command, folder=leg.account_sid,
+                                   far_end=far_end if isinstance(far_end, dict) else None)
 
     async def _call_control(self, leg: Leg, action: LegAction) -> Leg:
         leg_sid = leg.leg_sid
         if action.reason is not None and not (action.action == "hangup" and leg.direction is Direction.INBOUND
                                               and leg.state is LegState.RINGING):
             raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
+        if action.stream is not None and leg.state is LegState.RINGING and leg.direction is Direction.INBOUND:
+            leg.extra[STREAM_KEY] = action.stream.model_dump()  # written with the answer; started once connected
         command: m.Input = m.Hangup(action.reason) if action.action == "hangup" else m.Answer()
         if action.action == "redirect":
             if leg.state is not LegState.CONNECTED:
@@ -355,4 +444,5 @@ class LegService:
                                    "(legato accounts update --exophone N)", field="to")
         parse_address(request.from_, "from", account.default_region)
         leg = self.inbound_leg(account, request.from_, request.to)
+        await self._far_end(leg, request.sandbox_far_end)
         return await self.switchboard.launch(leg, m.Incoming())

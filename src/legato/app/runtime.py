@@ -71,7 +71,7 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
             ring_after=settings.sandbox_ring_after, answer_after=settings.sandbox_answer_after,
             far_hangup_after=settings.sandbox_far_hangup_after, amd_after=settings.sandbox_amd_after,
             play_seconds=settings.sandbox_play_seconds, key_interval=settings.sandbox_key_interval),
-            recordings_dir=settings.recordings_dir.resolve())
+            recordings_dir=settings.recordings_dir.resolve(), cache_dir=settings.media_cache_dir.resolve())
     from legato.media.process import ManagedMedia
     from legato.network.sip import SipNetwork, load_config
 
@@ -170,6 +170,7 @@ class Runtime:
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
                                queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints,
+                               secret=self.accounts.webhook_secret,
                                prompts=PromptSources(tuple(s.play_dirs), tuple(s.play_url_prefixes),
                                                      s.media_cache_dir.resolve(), self.endpoints))
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,

@@ -21,7 +21,7 @@ class ActionSpec:
 
 ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("hangup", frozenset({"reason"}), media=False),
-    ActionSpec("answer", media=False),
+    ActionSpec("answer", frozenset({"stream"}), media=False),
     ActionSpec("redirect", frozenset({"url", "method"}), ("url",), media=False),
     ActionSpec("play", frozenset({"url", "loop"}), ("url",)),
     ActionSpec("say", frozenset({"text", "voice", "rate", "loop"}), ("text",)),
@@ -35,6 +35,9 @@ ACTIONS: dict[str, ActionSpec] = {spec.name: spec for spec in (
     ActionSpec("hold"),
     ActionSpec("unhold"),
     ActionSpec("transfer", frozenset({"to", "mode", "transfer_event_endpoint"}), ("to",), media=False),
+    ActionSpec("start_stream", frozenset({"url", "protocol", "track", "bidirectional", "custom_parameters",
+                                          "sample_rate"}), ("url",)),
+    ActionSpec("stop_stream", frozenset({"stream_sid"}), ("stream_sid",)),
 )}
 
 MEDIA_ACTIONS = frozenset(name for name, spec in ACTIONS.items() if spec.media)

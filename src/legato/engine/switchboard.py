@@ -75,6 +75,7 @@ class Switchboard:
         self.on_launch: list[LegHook] = []
         self.on_end: list[LegHook] = []
         self.on_events: list[EventHook] = []  # call flows follow their legs through this
+        self.on_connect: list[LegHook] = []  # told once a leg is connected (answered), after its network command
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
         self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
@@ -277,6 +278,9 @@ class Switchboard:
                     timer.cancel()
             elif isinstance(effect, m.NetworkCommand):
                 self._network(controller.leg, effect)
+        if any(isinstance(e, m.StartTimer) and e.name == m.TIME_LIMIT for e in effects):  # the leg just connected
+            for hook in self.on_connect:
+                hook(controller.leg)
 
     def _start_timer(self, controller: LegController, effect: m.StartTimer) -> None:
         old = controller.timers.pop(effect.name, None)

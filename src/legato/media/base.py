@@ -18,6 +18,8 @@ PLAY_COMPLETED = "play_completed"  # play_id, reason ("finished" | "stopped" | "
 RECORDING_COMPLETED = "recording_completed"  # recording_id, path, duration_ms, direction, reason
 GATHER_COMPLETED = "gather_completed"  # digits, reason ("num_digits" | "finish_on_key" | "timeout" | ...)
 DIGITS_SENT = "digits_sent"  # digits
+STREAM_STARTED = "stream_started"  # stream_sid: its WebSocket is up (connected and start were sent)
+STREAM_STOPPED = "stream_stopped"  # stream_sid, reason (requested|hangup|remote_closed|error|unreachable), message
 RTCP_STATS = "rtcp_stats"  # ReceiverStats.to_dict(), sent when a leg is released
 
 
@@ -150,3 +152,10 @@ class MediaEngine(Protocol):
 
     async def start_amd(self, leg_id: str, params: AmdParams | None = None) -> None:
         """Run answering-machine detection on the leg's received audio; amd_result reports verdicts."""
+
+    async def start_stream(self, leg_id: str, spec: dict[str, Any]) -> None:
+        """Stream the leg's audio to a WebSocket (media/commands.py StartStream's fields without leg_id);
+        stream_started / stream_stopped report how it goes."""
+
+    async def stop_stream(self, leg_id: str, stream_sid: str) -> None:
+        """End a stream (`stop` is sent, then the WebSocket closes)."""

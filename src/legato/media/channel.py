@@ -18,6 +18,8 @@ from legato.media.amd_params import AmdParams
 from legato.media.channel_core import ChannelCore, Notice, RecordingDone
 from legato.media.recorder import write_recording
 from legato.media.rtcp import ReceiverStats
+from legato.media.stream.core import StreamCore
+from legato.media.stream.socket import CLOSE_TIMEOUT, StreamSocket, Target
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class Channel(asyncio.DatagramProtocol):
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at: float | None = None
         self._writes: set[asyncio.Future[None]] = set()
+        self.sockets: dict[str, StreamSocket] = {}  # media streams by stream_sid
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def open(self, host: str) -> None:
@@ -71,6 +74,8 @@ class Channel(asyncio.DatagramProtocol):
         stats = self.core.close(self.loop.time(), reason)
         self.peer = None
         self._flush()
+        for socket in list(self.sockets.values()):
+            socket.finish("hangup")
         for transport in (self.transport, self.rtcp_transport):
             if transport is not None:
                 transport.close()
@@ -105,6 +110,8 @@ class Channel(asyncio.DatagramProtocol):
             transport = self.rtcp_transport if dgram.rtcp else self.transport
             if transport is not None:
                 transport.sendto(dgram.data, dgram.addr)
+        for socket in self.sockets.values():
+            socket.flush()
         for event in events:
             if isinstance(event, Notice):
                 self.notify(event.name, event.data)
@@ -178,3 +185,38 @@ class Channel(asyncio.DatagramProtocol):
     def start_amd(self, params: AmdParams) -> None:
         self.core.start_amd(params, self.loop.time())
         self._flush()
+
+    # ---- media streams ----------------------------------------------------------------------
+    def start_stream(self, stream: StreamCore, target: Target) -> None:
+        """Open a stream's WebSocket; stream_started once it is up, stream_stopped (once) when it ends."""
+        self.core.start_stream(stream)
+        sid = stream.stream_sid
+
+        def on_frame(text: str) -> None:
+            try:
+                self.core.stream_received(stream, text, self.loop.time())
+            finally:
+                self._flush()
+
+        def on_end(reason: str, message: str | None) -> None:
+            self.sockets.pop(sid, None)
+            self.core.streams.remove(sid)
+            self.notify(base.STREAM_STOPPED, {"stream_sid": sid, "reason": reason,
+                                              **({"message": message[:200]} if message else {})})
+
+        socket = StreamSocket(stream, target, on_frame,
+                              lambda: self.notify(base.STREAM_STARTED, {"stream_sid": sid}), on_end)
+        self.sockets[sid] = socket
+        socket.start()
+
+    def stop_stream(self, stream_sid: str) -> None:
+        socket = self.sockets.get(stream_sid)
+        if socket is None or socket.reason is not None:
+            raise base.MediaError("conflict", f"no stream {stream_sid!r} runs on this leg")
+        socket.finish("requested")
+
+    async def streams_closed(self) -> None:
+        """Wait (bounded) until every stream sent its `stop` and closed."""
+        pending = [socket.done for socket in self.sockets.values()]
+        if pending:
+            await asyncio.wait(pending, timeout=2 * CLOSE_TIMEOUT)

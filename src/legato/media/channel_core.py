@@ -24,6 +24,7 @@ from legato.media.player import Prompt, PromptQueue
 from legato.media.recorder import Recorder
 from legato.media.rtcp import ReceiverStatistics, ReceiverStats, build_receiver_report
 from legato.media.rtp_sender import PTIME, RtpSender
+from legato.media.stream.core import StreamCore, StreamSet
 from legato.media.telephone_event import TelephoneEventReceiver
 
 RTCP_INTERVAL = 5.0
@@ -87,6 +88,7 @@ class ChannelCore:
         self.inband: DtmfDetector | None = None
         self.always_inband = False
         self.amd: AmdFeed | None = None
+        self.streams = StreamSet()
         self._rtcp_due: float | None = now + RTCP_INTERVAL
         self.closed = False
         self._out: list[Datagram] = []
@@ -122,6 +124,7 @@ class ChannelCore:
             self.stop_recording(now, reason)
         if self.gather is not None:
             self._finish_gather(GatherResult(self.gather.digits, reason))
+        self.streams.close()
         self.closed = True
         self._next_tick = self._rtcp_due = None
         self.amd = None
@@ -176,13 +179,15 @@ class ChannelCore:
         if self.mix_sink is not None and not self.muted and not self.held:
             pcm = g711.decode(pt, pkt.payload)
             self.mix_sink(pcm)
-        if self.amd is not None or self.inband is not None or (self.recorder and self.recorder.wants("in")):
+        if self.amd is not None or self.inband is not None or (self.recorder and self.recorder.wants("in")) \
+                or self.streams.wants("inbound"):
             self._analyse(pcm or g711.decode(pt, pkt.payload), now)
 
     def _analyse(self, pcm: bytes, now: float) -> None:
         """Received audio to the recorder, the in-band DTMF detector and AMD."""
         if self.recorder is not None:
             self.recorder.add("in", pcm, now)
+        self.streams.feed("inbound", pcm, now)
         if self.inband is not None and not self.seen_rfc4733:
             for digit in self.inband.feed(pcm):
                 self._on_digit(digit, "inband", now)
@@ -198,8 +203,11 @@ class ChannelCore:
     def _send_audio(self, payload: bytes, now: float, marker: bool = False, pcm: bytes | None = None) -> None:
         ts, jumped = self.sender.timestamp(now, len(payload))
         self._send(int(self.codec), ts, payload, marker or jumped)
-        if self.recorder is not None and self.recorder.wants("out"):
-            self.recorder.add("out", pcm if pcm is not None else g711.decode(self.codec, payload), now)
+        if (self.recorder is not None and self.recorder.wants("out")) or self.streams.wants("outbound"):
+            pcm = pcm if pcm is not None else g711.decode(self.codec, payload)
+            if self.recorder is not None and self.recorder.wants("out"):
+                self.recorder.add("out", pcm, now)
+            self.streams.feed("outbound", pcm, now)
 
     def _send_event(self, ts: int, payload: bytes, marker: bool) -> None:
         if self.te_pt is not None:
@@ -208,7 +216,7 @@ class ChannelCore:
     @property
     def busy(self) -> bool:
         """True while a prompt or digits own the outgoing stream (bridged audio is dropped)."""
-        return bool(self.prompts) or self.digits.busy
+        return bool(self.prompts) or self.digits.busy or self.streams.playing
 
     # ---- bridge relay ---------------------------------------------------------------------
     def forward_audio(self, pt: int, payload: bytes, marker: bool, now: float) -> None:
@@ -284,7 +292,9 @@ class ChannelCore:
         for play_id in finished:
             self._notify(base.PLAY_COMPLETED, {"play_id": play_id, "reason": "finished"})
         if frame is None:
-            return False
+            frame = self.streams.next_frame()
+            if frame is None:
+                return self.streams.playing
         self._send_audio(g711.encode(self.codec, frame), now, pcm=frame)
         return True
 
@@ -348,6 +358,7 @@ class ChannelCore:
 
     def _on_digit(self, digit: str, source: str, now: float) -> None:
         self._notify(base.DTMF_RECEIVED, {"digit": digit, "source": source})
+        self.streams.digit(digit)
         if self.gather is not None:
             result = self.gather.on_digit(digit, now)
             if result is not None:
@@ -363,3 +374,16 @@ class ChannelCore:
             self._notify(base.AMD_RESULT, verdict)
         if finished:
             self.amd = None
+
+    # ---- media streams (media/stream/) ------------------------------------------------------
+    def start_stream(self, stream: StreamCore) -> None:
+        """Add a stream (its WebSocket is opening); MediaError when the leg has no room for it."""
+        try:
+            self.streams.add(stream)
+        except ValueError as exc:
+            raise base.MediaError("conflict", str(exc)) from None
+
+    def stream_received(self, stream: StreamCore, text: str, now: float) -> None:
+        """A frame from a stream's application (ProtocolError when it is not one its protocol allows)."""
+        if stream.receive(text):
+            self._start_clock(now)

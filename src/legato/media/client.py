@@ -163,3 +163,9 @@ class MediaClient:
 
     async def start_amd(self, leg_id: str, params: AmdParams | None = None) -> None:
         await self.send(commands.StartAmd(leg_id, params.to_dict() if params else None))
+
+    async def start_stream(self, leg_id: str, spec: dict[str, Any]) -> None:
+        await self.send(commands.StartStream(leg_id, **spec))
+
+    async def stop_stream(self, leg_id: str, stream_sid: str) -> None:
+        await self.send(commands.StopStream(leg_id, stream_sid))

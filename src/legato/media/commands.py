@@ -116,6 +116,29 @@ class ConferenceEnd(Command):
     conference_id: str
 
 
+@dataclass(frozen=True, slots=True)
+class StartStream(LegCommand):
+    """Stream the leg's audio to `url`, connecting to `address` (checked by the caller); see media/stream/."""
+
+    name: ClassVar[str] = "start_stream"
+    stream_sid: str
+    url: str
+    address: str
+    account_sid: str
+    protocol: str = "twilio"
+    track: str = "inbound"
+    bidirectional: bool = False
+    custom_parameters: dict[str, str] | None = None
+    sample_rate: int = 8000
+    headers: dict[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class StopStream(LegCommand):
+    name: ClassVar[str] = "stop_stream"
+    stream_sid: str
+
+
 def _leg_only(name: str) -> type[LegCommand]:
     """A command whose only argument is the leg."""
     return type(name.title().replace("_", ""), (LegCommand,), {"__slots__": (), "name": name})
@@ -128,7 +151,8 @@ Mute, Unmute, Hold, Unhold = (_leg_only(n) for n in ("mute", "unmute", "hold", "
 
 COMMANDS: dict[str, type[Command]] = {cls.name: cls for cls in (
     Ping, Allocate, SetRemote, Release, Bridge, Unbridge, Play, Say, StopPlay, StartRecording, StopRecording,
-    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd, ConferenceSet, ConferenceEnd)}
+    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd, ConferenceSet, ConferenceEnd, StartStream,
+    StopStream)}
 
 
 def parse(name: str, args: dict[str, Any]) -> Command:

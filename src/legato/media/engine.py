@@ -22,6 +22,8 @@ from legato.media.conference import ConferenceMix
 from legato.media.mixer import MixMember
 from legato.media.ports import PortPool
 from legato.media.speech import SpeechError, synthesize_async
+from legato.media.stream.core import build_stream
+from legato.media.stream.socket import Target
 from legato.media.telephone_event import DIGITS
 from legato.media.wavfile import AudioFileError, read_pcm
 
@@ -57,7 +59,8 @@ class MediaCore:
             commands.Gather: self.cmd_gather, commands.SendDigits: self.cmd_send_digits,
             commands.Mute: self.cmd_mute, commands.Unmute: self.cmd_mute, commands.Hold: self.cmd_hold,
             commands.Unhold: self.cmd_hold, commands.StartAmd: self.cmd_start_amd,
-            commands.ConferenceSet: self.cmd_conference_set, commands.ConferenceEnd: self.cmd_conference_end}
+            commands.ConferenceSet: self.cmd_conference_set, commands.ConferenceEnd: self.cmd_conference_end,
+            commands.StartStream: self.cmd_start_stream, commands.StopStream: self.cmd_stop_stream}
 
     async def handle(self, owner: object, command: str, args: dict[str, Any]) -> dict[str, Any]:
         """Run one command; a TypeError inside a handler is a bug, not a bad request."""
@@ -135,6 +138,7 @@ class MediaCore:
         if released is None:
             raise base.MediaError("unknown_leg", f"no media for leg {cmd.leg_id!r}")
         channel, stats = released
+        await channel.streams_closed()  # each stream's stop went out before the answer
         await channel.written()  # a recording it ended is on disk before the answer
         return {"stats": stats}
 
@@ -251,6 +255,19 @@ class MediaCore:
         if mix is None:
             raise base.MediaError("unknown_conference", f"no conference {cmd.conference_id!r}")
         return await mix.end()
+
+    async def cmd_start_stream(self, owner: object, cmd: commands.StartStream) -> dict[str, Any]:
+        channel = self._channel(cmd.leg_id)
+        try:
+            stream = build_stream(cmd)
+        except ValueError as exc:
+            raise base.MediaError("bad_request", str(exc)) from exc
+        channel.start_stream(stream, Target(cmd.url, cmd.address, dict(cmd.headers or {})))
+        return {"stream_sid": cmd.stream_sid}
+
+    async def cmd_stop_stream(self, owner: object, cmd: commands.StopStream) -> dict[str, Any]:
+        self._channel(cmd.leg_id).stop_stream(cmd.stream_sid)
+        return {}
 
     async def close(self) -> None:
         """Release every leg and wait for the recordings they (and the conferences) ended to be written."""

@@ -72,3 +72,11 @@ def mix(a: bytes, b: bytes) -> bytes:
 def rms(pcm: bytes) -> int:
     """Root-mean-square level of linear PCM."""
     return audioop.rms(pcm, SAMPLE_WIDTH) if pcm else 0
+
+
+def resample(pcm: bytes, src_rate: int, dst_rate: int, state: object = None) -> tuple[bytes, object]:
+    """16-bit PCM from `src_rate` to `dst_rate` Hz; pass the returned state to the next call of a stream."""
+    if src_rate == dst_rate:
+        return pcm, state
+    out, state = audioop.ratecv(pcm, SAMPLE_WIDTH, 1, src_rate, dst_rate, state)
+    return out, state

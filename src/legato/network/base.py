@@ -44,7 +44,7 @@ class MediaCommand:
     """An action on a connected leg's audio; fields that do not apply to `kind` keep their defaults.
 
     Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
-    gather_completed, dtmf_received, digits_sent)."""
+    gather_completed, dtmf_received, digits_sent, stream_started, stream_stopped)."""
 
     kind: str  # a media action's name (domain/actions.py MEDIA_ACTIONS)
     path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
@@ -58,6 +58,9 @@ class MediaCommand:
     timeout: float = 5.0  # gather: seconds to wait for the first and each next digit
     finish_on_key: str | None = "#"  # gather: the key that ends it (not part of the digits)
     digits: str | None = None  # send_digits
+    stream: dict[str, Any] | None = None  # start_stream: media/commands.py StartStream's fields without leg_id
+    stream_sid: str | None = None  # stop_stream
+    far_end: dict[str, Any] | None = None  # start_stream on the sandbox: what the simulated far end says and keys
 
 
 SignalSink = Callable[[str, Input], None]

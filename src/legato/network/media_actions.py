@@ -38,6 +38,17 @@ async def _send_digits(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> di
     return {}
 
 
+async def _start_stream(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, Any]:
+    spec = c.stream or {}
+    await engine.start_stream(leg_sid, spec)
+    return {"stream_sid": spec.get("stream_sid")}
+
+
+async def _stop_stream(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, Any]:
+    await engine.stop_stream(leg_sid, c.stream_sid or "")
+    return {}
+
+
 Handler = Callable[[MediaEngine, str, MediaCommand], Awaitable[dict[str, Any]]]
 
 
@@ -53,7 +64,7 @@ MEDIA_HANDLERS: dict[str, Handler] = {
     "play": _play, "say": _say, "start_recording": _start_recording, "stop_recording": _stop_recording,
     "gather": _gather, "send_digits": _send_digits, "stop_play": _simple(lambda e: e.stop_play),
     "mute": _simple(lambda e: e.mute), "unmute": _simple(lambda e: e.unmute), "hold": _simple(lambda e: e.hold),
-    "unhold": _simple(lambda e: e.unhold),
+    "unhold": _simple(lambda e: e.unhold), "start_stream": _start_stream, "stop_stream": _stop_stream,
 }
 
 

@@ -27,7 +27,8 @@ from legato.network.media_actions import run_media_action
 log = logging.getLogger(__name__)
 MEDIA_READY_SECONDS = 5.0  # an action waits this long for the leg's media set-up to finish
 _EVENTS = frozenset({media_api.DTMF_RECEIVED, media_api.PLAY_COMPLETED, media_api.RECORDING_COMPLETED,
-                     media_api.GATHER_COMPLETED, media_api.DIGITS_SENT})
+                     media_api.GATHER_COMPLETED, media_api.DIGITS_SENT, media_api.STREAM_STARTED,
+                     media_api.STREAM_STOPPED})
 
 Emit = Callable[[str, Input], None]
 

@@ -31,6 +31,9 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
+| start_stream,   | a real WebSocket to the application; the far end speaks and keys what the leg's  |
+|  stop_stream    | `sandbox_far_end` says, what the application sends is recorded (network/         |
+|                 | sandbox_streams.py)                                                              |
 
 Transfers (`transfer` action). Blind: the far end of the leg takes the REFER, unless the leg's own number
 ends in 0010 (it refuses: SIP 603, `transfer_failed`, the leg stays up); the target `to` then behaves by
@@ -45,12 +48,13 @@ named `<conference_sid>.wav` in the account's recordings folder.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import math
 import secrets
 import time
 import wave
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -60,6 +64,7 @@ from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
+from legato.network.sandbox_streams import SandboxStreams
 
 SILENT_KEYS = "0009"  # numbers ending so never key anything into a gather
 REFUSES_TRANSFER = "0010"  # legs to numbers ending so refuse a blind transfer (REFER answered 603)
@@ -102,7 +107,7 @@ class SandboxNetwork:
     confirms_hangup = False  # its far end takes every hangup at once
 
     def __init__(self, clock: Clock, delays: SandboxDelays | None = None, *,
-                 recordings_dir: Path | None = None) -> None:
+                 recordings_dir: Path | None = None, cache_dir: Path | None = None) -> None:
         self.clock = clock
         self.delays = delays or SandboxDelays()
         self.recordings_dir = recordings_dir or Path("recordings")
@@ -113,9 +118,11 @@ class SandboxNetwork:
         self._media: dict[str, _LegMedia] = {}
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
         self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
+        self.streams = SandboxStreams(self.recordings_dir, cache_dir or Path("media-cache"))
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
+        self.streams.signals = signals
 
     async def stop(self) -> None:
         for leg_sid in list(self._timers):
@@ -218,6 +225,7 @@ class SandboxNetwork:
         self._keys.pop(leg_sid, None)
         self._magic.pop(leg_sid, None)
         self._phrases.pop(leg_sid, None)
+        self.streams.drop(leg_sid)
         media = self._media.pop(leg_sid, None)
         if media is not None:
             for _, timer in media.prompts:
@@ -237,7 +245,8 @@ class SandboxNetwork:
         handler = _MEDIA.get(command.kind)
         if handler is None:
             raise ValidationFailed(f"unknown media action {command.kind!r}", field="action")
-        return handler(self, leg_sid, media, command)
+        result = handler(self, leg_sid, media, command)
+        return await result if inspect.isawaitable(result) else result
 
     def _start_recording(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
         if media.recording is not None:
@@ -362,7 +371,7 @@ def _wav_seconds(path: str) -> float:
         raise ValidationFailed(f"url is not a readable WAV file ({exc})", field="url") from None
 
 
-_Handler = Callable[[SandboxNetwork, str, _LegMedia, MediaCommand], dict[str, Any]]
+_Handler = Callable[[SandboxNetwork, str, _LegMedia, MediaCommand], "dict[str, Any] | Awaitable[dict[str, Any]]"]
 _MEDIA: dict[str, _Handler] = {
     "play": lambda net, leg_sid, media, c: {"play_id": net._play(leg_sid, media, c)},
     "say": lambda net, leg_sid, media, c: {"play_id": net._play(leg_sid, media, c)},
@@ -370,5 +379,7 @@ _MEDIA: dict[str, _Handler] = {
     "start_recording": SandboxNetwork._start_recording, "stop_recording": SandboxNetwork._stop_recording,
     "gather": SandboxNetwork._gather, "send_digits": SandboxNetwork._send_digits,
     "mute": lambda *_: {}, "unmute": lambda *_: {}, "hold": lambda *_: {}, "unhold": lambda *_: {},
+    "start_stream": lambda net, leg_sid, media, c: net.streams.start(leg_sid, c),
+    "stop_stream": lambda net, leg_sid, media, c: net.streams.stop(leg_sid, c.stream_sid),
 }
 """What the simulated far end does for each media action (the table at the top of this module)."""
