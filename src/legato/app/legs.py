@@ -28,6 +28,7 @@ from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_endpoint
 from legato.network.base import MediaCommand
+from legato.speech import SpeechInputError, check_language, normalise_hints
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -60,6 +61,10 @@ class CreateLeg(BaseModel):
     priority: Literal["normal", "high"] = "normal"
     event_format: Literal[formats.EVENT_FORMATS] = Field(  # type: ignore[valid-type]
         "exotel", description="shape of the events delivered to leg_event_endpoint")
+    sandbox_speech: str | None = Field(
+        None, min_length=1, max_length=1000,
+        description="sandbox network only: what the simulated far end says into a speech gather or a "
+                    "transcribed recording (ignored by real networks)")
 
 
 ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
@@ -88,14 +93,29 @@ class LegAction(BaseModel):
     finish_on_key: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]?$",
                                       description="gather: key that ends it ('' for none; default #)")
     digits: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,64}$", description="send_digits: RFC 4733")
+    transcribe: bool | None = Field(None, description="start_recording: transcribe the recording when it completes "
+                                                      "(transcription_completed event)")
+    input: Literal["dtmf", "speech", "dtmf speech"] | None = Field(
+        None, description="gather: what the caller may answer with (default dtmf)")
+    speech_timeout: float | Literal["auto"] | None = Field(
+        None, description="gather with speech: seconds of silence that end the answer (0 < s <= 60), or auto")
+    hints: list[str] | str | None = Field(
+        None, description="gather with speech: words or phrases the caller is likely to say (a list or a "
+                          "comma-separated string; at most 500, each up to 100 characters)")
+    language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+                                 description="gather with speech: the caller's language (BCP 47, default en-US)")
 
-    def media_command(self, folder: str, path: str | None) -> MediaCommand:
-        """This action as a network media command (`folder` for recordings, `path` for play)."""
+    def media_command(self, folder: str, path: str | None, far_end_speech: str | None = None) -> MediaCommand:
+        """This action as a network media command (`folder` for recordings, `path` for play, `far_end_speech`
+        for the sandbox)."""
         return MediaCommand(
             kind=self.action, path=path, loop=1 if self.loop is None else self.loop, text=self.text,
             voice=self.voice or "en-us", rate=self.rate or 160, direction=self.direction or "both", folder=folder,
             num_digits=self.num_digits, timeout=5.0 if self.timeout is None else self.timeout,
-            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits)
+            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits,
+            transcribe=bool(self.transcribe), input=self.input or "dtmf",
+            speech_timeout=None if self.speech_timeout in (None, "auto") else float(self.speech_timeout),
+            hints=normalise_hints(self.hints), language=self.language or "en-US", far_end_speech=far_end_speech)
 
 
 class SandboxIncoming(BaseModel):
@@ -105,6 +125,8 @@ class SandboxIncoming(BaseModel):
 
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
+    sandbox_speech: str | None = Field(None, min_length=1, max_length=1000,
+                                       description="what the simulated caller says into a speech gather")
 
 
 def check_caller_id(account: Account, exophone: str) -> Address:
@@ -133,6 +155,27 @@ def _check_fields(action: LegAction) -> None:
     for name in spec.required:
         if getattr(action, name) is None:
             raise ValidationFailed(f"{action.action} needs {name}", field=name)
+    if action.action == "gather":
+        _check_speech(action)
+
+
+def _check_speech(action: LegAction) -> None:
+    """400 naming the field for speech settings that are out of range or given without speech input."""
+    if "speech" not in (action.input or "dtmf"):
+        for name in ("speech_timeout", "hints", "language"):
+            if getattr(action, name) is not None:
+                raise ValidationFailed(f"{name} needs input speech or 'dtmf speech'", field=name)
+        return
+    timeout = action.speech_timeout
+    if isinstance(timeout, float | int) and not 0 < timeout <= 60:
+        raise ValidationFailed("speech_timeout must be within (0, 60] seconds or auto", field="speech_timeout")
+    try:
+        normalise_hints(action.hints)
+    except SpeechInputError as exc:
+        raise ValidationFailed(f"hints: {exc}", field="hints") from None
+    if action.language is not None and not check_language(action.language):
+        raise ValidationFailed(f"language {action.language} is not supported by the speech recogniser "
+                               "(English: en, en-US, en-GB ...)", field="language")
 
 
 def encode_cursor(leg_sid: str) -> str:
@@ -207,6 +250,8 @@ class LegService:
             leg.extra["event_format"] = request.event_format
         if request.amd_enable and amd_params:
             leg.extra["amd_params"] = amd_params
+        if request.sandbox_speech is not None:
+            leg.extra["sandbox_speech"] = request.sandbox_speech
         return await self._dial(account, leg)
 
     async def _dial(self, account: Account, leg: Leg) -> Leg:
@@ -261,7 +306,8 @@ class LegService:
             if leg.state is not LegState.CONNECTED:
                 raise Conflict(f"{action.action} needs a connected leg (this one is {leg.state})", field="action")
             path = await self.prompts.resolve(action.url) if action.url else None
-            result = await self.switchboard.media(leg_sid, action.media_command(account.account_sid, path))
+            command = action.media_command(account.account_sid, path, leg.extra.get("sandbox_speech"))
+            result = await self.switchboard.media(leg_sid, command)
             return self.switchboard.get(leg_sid) or leg, result
         return await self._call_control(leg, action), {}
 
@@ -300,4 +346,6 @@ class LegService:
                                    "(legato accounts update --exophone N)", field="to")
         parse_address(request.from_, "from", account.default_region)
         leg = self.inbound_leg(account, request.from_, request.to)
+        if request.sandbox_speech is not None:
+            leg.extra["sandbox_speech"] = request.sandbox_speech
         return await self.switchboard.launch(leg, m.Incoming())

@@ -64,8 +64,9 @@ class AmdResult:
 @dataclass(frozen=True, slots=True)
 class MediaEvent:
     """Something happened on a live leg's audio (play_completed, recording_completed, gather_completed,
-    dtmf_received, digits_sent): reported as a leg_action_event with `data`; the state is untouched.
-    `recording_completed` may arrive after the leg ended (the recording closes with the call)."""
+    dtmf_received, digits_sent, transcription_completed): reported as a leg_action_event with `data`; the state
+    is untouched. `recording_completed` and `transcription_completed` may arrive after the leg ended (the
+    recording closes with the call)."""
 
     name: str
     data: dict[str, object]

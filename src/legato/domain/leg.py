@@ -72,6 +72,7 @@ class LegExtra(TypedDict, total=False):
     price_unit: str  # ISO 4217 currency of price
     exophone_canonical: str  # its exophone in E.164 (or the URI), read in the account's region (EXOPHONE_CANONICAL_KEY)
     hangup_failed: str  # why its BYE/CANCEL could not be sent (HANGUP_FAILED_KEY, domain/inputs.py)
+    sandbox_speech: str  # what the sandbox's simulated far end says into a speech gather or a recording
 
 
 @dataclass(slots=True)

@@ -29,6 +29,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="address put in SDP (default: rtp-host, or 127.0.0.1)")
     parser.add_argument("--recordings-dir", default=str(Path(tempfile.gettempdir()) / "legato-recordings"))
     parser.add_argument("--cache-dir", default=str(Path(tempfile.gettempdir()) / "legato-media-cache"))
+    parser.add_argument("--speech-engine", default="pocketsphinx", help="speech recogniser (legato.speech ENGINES)")
     parser.add_argument("--log-level", default="WARNING")
     parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
     parser.add_argument("--exit-with-parent", action="store_true",
@@ -42,7 +43,7 @@ async def serve(args: argparse.Namespace) -> None:
     advertise = args.advertise or (args.rtp_host if args.rtp_host != "0.0.0.0" else "127.0.0.1")
     control = ControlServer()
     core = MediaCore(PortPool(int(first), int(last)), args.rtp_host, advertise, control.emit,
-                     Path(args.recordings_dir), Path(args.cache_dir))
+                     Path(args.recordings_dir), Path(args.cache_dir), args.speech_engine)
     control.core = core
     server = await asyncio.start_server(control.serve_client, host or "127.0.0.1", int(port), limit=MAX_LINE)
     bound = server.sockets[0].getsockname()

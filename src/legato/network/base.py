@@ -44,7 +44,7 @@ class MediaCommand:
     """An action on a connected leg's audio; fields that do not apply to `kind` keep their defaults.
 
     Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
-    gather_completed, dtmf_received, digits_sent)."""
+    transcription_completed, gather_completed, dtmf_received, digits_sent)."""
 
     kind: str  # a media action's name (domain/actions.py MEDIA_ACTIONS)
     path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
@@ -58,6 +58,12 @@ class MediaCommand:
     timeout: float = 5.0  # gather: seconds to wait for the first and each next digit
     finish_on_key: str | None = "#"  # gather: the key that ends it (not part of the digits)
     digits: str | None = None  # send_digits
+    transcribe: bool = False  # start_recording: transcription_completed follows recording_completed
+    input: str = "dtmf"  # gather: dtmf | speech | dtmf speech
+    speech_timeout: float | None = None  # gather: seconds of silence that end speech (None: auto)
+    hints: tuple[str, ...] = ()  # gather: phrases the caller is likely to say (bias the recogniser)
+    language: str = "en-US"  # gather: the caller's language (BCP 47)
+    far_end_speech: str | None = None  # the sandbox's simulated far end says this (the leg's sandbox_speech)
 
 
 SignalSink = Callable[[str, Input], None]
