@@ -126,7 +126,7 @@ class MediaEngine(Protocol):
         """Stop recording; returns path and duration_ms (recording_completed is also sent)."""
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
-                     finish_on_key: str | None = "#", input: str = "dtmf",  # noqa: A002
+                     finish_on_key: str | None = "#", input: str = "dtmf",
                      speech: dict[str, Any] | None = None) -> None:
         """Collect digits (RFC 4733 or in-band) and/or speech (`speech`: speech_timeout, hints, language);
         gather_completed reports them."""

@@ -217,7 +217,7 @@ class Channel(asyncio.DatagramProtocol):
         return done.result
 
     def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
-                     input: str = "dtmf", speech: SpeechOptions | None = None) -> None:  # noqa: A002
+                     input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
         self.core.start_gather(num_digits, timeout, finish_on_key, self.loop.time(), input, speech)
         self._flush()
 

@@ -335,7 +335,7 @@ class ChannelCore:
         return done
 
     def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
-                     now: float, input: str = "dtmf", speech: SpeechOptions | None = None) -> None:  # noqa: A002
+                     now: float, input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
         if self.gather is not None:
             raise base.MediaError("conflict", "a gather is already running")
         try:

@@ -136,7 +136,7 @@ class MediaClient:
         return await self.send(commands.StopRecording(leg_id))
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
-                     finish_on_key: str | None = "#", input: str = "dtmf",  # noqa: A002
+                     finish_on_key: str | None = "#", input: str = "dtmf",
                      speech: dict[str, Any] | None = None) -> None:
         await self.send(commands.Gather(leg_id, num_digits, timeout, finish_on_key, input, speech))
 

@@ -40,7 +40,7 @@ class Gather:
     """Ends on `num_digits`, on `finish_on_key` (not included), after `timeout` s without input, or on speech."""
 
     def __init__(self, num_digits: int | None, timeout: float, finish_on_key: str | None, now: float,
-                 input: str = "dtmf", speech: SpeechOptions | None = None) -> None:  # noqa: A002
+                 input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
         if num_digits is not None and not 1 <= num_digits <= 128:
             raise ValueError("num_digits must be 1..128")
         if not 0 < timeout <= 600:

@@ -8,5 +8,12 @@ whose English model ships inside its wheel: nothing is downloaded at run time.
 from legato.speech.base import Recogniser, Recognition, SpeechInputError, normalise_hints
 from legato.speech.registry import ENGINES, check_language, make_recogniser
 
-__all__ = ["ENGINES", "Recogniser", "Recognition", "SpeechInputError", "check_language", "make_recogniser",
-           "normalise_hints"]
+__all__ = [
+    "ENGINES",
+    "Recogniser",
+    "Recognition",
+    "SpeechInputError",
+    "check_language",
+    "make_recogniser",
+    "normalise_hints",
+]

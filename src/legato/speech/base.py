@@ -33,8 +33,9 @@ class Recogniser(Protocol):
 
     name: str
 
-    async def recognise(self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (),
-                        language: str = DEFAULT_LANGUAGE) -> Recognition:
+    async def recognise(
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+    ) -> Recognition:
         """Recognise mono 16-bit little-endian PCM; `hints` (words or phrases likely said) bias the result."""
 
     async def close(self) -> None:

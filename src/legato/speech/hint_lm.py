@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections import Counter
 
@@ -14,14 +15,15 @@ def arpa(phrases: tuple[str, ...]) -> str:
     `</s>` only follows a phrase's last word, so silence alone is never the best reading."""
     sentences = [["<s>", *p.split(), "</s>"] for p in phrases]
     words = sorted({w for s in sentences for w in s[1:-1]})
-    bigrams = Counter((a, b) for s in sentences for a, b in zip(s, s[1:], strict=False))
+    bigrams = Counter((a, b) for s in sentences for a, b in itertools.pairwise(s))
     starts = Counter(a for a, _ in bigrams.elements())
     vocab = [*words, "</s>", "<s>"]
     uni = math.log10(1 / (len(words) + 1))
     backoff = math.log10(1 - FOLLOW)
     lines = ["\\data\\", f"ngram 1={len(vocab)}", f"ngram 2={len(bigrams)}", "", "\\1-grams:"]
     for word in vocab:
-        lines.append(f"{-99.0 if word in ('<s>', '</s>') else uni:.4f} {word}" + ("" if word == "</s>" else f" {backoff:.4f}"))
+        prob = -99.0 if word in ("<s>", "</s>") else uni
+        lines.append(f"{prob:.4f} {word}" + ("" if word == "</s>" else f" {backoff:.4f}"))
     lines += ["", "\\2-grams:"]
     for (a, b), n in sorted(bigrams.items()):
         lines.append(f"{math.log10(FOLLOW * n / starts[a]):.4f} {a} {b}")

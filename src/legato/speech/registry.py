@@ -25,9 +25,7 @@ def _english(language: str) -> bool:
     return language.lower() == "en" or language.lower().startswith("en-")
 
 
-ENGINES: dict[str, EngineKind] = {kind.name: kind for kind in (
-    EngineKind("pocketsphinx", _pocketsphinx, _english),
-)}
+ENGINES: dict[str, EngineKind] = {kind.name: kind for kind in (EngineKind("pocketsphinx", _pocketsphinx, _english),)}
 DEFAULT_ENGINE = "pocketsphinx"
 
 

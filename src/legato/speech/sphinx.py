@@ -111,16 +111,18 @@ class PocketsphinxRecogniser:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
-    async def recognise(self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (),
-                        language: str = DEFAULT_LANGUAGE) -> Recognition:
+    async def recognise(
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+    ) -> Recognition:
         check(pcm16, sample_rate, language)
         phrases = normalise_hints(hints)
         loop = asyncio.get_running_loop()
         text, prob = await loop.run_in_executor(self._executor(), recognise_blocking, pcm16, sample_rate, phrases)
         return Recognition(text, prob)
 
-    def recognise_here(self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (),
-                       language: str = DEFAULT_LANGUAGE) -> Recognition:
+    def recognise_here(
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+    ) -> Recognition:
         """As `recognise`, in the calling thread (benchmarks, tools)."""
         check(pcm16, sample_rate, language)
         return Recognition(*recognise_blocking(pcm16, sample_rate, normalise_hints(hints)))
