@@ -33,6 +33,14 @@ def rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
 
 
+def audible(pcm: bytes, sample_rate: int) -> bool:
+    """True when some 20 ms frame of `pcm` is louder than MIN_RMS (else there is nothing to recognise)."""
+    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
+    size = int(sample_rate * FRAME_SECONDS)
+    frames = samples[: len(samples) // size * size].reshape(-1, size)
+    return bool(len(frames)) and float(np.sqrt((frames * frames).mean(axis=1)).max()) > MIN_RMS
+
+
 class Endpointer:
     """Finds one utterance: WAITING until speech starts, SPEAKING until it ends, then DONE."""
 

@@ -19,65 +19,69 @@ from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from legato.speech.base import DEFAULT_LANGUAGE, Recognition, SpeechInputError, normalise_hints
+from legato.speech.endpointer import audible
 from legato.speech.hint_lm import arpa
 from legato.speech.resample import to_16k
 
 MODEL_RATE = 16000
 HINT_MARGIN = 0.5  # the hint LM's reading wins at >= this x the general posterior (tuned on a dev set)
 MAX_SECONDS = 120.0  # longest audio decoded in one go
-_SEARCHES_KEPT = 32
+_HINT_SETS_KEPT = 32
 
 
 class _Worker:
-    """One decoder (per process) and the hint searches it built, newest kept."""
+    """The general decoder (one per process) and small decoders for the hint sets seen, newest kept.
+
+    A hint set gets its own decoder whose dictionary holds only the hint words: adding a search to the
+    general decoder would index its 134,000-word dictionary again (seconds); a small one takes ~10 ms."""
 
     def __init__(self) -> None:
         from pocketsphinx import Decoder
 
         self.decoder = Decoder(samprate=MODEL_RATE, loglevel="FATAL")
-        self.searches: OrderedDict[tuple[str, ...], str] = OrderedDict()
-        self.general = self.decoder.current_search()
+        self.cmn = self.decoder.get_cmn()
+        self.hinted: OrderedDict[tuple[str, ...], Any] = OrderedDict()
 
-    def _hint_search(self, hints: tuple[str, ...]) -> str | None:
-        from pocketsphinx import NGramModel
+    def _hint_decoder(self, hints: tuple[str, ...]) -> Any | None:
+        from pocketsphinx import Decoder
 
-        name = self.searches.get(hints)
-        if name is not None:
-            self.searches.move_to_end(hints)
-            return name
+        found = self.hinted.get(hints)
+        if found is not None:
+            self.hinted.move_to_end(hints)
+            return found
         known = tuple(p for p in hints if all(self.decoder.lookup_word(w) for w in p.split()))
         if not known:
             return None
-        name = f"hints{len(self.searches)}-{os.getpid()}-{abs(hash(hints))}"
-        with tempfile.NamedTemporaryFile("w", suffix=".arpa", delete=False) as f:
-            f.write(arpa(known))
-        try:
-            self.decoder.add_lm(name, NGramModel(self.decoder.config, self.decoder.logmath, f.name))
-        finally:
-            os.unlink(f.name)
-        self.searches[hints] = name
-        while len(self.searches) > _SEARCHES_KEPT:
-            _, old = self.searches.popitem(last=False)
-            self.decoder.remove_search(old)
-        return name
+        words = sorted({w for p in known for w in p.split()})
+        with tempfile.TemporaryDirectory() as folder:
+            lm, vocabulary = os.path.join(folder, "hints.arpa"), os.path.join(folder, "hints.dict")
+            with open(lm, "w") as f:
+                f.write(arpa(known))
+            with open(vocabulary, "w") as f:
+                f.writelines(f"{w} {self.decoder.lookup_word(w)}\n" for w in words)
+            decoder = Decoder(samprate=MODEL_RATE, loglevel="FATAL", lm=lm, dict=vocabulary)
+        self.hinted[hints] = decoder
+        while len(self.hinted) > _HINT_SETS_KEPT:
+            self.hinted.popitem(last=False)
+        return decoder
 
-    def _decode(self, search: str, pcm: bytes) -> tuple[str, float]:
-        d = self.decoder
-        d.activate_search(search)
-        d.start_utt()
-        d.process_raw(pcm, full_utt=True)
-        d.end_utt()
-        hyp = d.hyp()
+    def _decode(self, decoder: Any, pcm: bytes) -> tuple[str, float]:
+        decoder.reinit_feat()  # no noise or CMN estimate carried over: the same audio, the same answer
+        decoder.set_cmn(self.cmn)
+        decoder.start_utt()
+        decoder.process_raw(pcm, full_utt=True)
+        decoder.end_utt()
+        hyp = decoder.hyp()
         if hyp is None:
             return "", 0.0
         words = [w for w in hyp.hypstr.split() if not w.startswith(("<", "[", "++"))]
         return " ".join(words), float(hyp.prob) if words else 0.0
 
     def recognise(self, pcm16: bytes, hints: tuple[str, ...]) -> tuple[str, float]:
-        text, prob = self._decode(self.general, pcm16)
-        search = self._hint_search(hints) if hints else None
-        if search is not None:
-            hint_text, hint_prob = self._decode(search, pcm16)
+        text, prob = self._decode(self.decoder, pcm16)
+        hinted = self._hint_decoder(hints) if hints else None
+        if hinted is not None:
+            hint_text, hint_prob = self._decode(hinted, pcm16)
             if hint_text and hint_prob >= prob * HINT_MARGIN:
                 return hint_text, hint_prob
         return text, prob
@@ -91,9 +95,9 @@ def recognise_blocking(pcm16: bytes, sample_rate: int, hints: tuple[str, ...]) -
     global _worker
     if _worker is None:
         _worker = _Worker()
-    audio = to_16k(pcm16, sample_rate)
-    if len(audio) < MODEL_RATE // 10:  # under 50 ms: nothing to hear
+    if not audible(pcm16, sample_rate):
         return "", 0.0
+    audio = to_16k(pcm16, sample_rate)
     return _worker.recognise(audio, hints)
 
 
