@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from legato.app.accounts import check_amd_params
 from legato.app.prompts import PromptSources
@@ -104,6 +104,21 @@ class LegAction(BaseModel):
                           "comma-separated string; at most 500, each up to 100 characters)")
     language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
                                  description="gather with speech: the caller's language (BCP 47, default en-US)")
+
+    @field_validator("speech_timeout", mode="before")
+    @classmethod
+    def _seconds_or_auto(cls, value: Any) -> Any:
+        if value is None or value == "auto" or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise ValueError("must be a number of seconds or auto")
+
+    @field_validator("hints", mode="before")
+    @classmethod
+    def _phrases(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str) or (isinstance(value, list)
+                                                       and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError("must be a list of strings or a comma-separated string")
 
     def media_command(self, folder: str, path: str | None, far_end_speech: str | None = None) -> MediaCommand:
         """This action as a network media command (`folder` for recordings, `path` for play, `far_end_speech`
