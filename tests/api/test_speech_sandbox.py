@@ -21,8 +21,7 @@ SAID = "Check my balance"
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     workdir = tmp_path_factory.mktemp("legato-speech")
     env = {"LEGATO_RECORDINGS_DIR": str(workdir / "rec"), "LEGATO_MEDIA_CACHE_DIR": str(workdir / "cache")}
-    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}",
-                          env=env).start()
+    server = LegatoServer(workdir=workdir, database_url=f"sqlite+aiosqlite:///{workdir / 'legato.db'}", env=env).start()
     try:
         yield Api(server, server.create_account("--exophone", "08030752400"))
     finally:
@@ -40,10 +39,13 @@ def speaking_leg(api: Api, **fields: Any) -> str:
     return leg_sid
 
 
-@pytest.mark.parametrize("fields", [
-    {"input": "speech"},
-    {"input": "dtmf speech", "speech_timeout": 2, "hints": "balance, payment", "language": "en-GB"},
-])
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"input": "speech"},
+        {"input": "dtmf speech", "speech_timeout": 2, "hints": "balance, payment", "language": "en-GB"},
+    ],
+)
 def test_speech_gather_hears_the_legs_sandbox_speech(api: Api, fields: dict[str, Any]) -> None:
     leg_sid = speaking_leg(api)
     ok(api.action(leg_sid, action="gather", **fields))
@@ -92,17 +94,20 @@ def test_bandwidth_leg_gets_transcription_available(api: Api) -> None:
     assert done["mediaUrl"].endswith(".wav") and done["recordingId"].startswith("rec-")
 
 
-@pytest.mark.parametrize(("body", "field", "words"), [
-    ({"input": "voice"}, "input", "dtmf"),
-    ({"hints": "a,b"}, "hints", "needs input speech"),
-    ({"input": "dtmf", "speech_timeout": 2}, "speech_timeout", "needs input speech"),
-    ({"input": "speech", "speech_timeout": 0}, "speech_timeout", "(0, 60]"),
-    ({"input": "speech", "speech_timeout": "soon"}, "speech_timeout", "auto"),
-    ({"input": "speech", "language": "fr-FR"}, "language", "not supported"),
-    ({"input": "speech", "language": "english please"}, "language", "pattern"),
-    ({"input": "speech", "hints": ["x"] * 501}, "hints", "at most 500"),
-    ({"input": "speech", "hints": 7}, "hints", "string"),
-])
+@pytest.mark.parametrize(
+    ("body", "field", "words"),
+    [
+        ({"input": "voice"}, "input", "dtmf"),
+        ({"hints": "a,b"}, "hints", "needs input speech"),
+        ({"input": "dtmf", "speech_timeout": 2}, "speech_timeout", "needs input speech"),
+        ({"input": "speech", "speech_timeout": 0}, "speech_timeout", "(0, 60]"),
+        ({"input": "speech", "speech_timeout": "soon"}, "speech_timeout", "auto"),
+        ({"input": "speech", "language": "fr-FR"}, "language", "not supported"),
+        ({"input": "speech", "language": "english please"}, "language", "pattern"),
+        ({"input": "speech", "hints": ["x"] * 501}, "hints", "at most 500"),
+        ({"input": "speech", "hints": 7}, "hints", "string"),
+    ],
+)
 def test_bad_speech_fields_are_400_naming_the_field(api: Api, body: dict[str, Any], field: str, words: str) -> None:
     leg_sid = connected(api, HUMAN)
     response = api.action(leg_sid, action="gather", **body)

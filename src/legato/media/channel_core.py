@@ -313,6 +313,7 @@ class ChannelCore:
         self._start_clock(now)
 
     def start_recording(self, path: Path, direction: str, now: float, transcribe: bool = False) -> str:
+        """Start recording (`transcribe`: the finished recording is also recognised)."""
         if self.recorder is not None:
             raise base.MediaError("conflict", "already recording")
         rec_id = f"rec-{next(_ids)}"

@@ -188,6 +188,8 @@ class MediaCore:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = target / f"{cmd.leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
         rec_id = channel.start_recording(path, cmd.direction, bool(cmd.transcribe))
+        if cmd.transcribe:
+            self.recogniser().prepare()
         return {"recording_id": rec_id, "path": str(path)}
 
     async def cmd_stop_recording(self, owner: object, cmd: commands.StopRecording) -> dict[str, Any]:
@@ -198,7 +200,7 @@ class MediaCore:
         speech = None
         if "speech" in str(cmd.input):
             speech = self._speech_options(cmd.speech or {})
-            self.recogniser()  # its worker starts while the caller speaks
+            self.recogniser().prepare()  # its worker starts while the caller speaks
         channel.start_gather(cmd.num_digits, float(cmd.timeout), cmd.finish_on_key, str(cmd.input), speech)
         return {}
 

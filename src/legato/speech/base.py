@@ -38,6 +38,9 @@ class Recogniser(Protocol):
     ) -> Recognition:
         """Recognise mono 16-bit little-endian PCM; `hints` (words or phrases likely said) bias the result."""
 
+    def prepare(self) -> None:
+        """Start the engine's workers and load its model in the background, ahead of the first recognise."""
+
     async def close(self) -> None:
         """Free the engine's workers."""
 

@@ -6,7 +6,7 @@ import itertools
 import math
 from collections import Counter
 
-FOLLOW = 0.8  # the chance that a hint word is followed as in its phrase (else back off to any word)
+FOLLOW = 0.95  # the chance that a hint word is followed as in its phrase (else back off to any word; tuned on DEV)
 
 
 def arpa(phrases: tuple[str, ...]) -> str:

@@ -90,14 +90,20 @@ class _Worker:
 _worker: _Worker | None = None
 
 
-def recognise_blocking(pcm16: bytes, sample_rate: int, hints: tuple[str, ...]) -> tuple[str, float]:
-    """Decode in this process (the worker's entry point; blocking, holds the GIL)."""
+def load() -> None:
+    """Load the model in this process (the worker's warm-up)."""
     global _worker
     if _worker is None:
         _worker = _Worker()
+
+
+def recognise_blocking(pcm16: bytes, sample_rate: int, hints: tuple[str, ...]) -> tuple[str, float]:
+    """Decode in this process (the worker's entry point; blocking, holds the GIL)."""
     if not audible(pcm16, sample_rate):
         return "", 0.0
     audio = to_16k(pcm16, sample_rate)
+    load()
+    assert _worker is not None
     return _worker.recognise(audio, hints)
 
 
@@ -113,7 +119,12 @@ class PocketsphinxRecogniser:
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            for _ in range(self.workers):
+                self._pool.submit(load)
         return self._pool
+
+    def prepare(self) -> None:
+        self._executor()
 
     async def recognise(
         self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
