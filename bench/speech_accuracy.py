@@ -12,11 +12,15 @@ the menu, to show what hints cost when the caller says something else.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import time
+from pathlib import Path
 
-from legato.media import g711
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from tests.speech.audio import spoken
+from tests.speech.wer import errors
+
 from legato.speech import sphinx
 
 VOICES = [("en-us", 150), ("en-us+m3", 175), ("en-us+f2", 140)]
@@ -60,55 +64,23 @@ DEV = [
 ]
 
 
-def speak(text: str, voice: str, rate: int) -> bytes:
-    """8 kHz 16-bit PCM of `text` after a G.711 mu-law round trip."""
-    raw = subprocess.run(
-        [
-            "sh",
-            "-c",
-            'espeak-ng -v "$1" -s "$2" --stdout -- "$3" | sox -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t raw -',
-            "speak",
-            voice,
-            str(rate),
-            text,
-        ],
-        capture_output=True,
-        check=True,
-        timeout=60,
-    ).stdout
-    return g711.decode(0, g711.encode(g711.Codec.PCMU, raw))
-
-
-def errors(ref: str, hyp: str) -> int:
-    """Word-level edit distance."""
-    r, h = ref.split(), hyp.split()
-    row = list(range(len(h) + 1))
-    for i, rw in enumerate(r, 1):
-        prev, row[0] = row[0], i
-        for j, hw in enumerate(h, 1):
-            prev, row[j] = row[j], min(row[j] + 1, row[j - 1] + 1, prev + (rw != hw))
-    return row[-1]
-
-
-def run(items: list[tuple[str, str]]) -> dict[str, tuple[int, int, int, float]]:
-    """Per condition: (errors, reference words, sentences exactly right, seconds per utterance)."""
-    totals = {"no hints": [0, 0, 0, 0.0], "hints": [0, 0, 0, 0.0]}
+def run(items: list[tuple[str, str]]) -> dict[tuple[str, str], list[float]]:
+    """Per (condition, on/off the menu): [errors, reference words, utterances, exactly right, seconds]."""
+    totals: dict[tuple[str, str], list[float]] = {}
     for text, menu in items:
+        where = "on the menu" if any(p in text for p in MENUS[menu]) else "off the menu"
         for voice, rate in VOICES:
-            pcm = speak(text, voice, rate)
+            pcm = spoken(text, voice, rate)
             for name, hints in (("no hints", ()), ("hints", MENUS[menu])):
                 started = time.perf_counter()
                 found = sphinx.recognise_blocking(pcm, 8000, tuple(hints))[0]
                 took = time.perf_counter() - started
                 wrong = errors(text, found)
-                t = totals[name]
-                t[0] += wrong
-                t[1] += len(text.split())
-                t[2] += wrong == 0
-                t[3] += took
+                t = totals.setdefault((name, where), [0, 0, 0, 0, 0.0])
+                for i, value in enumerate((wrong, len(text.split()), 1, wrong == 0, took)):
+                    t[i] += value
                 print(f"{name:8} {voice:9} {rate} {text!r:32} -> {found!r}", file=sys.stderr)
-    n = len(items) * len(VOICES)
-    return {k: (int(v[0]), int(v[1]), int(v[2]), v[3] / n) for k, v in totals.items()}
+    return totals
 
 
 def main() -> None:
@@ -119,17 +91,17 @@ def main() -> None:
     if args.hint_margin is not None:
         sphinx.HINT_MARGIN = args.hint_margin
     items = TEST if args.set == "test" else DEV
-    sphinx.recognise_blocking(speak("hello", "en-us", 160), 8000, ())  # load the model before timing
+    sphinx.recognise_blocking(spoken("hello", "en-us", 160), 8000, ())  # load the model before timing
     results = run(items)
     print(
         f"set={args.set} sentences={len(items)} utterances={len(items) * len(VOICES)} hint_margin={sphinx.HINT_MARGIN}"
     )
-    print("| condition | word accuracy (1 - WER) | sentences exactly right | mean decode time |")
-    print("|---|---|---|---|")
-    for name, (wrong, words, right, seconds) in results.items():
+    print("| answers | hints | word accuracy (1 - WER) | WER | utterances exactly right | mean decode time |")
+    print("|---|---|---|---|---|---|")
+    for (name, where), (wrong, words, count, right, seconds) in sorted(results.items(), key=lambda kv: kv[0][::-1]):
         print(
-            f"| {name} | {1 - wrong / words:.1%} ({words - wrong}/{words} words) | {right}/{len(items) * len(VOICES)} "
-            f"| {seconds * 1000:.0f} ms |"
+            f"| {where} | {name} | {1 - wrong / words:.1%} ({int(words - wrong)}/{int(words)} words) "
+            f"| {wrong / words:.1%} | {int(right)}/{int(count)} | {seconds / count * 1000:.0f} ms |"
         )
 
 
