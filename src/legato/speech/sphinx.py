@@ -13,6 +13,8 @@ import asyncio
 import multiprocessing
 import os
 import tempfile
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -90,6 +92,17 @@ class _Worker:
 _worker: _Worker | None = None
 
 
+def _exit_with_parent(parent: int) -> None:
+    """In a worker: leave when the process that started it is gone, even after SIGKILL (no orphans)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def load() -> None:
     """Load the model in this process (the worker's warm-up)."""
     global _worker
@@ -118,7 +131,12 @@ class PocketsphinxRecogniser:
 
     def _executor(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(
+                self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_exit_with_parent,
+                initargs=(os.getpid(),),
+            )
             for _ in range(self.workers):
                 self._pool.submit(load)
         return self._pool
