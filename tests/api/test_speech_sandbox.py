@@ -124,3 +124,16 @@ def test_sandbox_speech_is_validated(api: Api, tmp_path: Path) -> None:
     response = api.create_leg(HUMAN, sandbox_speech="")
     assert response.status_code == 400, response.text
     assert response.json()["response"]["error_data"]["field"] == "sandbox_speech"
+
+
+def test_inbound_sandbox_caller_says_its_sandbox_speech(api: Api) -> None:
+    response = api.http.post(
+        api.base + "/sandbox/incoming", json={"from": "09163816622", "to": "08030752400", "sandbox_speech": "sales"}
+    )
+    assert response.status_code == 202, response.text
+    leg_sid = response.json()["response"]["data"]["leg_sid"]
+    ok(api.action(leg_sid, action="answer"))
+    ok(api.action(leg_sid, action="gather", input="speech", hints=["sales", "support"]))
+    [done] = wait_event(api, leg_sid, "gather_completed")
+    assert pick(data(done)) == {"digits": "", "reason": "speech", "speech_result": "sales", "confidence": 1.0}
+    api.action(leg_sid, action="hangup")
