@@ -16,13 +16,27 @@ try:
 except ImportError:  # pragma: no cover
     sdk_models = None
 
-DONE = {"recording_id": "rec-7", "file": "a.wav", "recording_url": "https://legato.example/v2/accounts/A/recordings/a.wav",
-        "status": "completed", "text": "open an account", "confidence": 0.61}
+DONE = {
+    "recording_id": "rec-7",
+    "file": "a.wav",
+    "recording_url": "https://legato.example/v2/accounts/A/recordings/a.wav",
+    "status": "completed",
+    "text": "open an account",
+    "confidence": 0.61,
+}
 
 
 def event(leg: Leg, data: dict[str, object]) -> LegEvent:
-    return LegEvent("2QmI6NeiCjDaz5egUwkVlJCOtUQ00009", leg.leg_sid, leg.account_sid, 9, "transcription_completed",
-                    "leg_action_event", T0 + timedelta(seconds=9), data)
+    return LegEvent(
+        "2QmI6NeiCjDaz5egUwkVlJCOtUQ00009",
+        leg.leg_sid,
+        leg.account_sid,
+        9,
+        "transcription_completed",
+        "leg_action_event",
+        T0 + timedelta(seconds=9),
+        data,
+    )
 
 
 def test_transcription_available_renders_and_the_sdk_parses_it() -> None:
