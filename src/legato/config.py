@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from legato.speech.registry import ENGINES
+
 
 def default_data_dir() -> Path:
     """Where the default SQLite database and its key live: $XDG_DATA_HOME/legato, else ~/.local/share/legato."""
@@ -51,6 +53,8 @@ class Settings(BaseSettings):
     media_cache_dir: Path = Path("./media-cache")
     play_dirs: list[Path] = Field(default_factory=list)
     play_url_prefixes: list[str] = Field(default_factory=list)
+    # Speech recognition in the media engine (gather input speech, transcribe): an engine of legato/speech/registry.py.
+    speech_engine: str = "pocketsphinx"
     # Sandbox delays (seconds, before time_scale): how long the simulated PSTN takes.
     sandbox_ring_after: float = 1.0
     sandbox_answer_after: float = 2.0
@@ -93,6 +97,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'legato.db').expanduser().resolve()}"
         if self.lease_renew_interval >= self.lease_ttl:
             raise ValueError("lease_renew_interval must be shorter than lease_ttl")
+        if self.speech_engine not in ENGINES:
+            raise ValueError(f"speech_engine must be one of {', '.join(sorted(ENGINES))}")
         return self
 
     @property

@@ -9,7 +9,6 @@ from typing import Any
 import pytest
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from legato.app.legs import LegAction
 from tests.flows.twiml_app import TwimlApp
 from tests.legato_server import Api, LegatoServer
 
@@ -259,7 +258,6 @@ def test_flow_fields_are_checked(flow_api: tuple[Api, TwimlApp]) -> None:
         api.server.cli("accounts", "update", api.account.account_sid, "--exophone-flow", f"08030752499={app.url('/x')}")
 
 
-@pytest.mark.skipif("input" not in LegAction.model_fields, reason="the speech gather (input=speech) is not merged")
 def test_a_speech_gather_hears_the_sandbox_phrase(flow_api: tuple[Api, TwimlApp]) -> None:
     api, app = flow_api
     app.routes["/speak"] = lambda p: _document(lambda r: r.gather(input="speech", action="/heard", hints="sales"))

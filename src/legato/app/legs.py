@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from legato.app import idempotency
 from legato.app.accounts import check_amd_params
@@ -43,6 +43,7 @@ from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_endpoint
 from legato.network.base import MediaCommand
+from legato.speech import SpeechInputError, check_language, normalise_hints
 from legato.store.repositories import LegRepository
 
 MAX_TIMER = 3600
@@ -87,8 +88,10 @@ class CreateLeg(BaseModel):
     status_callback_event: list[Literal["initiated", "ringing", "answered", "completed"]] | None = Field(
         None, max_length=4, description="which status callbacks to send (default: completed)")
     status_callback_method: Literal["POST", "GET"] = "POST"
-    sandbox_speech: str | None = Field(None, min_length=1, max_length=500,
-                                       description="sandbox: what the simulated far end says into a speech gather")
+    sandbox_speech: str | None = Field(
+        None, min_length=1, max_length=1000,
+        description="sandbox network only: what the simulated far end says into a speech gather or a "
+                    "transcribed recording (ignored by real networks)")
     stream: StreamRequest | None = Field(None, description="stream the leg's audio to a WebSocket from answer "
                                                            "(docs/voice-agents.md)")
     sandbox_far_end: SandboxFarEnd | None = Field(None, description="sandbox only: what the far end of a streamed "
@@ -139,14 +142,44 @@ class LegAction(BaseModel):
     sample_rate: int | None = Field(None, description="start_stream: exotel 8000, 16000 or 24000; twilio 8000")
     stream_sid: str | None = Field(None, pattern=r"^[A-Za-z0-9]{1,64}$", description="stop_stream: which stream")
     stream: StreamRequest | None = Field(None, description="answer: stream the leg's audio from answer")
+    transcribe: bool | None = Field(None, description="start_recording: transcribe the recording when it completes "
+                                                      "(transcription_completed event)")
+    input: Literal["dtmf", "speech", "dtmf speech"] | None = Field(
+        None, description="gather: what the caller may answer with (default dtmf)")
+    speech_timeout: float | Literal["auto"] | None = Field(
+        None, description="gather with speech: seconds of silence that end the answer (0 < s <= 60), or auto")
+    hints: list[str] | str | None = Field(
+        None, description="gather with speech: words or phrases the caller is likely to say (a list or a "
+                          "comma-separated string; at most 500, each up to 100 characters)")
+    language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+                                 description="gather with speech: the caller's language (BCP 47, default en-US)")
 
-    def media_command(self, folder: str, path: str | None) -> MediaCommand:
-        """This action as a network media command (`folder` for recordings, `path` for play)."""
+    @field_validator("speech_timeout", mode="before")
+    @classmethod
+    def _seconds_or_auto(cls, value: Any) -> Any:
+        if value is None or value == "auto" or (isinstance(value, int | float) and not isinstance(value, bool)):
+            return value
+        raise ValueError("must be a number of seconds or auto")
+
+    @field_validator("hints", mode="before")
+    @classmethod
+    def _phrases(cls, value: Any) -> Any:
+        if value is None or isinstance(value, str) or (isinstance(value, list)
+                                                       and all(isinstance(v, str) for v in value)):
+            return value
+        raise ValueError("must be a list of strings or a comma-separated string")
+
+    def media_command(self, folder: str, path: str | None, far_end_speech: str | None = None) -> MediaCommand:
+        """This action as a network media command (`folder` for recordings, `path` for play, `far_end_speech`
+        for the sandbox)."""
         return MediaCommand(
             kind=self.action, path=path, loop=1 if self.loop is None else self.loop, text=self.text,
             voice=self.voice or "en-us", rate=self.rate or 160, direction=self.direction or "both", folder=folder,
             num_digits=self.num_digits, timeout=5.0 if self.timeout is None else self.timeout,
-            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits)
+            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits,
+            transcribe=bool(self.transcribe), input=self.input or "dtmf",
+            speech_timeout=None if self.speech_timeout in (None, "auto") else float(self.speech_timeout),
+            hints=normalise_hints(self.hints), language=self.language or "en-US", far_end_speech=far_end_speech)
 
 
 class SandboxIncoming(BaseModel):
@@ -157,6 +190,8 @@ class SandboxIncoming(BaseModel):
     from_: str = Field(alias="from", min_length=1, max_length=256)
     to: str = Field(min_length=1, max_length=256)
     sandbox_far_end: SandboxFarEnd | None = Field(None, description="what the caller says and keys to a stream")
+    sandbox_speech: str | None = Field(None, min_length=1, max_length=1000,
+                                       description="what the simulated caller says into a speech gather")
 
 
 def check_caller_id(account: Account, exophone: str) -> Address:
@@ -185,6 +220,27 @@ def _check_fields(action: LegAction) -> None:
     for name in spec.required:
         if getattr(action, name) is None:
             raise ValidationFailed(f"{action.action} needs {name}", field=name)
+    if action.action == "gather":
+        _check_speech(action)
+
+
+def _check_speech(action: LegAction) -> None:
+    """400 naming the field for speech settings that are out of range or given without speech input."""
+    if "speech" not in (action.input or "dtmf"):
+        for name in ("speech_timeout", "hints", "language"):
+            if getattr(action, name) is not None:
+                raise ValidationFailed(f"{name} needs input speech or 'dtmf speech'", field=name)
+        return
+    timeout = action.speech_timeout
+    if isinstance(timeout, float | int) and not 0 < timeout <= 60:
+        raise ValidationFailed("speech_timeout must be within (0, 60] seconds or auto", field="speech_timeout")
+    try:
+        normalise_hints(action.hints)
+    except SpeechInputError as exc:
+        raise ValidationFailed(f"hints: {exc}", field="hints") from None
+    if action.language is not None and not check_language(action.language):
+        raise ValidationFailed(f"language {action.language} is not supported by the speech recogniser "
+                               "(English: en, en-US, en-GB ...)", field="language")
 
 
 def encode_cursor(leg_sid: str) -> str:
@@ -357,7 +413,7 @@ class LegService:
         if action.action == "stop_stream":
             return MediaCommand(kind="stop_stream", stream_sid=action.stream_sid)
         path = await self.prompts.resolve(action.url) if action.url else None
-        return action.media_command(account.account_sid, path)
+        return action.media_command(account.account_sid, path, leg.extra.get("sandbox_speech"))
 
     def _stream_at_answer(self, leg: Leg) -> None:
         """A leg created (or answered) with `"stream"` connected: start its stream in the background."""
@@ -445,4 +501,6 @@ class LegService:
         parse_address(request.from_, "from", account.default_region)
         leg = self.inbound_leg(account, request.from_, request.to)
         await self._far_end(leg, request.sandbox_far_end)
+        if request.sandbox_speech is not None:
+            leg.extra["sandbox_speech"] = request.sandbox_speech
         return await self.switchboard.launch(leg, m.Incoming())

@@ -80,7 +80,8 @@ def build_network(settings: Settings, clock: ScaledClock) -> Network:
     config = load_config(settings.config_file)
     media = ManagedMedia(rtp_ports=(config.rtp_port_min, config.rtp_port_max), rtp_host=config.listen_host,
                          advertise=config.contact_host, recordings_dir=settings.recordings_dir.resolve(),
-                         cache_dir=settings.media_cache_dir.resolve(), log_format=settings.log_format)
+                         cache_dir=settings.media_cache_dir.resolve(), log_format=settings.log_format,
+                         speech_engine=settings.speech_engine)
     return SipNetwork(config, media)
 
 

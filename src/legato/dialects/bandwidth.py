@@ -14,6 +14,10 @@ Events
 |                                      |                            | the AMD verdict is in (sync AMD)   |
 | amd_result_success                   | machineDetectionComplete   | async AMD verdict                  |
 | leg_terminated, leg_failed_to_create | disconnect                 | with cause, endTime                |
+| transcription_completed              | transcriptionAvailable     | status completed only: recordingId,|
+|                                      |                            | mediaUrl (recording_url),          |
+|                                      |                            | transcription {text, confidence};  |
+|                                      |                            | a failed one has no callback       |
 | leg_connecting, leg_ringing          | (none)                     | Bandwidth sends no callback while  |
 |                                      |                            | an outbound call dials or rings    |
 | bridge_completed                     | bridgeComplete             | the bridge's first leg (initiator) |
@@ -89,6 +93,7 @@ EVENT_TYPES: dict[str, str] = {
     "transfer_completed": "transferComplete",
     "transfer_failed": "transferComplete",
     "bridge_completed": "bridgeComplete",
+    "transcription_completed": "transcriptionAvailable",
 }
 CAUSES: dict[TerminalStatus, str] = {
     TerminalStatus.COMPLETED: "hangup",
@@ -128,7 +133,7 @@ def _error_message(leg: Leg, fallback: str) -> str:
 def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
     """The callback body for a leg event, or None when Bandwidth has no callback for it (not delivered)."""
     event_type = _event_type(event, snapshot)
-    if event_type is None:
+    if event_type is None or (event_type == "transcriptionAvailable" and event.data.get("status") != "completed"):
         return None
     caller, called = parties(snapshot)
     body: dict[str, Any] = {
@@ -156,6 +161,8 @@ def render_event(event: LegEvent, snapshot: Leg) -> dict[str, Any] | None:
         body["tag"] = snapshot.custom_param
     if event_type in ("answer", "machineDetectionComplete") and snapshot.answered_by is not None:
         body["machineDetectionResult"] = {"value": MACHINE_DETECTION[snapshot.answered_by]}
+    if event_type == "transcriptionAvailable":
+        body.update(_transcription(event.data))
     return body
 
 
@@ -195,6 +202,17 @@ def _transfer_and_bridge_fields(event_type: str, event: LegEvent, snapshot: Leg,
         code = error.get("error_code")
         body["cause"] = TRANSFER_CAUSES.get(code, "error") if isinstance(code, int) else "error"
         body["errorMessage"] = str(error.get("description") or error.get("message") or "transfer failed")
+
+
+def _transcription(data: dict[str, Any]) -> dict[str, Any]:
+    """recordingId, mediaUrl and transcription of a transcription_completed event."""
+    found: dict[str, Any] = {"transcription": {"text": str(data.get("text") or ""),
+                                               "confidence": float(data.get("confidence") or 0.0)}}
+    if isinstance(data.get("recording_id"), str):
+        found["recordingId"] = data["recording_id"]
+    if isinstance(data.get("recording_url"), str):
+        found["mediaUrl"] = data["recording_url"]
+    return found
 
 
 DIALECT = Dialect("bandwidth", render_event=render_event,

@@ -64,9 +64,9 @@ class AmdResult:
 @dataclass(frozen=True, slots=True)
 class MediaEvent:
     """Something happened on a live leg's audio (play_completed, recording_completed, gather_completed,
-    dtmf_received, digits_sent, stream_started, stream_stopped): reported as a leg_action_event with `data`;
-    the state is untouched. `recording_completed` and `stream_stopped` may arrive after the leg ended (the
-    recording and the stream close with the call)."""
+    dtmf_received, digits_sent, stream_started, stream_stopped, transcription_completed): reported as a
+    leg_action_event with `data`; the state is untouched. `recording_completed`, `transcription_completed` and
+    `stream_stopped` may arrive after the leg ended (the recording and the stream close with the call)."""
 
     name: str
     data: dict[str, object]

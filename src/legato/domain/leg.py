@@ -79,7 +79,7 @@ class LegExtra(TypedDict, total=False):
     transferred_from: str  # the leg whose attended transfer dialled this one (TRANSFERRED_FROM_KEY)
     flow: dict[str, Any]  # its call flow (FLOW_KEY): url, method, fallback_url, status_callback... (flows/)
     flow_parent: str  # the leg whose flow dialled it (<Dial>), FLOW_PARENT_KEY
-    sandbox_speech: str  # sandbox: what the simulated far end says into a speech gather
+    sandbox_speech: str  # what the sandbox's simulated far end says into a speech gather or a recording
 
 
 @dataclass(slots=True)

@@ -249,7 +249,7 @@ class LegMachine:
         if isinstance(event, MediaStats):
             leg.extra[RTCP_KEY] = dict(event.stats)
             return []
-        if leg.is_terminal and event.name not in ("recording_completed", "stream_stopped"):
+        if leg.is_terminal and event.name not in ("recording_completed", "stream_stopped", "transcription_completed"):
             return []
         url = event.data.get(RECORDING_URL_KEY)
         if event.name == "recording_completed" and isinstance(url, str):

@@ -155,7 +155,7 @@ class Switchboard:
             if isinstance(event, m.Answered):  # answered after we gave up: tear it down
                 self._safely(self.network.bye, leg_sid)
             return
-        if isinstance(event, m.MediaEvent) and event.name == "recording_completed":
+        if isinstance(event, m.MediaEvent) and event.name in ("recording_completed", "transcription_completed"):
             event = self._with_recording_url(controller.leg, event)
         now = at or self.clock.now()
         self._watch(self._apply(controller, controller.machine.handle(event, now), at=now))

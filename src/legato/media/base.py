@@ -16,7 +16,9 @@ AMD_RESULT = "amd_result"  # AmdVerdict.to_dict(): answered_by, reason, decision
 DTMF_RECEIVED = "dtmf_received"  # digit, source ("rfc4733" | "inband")
 PLAY_COMPLETED = "play_completed"  # play_id, reason ("finished" | "stopped" | "released" | "error")
 RECORDING_COMPLETED = "recording_completed"  # recording_id, path, duration_ms, direction, reason
-GATHER_COMPLETED = "gather_completed"  # digits, reason ("num_digits" | "finish_on_key" | "timeout" | ...)
+GATHER_COMPLETED = "gather_completed"  # digits, reason ("num_digits" | "finish_on_key" | "timeout" | "speech"
+# | ...); with reason "speech" also speech_result, confidence (and speech_error when recognition failed)
+TRANSCRIPTION_COMPLETED = "transcription_completed"  # recording_id, path, status, text, confidence (error)
 DIGITS_SENT = "digits_sent"  # digits
 STREAM_STARTED = "stream_started"  # stream_sid: its WebSocket is up (connected and start were sent)
 STREAM_STOPPED = "stream_stopped"  # stream_sid, reason (requested|hangup|remote_closed|error|unreachable), message
@@ -125,15 +127,18 @@ class MediaEngine(Protocol):
         """Stop the prompt playing and drop the queued ones."""
 
     async def start_recording(self, leg_id: str, direction: RecordDirection = "both",
-                              folder: str | None = None) -> dict[str, Any]:
-        """Start recording to a WAV file; returns recording_id and path."""
+                              folder: str | None = None, transcribe: bool = False) -> dict[str, Any]:
+        """Start recording to a WAV file; returns recording_id and path (transcribe: transcription_completed
+        follows recording_completed)."""
 
     async def stop_recording(self, leg_id: str) -> dict[str, Any]:
         """Stop recording; returns path and duration_ms (recording_completed is also sent)."""
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
-                     finish_on_key: str | None = "#") -> None:
-        """Collect digits (RFC 4733 or in-band); gather_completed reports them."""
+                     finish_on_key: str | None = "#", input: str = "dtmf",
+                     speech: dict[str, Any] | None = None) -> None:
+        """Collect digits (RFC 4733 or in-band) and/or speech (`speech`: speech_timeout, hints, language);
+        gather_completed reports them."""
 
     async def send_digits(self, leg_id: str, digits: str, duration_ms: int = 100) -> None:
         """Send digits to the leg as RFC 4733 telephone-events."""

@@ -2,7 +2,8 @@
 
 Everything media happens in the sans-I/O core (channel_core.py); this module only feeds it datagrams
 and the loop's clock, sends what it drains, runs recording writes in a thread, and reports notices
-through `notify(name, data)`.
+through `notify(name, data)`. Speech (a gather's utterance, a recording to transcribe) goes to the
+recogniser, which decodes in its own worker process; the answer is reported when it comes.
 """
 
 from __future__ import annotations
@@ -15,15 +16,19 @@ from typing import Any
 
 from legato.media import base
 from legato.media.amd_params import AmdParams
-from legato.media.channel_core import ChannelCore, Notice, RecordingDone
+from legato.media.channel_core import ChannelCore, Notice, Recognise, RecordingDone
+from legato.media.g711 import SAMPLE_RATE
+from legato.media.gather import SpeechOptions
 from legato.media.recorder import write_recording
 from legato.media.rtcp import ReceiverStats
 from legato.media.stream.core import StreamCore
 from legato.media.stream.socket import CLOSE_TIMEOUT, StreamSocket, Target
+from legato.speech import Recogniser, Recognition, SpeechInputError
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[str, dict[str, Any]], None]
+GetRecogniser = Callable[[], Recogniser]
 
 
 class _RtcpProtocol(asyncio.DatagramProtocol):
@@ -40,8 +45,10 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 class Channel(asyncio.DatagramProtocol):
     """The media of one leg on the loop; `core` holds its state."""
 
-    def __init__(self, leg_id: str, port: int, notify: Notify, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(self, leg_id: str, port: int, notify: Notify, loop: asyncio.AbstractEventLoop,
+                 recogniser: GetRecogniser | None = None) -> None:
         self.leg_id = leg_id
+        self.recogniser = recogniser
         self.port = port
         self.notify = notify
         self.loop = loop
@@ -53,6 +60,7 @@ class Channel(asyncio.DatagramProtocol):
         self._timer_at: float | None = None
         self._writes: set[asyncio.Future[None]] = set()
         self.sockets: dict[str, StreamSocket] = {}  # media streams by stream_sid
+        self._speech: set[asyncio.Task[None]] = set()  # recognitions under way
 
     # ---- lifecycle ------------------------------------------------------------------------
     async def open(self, host: str) -> None:
@@ -115,6 +123,8 @@ class Channel(asyncio.DatagramProtocol):
         for event in events:
             if isinstance(event, Notice):
                 self.notify(event.name, event.data)
+            elif isinstance(event, Recognise):
+                self._recognise_gather(event)
             else:
                 self._write(event)
         due = None if self.core.closed else self.core.next_timer()
@@ -134,8 +144,48 @@ class Channel(asyncio.DatagramProtocol):
                 log.error("recording write failed leg_id=%s path=%s error=%s", self.leg_id, done.path,
                           fut.exception())
             self.notify(base.RECORDING_COMPLETED, done.result)
+            if done.transcribe:
+                self._spawn(self._transcribe(done))
 
         future.add_done_callback(report)
+
+    # ---- speech ---------------------------------------------------------------------------
+    def _spawn(self, work: Any) -> None:
+        task = self.loop.create_task(work)
+        self._speech.add(task)
+        task.add_done_callback(self._speech.discard)
+
+    async def _recognition(self, pcm: bytes, options: SpeechOptions) -> tuple[Recognition | None, str | None]:
+        """The recogniser's answer, or None and why it failed (never raises)."""
+        if self.recogniser is None:
+            return None, "no speech recogniser"
+        try:
+            return await self.recogniser().recognise(pcm, SAMPLE_RATE, options.hints, options.language), None
+        except SpeechInputError as exc:
+            return None, str(exc)
+        except Exception as exc:  # a crashed worker must not lose the gather's result
+            log.exception("speech recognition failed leg_id=%s", self.leg_id)
+            return None, f"recognition failed: {exc.__class__.__name__}"
+
+    def _recognise_gather(self, event: Recognise) -> None:
+        async def run() -> None:
+            found, error = await self._recognition(event.pcm, event.options)
+            data = {**event.result, "speech_result": found.text if found else "",
+                    "confidence": round(found.confidence, 4) if found else 0.0}
+            if error is not None:
+                data["speech_error"] = error
+            self.notify(base.GATHER_COMPLETED, data)
+
+        self._spawn(run())
+
+    async def _transcribe(self, done: RecordingDone) -> None:
+        found, error = await self._recognition(done.pcm, SpeechOptions())
+        data = {"recording_id": done.result.get("recording_id"), "path": str(done.path),
+                "status": "completed" if found is not None else "failed",
+                "text": found.text if found else "", "confidence": round(found.confidence, 4) if found else 0.0}
+        if error is not None:
+            data["error"] = error
+        self.notify(base.TRANSCRIPTION_COMPLETED, data)
 
     # ---- commands -------------------------------------------------------------------------
     def set_remote(self, host: str, port: int, payload_type: int, te_pt: int | None) -> None:
@@ -169,8 +219,8 @@ class Channel(asyncio.DatagramProtocol):
         self.core.send_digits(digits, duration_ms, self.loop.time())
         self._flush()
 
-    def start_recording(self, path: Path, direction: str) -> str:
-        return self.core.start_recording(path, direction, self.loop.time())
+    def start_recording(self, path: Path, direction: str, transcribe: bool = False) -> str:
+        return self.core.start_recording(path, direction, self.loop.time(), transcribe)
 
     async def stop_recording(self, reason: str = "stopped") -> dict[str, Any]:
         done = self.core.stop_recording(self.loop.time(), reason)
@@ -178,8 +228,9 @@ class Channel(asyncio.DatagramProtocol):
         await self.written()
         return done.result
 
-    def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None) -> None:
-        self.core.start_gather(num_digits, timeout, finish_on_key, self.loop.time())
+    def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
+                     input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
+        self.core.start_gather(num_digits, timeout, finish_on_key, self.loop.time(), input, speech)
         self._flush()
 
     def start_amd(self, params: AmdParams) -> None:

@@ -19,7 +19,7 @@ from legato.media.amd_feed import AmdFeed
 from legato.media.amd_params import AmdParams
 from legato.media.digit_sender import DigitSender
 from legato.media.dtmf import DtmfDetector
-from legato.media.gather import Gather, GatherResult
+from legato.media.gather import Gather, GatherResult, SpeechOptions
 from legato.media.player import Prompt, PromptQueue
 from legato.media.recorder import Recorder
 from legato.media.rtcp import ReceiverStatistics, ReceiverStats, build_receiver_report
@@ -57,9 +57,20 @@ class RecordingDone:
     path: Path
     pcm: bytes
     result: dict[str, Any] = field(default_factory=dict)
+    transcribe: bool = False  # then recognise `pcm` and report transcription_completed
 
 
-Event = Notice | RecordingDone
+@dataclass(frozen=True, slots=True)
+class Recognise:
+    """A gather ended on speech: recognise `pcm` (off the media loop), then report gather_completed with
+    `result` plus speech_result and confidence."""
+
+    pcm: bytes
+    options: SpeechOptions
+    result: dict[str, Any] = field(default_factory=dict)
+
+
+Event = Notice | RecordingDone | Recognise
 
 
 class ChannelCore:
@@ -84,6 +95,7 @@ class ChannelCore:
         self._fwd_event: tuple[int, int] | None = None  # (incoming ts, outgoing ts)
         self._next_tick: float | None = None  # the 20 ms send clock, while prompts or digits run
         self.recorder: Recorder | None = None
+        self._transcribe = False  # the running recording is to be transcribed
         self.gather: Gather | None = None
         self.inband: DtmfDetector | None = None
         self.always_inband = False
@@ -179,15 +191,19 @@ class ChannelCore:
         if self.mix_sink is not None and not self.muted and not self.held:
             pcm = g711.decode(pt, pkt.payload)
             self.mix_sink(pcm)
-        if self.amd is not None or self.inband is not None or (self.recorder and self.recorder.wants("in")) \
-                or self.streams.wants("inbound"):
+        if (self.amd is not None or self.inband is not None or (self.recorder and self.recorder.wants("in"))
+                or self.streams.wants("inbound") or (self.gather is not None and self.gather.listening)):
             self._analyse(pcm or g711.decode(pt, pkt.payload), now)
 
     def _analyse(self, pcm: bytes, now: float) -> None:
-        """Received audio to the recorder, the in-band DTMF detector and AMD."""
+        """Received audio to the recorder, the in-band DTMF detector, a speech gather and AMD."""
         if self.recorder is not None:
             self.recorder.add("in", pcm, now)
         self.streams.feed("inbound", pcm, now)
+        if self.gather is not None and self.gather.listening:
+            result = self.gather.on_audio(pcm, now)
+            if result is not None:
+                self._finish_gather(result)
         if self.inband is not None and not self.seen_rfc4733:
             for digit in self.inband.feed(pcm):
                 self._on_digit(digit, "inband", now)
@@ -318,11 +334,13 @@ class ChannelCore:
         self.digits.add(digits, duration_ms)
         self._start_clock(now)
 
-    def start_recording(self, path: Path, direction: str, now: float) -> str:
+    def start_recording(self, path: Path, direction: str, now: float, transcribe: bool = False) -> str:
+        """Start recording (`transcribe`: the finished recording is also recognised)."""
         if self.recorder is not None:
             raise base.MediaError("conflict", "already recording")
         rec_id = f"rec-{next(_ids)}"
         self.recorder = Recorder(rec_id, path, direction, now)
+        self._transcribe = transcribe
         return rec_id
 
     def stop_recording(self, now: float, reason: str = "stopped") -> RecordingDone:
@@ -335,26 +353,30 @@ class ChannelCore:
         result = {"recording_id": rec.recording_id, "path": str(rec.path),
                   "duration_ms": len(pcm) // 2 * 1000 // g711.SAMPLE_RATE, "direction": rec.direction,
                   "reason": reason}
-        done = RecordingDone(rec.path, pcm, result)
+        done = RecordingDone(rec.path, pcm, result, self._transcribe)
         self._events.append(done)
         return done
 
     def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
-                     now: float) -> None:
+                     now: float, input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
         if self.gather is not None:
             raise base.MediaError("conflict", "a gather is already running")
         try:
-            self.gather = Gather(num_digits, timeout, finish_on_key, now)
+            self.gather = Gather(num_digits, timeout, finish_on_key, now, input, speech)
         except ValueError as exc:
             raise base.MediaError("bad_request", str(exc)) from exc
         if not self.seen_rfc4733 and self.inband is None:
             self.inband = DtmfDetector()
 
     def _finish_gather(self, result: GatherResult) -> None:
-        self.gather = None
+        gather, self.gather = self.gather, None
         if not self.always_inband:
             self.inband = None
-        self._notify(base.GATHER_COMPLETED, {"digits": result.digits, "reason": result.reason})
+        data = {"digits": result.digits, "reason": result.reason}
+        if result.speech is not None and gather is not None:
+            self._events.append(Recognise(result.speech, gather.options, data))
+        else:
+            self._notify(base.GATHER_COMPLETED, data)
 
     def _on_digit(self, digit: str, source: str, now: float) -> None:
         self._notify(base.DTMF_RECEIVED, {"digit": digit, "source": source})

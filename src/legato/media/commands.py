@@ -74,6 +74,7 @@ class StartRecording(LegCommand):
     name: ClassVar[str] = "start_recording"
     direction: str = "both"
     folder: str | None = None
+    transcribe: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +83,8 @@ class Gather(LegCommand):
     num_digits: int | None = None
     timeout: float = 5.0
     finish_on_key: str | None = "#"
+    input: str = "dtmf"  # dtmf | speech | dtmf speech
+    speech: dict[str, Any] | None = None  # speech_timeout (seconds, None: auto), hints, language
 
 
 @dataclass(frozen=True, slots=True)

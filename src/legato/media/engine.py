@@ -19,6 +19,7 @@ from legato.media import base, commands
 from legato.media.amd_params import AmdParams
 from legato.media.channel import Channel
 from legato.media.conference import ConferenceMix
+from legato.media.gather import SpeechOptions
 from legato.media.mixer import MixMember
 from legato.media.ports import PortPool
 from legato.media.speech import SpeechError, synthesize_async
@@ -26,6 +27,7 @@ from legato.media.stream.core import build_stream
 from legato.media.stream.socket import Target
 from legato.media.telephone_event import DIGITS
 from legato.media.wavfile import AudioFileError, read_pcm
+from legato.speech import Recogniser, SpeechInputError, check_language, make_recogniser, normalise_hints
 
 log = logging.getLogger(__name__)
 LEG_ID = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -38,8 +40,10 @@ class MediaCore:
     """Holds every leg's channel; `handlers` maps each command class (media/commands.py) to its coroutine."""
 
     def __init__(self, ports: PortPool, bind_host: str, advertise: str, emit: Emit,
-                 recordings_dir: Path, cache_dir: Path) -> None:
+                 recordings_dir: Path, cache_dir: Path, speech_engine: str = "pocketsphinx") -> None:
         self.ports = ports
+        self.speech_engine = speech_engine
+        self._recogniser: Recogniser | None = None  # made on first use (its worker process starts then)
         self.bind_host = bind_host
         self.advertise = advertise
         self.emit = emit
@@ -109,7 +113,7 @@ class MediaCore:
             port = self.ports.take()
             if port is None:
                 break
-            channel = Channel(leg_id, port, self._notifier(leg_id), self.loop)
+            channel = Channel(leg_id, port, self._notifier(leg_id), self.loop, self.recogniser)
             try:
                 await channel.open(self.bind_host)
             except OSError:
@@ -120,6 +124,12 @@ class MediaCore:
             self.owners[leg_id] = owner
             return base.Allocation(leg_id, self.advertise, port, port + 1).to_dict()
         raise base.MediaError("no_ports", f"no free RTP port ({self.ports.size} in the range, all in use)")
+
+    def recogniser(self) -> Recogniser:
+        """The speech engine, started on first use."""
+        if self._recogniser is None:
+            self._recogniser = make_recogniser(self.speech_engine)
+        return self._recogniser
 
     def _notifier(self, leg_id: str) -> Callable[[str, dict[str, Any]], None]:
         def notify(name: str, data: dict[str, Any]) -> None:
@@ -186,7 +196,9 @@ class MediaCore:
         target = self._recordings_folder(cmd.folder)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = target / f"{cmd.leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
-        rec_id = channel.start_recording(path, cmd.direction)
+        rec_id = channel.start_recording(path, cmd.direction, bool(cmd.transcribe))
+        if cmd.transcribe:
+            self.recogniser().prepare()
         return {"recording_id": rec_id, "path": str(path)}
 
     def _recordings_folder(self, folder: str | None) -> Path:
@@ -200,8 +212,25 @@ class MediaCore:
         return await self._channel(cmd.leg_id).stop_recording("stopped")
 
     async def cmd_gather(self, owner: object, cmd: commands.Gather) -> dict[str, Any]:
-        self._channel(cmd.leg_id).start_gather(cmd.num_digits, float(cmd.timeout), cmd.finish_on_key)
+        channel = self._channel(cmd.leg_id)
+        speech = None
+        if "speech" in str(cmd.input):
+            speech = self._speech_options(cmd.speech or {})
+            self.recogniser().prepare()  # its worker starts while the caller speaks
+        channel.start_gather(cmd.num_digits, float(cmd.timeout), cmd.finish_on_key, str(cmd.input), speech)
         return {}
+
+    def _speech_options(self, args: dict[str, Any]) -> SpeechOptions:
+        timeout, language = args.get("speech_timeout"), str(args.get("language") or "en-US")
+        if timeout is not None and not isinstance(timeout, int | float):
+            raise base.MediaError("bad_request", "speech_timeout must be seconds or null (auto)")
+        if not check_language(language, self.speech_engine):
+            raise base.MediaError("bad_request", f"language {language!r} is not supported by {self.speech_engine}")
+        try:
+            hints = normalise_hints(args.get("hints"))
+        except SpeechInputError as exc:
+            raise base.MediaError("bad_request", str(exc)) from exc
+        return SpeechOptions(None if timeout is None else float(timeout), hints, language)
 
     async def cmd_send_digits(self, owner: object, cmd: commands.SendDigits) -> dict[str, Any]:
         channel, digits = self._channel(cmd.leg_id), cmd.digits
@@ -277,3 +306,5 @@ class MediaCore:
         for item in released:
             if item is not None:
                 await item[0].written()
+        if self._recogniser is not None:
+            await self._recogniser.close()

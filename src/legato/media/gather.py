@@ -1,43 +1,98 @@
-"""Collecting digits: a small state machine fed digits and the clock."""
+"""Collecting input: a small state machine fed digits, received audio and the clock.
+
+`input` is "dtmf", "speech" or "dtmf speech". Digits end it on `num_digits`, on `finish_on_key`
+(not included) or after `timeout` s without a digit. Speech: the endpointer (speech/endpointer.py)
+waits `timeout` s for the caller to start, then ends the utterance after `speech_timeout` s of
+silence (or MAX_SPEECH_SECONDS); the result carries the audio for the recogniser. With both, the
+first to come wins: a digit before speech starts drops the speech capture, speech ignores digits after.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from legato.media.g711 import SAMPLE_RATE
 from legato.media.telephone_event import DIGITS
+from legato.speech.endpointer import Endpointer, Phase
+
+INPUTS = ("dtmf", "speech", "dtmf speech")
+AUTO_SPEECH_TIMEOUT = 1.0  # speech_timeout "auto": seconds of silence that end an utterance
+MAX_SPEECH_SECONDS = 60.0  # as Twilio: an utterance longer than this is cut there
+
+
+@dataclass(frozen=True, slots=True)
+class SpeechOptions:
+    """How to end and recognise speech input."""
+
+    speech_timeout: float | None = None  # None: auto
+    hints: tuple[str, ...] = ()
+    language: str = "en-US"
 
 
 @dataclass(frozen=True, slots=True)
 class GatherResult:
     digits: str
-    reason: str  # num_digits | finish_on_key | timeout | stopped | released
+    reason: str  # num_digits | finish_on_key | timeout | speech | stopped | released
+    speech: bytes | None = None  # the utterance to recognise (reason "speech")
 
 
 class Gather:
-    """Ends on `num_digits`, on `finish_on_key` (not included), or after `timeout` s without a digit."""
+    """Ends on `num_digits`, on `finish_on_key` (not included), after `timeout` s without input, or on speech."""
 
-    def __init__(self, num_digits: int | None, timeout: float, finish_on_key: str | None, now: float) -> None:
+    def __init__(self, num_digits: int | None, timeout: float, finish_on_key: str | None, now: float,
+                 input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
         if num_digits is not None and not 1 <= num_digits <= 128:
             raise ValueError("num_digits must be 1..128")
         if not 0 < timeout <= 600:
             raise ValueError("timeout must be within (0, 600] seconds")
         if finish_on_key and (len(finish_on_key) != 1 or finish_on_key.upper() not in DIGITS):
             raise ValueError("finish_on_key must be one DTMF key")
+        if input not in INPUTS:
+            raise ValueError(f"input must be one of {', '.join(INPUTS)}")
         self.num_digits = num_digits
         self.timeout = timeout
         self.finish_on_key = finish_on_key.upper() if finish_on_key else None
+        self.dtmf = "dtmf" in input
+        self.options = speech or SpeechOptions()
+        silence = self.options.speech_timeout or AUTO_SPEECH_TIMEOUT
+        if not 0 < silence <= 60:
+            raise ValueError("speech_timeout must be within (0, 60] seconds or auto")
+        self.listener = Endpointer(SAMPLE_RATE, silence, MAX_SPEECH_SECONDS, now) if "speech" in input else None
         self.digits = ""
-        self.deadline = now + timeout
+        self.wait_until = now + timeout
+
+    @property
+    def deadline(self) -> float:
+        """When `on_clock` must run next."""
+        speaking = self.listener.deadline if self.listener is not None else None
+        return speaking if speaking is not None else self.wait_until
+
+    @property
+    def listening(self) -> bool:
+        return self.listener is not None
 
     def on_digit(self, digit: str, now: float) -> GatherResult | None:
+        if not self.dtmf or (self.listener is not None and self.listener.phase is not Phase.WAITING):
+            return None
+        self.listener = None  # a key came first: this gather is for digits now
         digit = digit.upper()
         if self.finish_on_key and digit == self.finish_on_key:
             return GatherResult(self.digits, "finish_on_key")
         self.digits += digit
-        self.deadline = now + self.timeout
+        self.wait_until = now + self.timeout
         if self.num_digits is not None and len(self.digits) >= self.num_digits:
             return GatherResult(self.digits, "num_digits")
         return None
 
+    def on_audio(self, pcm: bytes, now: float) -> GatherResult | None:
+        """Received audio (16-bit PCM at 8 kHz)."""
+        if self.listener is None or self.listener.feed(pcm, now) is not Phase.DONE:
+            return None
+        return GatherResult(self.digits, "speech", self.listener.audio)
+
     def on_clock(self, now: float) -> GatherResult | None:
-        return GatherResult(self.digits, "timeout") if now >= self.deadline else None
+        if self.listener is not None and self.listener.phase is not Phase.WAITING:
+            if self.listener.check(now) is Phase.DONE:
+                return GatherResult(self.digits, "speech", self.listener.audio)
+            return None
+        return GatherResult(self.digits, "timeout") if now >= self.wait_until else None

@@ -32,8 +32,10 @@ class ManagedMedia(MediaClient):
 
     def __init__(self, *, rtp_ports: tuple[int, int], rtp_host: str = "0.0.0.0", advertise: str = "127.0.0.1",
                  recordings_dir: Path | None = None, cache_dir: Path | None = None,
-                 control_host: str = "127.0.0.1", timeout: float = 10.0, log_format: str = "text") -> None:
+                 control_host: str = "127.0.0.1", timeout: float = 10.0, log_format: str = "text",
+                 speech_engine: str = "pocketsphinx") -> None:
         super().__init__(control_host, 0, timeout)
+        self.speech_engine = speech_engine
         self.rtp_ports = rtp_ports
         self.rtp_host = rtp_host
         self.advertise = advertise
@@ -48,7 +50,7 @@ class ManagedMedia(MediaClient):
         return [sys.executable, "-m", "legato.media.server", "--control", f"{self.host}:0",
                 "--rtp-ports", f"{first}-{last}", "--rtp-host", self.rtp_host, "--advertise", self.advertise,
                 "--recordings-dir", str(self.recordings_dir), "--cache-dir", str(self.cache_dir),
-                "--log-format", self.log_format, "--exit-with-parent"]
+                "--log-format", self.log_format, "--speech-engine", self.speech_engine, "--exit-with-parent"]
 
     async def start(self, notify: NotificationSink) -> None:
         """Spawn the engine, wait for its `listening` line, then connect."""

@@ -36,6 +36,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--log-format", default="text", choices=("text", "json"),
                         help="text (logfmt) or json (one object per line), as the API process writes")
+    parser.add_argument("--speech-engine", default="pocketsphinx", help="speech recogniser (legato.speech ENGINES)")
     parser.add_argument("--no-uvloop", action="store_true", help="use the default asyncio loop")
     parser.add_argument("--exit-with-parent", action="store_true",
                         help="stop when the process that started this one is gone (even after SIGKILL)")
@@ -48,7 +49,7 @@ async def serve(args: argparse.Namespace) -> None:
     advertise = args.advertise or (args.rtp_host if args.rtp_host != "0.0.0.0" else "127.0.0.1")
     control = ControlServer()
     core = MediaCore(PortPool(int(first), int(last)), args.rtp_host, advertise, control.emit,
-                     Path(args.recordings_dir), Path(args.cache_dir))
+                     Path(args.recordings_dir), Path(args.cache_dir), args.speech_engine)
     control.core = core
     server = await asyncio.start_server(control.serve_client, host or "127.0.0.1", int(port), limit=MAX_LINE)
     bound = server.sockets[0].getsockname()

@@ -44,7 +44,7 @@ class MediaCommand:
     """An action on a connected leg's audio; fields that do not apply to `kind` keep their defaults.
 
     Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
-    gather_completed, dtmf_received, digits_sent, stream_started, stream_stopped)."""
+    gather_completed, dtmf_received, digits_sent, stream_started, stream_stopped, transcription_completed)."""
 
     kind: str  # a media action's name (domain/actions.py MEDIA_ACTIONS)
     path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
@@ -61,6 +61,12 @@ class MediaCommand:
     stream: dict[str, Any] | None = None  # start_stream: media/commands.py StartStream's fields without leg_id
     stream_sid: str | None = None  # stop_stream
     far_end: dict[str, Any] | None = None  # start_stream on the sandbox: what the simulated far end says and keys
+    transcribe: bool = False  # start_recording: transcription_completed follows recording_completed
+    input: str = "dtmf"  # gather: dtmf | speech | dtmf speech
+    speech_timeout: float | None = None  # gather: seconds of silence that end speech (None: auto)
+    hints: tuple[str, ...] = ()  # gather: phrases the caller is likely to say (bias the recogniser)
+    language: str = "en-US"  # gather: the caller's language (BCP 47)
+    far_end_speech: str | None = None  # the sandbox's simulated far end says this (the leg's sandbox_speech)
 
 
 SignalSink = Callable[[str, Input], None]

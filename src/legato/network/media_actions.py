@@ -19,7 +19,7 @@ async def _say(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, 
 
 
 async def _start_recording(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, Any]:
-    result = await engine.start_recording(leg_sid, c.direction, c.folder)  # type: ignore[arg-type]
+    result = await engine.start_recording(leg_sid, c.direction, c.folder, c.transcribe)  # type: ignore[arg-type]
     return {"recording_id": result["recording_id"]}
 
 
@@ -29,7 +29,10 @@ async def _stop_recording(engine: MediaEngine, leg_sid: str, c: MediaCommand) ->
 
 
 async def _gather(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, Any]:
-    await engine.gather(leg_sid, c.num_digits, c.timeout, c.finish_on_key)
+    speech = None
+    if "speech" in c.input:
+        speech = {"speech_timeout": c.speech_timeout, "hints": list(c.hints), "language": c.language}
+    await engine.gather(leg_sid, c.num_digits, c.timeout, c.finish_on_key, c.input, speech)
     return {}
 
 

@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 MEDIA_READY_SECONDS = 5.0  # an action waits this long for the leg's media set-up to finish
 _EVENTS = frozenset({media_api.DTMF_RECEIVED, media_api.PLAY_COMPLETED, media_api.RECORDING_COMPLETED,
                      media_api.GATHER_COMPLETED, media_api.DIGITS_SENT, media_api.STREAM_STARTED,
-                     media_api.STREAM_STOPPED})
+                     media_api.STREAM_STOPPED, media_api.TRANSCRIPTION_COMPLETED})
 
 Emit = Callable[[str, Input], None]
 
@@ -288,7 +288,7 @@ class MediaSessions:
                                          initial_silence_ms=_int(data.get("initial_silence_ms")),
                                          greeting_ms=_int(data.get("greeting_ms")), words=_int(data.get("words")),
                                          confidence=_confidence(data.get("confidence"))))
-        elif note.name == media_api.RECORDING_COMPLETED:
+        elif note.name in (media_api.RECORDING_COMPLETED, media_api.TRANSCRIPTION_COMPLETED):
             data = dict(note.data)
             path = str(data.pop("path", ""))
             data["file"] = path.rsplit("/", 1)[-1]

@@ -24,11 +24,16 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 | gather          | the caller keys the last four digits of its number, then `#`: one key every      |
 |                 | key_interval s, the first one key_interval s after the gather starts (a leg made |
 |                 | through /sandbox/incoming keys 1234#); a number ending in 0009 never keys        |
-|                 | anything (the gather times out). `dtmf_received` for each key. A speech gather   |
-|                 | (`input` with speech) on a leg created with `sandbox_speech` hears that phrase   |
-|                 | key_interval s after it starts: speech_result = the phrase, confidence 0.9       |
+|                 | anything (the gather times out). `dtmf_received` for each key.                   |
+| gather (speech) | input speech or "dtmf speech" on a leg created with `sandbox_speech`: the caller |
+|                 | starts speaking key_interval s after the gather starts, speaks for speech_word_s |
+|                 | per word, then is silent: `gather_completed` reason speech after speech_timeout  |
+|                 | (auto: 1 s) with speech_result = sandbox_speech as given and confidence 1.0 (not |
+|                 | recognised from audio). Without sandbox_speech the caller says nothing: input    |
+|                 | speech times out; "dtmf speech" keys as for digits                               |
 | start/stop_     | `recording_completed` on stop (or hangup) with a WAV of silence as long as the   |
-|  recording      | recording ran, under the recordings folder, so its URL serves a real file        |
+|  recording      | recording ran, under the recordings folder, so its URL serves a real file; with  |
+|                 | transcribe, then `transcription_completed` with text = sandbox_speech (or "")    |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
 | start_stream,   | a real WebSocket to the application; the far end speaks and keys what the leg's  |
@@ -63,6 +68,7 @@ from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
+from legato.media.gather import AUTO_SPEECH_TIMEOUT
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
 from legato.network.sandbox_streams import SandboxStreams
 
@@ -83,6 +89,7 @@ class SandboxDelays:
     amd_after: float = 1.5
     play_seconds: float = 2.0
     key_interval: float = 0.3
+    speech_word_s: float = 0.4  # the simulated caller speaks one word in this many seconds
 
 
 @dataclass(slots=True)
@@ -93,6 +100,7 @@ class _LegMedia:
     prompts: list[tuple[str, TimerHandle | None]] = field(default_factory=list)  # (play_id, end timer)
     prompts_end: float = 0.0  # clock time (monotonic seconds) when the queued prompts finish
     recording: tuple[str, float, str, str | None] | None = None  # (id, started, direction, folder)
+    transcript: str | None = None  # the running recording is transcribed as this ("" when the far end is silent)
     gather: list[TimerHandle] = field(default_factory=list)
 
 
@@ -114,7 +122,6 @@ class SandboxNetwork:
         self._signals: SignalSink = lambda leg_sid, signal: None
         self._timers: dict[str, list[TimerHandle]] = {}
         self._keys: dict[str, str] = {}  # leg_sid -> what its caller keys into a gather
-        self._phrases: dict[str, str] = {}  # leg_sid -> what its far end says into a speech gather
         self._media: dict[str, _LegMedia] = {}
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
         self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
@@ -135,8 +142,6 @@ class SandboxNetwork:
         d = self.delays
         self._keys[leg_sid] = "" if magic == SILENT_KEYS else magic
         self._magic[leg_sid] = magic
-        if request.options.get("sandbox_speech"):
-            self._phrases[leg_sid] = str(request.options["sandbox_speech"])
         if magic == "0006":
             return  # silence: the setup timer ends it
         if magic in _FAILURES:
@@ -224,7 +229,6 @@ class SandboxNetwork:
             timer.cancel()
         self._keys.pop(leg_sid, None)
         self._magic.pop(leg_sid, None)
-        self._phrases.pop(leg_sid, None)
         self.streams.drop(leg_sid)
         media = self._media.pop(leg_sid, None)
         if media is not None:
@@ -253,6 +257,7 @@ class SandboxNetwork:
             raise Conflict("already recording", field="action")
         rec_id = f"rec-{next(_ids)}"
         media.recording = (rec_id, self._seconds(), command.direction, command.folder)
+        media.transcript = (command.far_end_speech or "") if command.transcribe else None
         return {"recording_id": rec_id}
 
     def _stop_recording(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
@@ -299,16 +304,8 @@ class SandboxNetwork:
     def _gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
         if media.gather:
             raise Conflict("a gather is already running", field="action")
-        phrase = self._phrases.get(leg_sid)
-        if phrase and "speech" in str(getattr(command, "input", None) or ""):  # the speech gather's field
-            result = {"digits": "", "speech_result": phrase, "confidence": 0.9, "reason": "speech"}
-
-            def heard() -> None:
-                media.gather = []
-                self._signals(leg_sid, m.MediaEvent("gather_completed", result))
-
-            media.gather = [self.clock.call_later(self.delays.key_interval, heard)]
-            return {}
+        if "speech" in command.input and (command.far_end_speech or command.input == "speech"):
+            return self._speech_gather(leg_sid, media, command)
         keys = (media.keys + "#") if media.keys else ""
         pressed: list[str] = []
         interval = self.delays.key_interval
@@ -336,6 +333,25 @@ class SandboxNetwork:
         media.gather.append(self.clock.call_later(command.timeout + interval * len(keys), lambda: finish("timeout")))
         return {}
 
+    def _speech_gather(self, leg_sid: str, media: _LegMedia, command: MediaCommand) -> dict[str, Any]:
+        """The simulated caller says the leg's sandbox_speech (or nothing: the gather times out)."""
+        text = command.far_end_speech or ""
+
+        def finish() -> None:
+            media.gather = []
+            data: dict[str, Any] = {"digits": "", "reason": "speech" if text else "timeout"}
+            if text:
+                data.update(speech_result=text, confidence=1.0)
+            self._signals(leg_sid, m.MediaEvent("gather_completed", data))
+
+        if text:
+            speaking = self.delays.key_interval + self.delays.speech_word_s * len(text.split())
+            after = speaking + (command.speech_timeout or AUTO_SPEECH_TIMEOUT)
+        else:
+            after = command.timeout
+        media.gather = [self.clock.call_later(after, finish)]
+        return {}
+
     def _finish_recording(self, leg_sid: str, media: _LegMedia, reason: str) -> dict[str, Any]:
         assert media.recording is not None
         rec_id, started, direction, folder = media.recording
@@ -347,6 +363,11 @@ class SandboxNetwork:
         result = {"recording_id": rec_id, "file": name, "duration_ms": frames // 8, "direction": direction,
                   "reason": reason}
         self._signals(leg_sid, m.MediaEvent("recording_completed", result))
+        if media.transcript is not None:
+            text, media.transcript = media.transcript, None
+            self._signals(leg_sid, m.MediaEvent("transcription_completed", {
+                "recording_id": rec_id, "file": name, "status": "completed", "text": text,
+                "confidence": 1.0 if text else 0.0}))
         return {"recording_id": rec_id, "duration_ms": frames // 8}
 
 
