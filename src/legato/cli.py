@@ -45,6 +45,10 @@ def serve(
                                                 "headers before it is closed (default 10)."),
     drain_timeout: float | None = typer.Option(None, help="On SIGTERM, seconds live legs may run before they "
                                                "are ended with platform_shutdown (default 30)."),
+    bus: str | None = typer.Option(None, "--bus", help="NATS URL of the cluster's bus (nats://127.0.0.1:4222): "
+                                   "this process is one node of a cluster (PostgreSQL database, shared key)."),
+    workers: int | None = typer.Option(None, "--workers", help="Start N node processes behind this API port "
+                                       "(needs --bus and PostgreSQL; node names NAME-1..NAME-N)."),
 ) -> None:
     """Run the API server and call control."""
     from legato.api.protocol import with_header_timeout
@@ -63,9 +67,13 @@ def serve(
                          time_scale=time_scale, config_file=config, data_centres=data_centres,
                          account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
                          queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
-                         header_timeout=header_timeout, drain_timeout=drain_timeout)
+                         header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus, workers=workers)
     configure_logging(settings.log_format)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
+    if settings.workers > 1:
+        from legato.cluster.workers import run_workers
+
+        raise typer.Exit(run_workers(settings))
     serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout))
 
 

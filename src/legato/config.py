@@ -83,6 +83,12 @@ class Settings(BaseSettings):
     node_name: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     lease_renew_interval: float = Field(2.0, gt=0, le=60)
     lease_ttl: float = Field(10.0, gt=0, le=600)
+    # The cluster (see README, "Running a cluster"): the NATS bus nodes send commands over (`--bus`; none: a
+    # single node), how long a command routed to a leg's owner waits for its answer (then 503 + Retry-After),
+    # and how many node processes `serve --workers N` starts behind one API port.
+    bus_url: str | None = None
+    route_timeout: float = Field(5.0, gt=0, le=60)
+    workers: int = Field(1, ge=1, le=256)
     # A request that changes a leg waits this long (s) for the database while it is unavailable, then gets 503.
     write_wait: float = Field(5.0, gt=0, le=60)
     config_file: Path | None = None
@@ -93,6 +99,8 @@ class Settings(BaseSettings):
             self.database_url = f"sqlite+aiosqlite:///{(self.data_dir / 'legato.db').expanduser().resolve()}"
         if self.lease_renew_interval >= self.lease_ttl:
             raise ValueError("lease_renew_interval must be shorter than lease_ttl")
+        if self.workers > 1 and (self.bus_url is None or not self.database_url.startswith("postgresql")):
+            raise ValueError("workers > 1 needs a bus (--bus nats://...) and a PostgreSQL database_url")
         return self
 
     @property

@@ -18,6 +18,7 @@ from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
+from legato.cluster.routing import ClusterRouting
 from legato.config import Settings
 from legato.observability.logs import log_start
 from legato.store.database import RETRY_AFTER
@@ -55,6 +56,8 @@ def create_app(settings: Settings) -> FastAPI:
             await runtime.db.dispose()
             raise
         app.state.runtime = runtime
+        if runtime.cluster is not None:
+            await runtime.cluster.start(app)
         log_start(settings)
         try:
             yield
@@ -65,6 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
                   generate_unique_id_function=operation_id,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
+    app.add_middleware(ClusterRouting)  # commands about what another node holds go to that node
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

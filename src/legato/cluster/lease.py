@@ -60,6 +60,7 @@ class Lease:
         self.expires: datetime | None = None
         self.lost = False
         self.on_lost: list[Callable[[], None]] = []
+        self.status: Callable[[], dict[str, Any]] = dict  # what the node publishes with each renewal
         self._task: asyncio.Task[None] | None = None
 
     async def acquire(self) -> int:
@@ -68,9 +69,9 @@ class Lease:
             now = self.wall()
             row = await self.nodes.get(self.name)
             mine: dict[str, Any] = {"lease_expires_at": now + self.ttl, "renewed_at": now, "started_at": now,
-                                    "host": self.host, "pid": self.pid}
+                                    "host": self.host, "pid": self.pid, **self.status()}
             if row is None:
-                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid):
+                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid, **self.status()):
                     return self._held(1, now)
                 continue
             if row["lease_expires_at"] > now and not self._previous_incarnation(row):
@@ -142,7 +143,7 @@ class Lease:
             await asyncio.sleep(self.renew_every)
             now = self.wall()
             try:
-                held = await self.nodes.renew(self.name, self.epoch, now + self.ttl, now)
+                held = await self.nodes.renew(self.name, self.epoch, now + self.ttl, now, **self.status())
             except Exception as exc:
                 if not failing:
                     log.error("lease renewal failed node=%s error=%s", self.name, exc,

