@@ -9,6 +9,7 @@ from __future__ import annotations
 import concurrent.futures
 import os
 import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 from cryptography.fernet import Fernet
 
+from tests.events.receivers import Answer, HttpReceiver
 from tests.legato_server import (
     POSTGRES_URL,
     Api,
@@ -94,6 +96,11 @@ def connected_leg(api: Api, endpoint: str = "http://127.0.0.1:9/events", **field
     return leg
 
 
+def written(api: Api, leg_sid: str) -> list[tuple[str, int, str]]:
+    """The leg's events as written (not their delivery status, which the survivor keeps updating)."""
+    return [(e["event_sid"], e["sequence"], e["event_name"]) for e in api.events(leg_sid)]
+
+
 def test_a_leg_made_through_one_node_is_hung_up_through_another_and_read_through_a_third(cluster: Cluster) -> None:
     n1, n2, n3 = cluster.start("n1", "n2", "n3")
     account = n1.create_account("--exophone", "08030752400")
@@ -142,3 +149,69 @@ def test_a_command_for_an_owner_that_does_not_answer_gets_503_with_retry_after(c
     assert refused.status_code == 503, refused.text
     assert refused.headers["retry-after"]
     assert refused.json()["response"]["error_data"]["code"] == "unavailable"
+
+
+def test_a_killed_nodes_legs_end_once_and_its_events_are_delivered_in_order(cluster: Cluster) -> None:
+    n1, n2, n3 = cluster.start("n1", "n2", "n3")
+    account = n1.create_account("--exophone", "08030752400")
+    api1, api2, api3 = Api(n1, account), Api(n2, account), Api(n3, account)
+    blocked = threading.Event()
+    blocked.set()
+    receiver = HttpReceiver(lambda n, h: Answer(503, {"Retry-After": "1"}) if blocked.is_set() else Answer())
+    try:
+        held = [connected_leg(api1, receiver.url) for _ in range(3)]  # the first three stay on n1 (by load)
+        assert {leg["node"] for leg in held} == {"n1"}
+        other = connected_leg(api2, receiver.url)
+        assert other["node"] == "n2"
+        before = {leg["leg_sid"]: api2.events(leg["leg_sid"]) for leg in held}
+        assert all(e["delivery"]["status"] == "pending" for events in before.values() for e in events)
+
+        n1.stop(signal.SIGKILL)  # with live legs and undelivered events
+        blocked.clear()
+        for leg in held:
+            ended = api3.wait_terminal(leg["leg_sid"], seconds=60)
+            assert (ended["terminal_status"], ended["hangup_cause"]) == ("failed", "node_lost")
+            assert ended["node"] in ("n2", "n3")
+            stored = api3.events(leg["leg_sid"])
+            names = [e["event_name"] for e in stored]
+            assert names.count("leg_terminated") == 1 and names[-1] == "leg_terminated", names
+            assert [e["event_sid"] for e in stored[: len(before[leg["leg_sid"]])]] == [
+                e["event_sid"] for e in before[leg["leg_sid"]]
+            ]
+            delivered = receiver.wait_terminated(leg["leg_sid"], seconds=60)
+            assert [e["event_sid"] for e in delivered] == [e["event_sid"] for e in stored]  # all, in order
+        assert api3.leg(other["leg_sid"])["state"] == "connected"  # n2's legs are n2's
+
+        # n1 restarted: its lease had expired and was taken over; it changes nothing it lost.
+        lost = {sid: (api2.leg(sid), written(api2, sid)) for sid in before}
+        restarted = Api(cluster.restart("n1"), account)
+        assert restarted.http.get("/readyz").status_code == 200
+        for sid, (leg, events) in lost.items():
+            assert restarted.leg(sid) == leg
+            assert written(restarted, sid) == events
+        hung = restarted.action(other["leg_sid"], action="hangup")  # and serves the cluster again
+        assert hung.status_code == 202, hung.text
+        assert api3.wait_terminal(other["leg_sid"])["hangup_cause"] == "hangup_requested"
+    finally:
+        receiver.close()
+
+
+def test_a_node_back_from_a_pause_is_fenced_and_writes_nothing(cluster: Cluster) -> None:
+    n1, n2 = cluster.start("n1", "n2")
+    account = n1.create_account("--exophone", "08030752400")
+    api1, api2 = Api(n1, account), Api(n2, account)
+    leg = connected_leg(api1)
+    assert n1.process is not None
+    os.kill(n1.process.pid, signal.SIGSTOP)  # paused past its lease: n2 takes it over
+    ended = api2.wait_terminal(leg["leg_sid"], seconds=60)
+    assert (ended["hangup_cause"], ended["node"]) == ("node_lost", "n2")
+    events = written(api2, leg["leg_sid"])
+    os.kill(n1.process.pid, signal.SIGCONT)
+
+    # n1 still holds the leg in memory; asked directly to hang it up, the write is refused (fenced).
+    answer = api1.action(leg["leg_sid"], action="hangup")
+    assert answer.status_code == 503, answer.text
+    ready = api1.http.get("/readyz")
+    assert ready.status_code == 503, ready.text
+    assert api2.leg(leg["leg_sid"]) == ended
+    assert written(api2, leg["leg_sid"]) == events

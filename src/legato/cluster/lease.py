@@ -80,22 +80,6 @@ class Lease:
                 return self._held(row["epoch"] + 1, now)
         raise LeaseHeld(f"node {self.name!r}: other processes keep taking this name; is more than one starting?")
 
-    async def claim_dead(self, owner: str) -> bool:
-        """Take over node `owner` if its lease is gone (bumping its epoch fences it); True if we did."""
-        for _ in range(ATTEMPTS):
-            now = self.wall()
-            row = await self.nodes.get(owner)
-            if row is None:  # legs of a name that never held a lease (from before leases existed)
-                await self.nodes.insert(owner, 0, now, now, None, None)
-                continue
-            if row["lease_expires_at"] > now:
-                return False
-            if await self.nodes.take(owner, row["epoch"]):
-                log.warning("took over node %s (lease expired %s) at epoch %d", owner,
-                            row["lease_expires_at"].isoformat(), row["epoch"] + 1)
-                return True
-        return False
-
     def start(self) -> None:
         """Renew the lease every `renew_every` seconds until stopped."""
         self._task = asyncio.create_task(self._renew_forever(), name="legato-lease")

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, union, update
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -78,13 +78,6 @@ class NodeRepository:
                  .order_by(nodes.c.name))
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(query)).mappings().all()]
-
-    async def owners_of_live_work(self) -> set[str]:
-        """Names of the nodes that own a live leg or an active bridge."""
-        query = union(select(legs.c.node).where(LIVE_LEG, legs.c.node.is_not(None)),
-                      select(bridges.c.node).where(ACTIVE_BRIDGE, bridges.c.node.is_not(None)))
-        async with self._engine.connect() as conn:
-            return {row[0] for row in (await conn.execute(query)).all()}
 
     async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
         """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
