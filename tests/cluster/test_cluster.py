@@ -215,3 +215,34 @@ def test_a_node_back_from_a_pause_is_fenced_and_writes_nothing(cluster: Cluster)
     assert ready.status_code == 503, ready.text
     assert api2.leg(leg["leg_sid"]) == ended
     assert written(api2, leg["leg_sid"]) == events
+
+
+def test_an_accounts_cps_holds_across_the_cluster(cluster: Cluster) -> None:
+    nodes = cluster.start("n1", "n2", "n3")
+    account = nodes[0].create_account("--exophone", "08030752400", "--cps", "5")
+    clients = [Api(node, account) for node in nodes]
+
+    def create(n: int) -> dict[str, Any]:
+        created = clients[n % 3].create_leg(FAILS_FAST)
+        assert created.status_code == 202, created.text
+        return created.json()["response"]["data"]
+
+    with concurrent.futures.ThreadPoolExecutor(6) as pool:
+        legs = list(pool.map(create, range(18)))
+    assert sum(leg["state"] == "enqueued" for leg in legs) > 0
+    assert len({leg["node"] for leg in legs}) == 1  # the account's home node runs its throttle
+    starts = []
+    for leg in legs:
+        assert clients[0].wait_terminal(leg["leg_sid"], 60)["state"] == "terminal"
+        starts.append(next(nanos(e) for e in clients[0].events(leg["leg_sid"]) if e["event_name"] == "leg_connecting"))
+    starts.sort()
+    assert all(starts[i + 5] - starts[i] >= SECOND for i in range(len(starts) - 5)), "6 starts in one second"
+
+
+SECOND = 1_000_000_000
+FAILS_FAST = "09163810003"  # 404 after one second of clock time: frees its slot quickly
+
+
+def nanos(event: dict[str, Any]) -> int:
+    stamp = event["payload"]["event_timestamp"]
+    return stamp["seconds"] * SECOND + stamp["nanos"]

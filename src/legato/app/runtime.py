@@ -25,6 +25,7 @@ from legato.cluster.takeover import Takeover
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
+from legato.domain.errors import LegatoError
 from legato.domain.leg import Leg
 from legato.domain.numbers import canonical
 from legato.engine.bridges import Bridges
@@ -152,11 +153,17 @@ class Runtime:
             self.lease.status = self.cluster.status
             self.readiness.add("bus", self.cluster.problem)
 
-    def _limited(self, account_sid: str) -> bool:
+    async def _limited(self, account_sid: str) -> bool:
         """Whether the account has limits (its creates then all go to its home node, cluster/placement.py)."""
+        if any(key.startswith(account_sid + ":") for key in self.settings.account_trunk_cps):
+            return True
         account = self._accounts_by_sid.get(account_sid)
-        limited = account is not None and (account.cps is not None or account.max_concurrent is not None)
-        return limited or any(key.startswith(account_sid + ":") for key in self.settings.account_trunk_cps)
+        if account is None:  # newer than the copies: read it (an unknown sid is left to the API's 401/404)
+            try:
+                account = await self.accounts.get(account_sid)
+            except LegatoError:
+                return False
+        return account.cps is not None or account.max_concurrent is not None
 
     async def _end_legs(self, rows: list[dict], cause: str) -> int:
         return await self.switchboard.reconcile([leg_from_row(r) for r in rows], cause)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -32,7 +32,7 @@ class ClusterNode:
         route_timeout: float,
         view_ttl: float,
         live_legs: Callable[[], int],
-        limited: Callable[[str], bool],
+        limited: Callable[[str], Awaitable[bool]],
     ) -> None:
         self.name = name
         self.bus = Bus(bus_url, name)
@@ -85,7 +85,7 @@ class ClusterNode:
                 return await self._owner("legs", account_sid, reference)
             me = NodeView(self.name, self.data_centres, self.live_legs())
             nodes = [me if n.name == self.name else n for n in await self.live_nodes()]
-            return placement.choose(body, account_sid, self.limited(account_sid), me, nodes or [me])
+            return placement.choose(body, account_sid, await self.limited(account_sid), me, nodes or [me])
         return await self._owner(kind, account_sid, sid) if sid is not None else None
 
     async def _owner(self, kind: str, account_sid: str, sid: str) -> str | None:
