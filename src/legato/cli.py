@@ -8,7 +8,9 @@ from typing import Any
 
 import httpx
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from legato.listen import events_app
@@ -63,18 +65,27 @@ def serve(
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
-    settings = settings_from(host=host, port=port, database_url=database_url, network=network,
-                         time_scale=time_scale, config_file=config, data_centres=data_centres,
-                         account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
-                         header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus, workers=workers)
+    try:
+        settings = settings_from(host=host, port=port, database_url=database_url, network=network,
+                                 time_scale=time_scale, config_file=config, data_centres=data_centres,
+                                 account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
+                                 queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
+                                 header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus,
+                                 workers=workers)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
+        raise typer.Exit(2) from None
     configure_logging(settings.log_format)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
     if settings.workers > 1:
         from legato.cluster.workers import run_workers
 
         raise typer.Exit(run_workers(settings))
-    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout))
+    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout),
+              reuse_port=settings.reuse_port)
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

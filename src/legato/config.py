@@ -89,6 +89,7 @@ class Settings(BaseSettings):
     bus_url: str | None = None
     route_timeout: float = Field(5.0, gt=0, le=60)
     workers: int = Field(1, ge=1, le=256)
+    reuse_port: bool = False  # bind the API port with SO_REUSEPORT (set by `--workers` for its children)
     # A request that changes a leg waits this long (s) for the database while it is unavailable, then gets 503.
     write_wait: float = Field(5.0, gt=0, le=60)
     config_file: Path | None = None
@@ -101,6 +102,9 @@ class Settings(BaseSettings):
             raise ValueError("lease_renew_interval must be shorter than lease_ttl")
         if self.workers > 1 and (self.bus_url is None or not self.database_url.startswith("postgresql")):
             raise ValueError("workers > 1 needs a bus (--bus nats://...) and a PostgreSQL database_url")
+        if self.workers > 1 and self.network == "sip":
+            raise ValueError("workers > 1 runs the sandbox network; SIP nodes each need their own SIP and RTP "
+                             "ports: run one `legato serve --node NAME --config FILE` per SIP node")
         return self
 
     @property

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from cryptography.fernet import Fernet
 
@@ -75,7 +76,7 @@ class Cluster:
 
     def stop(self) -> None:
         for server in self.nodes.values():
-            server.stop(signal.SIGKILL)
+            server.stop(signal.SIGTERM if "--workers" in server.args else signal.SIGKILL)
         drop_postgres_databases()
 
 
@@ -246,3 +247,26 @@ FAILS_FAST = "09163810003"  # 404 after one second of clock time: frees its slot
 def nanos(event: dict[str, Any]) -> int:
     stamp = event["payload"]["event_timestamp"]
     return stamp["seconds"] * SECOND + stamp["nanos"]
+
+
+def test_workers_share_one_port_as_nodes_of_the_cluster(cluster: Cluster) -> None:
+    server = cluster.node("w")
+    server.args = ["--node", "w", "--workers", "2", "--bus", BUS_URL]
+    server.start()
+    account = server.create_account("--exophone", "08030752400")
+    seen: set[str] = set()
+    for _ in range(200):  # each new connection goes to one worker (the kernel spreads them)
+        seen.add(httpx.get(server.url + "/healthz", timeout=10).json()["response"]["data"]["node"])
+        if len(seen) == 2:
+            break
+    assert seen == {"w-1", "w-2"}
+    api = Api(server, account)
+    leg = connected_leg(api)
+    for _ in range(4):  # whichever worker takes the request, the command reaches the owner
+        api.http = httpx.Client(base_url=server.url, auth=account.auth, timeout=10)
+        assert api.leg(leg["leg_sid"])["node"] == leg["node"]
+    assert api.action(leg["leg_sid"], action="hangup").status_code == 202
+    assert api.wait_terminal(leg["leg_sid"])["hangup_cause"] == "hangup_requested"
+    assert server.process is not None
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(60) == 0  # the parent stops when its workers have
