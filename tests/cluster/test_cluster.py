@@ -16,68 +16,15 @@ from typing import Any
 
 import httpx
 import pytest
-from cryptography.fernet import Fernet
 
+from tests.cluster.nodes import BUS_URL, Cluster, nats_running
 from tests.events.receivers import Answer, HttpReceiver
 from tests.legato_server import (
     POSTGRES_URL,
     Api,
-    LegatoServer,
-    drop_postgres_databases,
-    free_port,
-    new_postgres_database,
 )
 
-BUS_URL = "nats://127.0.0.1:4222"
-SHORT_LEASE = {"LEGATO_LEASE_RENEW_INTERVAL": "0.2", "LEGATO_LEASE_TTL": "1"}
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason="LEGATO_TEST_POSTGRES_URL is not set")]
-
-
-def nats_running() -> bool:
-    import socket
-
-    with socket.socket() as sock:
-        return sock.connect_ex(("127.0.0.1", 4222)) == 0
-
-
-class Cluster:
-    """Nodes n1..nN on one database, one key and the bus, each on its own port."""
-
-    def __init__(self, workdir: Path, lease: dict[str, str] | None = None) -> None:
-        self.workdir = workdir
-        self.lease = lease or SHORT_LEASE
-        self.database_url = new_postgres_database()
-        self.key = Fernet.generate_key().decode()
-        self.nodes: dict[str, LegatoServer] = {}
-
-    def node(self, name: str) -> LegatoServer:
-        if name not in self.nodes:
-            self.nodes[name] = LegatoServer(
-                workdir=self.workdir,
-                database_url=self.database_url,
-                time_scale=5.0,
-                args=["--node", name, "--bus", BUS_URL],
-                env={**self.lease, "LEGATO_SECRET_KEY": self.key, "LEGATO_SECRET_KEY_FILE": ""},
-            )
-        return self.nodes[name]
-
-    def start(self, *names: str) -> list[LegatoServer]:
-        """Start these nodes at once (the first alone first: it migrates the database)."""
-        first, *rest = names
-        self.node(first).start()
-        with concurrent.futures.ThreadPoolExecutor(len(rest) or 1) as pool:
-            list(pool.map(lambda n: self.node(n).start(), rest))
-        return [self.node(n) for n in names]
-
-    def restart(self, name: str) -> LegatoServer:
-        server = self.node(name)
-        server.port = free_port()
-        return server.start()
-
-    def stop(self) -> None:
-        for server in self.nodes.values():
-            server.stop(signal.SIGTERM if "--workers" in server.args else signal.SIGKILL)
-        drop_postgres_databases()
 
 
 @pytest.fixture
