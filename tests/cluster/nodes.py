@@ -25,7 +25,7 @@ class Cluster:
 
     def __init__(self, workdir: Path, lease: dict[str, str] | None = None, time_scale: float = 5.0) -> None:
         self.workdir = workdir
-        self.lease = lease or SHORT_LEASE
+        self.lease = SHORT_LEASE if lease is None else lease
         self.time_scale = time_scale
         self.env: dict[str, dict[str, str]] = {}  # per node name: more environment
         self.database_url = new_postgres_database()
