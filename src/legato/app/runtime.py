@@ -149,7 +149,8 @@ class Runtime:
         if s.bus_url:
             self.cluster = ClusterNode(s.node_name, s.bus_url, self.db, self.nodes, data_centres=s.dc_map,
                                        route_timeout=s.route_timeout, view_ttl=s.lease_renew_interval,
-                                       live_legs=lambda: len(self.switchboard.controllers), limited=self._limited)
+                                       live_legs=lambda: len(self.switchboard.controllers),
+                                       accepting=lambda: not self.drain.draining, limited=self._limited)
             self.lease.status = self.cluster.status
             self.readiness.add("bus", self.cluster.problem)
 

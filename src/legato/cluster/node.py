@@ -32,6 +32,7 @@ class ClusterNode:
         route_timeout: float,
         view_ttl: float,
         live_legs: Callable[[], int],
+        accepting: Callable[[], bool],
         limited: Callable[[str], Awaitable[bool]],
     ) -> None:
         self.name = name
@@ -42,6 +43,7 @@ class ClusterNode:
         self.route_timeout = route_timeout
         self.view_ttl = view_ttl
         self.live_legs = live_legs
+        self.accepting = accepting
         self.limited = limited
         self._view: tuple[float, list[NodeView]] = (0.0, [])
 
@@ -49,8 +51,9 @@ class ClusterNode:
         return command_subject(node)
 
     def status(self) -> dict[str, Any]:
-        """What this node publishes with each lease renewal (cluster/lease.py)."""
-        return {"data_centres": json.dumps(self.data_centres), "live_legs": self.live_legs(), "bus": True}
+        """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
+        new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
+        return {"data_centres": json.dumps(self.data_centres), "live_legs": self.live_legs(), "bus": self.accepting()}
 
     async def start(self, app: ASGIApp) -> None:
         """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
