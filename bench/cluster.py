@@ -51,7 +51,8 @@ def body(number: str) -> dict[str, Any]:
     return {"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": "http://127.0.0.1:9/events"}
 
 
-async def create_legs(urls: list[str], account: Account, legs: int, concurrency: int, number: str) -> list[str]:
+async def create_legs(urls: list[str], account: Account, legs: int, concurrency: int, number: str,
+                      **fields: Any) -> list[str]:
     clients = [httpx.AsyncClient(base_url=url, auth=account.auth, timeout=30) for url in urls]
     path = f"/v2/accounts/{account.account_sid}/legs"
     made: list[str] = []
@@ -59,7 +60,7 @@ async def create_legs(urls: list[str], account: Account, legs: int, concurrency:
 
     async def worker() -> None:
         for n in counter:
-            response = await clients[n % len(clients)].post(path, json=body(number))
+            response = await clients[n % len(clients)].post(path, json=body(number) | fields)
             assert response.status_code == 202, response.text
             made.append(response.json()["response"]["data"]["leg_sid"])
 
@@ -89,19 +90,22 @@ def throughput(nodes: int, legs: int, concurrency: int, workdir: Path) -> dict[s
 
 
 async def command_latency(owner: str, other: str, account: Account, leg_sid: str, count: int) -> dict[str, float]:
+    """Commands to the owner and through another node, interleaved so both see the same load."""
     path = f"/v2/accounts/{account.account_sid}/legs/{leg_sid}/actions"
-    out = {}
-    for name, url in (("local", owner), ("routed", other)):
-        async with httpx.AsyncClient(base_url=url, auth=account.auth, timeout=30) as client:
-            times = []
-            for n in range(count):
+    times: dict[str, list[float]] = {"local": [], "routed": []}
+    async with (httpx.AsyncClient(base_url=owner, auth=account.auth, timeout=30) as local,
+                httpx.AsyncClient(base_url=other, auth=account.auth, timeout=30) as routed):
+        for n in range(count):
+            for name, client in (("local", local), ("routed", routed)):
                 began = time.perf_counter()
                 response = await client.post(path, json={"action": "mute" if n % 2 == 0 else "unmute"})
-                times.append(time.perf_counter() - began)
+                times[name].append(time.perf_counter() - began)
                 assert response.status_code == 202, response.text
-        times.sort()
-        out[f"{name}_p50_ms"] = statistics.median(times) * 1000
-        out[f"{name}_p99_ms"] = times[int(len(times) * 0.99) - 1] * 1000
+    out = {}
+    for name, values in times.items():
+        values.sort()
+        out[f"{name}_p50_ms"] = statistics.median(values) * 1000
+        out[f"{name}_p99_ms"] = values[int(len(values) * 0.99) - 1] * 1000
     return out
 
 
@@ -111,7 +115,8 @@ def routing_and_death(workdir: Path, commands: int, live: int) -> dict[str, floa
     try:
         n1, n2 = cluster.start("n1", "n2")
         account = n1.create_account("--exophone", "08030752400")
-        sids = asyncio.run(create_legs([n1.url], account, live, 8, HUMAN))
+        first = asyncio.run(create_legs([n1.url], account, 1, 1, HUMAN))
+        sids = first + asyncio.run(create_legs([n1.url], account, live - 1, 8, HUMAN, reference_leg_sid=first[0]))
         with httpx.Client(base_url=n2.url, auth=account.auth, timeout=30) as client:
             def connected(sid: str) -> dict[str, Any]:
                 return client.get(f"/v2/accounts/{account.account_sid}/legs/{sid}").json()["response"]["data"]
@@ -144,11 +149,12 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--commands", type=int, default=400)
     parser.add_argument("--live", type=int, default=100)
+    parser.add_argument("--nodes", type=int, nargs="*", default=[1, 2, 3], help="cluster sizes for legs/s")
     args = parser.parse_args()
     os.environ["LEGATO_TEST_POSTGRES_URL"] = args.postgres
     with tempfile.TemporaryDirectory(prefix="legato-cluster-bench-") as tmp:
         workdir = Path(tmp)
-        for nodes in (1, 2, 3):
+        for nodes in args.nodes:
             figures = throughput(nodes, args.legs, args.concurrency, workdir)
             print(f"nodes={nodes} " + " ".join(f"{k}={v:.1f}" for k, v in figures.items()), flush=True)
         figures = routing_and_death(workdir, args.commands, args.live)

@@ -47,8 +47,15 @@ def process_gone(pid: int) -> bool:
 class Lease:
     """This node's hold on its name in the database."""
 
-    def __init__(self, nodes: NodeRepository, name: str, *, ttl: float, renew_every: float,
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        nodes: NodeRepository,
+        name: str,
+        *,
+        ttl: float,
+        renew_every: float,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.nodes = nodes
         self.name = name
         self.ttl = timedelta(seconds=ttl)
@@ -68,8 +75,14 @@ class Lease:
         for _ in range(ATTEMPTS):
             now = self.wall()
             row = await self.nodes.get(self.name)
-            mine: dict[str, Any] = {"lease_expires_at": now + self.ttl, "renewed_at": now, "started_at": now,
-                                    "host": self.host, "pid": self.pid, **self.status()}
+            mine: dict[str, Any] = {
+                "lease_expires_at": now + self.ttl,
+                "renewed_at": now,
+                "started_at": now,
+                "host": self.host,
+                "pid": self.pid,
+                **self.status(),
+            }
             if row is None:
                 if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid, **self.status()):
                     return self._held(1, now)
@@ -117,9 +130,11 @@ class Lease:
     def _held_message(self, row: dict[str, Any], now: datetime) -> str:
         age = (now - row["renewed_at"]).total_seconds()
         left = (row["lease_expires_at"] - now).total_seconds()
-        return (f"node {self.name!r} is already running on this database (pid {row['pid']} on {row['host']}, "
-                f"lease renewed {age:.1f} s ago, expires in {left:.1f} s). Starting would take its live legs. "
-                f"Stop that process first, or start this one with another name (--node NAME).")
+        return (
+            f"node {self.name!r} is already running on this database (pid {row['pid']} on {row['host']}, "
+            f"lease renewed {age:.1f} s ago, expires in {left:.1f} s). Starting would take its live legs. "
+            f"Stop that process first, or start this one with another name (--node NAME)."
+        )
 
     async def _renew_forever(self) -> None:
         failing = False
@@ -130,8 +145,9 @@ class Lease:
                 held = await self.nodes.renew(self.name, self.epoch, now + self.ttl, now, **self.status())
             except Exception as exc:
                 if not failing:
-                    log.error("lease renewal failed node=%s error=%s", self.name, exc,
-                              exc_info=not database_unavailable(exc))
+                    log.error(
+                        "lease renewal failed node=%s error=%s", self.name, exc, exc_info=not database_unavailable(exc)
+                    )
                 failing = True
                 continue
             if failing:

@@ -76,13 +76,14 @@ class ClusterNode:
         return view
 
     async def target(
-        self, account_sid: str, kind: str, create: str | None, sid: str | None, body: dict[str, Any]
+        self, account_sid: str | None, kind: str, create: str | None, sid: str | None, body: dict[str, Any]
     ) -> str | None:
         """The node a POST should run on (None: here). See cluster/routing.py."""
         if create == "bridges":
-            first = (body.get("leg_sids") or [None])[0]
+            sids = body.get("leg_sids")
+            first = sids[0] if isinstance(sids, list) and sids else None
             return await self._owner("legs", account_sid, first) if isinstance(first, str) else None
-        if create == "legs":
+        if create == "legs" and account_sid is not None:
             reference = body.get("reference_leg_sid")
             if isinstance(reference, str):
                 return await self._owner("legs", account_sid, reference)
@@ -91,7 +92,7 @@ class ClusterNode:
             return placement.choose(body, account_sid, await self.limited(account_sid), me, nodes or [me])
         return await self._owner(kind, account_sid, sid) if sid is not None else None
 
-    async def _owner(self, kind: str, account_sid: str, sid: str) -> str | None:
+    async def _owner(self, kind: str, account_sid: str | None, sid: str) -> str | None:
         """The owner of a live leg or active bridge (None: ended or unknown, so any node answers from the store)."""
         found = await owner_of(self.db, kind, account_sid, sid)
         return found[0] if found is not None and found[1] else None

@@ -14,8 +14,6 @@ import base64
 import json
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -29,11 +27,9 @@ RETRY_AFTER = 2
 _COMMAND = re.compile(
     r"^/v2/accounts/(?P<account>[^/]+)/(?:(?P<kind>legs|bridges)/(?P<sid>[^/]+)/"
     r"(?:actions|external-events/[^/]+/redeliver)|(?P<create>legs|bridges))/?$"
+    r"|^/console/(?P<console>legs)/(?P<console_sid>[^/]+)/actions/?$"  # the console's Hang up (cookie auth)
 )
 _DROP = {b"connection", b"transfer-encoding"}
-
-Target = Callable[[str, str, str | None, str | None, dict[str, Any]], Awaitable[str | None]]
-"""(account_sid, kind, create, sid, body) -> the owner node to send the request to, None to serve it here."""
 
 
 class ClusterRouting:
@@ -56,9 +52,9 @@ class ClusterRouting:
             parsed = {}
         owner = await node.target(
             match["account"],
-            match["kind"] or match["create"],
+            match["kind"] or match["create"] or match["console"],
             match["create"],
-            match["sid"],
+            match["sid"] or match["console_sid"],
             parsed if isinstance(parsed, dict) else {},
         )
         if owner is None or owner == node.name:

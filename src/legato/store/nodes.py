@@ -121,13 +121,14 @@ class NodeRepository:
 
 
 
-async def owner_of(engine: AsyncEngine, kind: str, account_sid: str, sid: str) -> tuple[str | None, bool] | None:
-    """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges") of the account; None when unknown."""
-    if kind == "legs":
-        query = select(legs.c.node, LIVE_LEG).where(legs.c.leg_sid == sid, legs.c.account_sid == account_sid)
-    else:
-        query = select(bridges.c.node, ACTIVE_BRIDGE).where(bridges.c.bridge_sid == sid,
-                                                            bridges.c.account_sid == account_sid)
+async def owner_of(engine: AsyncEngine, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:
+    """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges"), of the account when given; None when
+    unknown."""
+    table, key, live = (legs, legs.c.leg_sid, LIVE_LEG) if kind == "legs" else (
+        bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE)
+    query = select(table.c.node, live).where(key == sid)
+    if account_sid is not None:
+        query = query.where(table.c.account_sid == account_sid)
     async with engine.connect() as conn:
         row = (await conn.execute(query)).first()
     return (row[0], bool(row[1])) if row else None
