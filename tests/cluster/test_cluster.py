@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from legato.cluster.placement import NodeView, home_node
 from tests.cluster.nodes import BUS_URL, Cluster, nats_running
 from tests.cluster.test_lease import let_lease_expire
 from tests.events.receivers import Answer, HttpReceiver
@@ -43,6 +44,12 @@ def connected_leg(api: Api, endpoint: str = "http://127.0.0.1:9/events", **field
     leg = created.json()["response"]["data"]
     assert api.wait_state(leg["leg_sid"], "connected")["state"] == "connected"
     return leg
+
+
+def home_on(node: str) -> str:
+    """An account sid whose home node (cluster/placement.py) among n1, n2, n3 is `node`."""
+    views = [NodeView(name, {}, 0) for name in ("n1", "n2", "n3")]
+    return next(sid for sid in (f"AChome{i}" for i in range(100)) if home_node(sid, views).name == node)
 
 
 def written(api: Api, leg_sid: str) -> list[tuple[str, int, str]]:
@@ -100,9 +107,20 @@ def test_a_killed_nodes_legs_end_once_and_its_events_are_delivered_in_order(clus
         assert other["node"] == "n2"
         before = {leg["leg_sid"]: api2.events(leg["leg_sid"]) for leg in held}
         assert all(e["delivery"]["status"] == "pending" for events in before.values() for e in events)
+        limited = Api(n1, n1.create_account("--sid", home_on("n1"), "--exophone", "08030752400", "--cps", "1"))
+        with concurrent.futures.ThreadPoolExecutor(4) as pool:  # its home is n1: queued there at 1 cps
+            queued = list(pool.map(lambda _: limited.create_leg(HUMAN).json()["response"]["data"], range(20)))
+        listed = limited.http.get(limited.base + "/legs").json()["response"]["data"]["legs"]
+        assert {leg["node"] for leg in queued} == {"n1"}
+        assert any(leg["state"] == "enqueued" for leg in listed)
 
-        n1.stop(signal.SIGKILL)  # with live legs and undelivered events
+        n1.stop(signal.SIGKILL)  # with live legs, enqueued legs and undelivered events
         blocked.clear()
+        for leg in queued:  # enqueued or started, each ends once with a clear cause
+            ended = Api(n2, limited.account).wait_terminal(leg["leg_sid"], seconds=60)
+            assert (ended["terminal_status"], ended["hangup_cause"]) == ("failed", "node_lost")
+            names = [e["event_name"] for e in Api(n2, limited.account).events(leg["leg_sid"])]
+            assert names.count("leg_terminated") == 1 and names[-1] == "leg_terminated", names
         for leg in held:
             ended = api3.wait_terminal(leg["leg_sid"], seconds=60)
             assert (ended["terminal_status"], ended["hangup_cause"]) == ("failed", "node_lost")
@@ -183,6 +201,7 @@ def test_an_accounts_cps_holds_across_the_cluster(cluster: Cluster) -> None:
 
 
 SECOND = 1_000_000_000
+HUMAN = "09163816621"  # answered, stays up
 FAILS_FAST = "09163810003"  # 404 after one second of clock time: frees its slot quickly
 
 
