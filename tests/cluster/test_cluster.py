@@ -71,6 +71,13 @@ def test_a_leg_made_through_one_node_is_hung_up_through_another_and_read_through
     owner = leg["node"]
     assert owner in ("n1", "n2", "n3") and api3.leg(leg["leg_sid"])["node"] == owner
     other = next(api for api, name in ((api1, "n1"), (api2, "n2"), (api3, "n3")) if name != owner)
+    stranger = httpx.post(
+        f"{other.server.url}{other.base}/legs/{leg['leg_sid']}/actions",
+        json={"action": "hangup"},
+        auth=("nobody", "wrong"),
+        timeout=10,
+    )
+    assert stranger.status_code == 401  # refused by the node asked, before routing
     hung = other.action(leg["leg_sid"], action="hangup")
     assert hung.status_code == 202, hung.text
     assert hung.json()["response"]["data"]["leg_sid"] == leg["leg_sid"]

@@ -14,6 +14,7 @@ import base64
 import json
 import logging
 import re
+from collections.abc import Awaitable, Callable
 
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -32,18 +33,30 @@ _COMMAND = re.compile(
 _DROP = {b"connection", b"transfer-encoding"}
 
 
-class ClusterRouting:
-    """ASGI middleware: sends commands to the owner node (pass-through on a single node)."""
+Authorized = Callable[[Scope, str], Awaitable[bool]]
+"""(scope, account_sid) -> whether the request's credentials are the account's (api/server.py gives it)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+
+async def _anyone(scope: Scope, account_sid: str) -> bool:
+    return True
+
+
+class ClusterRouting:
+    """ASGI middleware: sends commands to the owner node (pass-through on a single node).
+
+    The credentials are checked before the body is read (as the API's routes do, api/edge.py): a request
+    without them goes on to this node's API, which refuses it without reading its body."""
+
+    def __init__(self, app: ASGIApp, authorized: Authorized = _anyone) -> None:
         self.app = app
+        self.authorized = authorized
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or scope.get(ROUTED):
             return await self.app(scope, receive, send)
         match = _COMMAND.match(scope["path"])
         node = getattr(getattr(scope["app"].state, "runtime", None), "cluster", None)
-        if match is None or node is None:
+        if match is None or node is None or (match["account"] and not await self.authorized(scope, match["account"])):
             return await self.app(scope, receive, send)
         body = await _read_body(receive)
         try:
