@@ -52,11 +52,12 @@ class ClusterRouting:
         self.authorized = authorized
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "POST" or scope.get(ROUTED):
+        runtime = getattr(getattr(scope.get("app"), "state", None), "runtime", None)
+        node = getattr(runtime, "cluster", None)  # None on a single node: nothing to route
+        if node is None or scope["type"] != "http" or scope["method"] != "POST" or scope.get(ROUTED):
             return await self.app(scope, receive, send)
         match = _COMMAND.match(scope["path"])
-        node = getattr(getattr(scope["app"].state, "runtime", None), "cluster", None)
-        if match is None or node is None or (match["account"] and not await self.authorized(scope, match["account"])):
+        if match is None or (match["account"] and not await self.authorized(scope, match["account"])):
             return await self.app(scope, receive, send)
         body = await _read_body(receive)
         try:

@@ -82,11 +82,11 @@ class NodeRepository:
     async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
         """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
         bridge, or an undelivered event."""
+        held = or_(events.c.leg_sid.in_(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name)),
+                   events.c.leg_sid.in_(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name)))
         owns = or_(exists(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name, LIVE_LEG)),
                    exists(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name, ACTIVE_BRIDGE)),
-                   exists(select(events.c.event_sid).where(
-                       events.c.status == "pending",
-                       events.c.leg_sid.in_(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name)))))
+                   exists(select(events.c.event_sid).where(events.c.status == "pending", held)))
         query = select(nodes.c.name, nodes.c.epoch).where(nodes.c.lease_expires_at <= now, nodes.c.name != me, owns)
         async with self._engine.connect() as conn:
             return [(r[0], r[1]) for r in (await conn.execute(query.order_by(nodes.c.name))).all()]
