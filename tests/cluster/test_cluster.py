@@ -10,7 +10,8 @@ import concurrent.futures
 import os
 import signal
 import threading
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,14 @@ def connected_leg(api: Api, endpoint: str = "http://127.0.0.1:9/events", **field
     leg = created.json()["response"]["data"]
     assert api.wait_state(leg["leg_sid"], "connected")["state"] == "connected"
     return leg
+
+
+def wait_for(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
+    """`read()` once `done` says so (or after 60 s, for the assertion that follows to fail)."""
+    deadline = time.monotonic() + 60
+    while not done(value := read()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return value
 
 
 def home_on(node: str) -> str:
@@ -114,6 +123,9 @@ def test_a_killed_nodes_legs_end_once_and_its_events_are_delivered_in_order(clus
         assert other["node"] == "n2"
         before = {leg["leg_sid"]: api2.events(leg["leg_sid"]) for leg in held}
         assert all(e["delivery"]["status"] == "pending" for events in before.values() for e in events)
+        bridge = api2.http.post(f"{api2.base}/bridges", json={"leg_sids": [held[0]["leg_sid"], held[1]["leg_sid"]]})
+        assert bridge.status_code == 201, bridge.text  # made on n1, through n2
+        bridge_sid = bridge.json()["response"]["data"]["bridge_sid"]
         limited = Api(n1, n1.create_account("--sid", home_on("n1"), "--exophone", "08030752400", "--cps", "1"))
         with concurrent.futures.ThreadPoolExecutor(4) as pool:  # its home is n1: queued there at 1 cps
             queued = list(pool.map(lambda _: limited.create_leg(HUMAN).json()["response"]["data"], range(20)))
@@ -141,6 +153,11 @@ def test_a_killed_nodes_legs_end_once_and_its_events_are_delivered_in_order(clus
             delivered = receiver.wait_terminated(leg["leg_sid"], seconds=60)
             assert [e["event_sid"] for e in delivered] == [e["event_sid"] for e in stored]  # all, in order
         assert api3.leg(other["leg_sid"])["state"] == "connected"  # n2's legs are n2's
+        ended_bridge = wait_for(
+            lambda: api3.http.get(f"{api3.base}/bridges/{bridge_sid}").json()["response"]["data"],
+            lambda bridge: bridge["state"] == "terminated",
+        )
+        assert (ended_bridge["state"], ended_bridge["end_reason"]) == ("terminated", "node_lost")
 
         # n1 restarted: its lease had expired and was taken over; it changes nothing it lost.
         lost = {sid: (api2.leg(sid), written(api2, sid)) for sid in before}
