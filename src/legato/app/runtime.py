@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -166,7 +167,7 @@ class Runtime:
                 return False
         return account.cps is not None or account.max_concurrent is not None
 
-    async def _end_legs(self, rows: list[dict], cause: str) -> int:
+    async def _end_legs(self, rows: list[dict[str, Any]], cause: str) -> int:
         return await self.switchboard.reconcile([leg_from_row(r) for r in rows], cause)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
