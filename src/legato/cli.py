@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
+from rich.markup import escape
 
 from legato import __version__
 from legato.commands.accounts import accounts_app, rates_app
@@ -70,6 +72,10 @@ def serve(
                                                 "headers before it is closed (default 10)."),
     drain_timeout: float | None = typer.Option(None, help="On SIGTERM, seconds live legs may run before they "
                                                "are ended with platform_shutdown (default 30)."),
+    bus: str | None = typer.Option(None, "--bus", help="NATS URL of the cluster's bus (nats://127.0.0.1:4222): "
+                                   "this process is one node of a cluster (PostgreSQL database, shared key)."),
+    workers: int | None = typer.Option(None, "--workers", help="Start N node processes behind this API port "
+                                       "(needs --bus and PostgreSQL; node names NAME-1..NAME-N)."),
 ) -> None:
     """Run the API server and call control."""
     from legato.api.protocol import with_header_timeout
@@ -84,14 +90,27 @@ def serve(
     except ValueError as exc:
         err.print(f"[red]error[/red] {exc}")
         raise typer.Exit(2) from None
-    settings = settings_from(host=host, port=port, database_url=database_url, network=network,
-                         time_scale=time_scale, config_file=config, data_centres=data_centres,
-                         account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
-                         queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
-                         header_timeout=header_timeout, drain_timeout=drain_timeout)
+    try:
+        settings = settings_from(host=host, port=port, database_url=database_url, network=network,
+                                 time_scale=time_scale, config_file=config, data_centres=data_centres,
+                                 account_trunk_cps=trunk_limits or None, queue_max_wait=queue_max_wait,
+                                 queue_max_length=queue_max_length, node_name=node, max_body_bytes=max_body_bytes,
+                                 header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus,
+                                 workers=workers)
+    except ValidationError as exc:
+        for problem in exc.errors():
+            where = ".".join(str(part) for part in problem["loc"])
+            message = str(problem["msg"]).removeprefix("Value error, ")
+            err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
+        raise typer.Exit(2) from None
     configure_logging(settings.log_format)
     check_store(settings)  # a missing or wrong secret key stops here, saying what to do
-    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout))
+    if settings.workers > 1:
+        from legato.cluster.workers import run_workers
+
+        raise typer.Exit(run_workers(settings))
+    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout),
+              reuse_port=settings.reuse_port)
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

@@ -87,6 +87,13 @@ class Settings(BaseSettings):
     node_name: str = Field("default", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     lease_renew_interval: float = Field(2.0, gt=0, le=60)
     lease_ttl: float = Field(10.0, gt=0, le=600)
+    # The cluster (see README, "Running a cluster"): the NATS bus nodes send commands over (`--bus`; none: a
+    # single node), how long a command routed to a leg's owner waits for its answer (then 503 + Retry-After),
+    # and how many node processes `serve --workers N` starts behind one API port.
+    bus_url: str | None = None
+    route_timeout: float = Field(5.0, gt=0, le=60)
+    workers: int = Field(1, ge=1, le=256)
+    reuse_port: bool = False  # bind the API port with SO_REUSEPORT (set by `--workers` for its children)
     # A request that changes a leg waits this long (s) for the database while it is unavailable, then gets 503.
     write_wait: float = Field(5.0, gt=0, le=60)
     config_file: Path | None = None
@@ -99,6 +106,11 @@ class Settings(BaseSettings):
             raise ValueError("lease_renew_interval must be shorter than lease_ttl")
         if self.speech_engine not in ENGINES:
             raise ValueError(f"speech_engine must be one of {', '.join(sorted(ENGINES))}")
+        if self.workers > 1 and (self.bus_url is None or not self.database_url.startswith("postgresql")):
+            raise ValueError("workers > 1 needs a bus (--bus nats://...) and a PostgreSQL database_url")
+        if self.workers > 1 and self.network == "sip":
+            raise ValueError("workers > 1 runs the sandbox network; SIP nodes each need their own SIP and RTP "
+                             "ports: run one `legato serve --node NAME --config FILE` per SIP node")
         return self
 
     @property

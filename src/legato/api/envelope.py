@@ -25,6 +25,7 @@ from legato.domain.errors import (
 )
 from legato.domain.ids import new_request_id
 from legato.store.database import RETRY_AFTER, database_unavailable
+from legato.store.writer import Fenced
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,13 @@ def install_error_handlers(app: FastAPI) -> None:
 
     for kind in (SQLAlchemyError, OSError):
         app.add_exception_handler(kind, _infrastructure)
+
+    @app.exception_handler(Fenced)
+    async def _fenced(request: Request, exc: Fenced) -> JSONResponse:
+        """This node was taken over (cluster/takeover.py): it writes nothing more; another node answers."""
+        log.warning("refused on a fenced node path=%s", request.url.path)
+        return await _domain(request, Unavailable("this node was taken over by another; send the request to "
+                                                  "another node", retry_after=RETRY_AFTER))
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

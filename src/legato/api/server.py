@@ -13,11 +13,13 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from legato import __version__
 from legato.api import accounts, admin, bridges, calls, conferences, console, legs, metrics
 from legato.api.access_log import AccessLog
+from legato.api.auth import authenticate
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
 from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
+from legato.cluster.routing import ClusterRouting
 from legato.config import Settings
 from legato.flows.host import FlowHost
 from legato.observability.logs import log_admin_token, log_start
@@ -43,6 +45,15 @@ class JsonBodies:
         await self.app(scope, receive, send)
 
 
+async def _authorized(scope: Scope, account_sid: str) -> bool:
+    """Whether the request carries this account's credentials (checked before a body is read)."""
+    try:
+        await authenticate(Request({**scope, "path_params": {"account_sid": account_sid}}))
+    except Exception:  # refused, or the database is down: this node's API answers (401, 503...)
+        return False
+    return True
+
+
 def create_app(settings: Settings) -> FastAPI:
     """A Legato API server for these settings."""
 
@@ -57,6 +68,8 @@ def create_app(settings: Settings) -> FastAPI:
             await runtime.db.dispose()
             raise
         app.state.runtime = runtime
+        if runtime.cluster is not None:
+            await runtime.cluster.start(app)
         log_start(settings)
         if runtime.new_admin_token is not None:
             log_admin_token(runtime.new_admin_token)
@@ -71,6 +84,7 @@ def create_app(settings: Settings) -> FastAPI:
                   generate_unique_id_function=operation_id,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
+    app.add_middleware(ClusterRouting, authorized=_authorized)  # commands about what another node holds go there
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+import socket
 from types import FrameType
 
 import structlog
@@ -50,7 +51,18 @@ class DrainingServer(uvicorn.Server):
             self.should_exit = True
 
 
-def serve(app: FastAPI, host: str, port: int, http: type[asyncio.Protocol] | str = "auto") -> None:
-    """Serve `app` until drained (first SIGTERM/SIGINT) or told twice; `http` is uvicorn's HTTP protocol."""
+def serve(app: FastAPI, host: str, port: int, http: type[asyncio.Protocol] | str = "auto", *,
+          reuse_port: bool = False) -> None:
+    """Serve `app` until drained (first SIGTERM/SIGINT) or told twice; `http` is uvicorn's HTTP protocol.
+    With `reuse_port`, the port is bound with SO_REUSEPORT (several workers share it, cluster/workers.py)."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http=http)
-    DrainingServer(config, app).run()
+    server = DrainingServer(config, app)
+    if not reuse_port:
+        server.run()
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    server.run(sockets=[sock])

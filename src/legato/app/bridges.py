@@ -102,7 +102,10 @@ class BridgeService:
 
     async def reconcile(self, owner: str, cause: str = "platform_restart") -> int:
         """End bridges left active by node `owner`, which is gone (their legs were ended the same way)."""
-        rows = await self.bridges.active(owner)
+        return await self.end_rows(await self.bridges.active(owner), cause)
+
+    async def end_rows(self, rows: list[dict[str, Any]], cause: str) -> int:
+        """End these active bridges (rows a gone node left) with `cause`, one bridge_terminated each."""
         futures = []
         for row in rows:
             bridge = bridge_from_row(row)

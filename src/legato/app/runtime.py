@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,9 +24,12 @@ from legato.app.rates import RateService
 from legato.app.readiness import Readiness
 from legato.app.transfers import TransferService
 from legato.cluster.lease import Lease
+from legato.cluster.node import ClusterNode
+from legato.cluster.takeover import Takeover
 from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
+from legato.domain.errors import LegatoError
 from legato.domain.leg import Leg
 from legato.domain.numbers import canonical
 from legato.engine.bridges import Bridges
@@ -56,6 +60,7 @@ from legato.store.repositories import (
     LegRepository,
     RateRepository,
 )
+from legato.store.rows import leg_from_row
 from legato.store.secrets import SecretBox
 from legato.store.writer import Writer
 
@@ -133,7 +138,8 @@ class Runtime:
         self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(), self.clock, endpoints=self.endpoints)
         self._build_call_control()
-        self.dispatcher = build_dispatcher(s, Outbox(self.db), self.accounts, self.clock, self.endpoints)
+        outbox = Outbox(self.db, owner=s.node_name if s.bus_url else None)
+        self.dispatcher = build_dispatcher(s, outbox, self.accounts, self.clock, self.endpoints)
         self.writer.add_listener(self.dispatcher.on_commit)
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)
         self.calls = CallService(self.legs.legs)
@@ -150,6 +156,40 @@ class Runtime:
                            flush_timeout=s.drain_flush_timeout)
         self.metrics.gauges.draining = lambda: self.drain.draining
         self.readiness.add("drain", self.drain.readiness)
+        self._build_cluster()
+
+    def _build_cluster(self) -> None:
+        """Takeover of dead nodes (always), and with a bus, this node's part in the cluster (cluster/)."""
+        s = self.settings
+        self.takeover = Takeover(self.nodes, self.lease, deliver=self.dispatcher.on_commit,
+                                 end_legs=self._end_legs, end_bridges=self.bridges.end_rows,
+                                 end_conferences=self._end_conferences)
+        self.cluster: ClusterNode | None = None
+        if s.bus_url:
+            self.cluster = ClusterNode(s.node_name, s.bus_url, self.db, self.nodes, data_centres=s.dc_map,
+                                       route_timeout=s.route_timeout, view_ttl=s.lease_renew_interval,
+                                       live_legs=lambda: len(self.switchboard.controllers),
+                                       accepting=lambda: not self.drain.draining, limited=self._limited)
+            self.lease.status = self.cluster.status
+            self.readiness.add("bus", self.cluster.problem)
+
+    async def _limited(self, account_sid: str) -> bool:
+        """Whether the account has limits (its creates then all go to its home node, cluster/placement.py)."""
+        if any(key.startswith(account_sid + ":") for key in self.settings.account_trunk_cps):
+            return True
+        account = self._accounts_by_sid.get(account_sid)
+        if account is None:  # newer than the copies: read it (an unknown sid is left to the API's 401/404)
+            try:
+                account = await self.accounts.get(account_sid)
+            except LegatoError:
+                return False
+        return account.cps is not None or account.max_concurrent is not None
+
+    async def _end_legs(self, rows: list[dict[str, Any]], cause: str) -> int:
+        return await self.switchboard.reconcile([leg_from_row(r) for r in rows], cause)
+
+    async def _end_conferences(self, dead_node: str, cause: str) -> int:
+        return await self.conferences.reconcile(dead_node, cause)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
         """Where the account fetches a recording (with its API credentials)."""
@@ -166,7 +206,7 @@ class Runtime:
         self.throttle = Throttle(self.clock, self._start_waiting, max_queue=s.queue_max_length,
                                  max_queue_total=s.queue_max_total)
         engine = Bridges(self.clock, switchboard)
-        switchboard.on_launch.append(self.placement.occupy)
+        switchboard.on_launch += [self._stamp_owner, self.placement.occupy]
         switchboard.on_end += [self.placement.vacate, lambda leg: self.throttle.forget(leg.leg_sid), engine.leg_ended]
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
@@ -182,6 +222,9 @@ class Runtime:
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
                                              endpoints=self.endpoints)
 
+    def _stamp_owner(self, leg: Leg) -> None:
+        leg.node = self.settings.node_name
+
     def _start_waiting(self, leg_sid: str, at: datetime) -> None:
         """The throttle opened a slot for an enqueued leg: dial it (or free the slot if it is gone)."""
         if self.switchboard.get(leg_sid) is None:
@@ -194,14 +237,14 @@ class Runtime:
         s = self.settings
         await migrate(self.db)
         source = key_source(s.database_url, s.secret_key.get_secret_value() if s.secret_key else None,
-                            s.secret_key_file)
+                            s.secret_key_file, cluster=s.bus_url is not None)
         fingerprint = await unlock(self.db, self.accounts.box, source)
         log.info("store database=%s secret_key=%s key_fingerprint=%s",
                  display_url(s.database_url), source.where, fingerprint)
 
     async def start(self) -> None:
-        """Open the store, take this node's lease (LeaseHeld when a running process has it), reconcile the legs
-        of nodes that are gone (this node's previous incarnation included), then take calls."""
+        """Open the store, take this node's lease (LeaseHeld when a running process has it), end what this
+        node's previous incarnation left live, take over nodes that are dead, then take calls."""
         await self.open_store()
         self.new_admin_token = await self.admin.ensure()
         self.writer.owner = (self.lease.name, await self.lease.acquire())
@@ -209,25 +252,22 @@ class Runtime:
         await self.writer.start()
         await self._reconcile()
         await self.dispatcher.start()
+        await self.takeover.run_once()
+        self.takeover.start()
         await self._refresh_accounts()
         self._refresher = asyncio.create_task(self._keep_accounts_fresh(), name="legato-accounts")
         await self.switchboard.start()
 
     async def _reconcile(self) -> None:
-        """End what nodes that are gone left live: this node's own previous incarnation (platform_restart)
-        and nodes whose lease expired (node_lost). A living node's legs are left alone."""
-        for owner in sorted(await self.nodes.owners_of_live_work()):
-            if owner == self.lease.name:
-                cause = "platform_restart"
-            elif await self.lease.claim_dead(owner):
-                cause = "node_lost"
-            else:
-                continue
-            ended = await self.switchboard.reconcile(await self.legs.legs.live(owner), cause)
-            bridges = await self.bridges.reconcile(owner, cause)
-            conferences = await self.conferences.reconcile(owner, cause)
-            log.warning("reconciled what node %s left live legs=%d bridges=%d conferences=%d cause=%s", owner, ended,
-                        bridges, conferences, cause)
+        """End what this node's own previous incarnation left live (platform_restart). Other nodes' legs are
+        left to their owner, or to the takeover once its lease has expired (cluster/takeover.py)."""
+        owner, cause = self.lease.name, "platform_restart"
+        ended = await self.switchboard.reconcile(await self.legs.legs.live(owner), cause)
+        bridges = await self.bridges.reconcile(owner, cause)
+        conferences = await self.conferences.reconcile(owner, cause)
+        if ended or bridges or conferences:
+            log.warning("reconciled what node %s left live legs=%d bridges=%d conferences=%d cause=%s", owner,
+                        ended, bridges, conferences, cause)
 
     async def _database_problem(self) -> str | None:
         if self.writer.fenced:
@@ -269,6 +309,9 @@ class Runtime:
         return self.legs.inbound_leg(account, call.caller, call.called)
 
     async def stop(self) -> None:
+        await self.takeover.stop()
+        if self.cluster is not None:
+            await self.cluster.stop()
         self.throttle.close()
         if self._refresher is not None:
             self._refresher.cancel()

@@ -47,8 +47,15 @@ def process_gone(pid: int) -> bool:
 class Lease:
     """This node's hold on its name in the database."""
 
-    def __init__(self, nodes: NodeRepository, name: str, *, ttl: float, renew_every: float,
-                 wall: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self,
+        nodes: NodeRepository,
+        name: str,
+        *,
+        ttl: float,
+        renew_every: float,
+        wall: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.nodes = nodes
         self.name = name
         self.ttl = timedelta(seconds=ttl)
@@ -60,6 +67,7 @@ class Lease:
         self.expires: datetime | None = None
         self.lost = False
         self.on_lost: list[Callable[[], None]] = []
+        self.status: Callable[[], dict[str, Any]] = dict  # what the node publishes with each renewal
         self._task: asyncio.Task[None] | None = None
 
     async def acquire(self) -> int:
@@ -67,10 +75,16 @@ class Lease:
         for _ in range(ATTEMPTS):
             now = self.wall()
             row = await self.nodes.get(self.name)
-            mine: dict[str, Any] = {"lease_expires_at": now + self.ttl, "renewed_at": now, "started_at": now,
-                                    "host": self.host, "pid": self.pid}
+            mine: dict[str, Any] = {
+                "lease_expires_at": now + self.ttl,
+                "renewed_at": now,
+                "started_at": now,
+                "host": self.host,
+                "pid": self.pid,
+                **self.status(),
+            }
             if row is None:
-                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid):
+                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid, **self.status()):
                     return self._held(1, now)
                 continue
             if row["lease_expires_at"] > now and not self._previous_incarnation(row):
@@ -78,22 +92,6 @@ class Lease:
             if await self.nodes.take(self.name, row["epoch"], **mine):
                 return self._held(row["epoch"] + 1, now)
         raise LeaseHeld(f"node {self.name!r}: other processes keep taking this name; is more than one starting?")
-
-    async def claim_dead(self, owner: str) -> bool:
-        """Take over node `owner` if its lease is gone (bumping its epoch fences it); True if we did."""
-        for _ in range(ATTEMPTS):
-            now = self.wall()
-            row = await self.nodes.get(owner)
-            if row is None:  # legs of a name that never held a lease (from before leases existed)
-                await self.nodes.insert(owner, 0, now, now, None, None)
-                continue
-            if row["lease_expires_at"] > now:
-                return False
-            if await self.nodes.take(owner, row["epoch"]):
-                log.warning("took over node %s (lease expired %s) at epoch %d", owner,
-                            row["lease_expires_at"].isoformat(), row["epoch"] + 1)
-                return True
-        return False
 
     def start(self) -> None:
         """Renew the lease every `renew_every` seconds until stopped."""
@@ -132,9 +130,11 @@ class Lease:
     def _held_message(self, row: dict[str, Any], now: datetime) -> str:
         age = (now - row["renewed_at"]).total_seconds()
         left = (row["lease_expires_at"] - now).total_seconds()
-        return (f"node {self.name!r} is already running on this database (pid {row['pid']} on {row['host']}, "
-                f"lease renewed {age:.1f} s ago, expires in {left:.1f} s). Starting would take its live legs. "
-                f"Stop that process first, or start this one with another name (--node NAME).")
+        return (
+            f"node {self.name!r} is already running on this database (pid {row['pid']} on {row['host']}, "
+            f"lease renewed {age:.1f} s ago, expires in {left:.1f} s). Starting would take its live legs. "
+            f"Stop that process first, or start this one with another name (--node NAME)."
+        )
 
     async def _renew_forever(self) -> None:
         failing = False
@@ -142,11 +142,12 @@ class Lease:
             await asyncio.sleep(self.renew_every)
             now = self.wall()
             try:
-                held = await self.nodes.renew(self.name, self.epoch, now + self.ttl, now)
+                held = await self.nodes.renew(self.name, self.epoch, now + self.ttl, now, **self.status())
             except Exception as exc:
                 if not failing:
-                    log.error("lease renewal failed node=%s error=%s", self.name, exc,
-                              exc_info=not database_unavailable(exc))
+                    log.error(
+                        "lease renewal failed node=%s error=%s", self.name, exc, exc_info=not database_unavailable(exc)
+                    )
                 failing = True
                 continue
             if failing:

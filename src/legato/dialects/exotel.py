@@ -73,6 +73,7 @@ def leg_resource(leg: Leg) -> dict[str, Any]:
         "dc_code": leg.dc_code,
         "nso_code": leg.nso_code,
         "reference_leg_sid": leg.reference_leg_sid,
+        "node": leg.node,
         "amd_params": leg.extra.get("amd_params"),
         "time_limit": leg.time_limit,
         "timeout": leg.timeout,

@@ -120,6 +120,7 @@ class Leg:
     sip_response_code: int | None = None
     sip_reason: str | None = None
     event_sequence: int = 0
+    node: str | None = None  # the node that owns the leg while it is live (its last writer once ended)
     extra: LegExtra = field(default_factory=lambda: LegExtra())
 
     def __post_init__(self) -> None:

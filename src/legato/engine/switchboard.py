@@ -103,8 +103,8 @@ class Switchboard:
         self.controllers[leg.leg_sid] = controller
         now = at or self.clock.now()
         effects = controller.machine.handle(first, now)
+        self._launched(leg)  # before the snapshot: hooks stamp the leg (its owner node)
         accepted = dataclasses.replace(leg, extra=dict(leg.extra))
-        self._launched(leg)
         try:
             durable = await self._durable(self._apply(controller, effects, new=True, act=False, at=now))
         except BaseException:

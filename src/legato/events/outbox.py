@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from legato.store.nodes import pending_of
 from legato.store.tables import delivery_attempts, events
 
 log = logging.getLogger(__name__)
@@ -34,8 +35,9 @@ _UPDATE_EVENT = (
 class Outbox:
     """Reads of the outbox and the recorder of delivery attempts."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, owner: str | None = None) -> None:
         self._engine = engine
+        self.owner = owner  # a cluster node claims only the events of what it holds (store/nodes.py)
         self._attempts: list[dict[str, Any]] = []
         self._updates: list[dict[str, Any]] = []
         self._waiters: list[asyncio.Future[None]] = []
@@ -45,8 +47,10 @@ class Outbox:
 
     # ---- reads -------------------------------------------------------------------------
     async def claim_pending(self) -> list[dict[str, Any]]:
-        """Every event not yet delivered or given up, per leg in sequence order (taken over at start)."""
-        query = select(events).where(events.c.status == "pending").order_by(events.c.leg_sid, events.c.sequence)
+        """Every event not yet delivered or given up (of what `owner` holds, if set), per leg in sequence order
+        (taken over at start)."""
+        query = select(events).where(events.c.status == "pending") if self.owner is None else pending_of(self.owner)
+        query = query.order_by(events.c.leg_sid, events.c.sequence)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]

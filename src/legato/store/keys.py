@@ -43,12 +43,20 @@ class KeySource:
         return str(self.path) if self.path is not None else "memory (in-memory database)"
 
 
-def key_source(database_url: str, value: str | None = None, path: Path | None = None) -> KeySource:
-    """Where this database's key comes from (see the module docstring); KeyProblem when it is not configured."""
+def key_source(database_url: str, value: str | None = None, path: Path | None = None, *,
+               cluster: bool = False) -> KeySource:
+    """Where this database's key comes from (see the module docstring); KeyProblem when it is not configured.
+
+    A cluster node (`cluster`) needs the cluster's key given as a value or a path: a key kept or generated
+    beside one node's database would let that node alone sign and read the accounts' webhook secrets."""
     if value:
         return KeySource(value=value)
     if path is not None:
         return KeySource(path=path.expanduser().resolve())
+    if cluster:
+        raise KeyProblem("A cluster node (--bus) needs the cluster's secret key, the same on every node, never "
+                         "one generated per node: " + _HOW + ". Make a key once with: python3 -c "
+                         "'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())'")
     database = sqlite_path(database_url)
     if database is not None:
         return KeySource(path=database.with_suffix(".key"))

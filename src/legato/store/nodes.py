@@ -1,16 +1,38 @@
-"""Node rows: who holds which name, at which epoch, until when; and which nodes own live legs."""
+"""Node rows: who holds which name, at which epoch, until when; what it serves; and taking a dead one over."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, union, update
+from sqlalchemy import exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import LegState
-from legato.store.tables import bridges, conferences, legs, nodes
+from legato.store.tables import bridges, events, legs, nodes
+
+LIVE_LEG = legs.c.state != LegState.TERMINAL.value
+ACTIVE_BRIDGE = bridges.c.state == "active"
+
+
+@dataclass
+class Inheritance:
+    """What a takeover moved to the survivor: the dead node's live legs and active bridges, and its
+    undelivered events (per leg in sequence order)."""
+
+    legs: list[dict[str, Any]] = field(default_factory=list)
+    bridges: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+
+def pending_of(owner: str) -> Any:
+    """Pending events of the legs and bridges node `owner` holds."""
+    of_legs = select(legs.c.leg_sid).where(legs.c.node == owner)
+    of_bridges = select(bridges.c.bridge_sid).where(bridges.c.node == owner)
+    return select(events).where(events.c.status == "pending",
+                                or_(events.c.leg_sid.in_(of_legs), events.c.leg_sid.in_(of_bridges)))
 
 
 class NodeRepository:
@@ -25,12 +47,13 @@ class NodeRepository:
         return dict(row) if row else None
 
     async def insert(self, name: str, epoch: int, expires: datetime, now: datetime, host: str | None,
-                     pid: int | None) -> bool:
+                     pid: int | None, **values: Any) -> bool:
         """Create the name's row; False when another process created it first."""
         try:
             async with self._engine.begin() as conn:
                 await conn.execute(insert(nodes).values(name=name, epoch=epoch, lease_expires_at=expires,
-                                                        renewed_at=now, started_at=now, host=host, pid=pid))
+                                                        renewed_at=now, started_at=now, host=host, pid=pid,
+                                                        **values))
         except IntegrityError:
             return False
         return True
@@ -42,18 +65,70 @@ class NodeRepository:
         async with self._engine.begin() as conn:
             return (await conn.execute(query)).rowcount == 1
 
-    async def renew(self, name: str, epoch: int, expires: datetime, now: datetime) -> bool:
-        """Extend the lease; False when the name is at another epoch (this holder was fenced)."""
+    async def renew(self, name: str, epoch: int, expires: datetime, now: datetime, **values: Any) -> bool:
+        """Extend the lease (publishing `values`); False when the name is at another epoch (fenced)."""
         query = (update(nodes).where(nodes.c.name == name, nodes.c.epoch == epoch)
-                 .values(lease_expires_at=expires, renewed_at=now))
+                 .values(lease_expires_at=expires, renewed_at=now, **values))
         async with self._engine.begin() as conn:
             return (await conn.execute(query)).rowcount == 1
 
-    async def owners_of_live_work(self) -> set[str]:
-        """Names of the nodes that own a live leg, an active bridge or an active conference."""
-        query = union(
-            select(legs.c.node).where(legs.c.state != LegState.TERMINAL.value, legs.c.node.is_not(None)),
-            select(bridges.c.node).where(bridges.c.state == "active", bridges.c.node.is_not(None)),
-            select(conferences.c.node).where(conferences.c.state == "active", conferences.c.node.is_not(None)))
+    async def live(self, now: datetime) -> list[dict[str, Any]]:
+        """Cluster nodes (answering on the bus) whose lease holds at `now`, by name."""
+        query = (select(nodes).where(nodes.c.lease_expires_at > now, nodes.c.bus.is_(True))
+                 .order_by(nodes.c.name))
         async with self._engine.connect() as conn:
-            return {row[0] for row in (await conn.execute(query)).all()}
+            return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
+    async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
+        """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
+        bridge, or an undelivered event."""
+        held = or_(events.c.leg_sid.in_(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name)),
+                   events.c.leg_sid.in_(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name)))
+        owns = or_(exists(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name, LIVE_LEG)),
+                   exists(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name, ACTIVE_BRIDGE)),
+                   exists(select(events.c.event_sid).where(events.c.status == "pending", held)))
+        query = select(nodes.c.name, nodes.c.epoch).where(nodes.c.lease_expires_at <= now, nodes.c.name != me, owns)
+        async with self._engine.connect() as conn:
+            return [(r[0], r[1]) for r in (await conn.execute(query.order_by(nodes.c.name))).all()]
+
+    async def take_over(self, dead: str, seen_epoch: int, now: datetime, me: str,
+                        my_epoch: int) -> Inheritance | None:
+        """Take node `dead` over if its lease is still expired at `seen_epoch` (None when another node did, or it
+        came back): one transaction bumps its epoch (fencing it), reads what it held and moves those rows to
+        `me`, so exactly one survivor inherits them and a restart of `dead` finds nothing of them."""
+        fence = (update(nodes).where(nodes.c.name == dead, nodes.c.epoch == seen_epoch,
+                                     nodes.c.lease_expires_at <= now).values(epoch=seen_epoch + 1))
+        async with self._engine.begin() as conn:
+            if (await conn.execute(fence)).rowcount != 1:
+                return None
+            got = Inheritance()
+            got.legs = [dict(r) for r in (await conn.execute(
+                select(legs).where(legs.c.node == dead, LIVE_LEG).order_by(legs.c.leg_sid))).mappings().all()]
+            got.bridges = [dict(r) for r in (await conn.execute(
+                select(bridges).where(bridges.c.node == dead, ACTIVE_BRIDGE)
+                .order_by(bridges.c.bridge_sid))).mappings().all()]
+            got.events = [dict(r) for r in (await conn.execute(
+                pending_of(dead).order_by(events.c.leg_sid, events.c.sequence))).mappings().all()]
+            with_events = {row["leg_sid"] for row in got.events}
+            mine = {"node": me, "node_epoch": my_epoch}
+            await conn.execute(update(legs).where(legs.c.node == dead, or_(
+                LIVE_LEG, legs.c.leg_sid.in_(with_events))).values(mine))
+            await conn.execute(update(bridges).where(bridges.c.node == dead, or_(
+                ACTIVE_BRIDGE, bridges.c.bridge_sid.in_(with_events))).values(mine))
+        return got
+
+
+
+
+
+async def owner_of(engine: AsyncEngine, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:
+    """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges"), of the account when given; None when
+    unknown."""
+    table, key, live = (legs, legs.c.leg_sid, LIVE_LEG) if kind == "legs" else (
+        bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE)
+    query = select(table.c.node, live).where(key == sid)
+    if account_sid is not None:
+        query = query.where(table.c.account_sid == account_sid)
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).first()
+    return (row[0], bool(row[1])) if row else None

@@ -120,6 +120,7 @@ legs = Table(
     Index("ix_legs_account_sid_leg_sid", "account_sid", "leg_sid"),
     Index("ix_legs_state", "state"),
     Index("ix_legs_call_sid", "call_sid"),
+    Index("ix_legs_node", "node"),
 )
 
 events = Table(
@@ -178,6 +179,7 @@ bridges = Table(
     Column("node_epoch", Integer, nullable=True),
     Index("ix_bridges_account_sid_bridge_sid", "account_sid", "bridge_sid"),
     Index("ix_bridges_state", "state"),
+    Index("ix_bridges_node", "node"),
 )
 
 conferences = Table(
@@ -222,6 +224,9 @@ nodes = Table(
     Column("started_at", UTCDateTime, nullable=False),
     Column("host", String(255), nullable=True),
     Column("pid", Integer, nullable=True),
+    Column("data_centres", Text, nullable=True),  # JSON {dc_code: [nso_code, ...]} this node serves
+    Column("live_legs", Integer, nullable=True),  # its live legs at the last renewal (placement by load)
+    Column("bus", Boolean, nullable=True),  # true when it answers commands on the bus (a cluster node)
 )
 
 idempotency_keys = Table(

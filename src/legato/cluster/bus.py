@@ -1,0 +1,82 @@
+"""The cluster's bus (NATS): a subject per node for commands, request/reply with a bounded wait.
+
+A node subscribes to `legato.node.<name>.http`; any node sends a request there and waits for the
+reply. Each request is handled in its own task, so a slow command does not hold up the next one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+import nats
+from nats.aio.client import Client
+from nats.aio.msg import Msg
+from nats.errors import NoRespondersError, TimeoutError
+
+log = logging.getLogger(__name__)
+Handler = Callable[[bytes], Awaitable[bytes]]
+
+
+class NoAnswer(RuntimeError):
+    """The node did not answer in time (gone, or the bus is down)."""
+
+
+def command_subject(node: str) -> str:
+    """Where node `node` takes commands."""
+    return f"legato.node.{node}.http"
+
+
+class Bus:
+    """One NATS connection of this node."""
+
+    def __init__(self, url: str, name: str) -> None:
+        self.url = url
+        self.name = name
+        self._nc: Client | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def connect(self) -> None:
+        self._nc = await nats.connect(
+            self.url, name=f"legato-{self.name}", connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=0.5
+        )
+
+    @property
+    def connected(self) -> bool:
+        return self._nc is not None and self._nc.is_connected
+
+    async def serve(self, subject: str, handler: Handler) -> None:
+        """Answer requests on `subject` with `handler(payload)`."""
+        assert self._nc is not None
+
+        async def on_message(msg: Msg) -> None:
+            task = asyncio.create_task(self._answer(msg, handler), name=f"bus-{subject}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        await self._nc.subscribe(subject, cb=on_message)
+
+    async def _answer(self, msg: Msg, handler: Handler) -> None:
+        try:
+            reply = await handler(msg.data)
+        except Exception:
+            log.exception("bus request failed subject=%s", msg.subject)
+            return
+        if msg.reply:
+            await msg.respond(reply)
+
+    async def request(self, subject: str, payload: bytes, wait: float) -> bytes:
+        """The reply to `payload` on `subject`; NoAnswer when nobody answers within `wait` seconds."""
+        if self._nc is None or not self._nc.is_connected:
+            raise NoAnswer("this node is not connected to the bus")
+        try:
+            return (await self._nc.request(subject, payload, timeout=wait)).data
+        except (TimeoutError, NoRespondersError) as exc:
+            raise NoAnswer(f"no answer on {subject} within {wait:g} s") from exc
+
+    async def close(self) -> None:
+        if self._tasks:
+            await asyncio.wait(set(self._tasks), timeout=2)
+        if self._nc is not None and not self._nc.is_closed:
+            await self._nc.drain()

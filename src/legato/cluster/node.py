@@ -1,0 +1,98 @@
+"""This process as a node of a cluster: its bus, its view of the live nodes, and where a command goes."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.types import ASGIApp
+
+from legato.cluster import placement
+from legato.cluster.bus import Bus, command_subject
+from legato.cluster.placement import NodeView
+from legato.cluster.routing import serve_routed
+from legato.store.nodes import NodeRepository, owner_of
+
+
+class ClusterNode:
+    """One node of a cluster on a shared database and a NATS bus."""
+
+    def __init__(
+        self,
+        name: str,
+        bus_url: str,
+        db: AsyncEngine,
+        nodes: NodeRepository,
+        *,
+        data_centres: dict[str, list[str]],
+        route_timeout: float,
+        view_ttl: float,
+        live_legs: Callable[[], int],
+        accepting: Callable[[], bool],
+        limited: Callable[[str], Awaitable[bool]],
+    ) -> None:
+        self.name = name
+        self.bus = Bus(bus_url, name)
+        self.db = db
+        self.nodes = nodes
+        self.data_centres = data_centres
+        self.route_timeout = route_timeout
+        self.view_ttl = view_ttl
+        self.live_legs = live_legs
+        self.accepting = accepting
+        self.limited = limited
+        self._view: tuple[float, list[NodeView]] = (0.0, [])
+
+    def subject(self, node: str) -> str:
+        return command_subject(node)
+
+    def status(self) -> dict[str, Any]:
+        """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
+        new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
+        return {"data_centres": json.dumps(self.data_centres), "live_legs": self.live_legs(), "bus": self.accepting()}
+
+    async def start(self, app: ASGIApp) -> None:
+        """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
+        await self.bus.connect()
+        await self.bus.serve(self.subject(self.name), lambda payload: serve_routed(app, payload))
+
+    async def stop(self) -> None:
+        await self.bus.close()
+
+    async def problem(self) -> str | None:
+        """Readiness: a node off the bus cannot take the commands routed to it."""
+        return None if self.bus.connected else f"not connected to the bus at {self.bus.url}"
+
+    async def live_nodes(self) -> list[NodeView]:
+        """The live nodes, as read at most `view_ttl` seconds ago."""
+        at, view = self._view
+        if time.monotonic() - at > self.view_ttl:
+            view = [NodeView.from_row(r) for r in await self.nodes.live(datetime.now(UTC))]
+            self._view = (time.monotonic(), view)
+        return view
+
+    async def target(
+        self, account_sid: str | None, kind: str, create: str | None, sid: str | None, body: dict[str, Any]
+    ) -> str | None:
+        """The node a POST should run on (None: here). See cluster/routing.py."""
+        if create == "bridges":
+            sids = body.get("leg_sids")
+            first = sids[0] if isinstance(sids, list) and sids else None
+            return await self._owner("legs", account_sid, first) if isinstance(first, str) else None
+        if create == "legs" and account_sid is not None:
+            reference = body.get("reference_leg_sid")
+            if isinstance(reference, str):
+                return await self._owner("legs", account_sid, reference)
+            me = NodeView(self.name, self.data_centres, self.live_legs())
+            nodes = [me if n.name == self.name else n for n in await self.live_nodes()]
+            return placement.choose(body, account_sid, await self.limited(account_sid), me, nodes or [me])
+        return await self._owner(kind, account_sid, sid) if sid is not None else None
+
+    async def _owner(self, kind: str, account_sid: str | None, sid: str) -> str | None:
+        """The owner of a live leg or active bridge (None: ended or unknown, so any node answers from the store)."""
+        found = await owner_of(self.db, kind, account_sid, sid)
+        return found[0] if found is not None and found[1] else None
