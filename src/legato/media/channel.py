@@ -16,7 +16,8 @@ from typing import Any
 
 from legato.media import base
 from legato.media.amd_params import AmdParams
-from legato.media.channel_core import ChannelCore, Notice, Recognise, RecordingDone
+from legato.media.channel_core import ChannelCore
+from legato.media.channel_events import Notice, Recognise, RecordingDone
 from legato.media.g711 import SAMPLE_RATE
 from legato.media.gather import SpeechOptions
 from legato.media.recorder import write_recording

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from legato.media import base, g711, rtp
 from legato.media.amd_feed import AmdFeed
 from legato.media.amd_params import AmdParams
+from legato.media.channel_events import Address, Datagram, Event, Notice, Recognise, RecordingDone
 from legato.media.digit_sender import DigitSender
 from legato.media.dtmf import DtmfDetector
 from legato.media.gather import Gather, GatherResult, SpeechOptions
@@ -30,47 +30,9 @@ from legato.media.telephone_event import TelephoneEventReceiver
 RTCP_INTERVAL = 5.0
 MAX_LAG = 0.1  # the prompt clock fell this far behind (a stalled loop): do not burst
 _ids = itertools.count(1)
-Address = tuple[str, int]
+__all__ = ["ChannelCore", "Datagram", "Event", "Notice", "Recognise", "RecordingDone"]
 
 
-@dataclass(frozen=True, slots=True)
-class Datagram:
-    """A packet to send: RTP from the leg's port, or RTCP from the port above it."""
-
-    data: bytes
-    addr: Address
-    rtcp: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class Notice:
-    """A notification to report (base.* names)."""
-
-    name: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True, slots=True)
-class RecordingDone:
-    """A finished recording: write `pcm` to `path` (off the media loop), then report `result`."""
-
-    path: Path
-    pcm: bytes
-    result: dict[str, Any] = field(default_factory=dict)
-    transcribe: bool = False  # then recognise `pcm` and report transcription_completed
-
-
-@dataclass(frozen=True, slots=True)
-class Recognise:
-    """A gather ended on speech: recognise `pcm` (off the media loop), then report gather_completed with
-    `result` plus speech_result and confidence."""
-
-    pcm: bytes
-    options: SpeechOptions
-    result: dict[str, Any] = field(default_factory=dict)
-
-
-Event = Notice | RecordingDone | Recognise
 
 
 class ChannelCore:

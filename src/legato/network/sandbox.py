@@ -58,7 +58,6 @@ import itertools
 import math
 import secrets
 import time
-import wave
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,12 +69,12 @@ from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
 from legato.media.gather import AUTO_SPEECH_TIMEOUT
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
+from legato.network.sandbox_audio import wav_seconds, write_silence
 from legato.network.sandbox_streams import SandboxStreams
 
 SILENT_KEYS = "0009"  # numbers ending so never key anything into a gather
 REFUSES_TRANSFER = "0010"  # legs to numbers ending so refuse a blind transfer (REFER answered 603)
 INBOUND_KEYS = "1234"
-MAX_SILENCE_SECONDS = 3600  # the longest simulated recording written
 _ids = itertools.count(1)
 
 
@@ -213,7 +212,7 @@ class SandboxNetwork:
         if started is None:
             return None
         name = f"{conference_sid}.wav"
-        frames = _write_silence(self.recordings_dir / started[1], name, self._seconds() - started[0])
+        frames = write_silence(self.recordings_dir / started[1], name, self._seconds() - started[0])
         return {"file": name, "duration_ms": frames // 8}
 
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
@@ -278,7 +277,7 @@ class SandboxNetwork:
         if command.kind == "say":
             seconds = self.delays.play_seconds * math.ceil(len(command.text or "") / 10)
         else:
-            seconds = _wav_seconds(command.path) if command.path else self.delays.play_seconds
+            seconds = wav_seconds(command.path) if command.path else self.delays.play_seconds
         loop = command.loop
         now = self._seconds()
         timer: TimerHandle | None = None
@@ -359,7 +358,7 @@ class SandboxNetwork:
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{leg_sid}-{stamp}-{secrets.token_hex(3)}.wav"
         target = self.recordings_dir / folder if folder else self.recordings_dir
-        frames = _write_silence(target, name, self._seconds() - started)
+        frames = write_silence(target, name, self._seconds() - started)
         result = {"recording_id": rec_id, "file": name, "duration_ms": frames // 8, "direction": direction,
                   "reason": reason}
         self._signals(leg_sid, m.MediaEvent("recording_completed", result))
@@ -369,27 +368,6 @@ class SandboxNetwork:
                 "recording_id": rec_id, "file": name, "status": "completed", "text": text,
                 "confidence": 1.0 if text else 0.0}))
         return {"recording_id": rec_id, "duration_ms": frames // 8}
-
-
-def _write_silence(folder: Path, name: str, seconds: float) -> int:
-    """Write `seconds` (capped) of 8 kHz silence to folder/name; returns the frames written."""
-    folder.mkdir(parents=True, exist_ok=True)
-    frames = int(min(max(0.0, seconds), MAX_SILENCE_SECONDS) * 8000)
-    with wave.open(str(folder / name), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * frames)
-    return frames
-
-
-def _wav_seconds(path: str) -> float:
-    """The length of a WAV file; ValidationFailed when it is not one."""
-    try:
-        with wave.open(path, "rb") as wav:
-            return wav.getnframes() / float(wav.getframerate())
-    except (OSError, wave.Error, EOFError) as exc:
-        raise ValidationFailed(f"url is not a readable WAV file ({exc})", field="url") from None
 
 
 _Handler = Callable[[SandboxNetwork, str, _LegMedia, MediaCommand], "dict[str, Any] | Awaitable[dict[str, Any]]"]
