@@ -102,7 +102,7 @@ def tree_cpu_seconds(pid: int) -> float:
             text = Path(f"/proc/{entry}/stat").read_text()
         except OSError:
             continue
-        fields = text[text.rindex(")") + 2:].split()  # after "pid (comm) "
+        fields = text[text.rindex(")") + 2 :].split()  # after "pid (comm) "
         parents[int(entry)] = int(fields[1])
         stats[int(entry)] = fields
     family, frontier = {pid}, [pid]
@@ -155,8 +155,11 @@ async def offer(url: str, auth: tuple[str, str], endpoint: str, legs: int, rate:
     if failures:
         raise RuntimeError(f"{failures} creates were not accepted")
     ordered = sorted(latencies)
-    return {"achieved_legs_per_s": round(legs / seconds, 1), "create_p50_ms": round(statistics.median(ordered), 1),
-            "create_p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1)}
+    return {
+        "achieved_legs_per_s": round(legs / seconds, 1),
+        "create_p50_ms": round(statistics.median(ordered), 1),
+        "create_p99_ms": round(ordered[int(len(ordered) * 0.99) - 1], 1),
+    }
 
 
 def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int) -> dict[str, object]:
@@ -195,9 +198,23 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
         time.sleep(2.0)
         idle_ms_per_s = (tree_cpu_seconds(pid) - idle0) * 1000 / 2.0
         if args.profile:
-            profiler = subprocess.Popen(["py-spy", "record", "-p", str(pid), "-f", "raw", "-r", "200", "--native",
-                                         "-o", args.profile + ("" if database.startswith("sqlite") else ".pg")],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            profiler = subprocess.Popen(
+                [
+                    "py-spy",
+                    "record",
+                    "-p",
+                    str(pid),
+                    "-f",
+                    "raw",
+                    "-r",
+                    "200",
+                    "--native",
+                    "-o",
+                    args.profile + ("" if database.startswith("sqlite") else ".pg"),
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             time.sleep(1.0)
         cpu0, wall0 = tree_cpu_seconds(pid), time.monotonic()
         load = asyncio.run(offer(url, account.auth, endpoint, args.legs, args.rate))
@@ -209,11 +226,18 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
             profiler.wait(60)
             profiler = None
         cpu_ms = (cpu1 - cpu0) * 1000
-        return {"database": database.split(":", 1)[0], "legs": args.legs, "offered_legs_per_s": args.rate,
-                **load, "measured_wall_s": round(wall1 - wall0, 2), "server_cpu_s": round(cpu1 - cpu0, 2),
-                "server_cpu_share_of_one_core": round((cpu1 - cpu0) / (wall1 - wall0), 3),
-                "idle_cpu_ms_per_s": round(idle_ms_per_s, 1), "first_leg_to_last_webhook_s": round(first_leg_s, 3),
-                "cpu_ms_per_leg": round(cpu_ms / args.legs, 3)}
+        return {
+            "database": database.split(":", 1)[0],
+            "legs": args.legs,
+            "offered_legs_per_s": args.rate,
+            **load,
+            "measured_wall_s": round(wall1 - wall0, 2),
+            "server_cpu_s": round(cpu1 - cpu0, 2),
+            "server_cpu_share_of_one_core": round((cpu1 - cpu0) / (wall1 - wall0), 3),
+            "idle_cpu_ms_per_s": round(idle_ms_per_s, 1),
+            "first_leg_to_last_webhook_s": round(first_leg_s, 3),
+            "cpu_ms_per_leg": round(cpu_ms / args.legs, 3),
+        }
     finally:
         if profiler is not None:
             profiler.kill()
@@ -245,9 +269,12 @@ def main() -> None:
         receiver.terminate()
         receiver.wait(5)
         drop_postgres_databases()
-    report = {"machine": f"{platform.node()} {os.cpu_count()} cpus {platform.python_version()}",
-              "load_average_before": round(load0, 2), "load_average_after": round(os.getloadavg()[0], 2),
-              "runs": results}
+    report = {
+        "machine": f"{platform.node()} {os.cpu_count()} cpus {platform.python_version()}",
+        "load_average_before": round(load0, 2),
+        "load_average_after": round(os.getloadavg()[0], 2),
+        "runs": results,
+    }
     print(json.dumps(report, indent=2))
     for result in results:
         print(f"cpu_ms_per_leg {result['database']} {result['cpu_ms_per_leg']}")
