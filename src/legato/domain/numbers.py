@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -72,6 +73,7 @@ def parse_number(value: str, field: str, region: str = DEFAULT_REGION) -> Addres
                            field=field)
 
 
+@functools.lru_cache(maxsize=4096)  # pure, and the same exophones and numbers come again and again
 def parse_address(value: str, field: str, region: str = DEFAULT_REGION) -> Address:
     """Parse a number (national numbers read in `region`) or a SIP URI, whichever the value is."""
     if value.lower().startswith(("sip:", "sips:")):
