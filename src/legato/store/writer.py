@@ -20,7 +20,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
-from legato.store.database import database_unavailable
+from legato.store.database import blocking_sqlite_engine, database_unavailable
 from legato.store.rows import event_to_row, leg_to_row
 from legato.store.tables import bridges, events, legs, nodes
 
@@ -119,6 +120,8 @@ class Writer:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._blocking = blocking_sqlite_engine(engine)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="legato-writer") if self._blocking else None
         self._queue = _Batch()  # filling
         self._queued = 0
         self._full: list[_Batch] = []  # sealed, waiting their turn
@@ -159,6 +162,9 @@ class Writer:
             self._task.cancel()
             log.error("stopping with writes the database did not take; the next start reconciles these legs")
             self._settle_all(RuntimeError("stopped before the database took the write"))
+        if self._blocking is not None and self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._blocking.dispose)
+            self._thread.shutdown(wait=False)
 
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
@@ -218,8 +224,12 @@ class Writer:
         retry = 0
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    await self._write(conn, batch, tolerant=retry > 0)
+                if self._blocking is not None:  # SQLite: the whole transaction in the writer's thread
+                    await asyncio.get_running_loop().run_in_executor(self._thread, self._write_blocking, batch,
+                                                                     retry > 0)
+                else:
+                    async with self._engine.begin() as conn:
+                        await self._write(conn, batch, tolerant=retry > 0)
             except Fenced as exc:
                 self._fence(batch, exc)
                 return
@@ -267,28 +277,44 @@ class Writer:
             hook()
 
     async def _write(self, conn: AsyncConnection, batch: _Batch, *, tolerant: bool) -> None:
+        plan = self._statements(batch, tolerant, conn.dialect.name)
+        result = None
+        while (step := plan.send(result)) is not None:
+            result = await conn.execute(*step)
+
+    def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
+        """`_write` on the blocking SQLite engine, in the writer's thread: one round trip per transaction."""
+        assert self._blocking is not None
+        with self._blocking.begin() as conn:
+            plan = self._statements(batch, tolerant, conn.dialect.name)
+            result = None
+            while (step := plan.send(result)) is not None:
+                result = conn.execute(*step)
+
+    def _statements(self, batch: _Batch, tolerant: bool, dialect: str) -> Generator[Any, Any, None]:
+        """The transaction's statements with their parameters, each sent back its result; None at the end."""
         if self.owner is not None:
             name, epoch = self.owner
             fence = update(nodes).where(nodes.c.name == name, nodes.c.epoch == epoch).values(epoch=epoch)
-            if (await conn.execute(fence)).rowcount != 1:
+            if (yield (fence,)).rowcount != 1:
                 raise Fenced(f"node {name} is no longer at epoch {epoch}")
         for table, rows in ((legs, batch.legs), (bridges, batch.bridges)):
             key = table.primary_key.columns.keys()[0]
             fresh = [r.row for r in rows.values() if r.new]
             if fresh:
-                await conn.execute(_insert(conn, table, tolerant), fresh)
+                yield _insert(dialect, table, tolerant), fresh
             changed = [r.row for r in rows.values() if tolerant or not r.new]
             if changed:
-                await conn.execute(_UPDATE[table.name], [{**{k: v for k, v in row.items() if k != key},
-                                                          "b_" + key: row[key]} for row in changed])
+                yield _UPDATE[table.name], [{**{k: v for k, v in row.items() if k != key}, "b_" + key: row[key]}
+                                            for row in changed]
         rows = batch.all_events()
         if rows:
-            await conn.execute(_insert(conn, events, tolerant), rows)
+            yield _insert(dialect, events, tolerant), rows
+        yield None
 
 
-def _insert(conn: AsyncConnection, table: Table, tolerant: bool) -> Any:
+def _insert(dialect: str, table: Table, tolerant: bool) -> Any:
     """INSERT; `tolerant` skips rows already there (a retry after a commit whose outcome was unknown)."""
     if not tolerant:
         return insert(table)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
