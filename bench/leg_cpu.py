@@ -138,7 +138,10 @@ async def offer(url: str, auth: tuple[str, str], endpoint: str, legs: int, rate:
             nonlocal failures
             async with slots:
                 started = time.perf_counter()
-                response = await client.post(url, json=body)
+                try:
+                    response = await client.post(url, json=body)
+                except (httpx.ReadError, httpx.RemoteProtocolError):  # the server closed an idle keep-alive
+                    response = await client.post(url, json=body)  # connection as the request went: once more
                 latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 202:
                 failures += 1
