@@ -18,6 +18,7 @@ checks that the node still holds that epoch, so a node whose name was taken over
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -122,6 +123,7 @@ class Writer:
         self._engine = engine
         self._blocking = blocking_sqlite_engine(engine)
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="legato-writer") if self._blocking else None
+        self._held: AsyncConnection | None = None  # PostgreSQL: the connection commits go on
         self._queue = _Batch()  # filling
         self._queued = 0
         self._full: list[_Batch] = []  # sealed, waiting their turn
@@ -162,6 +164,10 @@ class Writer:
             self._task.cancel()
             log.error("stopping with writes the database did not take; the next start reconciles these legs")
             self._settle_all(RuntimeError("stopped before the database took the write"))
+        if self._held is not None:
+            held, self._held = self._held, None
+            with contextlib.suppress(Exception):
+                await held.close()
         if self._blocking is not None and self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._blocking.dispose)
             self._thread.shutdown(wait=False)
@@ -228,8 +234,7 @@ class Writer:
                     await asyncio.get_running_loop().run_in_executor(self._thread, self._write_blocking, batch,
                                                                      retry > 0)
                 else:
-                    async with self._engine.begin() as conn:
-                        await self._write(conn, batch, tolerant=retry > 0)
+                    await self._write_held(batch, tolerant=retry > 0)
             except Fenced as exc:
                 self._fence(batch, exc)
                 return
@@ -281,6 +286,26 @@ class Writer:
         result = None
         while (step := plan.send(result)) is not None:
             result = await conn.execute(*step)
+
+    async def _write_held(self, batch: _Batch, *, tolerant: bool) -> None:
+        """`_write` on a connection the writer keeps (on PostgreSQL; checking one out of the pool for each
+        commit costs a ping of three round trips and a reset). A failure gives it back; the next commit
+        takes a fresh one."""
+        if self._held is None:
+            self._held = await self._engine.connect() if self._engine.dialect.name == "postgresql" else None
+        conn = self._held
+        if conn is None:
+            async with self._engine.begin() as fresh:
+                await self._write(fresh, batch, tolerant=tolerant)
+            return
+        try:
+            async with conn.begin():
+                await self._write(conn, batch, tolerant=tolerant)
+        except BaseException:
+            self._held = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
 
     def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
         """`_write` on the blocking SQLite engine, in the writer's thread: one round trip per transaction."""
