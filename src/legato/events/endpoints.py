@@ -118,6 +118,12 @@ async def system_resolver(host: str) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
+@functools.lru_cache(maxsize=1024)
+def _literal(host: str) -> IPAddress:
+    """The address a host written as an IP address is; ValueError for a name."""
+    return ipaddress.ip_address(host.strip("[]"))
+
+
 class EndpointPolicy:
     """Refuses endpoints that resolve to addresses Legato must not connect to."""
 
@@ -164,7 +170,7 @@ class EndpointPolicy:
         Raises Unresolvable when the host does not resolve, EndpointRefused when any address is refused.
         """
         try:
-            found = [ipaddress.ip_address(host.strip("[]"))]
+            found = [_literal(host)]
         except ValueError:
             try:
                 found = await self.resolver(host)
