@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import ipaddress
+import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from legato.events.connections import BODY_READ_LIMIT, ConnectionPool, ExchangeFailed
-from legato.events.endpoints import EndpointPolicy, EndpointRefused
+from legato.events.endpoints import EndpointPolicy, EndpointRefused, IPAddress
 from tests.legato_server import free_port
 
 REQUEST = b"POST /events HTTP/1.1\r\nhost: 127.0.0.1\r\ncontent-length: 2\r\n\r\n{}"
@@ -190,3 +198,63 @@ async def test_nothing_listening_and_refused_addresses() -> None:
     with pytest.raises(EndpointRefused):
         await strict.exchange("http", "127.0.0.1", free_port(), REQUEST)
     await connections.aclose()
+
+
+def certificate(tmp_path: Path) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 and hooks.example.test, and its key (PEM files)."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legato test")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
+            .not_valid_after(now + timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
+                                                        x509.DNSName("hooks.example.test")]), critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+async def test_https_checks_the_certificate_against_the_url_host(tmp_path: Path) -> None:
+    cert_file, key_file = certificate(tmp_path)
+    served = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    served.load_cert_chain(cert_file, key_file)
+    names: list[str | None] = []
+    served.sni_callback = lambda sock, name, context: names.append(name)  # type: ignore[assignment,func-returns-value]
+    async def ok(connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        await answer(OK, writer)
+        return True
+
+    server = Server(ok)
+    server.server = await asyncio.start_server(server._handle, "127.0.0.1", 0, ssl=served)
+    try:
+        trusting = ConnectionPool(EndpointPolicy(allow_loopback=True))
+        trusting.tls = ssl.create_default_context(cafile=str(cert_file))
+        resolving = EndpointPolicy(allow_loopback=True, resolver=lambda host: _loopback())
+        by_name = ConnectionPool(resolving)
+        by_name.tls = trusting.tls
+        untrusting = ConnectionPool(EndpointPolicy(allow_loopback=True))  # the system's CAs only
+        first = await trusting.exchange("https", "127.0.0.1", server.port, REQUEST)
+        second = await by_name.exchange("https", "hooks.example.test", server.port, REQUEST)
+        with pytest.raises(ExchangeFailed) as refused:
+            await untrusting.exchange("https", "127.0.0.1", server.port, REQUEST)
+        wrong = ConnectionPool(resolving)
+        wrong.tls = trusting.tls
+        with pytest.raises(ExchangeFailed) as misnamed:  # the certificate does not name this host
+            await wrong.exchange("https", "other.example.test", server.port, REQUEST)
+        for pool in (trusting, by_name, untrusting, wrong):
+            await pool.aclose()
+    finally:
+        server.server.close()
+    assert (first.status_code, second.status_code) == (204, 204)
+    assert (refused.value.kind, misnamed.value.kind) == ("connect", "connect")
+    assert "hooks.example.test" in names  # the TLS server name is the URL's host, not the address
+    assert server.requests == 2
+
+
+async def _loopback() -> list[IPAddress]:
+    return [ipaddress.ip_address("127.0.0.1")]
