@@ -43,8 +43,11 @@ class Server:
         try:
             for request in range(1_000_000):
                 head = await reader.readuntil(b"\r\n\r\n")
-                length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                              if line.lower().startswith(b"content-length:"))
+                length = next(
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                )
                 await reader.readexactly(length)
                 self.requests += 1
                 if not await self.script(number, request, reader, writer):
@@ -100,11 +103,13 @@ async def test_connections_are_kept_alive_and_reused(serve: Callable[[Script], A
 
 
 async def test_a_kept_alive_connection_the_peer_dropped_is_replaced(
-        serve: Callable[[Script], Awaitable[Server]]) -> None:
+    serve: Callable[[Script], Awaitable[Server]],
+) -> None:
     # The first connection answers its first request, then drops the second unanswered (a server closing
     # an idle connection as the request goes out): the request goes again on a new connection.
-    async def drop_second(connection: int, request: int, reader: asyncio.StreamReader,
-                          writer: asyncio.StreamWriter) -> bool:
+    async def drop_second(
+        connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         if connection == 1 and request == 1:
             return False
         await answer(OK, writer)
@@ -119,16 +124,19 @@ async def test_a_kept_alive_connection_the_peer_dropped_is_replaced(
     assert (server.connections, server.requests) == (2, 3)
 
 
-@pytest.mark.parametrize(("reply", "kind"), [
-    (b"HTTP/1.1 200 OK\r\ncontent-len", "read"),  # closed in the middle of the head
-    (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", "read"),  # closed before the body's end
-    (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "protocol"),  # not HTTP at all
-    (b"HTTP/1.1 200 OK\r\nx-pad: " + b"a" * 100_000, "protocol"),  # a head that never ends
-])
-async def test_answers_that_are_not_complete_http_fail(serve: Callable[[Script], Awaitable[Server]],
-                                                       reply: bytes, kind: str) -> None:
-    async def broken(connection: int, request: int, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> bool:
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        (b"HTTP/1.1 200 OK\r\ncontent-len", "read"),  # closed in the middle of the head
+        (b"HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nshort", "read"),  # closed before the body's end
+        (b"SSH-2.0-OpenSSH_9.2\r\n\r\n", "protocol"),  # not HTTP at all
+        (b"HTTP/1.1 200 OK\r\nx-pad: " + b"a" * 100_000, "protocol"),  # a head that never ends
+    ],
+)
+async def test_answers_that_are_not_complete_http_fail(
+    serve: Callable[[Script], Awaitable[Server]], reply: bytes, kind: str
+) -> None:
+    async def broken(connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         await answer(reply, writer)
         return False
 
@@ -142,26 +150,35 @@ async def test_answers_that_are_not_complete_http_fail(serve: Callable[[Script],
 
 
 async def test_a_body_ended_by_closing_and_interim_answers(serve: Callable[[Script], Awaitable[Server]]) -> None:
-    async def old_style(connection: int, request: int, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> bool:
-        await answer(b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 503 Service Unavailable\r\nretry-after: 7\r\n\r\n"
-                     + b"x" * 1000, writer)
+    async def old_style(
+        connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
+        await answer(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.0 503 Service Unavailable\r\nretry-after: 7\r\n\r\n" + b"x" * 1000,
+            writer,
+        )
         return False
 
     server = await serve(old_style)
     connections = pool()
     result = await connections.exchange("http", "127.0.0.1", server.port, REQUEST)
     await connections.aclose()
-    assert (result.status_code, result.retry_after, result.body_bytes, result.body_over_limit) == \
-        (503, "7", 1000, False)
+    assert (result.status_code, result.retry_after, result.body_bytes, result.body_over_limit) == (
+        503,
+        "7",
+        1000,
+        False,
+    )
 
 
 async def test_a_long_body_is_measured_up_to_the_limit_and_the_connection_closed(
-        serve: Callable[[Script], Awaitable[Server]]) -> None:
+    serve: Callable[[Script], Awaitable[Server]],
+) -> None:
     size = BODY_READ_LIMIT * 4
 
-    async def long_body(connection: int, request: int, reader: asyncio.StreamReader,
-                        writer: asyncio.StreamWriter) -> bool:
+    async def long_body(
+        connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> bool:
         await answer(b"HTTP/1.1 500 Oops\r\ncontent-length: %d\r\n\r\n" % size + b"s" * size, writer)
         return True
 
@@ -182,8 +199,7 @@ async def test_at_most_limit_connections_per_host(serve: Callable[[Script], Awai
 
     server = await serve(slow)
     connections = pool(limit=2)
-    answers = await asyncio.gather(*(connections.exchange("http", "127.0.0.1", server.port, REQUEST)
-                                     for _ in range(8)))
+    answers = await asyncio.gather(*(connections.exchange("http", "127.0.0.1", server.port, REQUEST) for _ in range(8)))
     await connections.aclose()
     assert [a.status_code for a in answers] == [204] * 8
     assert (server.most_open, server.connections, server.requests) == (2, 2, 8)
@@ -205,17 +221,28 @@ def certificate(tmp_path: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "legato test")])
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(minutes=5))
-            .not_valid_after(now + timedelta(hours=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
-                                                        x509.DNSName("hooks.example.test")]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=5))
+        .not_valid_after(now + timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("hooks.example.test")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
     cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
     cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
+    key_file.write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     return cert_file, key_file
 
 
@@ -225,6 +252,7 @@ async def test_https_checks_the_certificate_against_the_url_host(tmp_path: Path)
     served.load_cert_chain(cert_file, key_file)
     names: list[str | None] = []
     served.sni_callback = lambda sock, name, context: names.append(name)  # type: ignore[assignment,func-returns-value]
+
     async def ok(connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
         await answer(OK, writer)
         return True
