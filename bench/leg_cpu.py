@@ -178,7 +178,7 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
         pid = server.process.pid
         base, _ = receiver_count(poll, count_url)
 
-        def settle(expected: int, deadline_s: float = 120) -> float:
+        def settle(expected: int, deadline_s: float = 120, every: float = 0.05) -> float:
             """Wait until the receiver holds `expected` webhooks; returns when the last one arrived."""
             deadline = time.monotonic() + deadline_s
             while True:
@@ -189,11 +189,11 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
                     return time.monotonic()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"only {received - base} of {expected} webhooks arrived")
-                time.sleep(0.05)
+                time.sleep(every)
 
         first = time.monotonic()
         asyncio.run(offer(url, account.auth, endpoint, 1, args.rate))
-        first_leg_s = settle(EVENTS_PER_LEG) - first
+        first_leg_s = settle(EVENTS_PER_LEG, every=0.002) - first
         asyncio.run(offer(url, account.auth, endpoint, args.warmup, args.rate))
         settle(EVENTS_PER_LEG * (1 + args.warmup))
         time.sleep(1.0)

@@ -12,6 +12,8 @@ import structlog
 import uvicorn
 from fastapi import FastAPI
 
+from legato.domain.numbers import prepare_region
+
 log = structlog.get_logger("legato.server")
 
 
@@ -54,6 +56,7 @@ class DrainingServer(uvicorn.Server):
 def serve(app: FastAPI, host: str, port: int, http: type[asyncio.Protocol] | str = "auto") -> None:
     """Serve `app` until drained (first SIGTERM/SIGINT) or told twice; `http` is uvicorn's HTTP protocol."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, http=http)
+    prepare_region()  # the default region's numbering plan, before the first leg needs it
     settle_garbage_collector()
     DrainingServer(config, app).run()
 
