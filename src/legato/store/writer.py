@@ -11,6 +11,10 @@ of one leg collapse into the newest, so memory grows with the events made during
 with every change. Retried inserts tolerate rows an ambiguous earlier commit already wrote. A write
 the database refuses for good (a bad row) fails alone, per leg.
 
+On a SQLite file each transaction runs whole in the writer's own thread on a blocking engine (aiosqlite
+would cross threads about three times per statement); on PostgreSQL it goes on a connection the writer
+keeps. Either way the statements come from one plan (`_statements`).
+
 Every row is stamped with the owner node and its epoch; with an owner set, each transaction first
 checks that the node still holds that epoch, so a node whose name was taken over writes nothing more.
 """
