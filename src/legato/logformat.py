@@ -47,6 +47,10 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, stream: Tex
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.captureWarnings(True)  # Python warnings become records too, in the same format
+    # No line shows a record's source file, thread or process: skip finding them for every record (the
+    # logging HOWTO's "Optimization"; about a fifth of a line's cost).
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = False
     for name, quiet in QUIET.items():
         logging.getLogger(name).setLevel(quiet)
     structlog.configure(

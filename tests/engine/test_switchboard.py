@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
+from typing import Any
 
 from legato.domain import machine as m
 from legato.domain.leg import LegState, TerminalStatus
@@ -54,3 +56,28 @@ async def test_a_media_action_reports_its_end_as_an_action_event(tmp_path: Path)
         await e.commits.wait(leg.leg_sid, "play_completed")
         (row,) = [r for r in e.commits.rows if r["event_name"] == "play_completed"]
         assert row["payload"]["event_data"]["data"]["play_id"] == result["play_id"]
+
+
+async def test_a_signal_that_changes_nothing_writes_nothing(tmp_path: Path) -> None:
+    async with engine(tmp_path) as e:
+        leg = await dial_until(e, "+919163810010", 1.0, "leg_ringing")
+        written: list[str] = []
+        submit = e.switchboard.writer.submit
+
+        def counted(snapshot: Any, *args: Any, **kwargs: Any) -> Any:
+            written.append(snapshot.state.value)
+            return submit(snapshot, *args, **kwargs)
+
+        e.switchboard.writer.submit = counted  # type: ignore[method-assign]
+        e.switchboard.signal(leg.leg_sid, m.Ringing())  # a second 180 Ringing: the leg is ringing already
+        assert written == []
+        await e.switchboard.command(leg.leg_sid, m.Hangup())
+        e.switchboard.signal(leg.leg_sid, m.MediaStats({"packets_received": 7}))  # no event, but a change
+        assert written == ["terminal", "terminal"]
+        await e.commits.wait(leg.leg_sid, "leg_terminated")
+        for _ in range(100):
+            stored = await e.legs.get("acme", leg.leg_sid)
+            if stored is not None and stored.extra.get(m.RTCP_KEY):
+                break
+            await asyncio.sleep(0.02)
+        assert stored is not None and stored.extra[m.RTCP_KEY] == {"packets_received": 7}

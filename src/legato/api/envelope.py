@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -40,7 +41,21 @@ def envelope(request: Request, http_code: int, data: Any = None, error: dict[str
     """`{"request_id", "method", "http_code", "response": {"error_data", "data"}}`."""
     body = {"request_id": new_request_id(), "method": request.method, "http_code": http_code,
             "response": {"error_data": error, "data": data}}
-    return JSONResponse(jsonable_encoder(body), status_code=http_code, headers=headers)
+    try:  # plain JSON types (what the resources are) need no walk through jsonable_encoder first
+        return _Rendered(_render(body), status_code=http_code, headers=headers)
+    except (TypeError, ValueError):
+        return JSONResponse(jsonable_encoder(body), status_code=http_code, headers=headers)
+
+
+_render = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode
+"""JSONResponse's own rendering (starlette's JSONResponse.render), as a str."""
+
+
+class _Rendered(JSONResponse):
+    """A JSONResponse whose content was rendered already."""
+
+    def render(self, content: Any) -> bytes:
+        return content.encode("utf-8") if isinstance(content, str) else super().render(content)
 
 
 def dialect_response(request: Request, fmt: str, document: Any) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import secrets
 import time
@@ -25,6 +26,7 @@ from legato.store.secrets import SecretBox, hash_token, token_matches
 _SID = re.compile(r"^[A-Za-z0-9_\-]{3,64}$")
 _AUTH_CACHE_SECONDS = 5.0
 CLEARABLE = frozenset({"cps", "max_concurrent", "inbound_endpoint"})  # fields `update` can set to none (unlimited)
+_AMD_NAMES = frozenset(f.name for f in fields(AmdParams))
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +82,7 @@ class AccountService:
         self.box = box
         self.clock = clock
         self._auth_cache: dict[tuple[str, str], tuple[float, Account]] = {}
+        self._auth_lookups: dict[tuple[str, str], asyncio.Future[Account]] = {}
 
     async def create(self, *, sid: str | None = None, name: str | None = None, cps: int | None = None,
                      max_concurrent: int | None = None, inbound_endpoint: str | None = None,
@@ -236,13 +239,20 @@ class AccountService:
         now = time.monotonic()
         if cached and now - cached[0] < _AUTH_CACHE_SECONDS:
             return _enabled(cached[1])
+        lookup = self._auth_lookups.get(key)
+        if lookup is None:  # one query for all the requests with these credentials that arrive meanwhile
+            lookup = self._auth_lookups[key] = asyncio.ensure_future(self._lookup(api_key, api_token, key))
+            lookup.add_done_callback(lambda _: self._auth_lookups.pop(key, None))
+        return await asyncio.shield(lookup)
+
+    async def _lookup(self, api_key: str, api_token: str, key: tuple[str, str]) -> Account:
         row = await self.repo.by_api_key(api_key)
         if row is None or not token_matches(api_token, row["token_hash"]):
             raise Unauthorized("invalid api_key or api_token")
         account = account_from_row(row)
         if len(self._auth_cache) > 10_000:
             self._auth_cache.clear()
-        self._auth_cache[key] = (now, account)
+        self._auth_cache[key] = (time.monotonic(), account)
         return _enabled(account)
 
 
@@ -254,10 +264,11 @@ def _enabled(account: Account) -> Account:
 
 def check_amd_params(values: dict[str, Any], field: str = "amd_params") -> dict[str, Any]:
     """AMD overrides, validated: known names only, values AmdParams accepts."""
-    known = {f.name for f in fields(AmdParams)}
+    if not values:
+        return {}
     for name in values:
-        if name not in known:
-            raise ValidationFailed(f"{field}.{name} is not an AMD parameter (known: {', '.join(sorted(known))})",
+        if name not in _AMD_NAMES:
+            raise ValidationFailed(f"{field}.{name} is not an AMD parameter (known: {', '.join(sorted(_AMD_NAMES))})",
                                    field=f"{field}.{name}")
     try:
         AmdParams.from_dict(values)

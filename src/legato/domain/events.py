@@ -52,5 +52,6 @@ def iso(moment: datetime | None) -> str | None:
     """ISO 8601 UTC with nine fractional digits and a Z, as the seed writes timestamps."""
     if moment is None:
         return None
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond:06d}000Z"
+    m = moment if moment.tzinfo is UTC else moment.astimezone(UTC)
+    return (f"{m.year:04d}-{m.month:02d}-{m.day:02d}T{m.hour:02d}:{m.minute:02d}:{m.second:02d}."
+            f"{m.microsecond:06d}000Z")

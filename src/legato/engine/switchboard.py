@@ -158,7 +158,12 @@ class Switchboard:
         if isinstance(event, m.MediaEvent) and event.name in ("recording_completed", "transcription_completed"):
             event = self._with_recording_url(controller.leg, event)
         now = at or self.clock.now()
-        self._watch(self._apply(controller, controller.machine.handle(event, now), at=now))
+        before = _fingerprint(controller.leg)
+        effects = controller.machine.handle(event, now)
+        if not any(isinstance(e, m.Emit) for e in effects) and _fingerprint(controller.leg) == before:
+            self._act(controller, effects)  # a repeated or late signal that changed nothing: nothing to write
+            return
+        self._watch(self._apply(controller, effects, at=now))
 
     def feed(self, leg_sid: str, event: m.Input) -> asyncio.Future[None]:
         """Feed an input to a live leg now; Conflict when the leg is not live or refuses it.
@@ -355,3 +360,11 @@ class Switchboard:
         self.network.attach_leg(call.call_ref, leg.leg_sid)
         self._watch(self._apply(controller, controller.machine.handle(m.Incoming(), self.clock.now()), new=True))
         return leg.leg_sid
+
+
+_LEG_FIELDS = tuple(f.name for f in dataclasses.fields(Leg) if f.name != "extra")
+
+
+def _fingerprint(leg: Leg) -> tuple[Any, ...]:
+    """Everything a snapshot of the leg would write (compared before and after an input)."""
+    return (*(getattr(leg, name) for name in _LEG_FIELDS), dict(leg.extra))

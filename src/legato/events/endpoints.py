@@ -12,6 +12,7 @@ when the server itself binds to a loopback address (a developer machine).
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import re
 import socket
@@ -26,6 +27,7 @@ IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Resolver = Callable[[str], Awaitable[list[IPAddress]]]
 """host name -> its addresses; raises OSError or TimeoutError when it does not resolve."""
 RESOLVE_TIMEOUT = 3.0
+_VERDICTS_KEPT = 4096
 EVENT_SCHEMES = ("http", "https", "grpc", "grpcs")
 _LABEL = re.compile(r"(?!-)[a-z0-9_-]{1,63}(?<!-)")
 
@@ -68,7 +70,11 @@ def parse_url(value: str, field: str, schemes: Iterable[str] = EVENT_SCHEMES) ->
     The host must be an IP address or a DNS name of labels of 1-63 letters, digits, `-` or `_` (after
     IDNA), the port 1-65535; gRPC endpoints are exactly `grpc(s)://host:port`.
     """
-    schemes = tuple(schemes)
+    return _parse_url(value, field, tuple(schemes))
+
+
+@functools.lru_cache(maxsize=4096)  # pure; a leg's endpoint is checked at create and at every attempt
+def _parse_url(value: str, field: str, schemes: tuple[str, ...]) -> httpx.URL:
     if any(ord(char) < 0x21 or ord(char) == 0x7F for char in value):
         raise ValidationFailed(f"{field} must not contain spaces or control characters (CR, LF, ...)", field=field)
     try:
@@ -112,6 +118,12 @@ async def system_resolver(host: str) -> list[IPAddress]:
     return [ipaddress.ip_address(info[4][0].split("%")[0]) for info in infos]
 
 
+@functools.lru_cache(maxsize=1024)
+def _literal(host: str) -> IPAddress:
+    """The address a host written as an IP address is; ValueError for a name."""
+    return ipaddress.ip_address(host.strip("[]"))
+
+
 class EndpointPolicy:
     """Refuses endpoints that resolve to addresses Legato must not connect to."""
 
@@ -120,6 +132,7 @@ class EndpointPolicy:
         self.allowed: tuple[IPNetwork, ...] = tuple(ipaddress.ip_network(n, strict=False) for n in allowed)
         self.allow_loopback = allow_loopback
         self.resolver = resolver
+        self._verdicts: dict[IPAddress, str | None] = {}  # refuses() by address (the policy never changes)
 
     @classmethod
     def for_server(cls, bind_host: str, allowed: Iterable[str] = ()) -> EndpointPolicy:
@@ -128,6 +141,16 @@ class EndpointPolicy:
 
     def refuses(self, address: IPAddress) -> str | None:
         """Why `address` is refused, or None when it may be used."""
+        try:
+            return self._verdicts[address]
+        except KeyError:
+            pass
+        if len(self._verdicts) >= _VERDICTS_KEPT:
+            self._verdicts.clear()
+        reason = self._verdicts[address] = self._refuses(address)
+        return reason
+
+    def _refuses(self, address: IPAddress) -> str | None:
         if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
             address = address.ipv4_mapped
         if any(address in network for network in self.allowed if network.version == address.version):
@@ -147,7 +170,7 @@ class EndpointPolicy:
         Raises Unresolvable when the host does not resolve, EndpointRefused when any address is refused.
         """
         try:
-            found = [ipaddress.ip_address(host.strip("[]"))]
+            found = [_literal(host)]
         except ValueError:
             try:
                 found = await self.resolver(host)

@@ -6,10 +6,12 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, Engine, event, text
+from sqlalchemy import create_engine as create_blocking_engine
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import StaticPool
 
 _MIGRATIONS = Path(__file__).parent / "migrations"
 RETRY_AFTER = 2  # seconds a client is asked to wait (Retry-After) while the database is unavailable
@@ -65,18 +67,32 @@ def create_engine(url: str) -> AsyncEngine:
         if database is not None:
             database.parent.mkdir(parents=True, exist_ok=True)
         engine = create_async_engine(url, connect_args={"timeout": 30})
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
+        event.listen(engine.sync_engine, "connect", _pragmas)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True,
                                connect_args={"timeout": CONNECT_TIMEOUT})
+
+
+def _pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+def blocking_sqlite_engine(engine: AsyncEngine) -> Engine | None:
+    """For a SQLite file behind `engine`: a plain (blocking) engine on the same file and pragmas, for work
+    that runs whole in one worker thread (store/writer.py); None for other databases and in-memory SQLite.
+
+    aiosqlite hands every cursor call to its thread and back (about three round trips a statement); a
+    transaction run whole in one thread makes one."""
+    if engine.dialect.name != "sqlite" or sqlite_path(engine.url.render_as_string(hide_password=False)) is None:
+        return None
+    blocking = create_blocking_engine(engine.url.set(drivername="sqlite+pysqlite"), poolclass=StaticPool,
+                                      connect_args={"timeout": 30, "check_same_thread": False})  # one thread uses it
+    event.listen(blocking, "connect", _pragmas)
+    return blocking
 
 
 def _upgrade(connection: Connection) -> None:

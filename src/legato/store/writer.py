@@ -11,6 +11,10 @@ of one leg collapse into the newest, so memory grows with the events made during
 with every change. Retried inserts tolerate rows an ambiguous earlier commit already wrote. A write
 the database refuses for good (a bad row) fails alone, per leg.
 
+On a SQLite file each transaction runs whole in the writer's own thread on a blocking engine (aiosqlite
+would cross threads about three times per statement); on PostgreSQL it goes on a connection the writer
+keeps. Either way the statements come from one plan (`_statements`).
+
 Every row is stamped with the owner node and its epoch; with an owner set, each transaction first
 checks that the node still holds that epoch, so a node whose name was taken over writes nothing more.
 """
@@ -18,9 +22,11 @@ checks that the node still holds that epoch, so a node whose name was taken over
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Generator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
-from legato.store.database import database_unavailable
+from legato.store.database import blocking_sqlite_engine, database_unavailable
 from legato.store.rows import event_to_row, leg_to_row
 from legato.store.tables import bridges, conferences, events, legs, nodes
 
@@ -124,6 +130,9 @@ class Writer:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._blocking = blocking_sqlite_engine(engine)
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="legato-writer") if self._blocking else None
+        self._held: AsyncConnection | None = None  # PostgreSQL: the connection commits go on
         self._queue = _Batch()  # filling
         self._queued = 0
         self._full: list[_Batch] = []  # sealed, waiting their turn
@@ -164,6 +173,13 @@ class Writer:
             self._task.cancel()
             log.error("stopping with writes the database did not take; the next start reconciles these legs")
             self._settle_all(RuntimeError("stopped before the database took the write"))
+        if self._held is not None:
+            held, self._held = self._held, None
+            with contextlib.suppress(Exception):
+                await held.close()
+        if self._blocking is not None and self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._blocking.dispose)
+            self._thread.shutdown(wait=False)
 
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
@@ -228,8 +244,11 @@ class Writer:
         retry = 0
         while True:
             try:
-                async with self._engine.begin() as conn:
-                    await self._write(conn, batch, tolerant=retry > 0)
+                if self._blocking is not None:  # SQLite: the whole transaction in the writer's thread
+                    await asyncio.get_running_loop().run_in_executor(self._thread, self._write_blocking, batch,
+                                                                     retry > 0)
+                else:
+                    await self._write_held(batch, tolerant=retry > 0)
             except Fenced as exc:
                 self._fence(batch, exc)
                 return
@@ -277,28 +296,64 @@ class Writer:
             hook()
 
     async def _write(self, conn: AsyncConnection, batch: _Batch, *, tolerant: bool) -> None:
+        plan = self._statements(batch, tolerant, conn.dialect.name)
+        result = None
+        while (step := plan.send(result)) is not None:
+            result = await conn.execute(*step)
+
+    async def _write_held(self, batch: _Batch, *, tolerant: bool) -> None:
+        """`_write` on a connection the writer keeps (on PostgreSQL; checking one out of the pool for each
+        commit costs a ping of three round trips and a reset). A failure gives it back; the next commit
+        takes a fresh one."""
+        if self._held is None:
+            self._held = await self._engine.connect() if self._engine.dialect.name == "postgresql" else None
+        conn = self._held
+        if conn is None:
+            async with self._engine.begin() as fresh:
+                await self._write(fresh, batch, tolerant=tolerant)
+            return
+        try:
+            async with conn.begin():
+                await self._write(conn, batch, tolerant=tolerant)
+        except BaseException:
+            self._held = None
+            with contextlib.suppress(Exception):
+                await conn.close()
+            raise
+
+    def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
+        """`_write` on the blocking SQLite engine, in the writer's thread: one round trip per transaction."""
+        assert self._blocking is not None
+        with self._blocking.begin() as conn:
+            plan = self._statements(batch, tolerant, conn.dialect.name)
+            result = None
+            while (step := plan.send(result)) is not None:
+                result = conn.execute(*step)
+
+    def _statements(self, batch: _Batch, tolerant: bool, dialect: str) -> Generator[Any, Any, None]:
+        """The transaction's statements with their parameters, each sent back its result; None at the end."""
         if self.owner is not None:
             name, epoch = self.owner
             fence = update(nodes).where(nodes.c.name == name, nodes.c.epoch == epoch).values(epoch=epoch)
-            if (await conn.execute(fence)).rowcount != 1:
+            if (yield (fence,)).rowcount != 1:
                 raise Fenced(f"node {name} is no longer at epoch {epoch}")
         for table, rows in ((legs, batch.legs), (bridges, batch.bridges), (conferences, batch.conferences)):
             key = table.primary_key.columns.keys()[0]
             fresh = [r.row for r in rows.values() if r.new]
             if fresh:
-                await conn.execute(_insert(conn, table, tolerant), fresh)
+                yield _insert(dialect, table, tolerant), fresh
             changed = [r.row for r in rows.values() if tolerant or not r.new]
             if changed:
-                await conn.execute(_UPDATE[table.name], [{**{k: v for k, v in row.items() if k != key},
-                                                          "b_" + key: row[key]} for row in changed])
+                yield _UPDATE[table.name], [{**{k: v for k, v in row.items() if k != key}, "b_" + key: row[key]}
+                                            for row in changed]
         rows = batch.all_events()
         if rows:
-            await conn.execute(_insert(conn, events, tolerant), rows)
+            yield _insert(dialect, events, tolerant), rows
+        yield None
 
 
-def _insert(conn: AsyncConnection, table: Table, tolerant: bool) -> Any:
+def _insert(dialect: str, table: Table, tolerant: bool) -> Any:
     """INSERT; `tolerant` skips rows already there (a retry after a commit whose outcome was unknown)."""
     if not tolerant:
         return insert(table)
-    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table).on_conflict_do_nothing()
+    return (postgresql if dialect == "postgresql" else sqlite).insert(table).on_conflict_do_nothing()
