@@ -375,3 +375,16 @@ def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api:
         ("conference_completed", None, None, "stopped"),
     ]
     app.check_signed(api.account.webhook_secret)
+
+
+def test_record_ends_after_timeout_seconds_of_silence(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/rec-quiet"] = lambda p: _document(lambda r: r.record(action="/quiet-done", timeout=2, max_length=3600))
+    app.routes["/quiet-done"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100000009", flow_url=app.url("/rec-quiet"))  # 0009: the caller keys nothing
+    done = app.wait_for("/quiet-done", leg_sid)  # long before maxLength (an hour: 72 s here)
+    assert done.params["Digits"] == "" and done.params["RecordingUrl"].endswith(".wav")
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    assert [d["reason"] for d in _data(api, leg_sid, "gather_completed")] == ["silence"]
+    [recording] = _data(api, leg_sid, "recording_completed")
+    assert recording["reason"] == "stopped"  # by the flow, once the gather heard silence

@@ -68,6 +68,7 @@ from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
 from legato.media.gather import AUTO_SPEECH_TIMEOUT
+from legato.media.player import BEEP_SECONDS
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
 from legato.network.sandbox_audio import wav_seconds, write_silence
 from legato.network.sandbox_streams import SandboxStreams
@@ -255,7 +256,8 @@ class SandboxNetwork:
         if media.recording is not None:
             raise Conflict("already recording", field="action")
         rec_id = f"rec-{next(_ids)}"
-        media.recording = (rec_id, self._seconds(), command.direction, command.folder)
+        media.recording = (rec_id, self._seconds() + (BEEP_SECONDS if command.beep else 0.0), command.direction,
+                           command.folder)  # a beep plays first (nothing is heard here): the recording starts after it
         media.transcript = (command.far_end_speech or "") if command.transcribe else None
         return {"recording_id": rec_id}
 
@@ -326,9 +328,14 @@ class SandboxNetwork:
                 return
             media.gather[-1].cancel()  # the inter-digit timeout starts again
             media.gather[-1] = self.clock.call_later(command.timeout, lambda: finish("timeout"))
+            if command.silence_timeout is not None:  # a key is not silence
+                media.gather[-2].cancel()
+                media.gather[-2] = self.clock.call_later(command.silence_timeout, lambda: finish("silence"))
 
         media.gather = [self.clock.call_later(interval * (i + 1), lambda k=key: press(k))
                         for i, key in enumerate(keys)]
+        if command.silence_timeout is not None:  # the simulated caller says nothing: silence ends it
+            media.gather.append(self.clock.call_later(command.silence_timeout, lambda: finish("silence")))
         media.gather.append(self.clock.call_later(command.timeout + interval * len(keys), lambda: finish("timeout")))
         return {}
 
