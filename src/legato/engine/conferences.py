@@ -159,6 +159,12 @@ class Conferences:
         self._require_active(conference)
         return self._end(conference, "stopped")
 
+    def release(self, leg_sid: str) -> asyncio.Future[Any] | None:
+        """Take a leg out of its conference (an attended transfer bridges it elsewhere): participant_left,
+        reason `transferred`; None when it is in none."""
+        sid = self.by_leg.get(leg_sid)
+        return None if sid is None else self._leave(self.active[sid], leg_sid, "transferred")
+
     def leg_ended(self, leg: Leg) -> None:
         """Switchboard hook: a member's leg ended, so it leaves (end_when_empty: the last one ends it)."""
         sid = self.by_leg.get(leg.leg_sid)
