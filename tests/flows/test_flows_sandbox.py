@@ -310,6 +310,20 @@ def _conference_events(api: Api, cid: str) -> list[tuple[str, str | None, Any, A
     ]
 
 
+def _joined(api: Api, room: str) -> dict[str, Any]:
+    """The active conference named `room` once someone is in it."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        listed = api.http.get(f"{api.base}/conferences", params={"state": "active"}).json()["response"]["data"]
+        found = [c for c in listed["conferences"] if c["name"] == room and c["participants"]]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"nobody joined {room}"
+        time.sleep(0.05)
+
+
 def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api: tuple[Api, TwimlApp]) -> None:
     import time
     import uuid
@@ -333,15 +347,7 @@ def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api:
     app.routes["/conf-host"] = joining("/conf-left", end_conference_on_exit=True)
     app.routes["/conf-left"] = lambda p: _document(lambda r: (r.say("Bye"), r.hangup()))
     waiter = _create(api, "09100006001", flow_url=app.url("/conf-waiter"))
-    deadline = time.monotonic() + 30
-    while True:  # the first to join creates the conference, on hold until a starter joins
-        listed = api.http.get(f"{api.base}/conferences", params={"state": "active"}).json()["response"]["data"]
-        found = [c for c in listed["conferences"] if c["name"] == room and c["participants"]]
-        if found:
-            break
-        assert time.monotonic() < deadline, "the waiter never joined"
-        time.sleep(0.05)
-    [conference] = found
+    conference = _joined(api, room)  # the first to join creates the conference, on hold until a starter joins
     cid = conference["conference_sid"]
     assert conference["record"] is True and conference["end_when_empty"] is True  # from the creator's noun
     host = _create(api, "09100006002", flow_url=app.url("/conf-host"))
@@ -388,3 +394,37 @@ def test_record_ends_after_timeout_seconds_of_silence(flow_api: tuple[Api, Twiml
     assert [d["reason"] for d in _data(api, leg_sid, "gather_completed")] == ["silence"]
     [recording] = _data(api, leg_sid, "recording_completed")
     assert recording["reason"] == "stopped"  # by the flow, once the gather heard silence
+
+
+def test_a_redirect_takes_the_leg_out_of_its_conference(flow_api: tuple[Api, TwimlApp]) -> None:
+    import time
+
+    from twilio.twiml.voice_response import Conference
+
+    api, app = flow_api
+    dial = Dial(action="/not-told")
+    dial.append(Conference("redirect-room"))
+    app.routes["/conf-alone"] = lambda p: _document(lambda r: r.append(dial))
+    app.routes["/bad-coach"] = lambda p: (
+        f'<Response><Dial><Conference coach="{p["CallSid"]}">redirect-room</Conference></Dial></Response>'
+    )
+    app.routes["/bye"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100006003", flow_url=app.url("/conf-alone"))
+    cid = _joined(api, "redirect-room")["conference_sid"]
+    coach = _create(api, "09100006004", flow_url=app.url("/bad-coach"))  # coaching itself: refused
+    assert api.wait_terminal(coach, 30)["terminal_status"] == "completed"
+    [error] = _data(api, coach, "flow_error")
+    assert (error["kind"], error["name"]) == ("attribute", "Conference.coach")
+    assert api.action(leg_sid, action="redirect", url=app.url("/bye")).status_code == 202
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    deadline = time.monotonic() + 30
+    while (events := _conference_events(api, cid))[-1][0] != "conference_completed":
+        assert time.monotonic() < deadline, f"the conference did not complete: {events}"
+        time.sleep(0.05)
+    assert [(name, reason) for name, _, _, reason in events] == [
+        ("conference_created", None),
+        ("participant_joined", None),
+        ("participant_left", "removed"),
+        ("conference_completed", "empty"),
+    ]
+    assert "/not-told" not in app.paths()  # redirected away: the Dial's action is not requested
