@@ -24,7 +24,9 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 | gather          | the caller keys the last four digits of its number, then `#`: one key every      |
 |                 | key_interval s, the first one key_interval s after the gather starts (a leg made |
 |                 | through /sandbox/incoming keys 1234#); a number ending in 0009 never keys        |
-|                 | anything (the gather times out). `dtmf_received` for each key.                   |
+|                 | anything (the gather times out). `dtmf_received` for each key. The caller is     |
+|                 | silent: with silence_timeout the gather ends, reason silence, that long after it |
+|                 | started or after the last key                                                    |
 | gather (speech) | input speech or "dtmf speech" on a leg created with `sandbox_speech`: the caller |
 |                 | starts speaking key_interval s after the gather starts, speaks for speech_word_s |
 |                 | per word, then is silent: `gather_completed` reason speech after speech_timeout  |
@@ -33,7 +35,8 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 |                 | speech times out; "dtmf speech" keys as for digits                               |
 | start/stop_     | `recording_completed` on stop (or hangup) with a WAV of silence as long as the   |
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file; with  |
-|                 | transcribe, then `transcription_completed` with text = sandbox_speech (or "")    |
+|                 | transcribe, then `transcription_completed` with text = sandbox_speech (or "");   |
+|                 | with beep the recording starts 0.5 s later (the beep is not simulated as audio)  |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
 | start_stream,   | a real WebSocket to the application; the far end speaks and keys what the leg's  |
