@@ -274,3 +274,27 @@ def test_blind_transfer_of_a_bridged_leg_leaves_the_other_leg_up(api: Api) -> No
     assert events[-1]["payload"]["event_data"]["data"]["ended_by_leg_sid"] == customer["leg_sid"]
     assert api.leg(agent["leg_sid"])["state"] == "connected"  # the agent is free for the next call
     assert api.action(agent["leg_sid"], action="hangup").status_code == 202
+
+
+def test_attended_transfer_of_a_leg_in_a_conference_takes_it_out_first(api: Api) -> None:
+    customer = connected_leg(api)
+    agent = connected_leg(api, reference_leg_sid=customer["leg_sid"])
+    room = data(api.http.post(api.base + "/conferences", json={"name": "transfer-room"}))["conference_sid"]
+    for leg in (customer, agent):
+        joined = api.http.post(f"{api.base}/conferences/{room}/participants", json={"leg_sid": leg["leg_sid"]})
+        assert joined.status_code == 201, joined.text
+    assert transfer(api, customer["leg_sid"], to=TARGET, mode="attended").status_code == 202
+    events = wait_events(api, customer["leg_sid"], "transfer_completed")
+    assert names(events)[-3:] == ["transfer_answered", "leg_joined_bridge", "transfer_completed"]
+    conference = data(api.http.get(f"{api.base}/conferences/{room}"))
+    assert conference["state"] == "active"  # the agent is still in it
+    left = {p["leg_sid"]: p["left_reason"] for p in conference["participants"] if p["date_left"]}
+    assert left == {customer["leg_sid"]: "transferred"}
+    stored = data(api.http.get(f"{api.base}/conferences/{room}/external-events"))["events"]
+    assert [(e["event_name"], e["payload"]["event_data"]["data"].get("reason")) for e in stored][-1] == (
+        "participant_left",
+        "transferred",
+    )
+    new_sid = events[-1]["payload"]["event_data"]["data"]["transfer_leg_sid"]
+    for sid in (new_sid, agent["leg_sid"]):
+        assert api.action(sid, action="hangup").status_code == 202

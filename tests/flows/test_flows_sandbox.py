@@ -299,3 +299,132 @@ def test_when_the_call_ends_the_dialled_leg_goes_and_actions_are_told(flow_api: 
     for leg_sid in (dialling, recording):
         assert api.wait_terminal(leg_sid, 30)["hangup_cause"] == "time_limit"
         assert "play_completed" not in _names(api, leg_sid)  # what the actions answered did not run
+
+
+def _conference_events(api: Api, cid: str) -> list[tuple[str, str | None, Any, Any]]:
+    events = api.http.get(f"{api.base}/conferences/{cid}/external-events").json()["response"]["data"]["events"]
+    return [
+        (e["event_name"], d.get("leg_sid"), d.get("hold"), d.get("reason"))
+        for e in events
+        for d in [e["payload"]["event_data"]["data"]]
+    ]
+
+
+def _joined(api: Api, room: str) -> dict[str, Any]:
+    """The active conference named `room` once someone is in it."""
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        listed = api.http.get(f"{api.base}/conferences", params={"state": "active"}).json()["response"]["data"]
+        found = [c for c in listed["conferences"] if c["name"] == room and c["participants"]]
+        if found:
+            return found[0]
+        assert time.monotonic() < deadline, f"nobody joined {room}"
+        time.sleep(0.05)
+
+
+def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api: tuple[Api, TwimlApp]) -> None:
+    import time
+    import uuid
+
+    from twilio.twiml.voice_response import Conference
+
+    api, app = flow_api
+    room = f"room-{uuid.uuid4().hex[:8]}"
+
+    def joining(action: str, **attributes: Any) -> Any:
+        def route(params: dict[str, str]) -> str:
+            dial = Dial(action=action)
+            dial.append(Conference(room, **attributes))
+            return _document(lambda r: r.append(dial))
+
+        return route
+
+    app.routes["/conf-waiter"] = joining(
+        "/conf-left", muted=True, start_conference_on_enter=False, record="record-from-start"
+    )
+    app.routes["/conf-host"] = joining("/conf-left", end_conference_on_exit=True)
+    app.routes["/conf-left"] = lambda p: _document(lambda r: (r.say("Bye"), r.hangup()))
+    waiter = _create(api, "09100006001", flow_url=app.url("/conf-waiter"))
+    conference = _joined(api, room)  # the first to join creates the conference, on hold until a starter joins
+    cid = conference["conference_sid"]
+    assert conference["record"] is True and conference["end_when_empty"] is True  # from the creator's noun
+    host = _create(api, "09100006002", flow_url=app.url("/conf-host"))
+    deadline = time.monotonic() + 30
+    while ("participant_updated", waiter, False, "unhold") not in _conference_events(api, cid):
+        assert time.monotonic() < deadline, f"the waiter was not let in: {_conference_events(api, cid)}"
+        time.sleep(0.05)
+    members = {
+        p["leg_sid"]: p
+        for p in api.http.get(f"{api.base}/conferences/{cid}").json()["response"]["data"]["participants"]
+    }
+    assert members[waiter]["muted"] is True and members[host]["muted"] is False
+    assert api.action(host, action="hangup").status_code < 300  # endConferenceOnExit: the conference stops
+    left = app.wait_for("/conf-left", waiter)
+    assert left.params["DialCallStatus"] == "completed" and left.params["ConferenceSid"] == cid
+    assert app.wait_for("/conf-left", host).params["DialCallStatus"] == "completed"  # told though it hung up
+    assert api.wait_terminal(waiter, 30)["terminal_status"] == "completed"  # its flow went on: Say, Hangup
+    assert "play_completed" in _names(api, waiter)
+    deadline = time.monotonic() + 30
+    while (events := _conference_events(api, cid))[-1][0] != "conference_completed":
+        assert time.monotonic() < deadline, f"the conference did not complete: {events}"
+        time.sleep(0.05)
+    assert events == [
+        ("conference_created", None, None, None),
+        ("participant_joined", waiter, True, None),
+        ("participant_joined", host, False, None),
+        ("participant_updated", waiter, False, "unhold"),
+        ("participant_left", host, False, "leg_ended"),
+        ("participant_left", waiter, False, "conference_stopped"),
+        ("conference_recording_completed", None, None, None),
+        ("conference_completed", None, None, "stopped"),
+    ]
+    app.check_signed(api.account.webhook_secret)
+
+
+def test_record_ends_after_timeout_seconds_of_silence(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/rec-quiet"] = lambda p: _document(lambda r: r.record(action="/quiet-done", timeout=2, max_length=3600))
+    app.routes["/quiet-done"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100000009", flow_url=app.url("/rec-quiet"))  # 0009: the caller keys nothing
+    done = app.wait_for("/quiet-done", leg_sid)  # long before maxLength (an hour: 72 s here)
+    assert done.params["Digits"] == "" and done.params["RecordingUrl"].endswith(".wav")
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    assert [d["reason"] for d in _data(api, leg_sid, "gather_completed")] == ["silence"]
+    [recording] = _data(api, leg_sid, "recording_completed")
+    assert recording["reason"] == "stopped"  # by the flow, once the gather heard silence
+
+
+def test_a_redirect_takes_the_leg_out_of_its_conference(flow_api: tuple[Api, TwimlApp]) -> None:
+    import time
+
+    from twilio.twiml.voice_response import Conference
+
+    api, app = flow_api
+    dial = Dial(action="/not-told")
+    dial.append(Conference("redirect-room"))
+    app.routes["/conf-alone"] = lambda p: _document(lambda r: r.append(dial))
+    app.routes["/bad-coach"] = lambda p: (
+        f'<Response><Dial><Conference coach="{p["CallSid"]}">redirect-room</Conference></Dial></Response>'
+    )
+    app.routes["/bye"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100006003", flow_url=app.url("/conf-alone"))
+    cid = _joined(api, "redirect-room")["conference_sid"]
+    coach = _create(api, "09100006004", flow_url=app.url("/bad-coach"))  # coaching itself: refused
+    assert api.wait_terminal(coach, 30)["terminal_status"] == "completed"
+    [error] = _data(api, coach, "flow_error")
+    assert (error["kind"], error["name"]) == ("attribute", "Conference.coach")
+    assert api.action(leg_sid, action="redirect", url=app.url("/bye")).status_code == 202
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    deadline = time.monotonic() + 30
+    while (events := _conference_events(api, cid))[-1][0] != "conference_completed":
+        assert time.monotonic() < deadline, f"the conference did not complete: {events}"
+        time.sleep(0.05)
+    assert [(name, reason) for name, _, _, reason in events] == [
+        ("conference_created", None),
+        ("participant_joined", None),
+        ("participant_left", "removed"),
+        ("conference_completed", "empty"),
+    ]
+    assert "/not-told" not in app.paths()  # redirected away: the Dial's action is not requested

@@ -214,3 +214,30 @@ def test_inband_detector_hears_relayed_tones() -> None:
     feed(a, Far().audio(b"".join(dtmf(d, 60) + silence(60) for d in "159")), 0.0)
     heard = b"".join(g711.decode(8, rtp.parse(d.data).payload) for d in b.drain()[0])
     assert "".join(DtmfDetector().feed(heard)) == "159"
+
+
+def test_a_recording_s_beep_plays_first_and_the_recording_starts_after_it(tmp_path: Path) -> None:
+    core = core_at()
+    core.start_recording(tmp_path / "b.wav", "both", now=0.0, beep=True)
+    sent, events = core.drain()
+    more, events = run_clock(core, until=1.0)
+    packets = [rtp.parse(d.data) for d in sent + more]
+    assert len(packets) == 25  # 0.5 s of tone, then nothing more is sent
+    assert tone_ratio(b"".join(g711.decode(0, p.payload) for p in packets), 1000) > 0.9
+    assert notices(events, base.PLAY_COMPLETED) == []  # the beep is no prompt of the application's
+    now = feed(core, Far().audio(tone(700, 400)), 1.0)
+    done = core.stop_recording(now, "stopped")
+    assert done.result["duration_ms"] == pytest.approx(900, abs=20)  # from the end of the beep (0.5 s) on
+    assert tone_ratio(done.pcm, 1000) < 0.1  # the beep is not in it
+
+
+def test_a_gather_with_silence_timeout_ends_after_that_long_without_voice() -> None:
+    core = core_at()
+    far = Far()
+    core.start_gather(1, 30.0, None, now=0.0, silence_timeout=1.0)
+    now = feed(core, far.audio(tone(300, 800)), 0.0)  # the caller speaks until 0.8 s: no silence yet
+    now = feed(core, far.audio(silence(600)), now)
+    assert notices(core.drain()[1], base.GATHER_COMPLETED) == []
+    assert core.next_timer() == pytest.approx(1.8, abs=0.03)  # 1 s after the last voiced frame
+    _, events = run_clock(core, until=2.0)
+    assert notices(events, base.GATHER_COMPLETED) == [{"digits": "", "reason": "silence"}]

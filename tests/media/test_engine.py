@@ -78,3 +78,40 @@ async def test_conference_commands_check_their_input_and_write_the_room(tmp_path
         await core.handle(None, "conference_end", {"conference_id": "cf"})
     assert err.value.code == "unknown_conference"
     await core.close()
+
+
+async def test_a_beep_before_the_recording_and_a_gather_that_ends_on_silence(tmp_path: Path) -> None:
+    import socket
+
+    from legato.media import g711, rtp
+    from tests.media.signals import tone_ratio
+
+    notes: list[MediaNotification] = []
+    core = make_core(tmp_path, notes)
+    far = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    far.bind(("127.0.0.1", 0))
+    far.setblocking(False)
+    try:
+        await core.handle(None, "allocate", {"leg_id": "b1"})
+        await core.handle(None, "set_remote", {"leg_id": "b1", "address": "127.0.0.1",
+                                               "port": far.getsockname()[1], "payload_type": 0})
+        await core.handle(None, "start_recording", {"leg_id": "b1", "direction": "in", "beep": True})
+        with pytest.raises(MediaError) as err:
+            await core.handle(None, "gather", {"leg_id": "b1", "silence_timeout": 0})
+        assert err.value.code == "bad_request" and "silence_timeout" in err.value.message
+        await core.handle(None, "gather", {"leg_id": "b1", "timeout": 60, "silence_timeout": 0.3})
+        loop = asyncio.get_running_loop()
+        payloads = []
+        while len(payloads) < 25:  # the far end hears 0.5 s of tone
+            data = await asyncio.wait_for(loop.sock_recv(far, 2048), 10)
+            payloads.append(g711.decode(0, rtp.parse(data).payload))
+        assert tone_ratio(b"".join(payloads), 1000) > 0.9
+        for _ in range(200):  # the far end says nothing: the gather ends on silence
+            if any(n.name == "gather_completed" for n in notes):
+                break
+            await asyncio.sleep(0.02)
+        assert [n.data for n in notes if n.name == "gather_completed"] == [{"digits": "", "reason": "silence"}]
+        assert not any(n.name == "play_completed" for n in notes)
+    finally:
+        far.close()
+        await core.close()

@@ -30,3 +30,19 @@ def test_timeout_restarts_after_each_digit() -> None:
 def test_validation(args: tuple) -> None:
     with pytest.raises(ValueError):
         Gather(*args, now=0.0)
+
+
+def test_silence_timeout_counts_from_the_last_voice_or_key() -> None:
+    from tests.media.signals import silence, tone
+
+    g = Gather(None, 60.0, None, now=0.0, silence_timeout=2.0)
+    assert g.listening and g.deadline == 2.0
+    g.on_audio(tone(400, 20), 1.0)
+    g.on_audio(silence(20), 1.5)
+    assert g.deadline == 3.0 and g.on_clock(2.5) is None
+    g.on_digit("5", 2.8)
+    assert g.on_clock(4.0) is None
+    result = g.on_clock(4.8)
+    assert result is not None and (result.digits, result.reason) == ("5", "silence")
+    with pytest.raises(ValueError, match="silence_timeout"):
+        Gather(None, 5.0, None, now=0.0, silence_timeout=0)

@@ -104,6 +104,10 @@ class ConferenceService:
         await durable
         return conference
 
+    def active_named(self, account: Account, name: str) -> Conference | None:
+        """The account's active conference with this name (a call flow's <Conference>NAME</Conference>)."""
+        return self.engine.named(account.account_sid, name)
+
     async def get(self, account: Account, conference_sid: str) -> Conference:
         live = self.engine.live(account.account_sid, conference_sid)
         if live is not None:

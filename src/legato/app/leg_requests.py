@@ -120,6 +120,11 @@ class LegAction(BaseModel):
     stream: StreamRequest | None = Field(None, description="answer: stream the leg's audio from answer")
     transcribe: bool | None = Field(None, description="start_recording: transcribe the recording when it completes "
                                                       "(transcription_completed event)")
+    beep: bool | None = Field(None, description="start_recording: play a short 1 kHz tone to the leg first; the "
+                                                "recording starts after it (default false)")
+    silence_timeout: float | None = Field(
+        None, gt=0, le=600, description="gather: also end it (reason silence) after this many seconds without "
+                                        "voice or a key (a recording's silence rule)")
     input: Literal["dtmf", "speech", "dtmf speech"] | None = Field(
         None, description="gather: what the caller may answer with (default dtmf)")
     speech_timeout: float | Literal["auto"] | None = Field(
@@ -153,7 +158,8 @@ class LegAction(BaseModel):
             voice=self.voice or "en-us", rate=self.rate or 160, direction=self.direction or "both", folder=folder,
             num_digits=self.num_digits, timeout=5.0 if self.timeout is None else self.timeout,
             finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits,
-            transcribe=bool(self.transcribe), input=self.input or "dtmf",
+            transcribe=bool(self.transcribe), beep=bool(self.beep), silence_timeout=self.silence_timeout,
+            input=self.input or "dtmf",
             speech_timeout=None if self.speech_timeout in (None, "auto") else float(self.speech_timeout),
             hints=normalise_hints(self.hints), language=self.language or "en-US", far_end_speech=far_end_speech)
 

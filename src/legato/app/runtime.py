@@ -216,9 +216,11 @@ class Runtime:
                                                      s.media_cache_dir.resolve(), self.endpoints))
         self.bridges = BridgeService(BridgeRepository(self.db), legs, engine, self.clock, self.writer,
                                      endpoints=self.endpoints)
-        self.transfers = TransferService(self.legs, Transfers(switchboard, engine))
+        transfers = Transfers(switchboard, engine)
+        self.transfers = TransferService(self.legs, transfers)
         mixer = Conferences(self.clock, switchboard, engine, self._conference_recording_url)
         switchboard.on_end.append(mixer.leg_ended)
+        transfers.releases.append(mixer.release)  # an attended transfer takes the leg out of its conference
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
                                              endpoints=self.endpoints)
 

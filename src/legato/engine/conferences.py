@@ -30,6 +30,7 @@ from legato.store.rows import conference_to_row
 log = logging.getLogger(__name__)
 END_WAIT = 10.0  # seconds to wait for the network to finish a conference's recording
 RecordingUrl = Callable[[str, str], str]  # (account_sid, file name) -> URL
+Left = Callable[[Conference, str, str], None]  # (conference, leg_sid, reason): a member left
 PARTICIPANT_ACTIONS = ("mute", "unmute", "hold", "unhold", "remove")
 
 
@@ -56,6 +57,7 @@ class Conferences:
         self.active: dict[str, Conference] = {}  # also those ending (until their last event is written)
         self.by_leg: dict[str, str] = {}
         self._ending: set[str] = set()  # conferences whose members left, waiting for their last events
+        self.on_leave: list[Left] = []  # told when a member leaves (call flows: <Dial><Conference> goes on)
         bridges.elsewhere.append(self.holding)
 
     def holding(self, leg_sid: str) -> str | None:
@@ -66,6 +68,18 @@ class Conferences:
     def live(self, account_sid: str, conference_sid: str) -> Conference | None:
         conference = self.active.get(conference_sid)
         return conference if conference is not None and conference.account_sid == account_sid else None
+
+    def named(self, account_sid: str, name: str) -> Conference | None:
+        """The account's active conference (not ending) with this name, the newest if several."""
+        found = [
+            c
+            for c in self.active.values()
+            if c.account_sid == account_sid
+            and c.name == name
+            and c.state is ConferenceState.ACTIVE
+            and c.conference_sid not in self._ending
+        ]
+        return max(found, key=lambda c: c.date_created) if found else None
 
     def create(self, account_sid: str, settings: NewConference) -> tuple[Conference, asyncio.Future[None]]:
         """A new, empty conference; the future resolves once it and conference_created are durable."""
@@ -145,6 +159,12 @@ class Conferences:
         self._require_active(conference)
         return self._end(conference, "stopped")
 
+    def release(self, leg_sid: str) -> asyncio.Future[Any] | None:
+        """Take a leg out of its conference (an attended transfer bridges it elsewhere): participant_left,
+        reason `transferred`; None when it is in none."""
+        sid = self.by_leg.get(leg_sid)
+        return None if sid is None else self._leave(self.active[sid], leg_sid, "transferred")
+
     def leg_ended(self, leg: Leg) -> None:
         """Switchboard hook: a member's leg ended, so it leaves (end_when_empty: the last one ends it)."""
         sid = self.by_leg.get(leg.leg_sid)
@@ -161,6 +181,7 @@ class Conferences:
         self.by_leg.pop(leg_sid, None)
         event = self._event(conference, "participant_left", leg_sid=leg_sid, reason=reason)
         future = self._submit(conference, [event])
+        self._tell_left(conference, [leg_sid], reason)
         if conference.end_when_empty and conference.empty_after_use:
             return asyncio.gather(future, self._end(conference, "empty"))
         self._mix(conference)
@@ -176,6 +197,7 @@ class Conferences:
             self.by_leg.pop(member.leg_sid, None)
             events.append(self._event(conference, "participant_left", leg_sid=member.leg_sid, reason=leave))
         left = self._submit(conference, events) if events else None
+        self._tell_left(conference, [e.data["leg_sid"] for e in events], leave)
         return asyncio.ensure_future(self._complete(conference, reason, left))
 
     async def _complete(self, conference: Conference, reason: str, left: asyncio.Future[None] | None) -> None:
@@ -208,6 +230,14 @@ class Conferences:
         finally:
             self.active.pop(conference.conference_sid, None)
             self._ending.discard(conference.conference_sid)
+
+    def _tell_left(self, conference: Conference, leg_sids: list[str], reason: str) -> None:
+        for leg_sid in leg_sids:
+            for listener in self.on_leave:
+                try:
+                    listener(conference, leg_sid, reason)
+                except Exception:
+                    log.exception("on_leave listener failed conference_sid=%s", conference.conference_sid)
 
     def _mix(self, conference: Conference) -> None:
         network = self.switchboard.network

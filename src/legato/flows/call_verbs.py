@@ -11,6 +11,7 @@ from legato.app.legs import CreateLeg, LegAction
 from legato.domain.errors import Conflict, LegatoError, ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
+from legato.flows.conference_verb import join
 from legato.flows.params import call_status
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
@@ -43,8 +44,8 @@ def _targets(verb: Verb) -> list[Verb]:
     nouns = list(verb.children) or ([] if not verb.text else [Verb("Number", text=verb.text)])
     if not nouns:
         raise FlowError("verb", "Dial", "<Dial> needs a number, a <Number> or a <Sip>")
-    if any(noun.name == "Conference" for noun in nouns):
-        raise FlowError("unsupported", "Conference", "<Dial><Conference> is not supported yet")
+    if any(noun.name == "Conference" for noun in nouns) and len(nouns) > 1:
+        raise FlowError("verb", "Dial", "<Dial> takes one <Conference> and nothing else")
     if len(nouns) > MAX_TARGETS:
         raise FlowError("verb", "Dial", f"<Dial> rings at most {MAX_TARGETS} numbers at once")
     for noun in nouns:
@@ -81,7 +82,22 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     record = verb.get("record", "do-not-record")
     if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
         raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
-    await flow.answer()
+    if nouns[0].name == "Conference":
+        params, parent_gone = await join(flow, nouns[0])
+    else:
+        await flow.answer()
+        params, parent_gone = await _ring(flow, verb, nouns, record in RECORD_DIAL or record == "true")
+    action = verb.get("action")
+    step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
+    if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
+        if step is not None:
+            await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
+        return End()
+    return step
+
+
+async def _ring(flow: Flow, verb: Verb, nouns: list[Verb], record: bool) -> tuple[dict[str, str], bool]:
+    """Place a leg per noun and bridge the first to answer: (the action's params, the parent ended)."""
     parent = flow.leg
     events: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
     children: dict[str, str] = {}  # leg_sid -> the digits to send it once it answers (Number sendDigits)
@@ -99,7 +115,7 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
                 raise FlowError("attribute", field, exc.message) from None
             flow.host.watch(child.leg_sid, events)
             children[child.leg_sid] = (noun.get("sendDigits") or "").replace("w", "")
-        params, parent_gone = await _connect(flow, children, events, record in RECORD_DIAL or record == "true")
+        return await _connect(flow, children, events, record)
     except BaseException:  # a bad noun, or the flow was redirected: what was dialled goes, as on Twilio
         for sid in children:
             await _hang_up(flow, sid)
@@ -107,13 +123,6 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     finally:
         for sid in children:
             flow.host.unwatch(sid)
-    action = verb.get("action")
-    step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
-    if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
-        if step is not None:
-            await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
-        return End()
-    return step
 
 
 async def _answered(

@@ -16,6 +16,7 @@ from legato.domain.clock import Clock
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_KEY, Direction, Leg
 from legato.flows.callbacks import StatusCallbacks
+from legato.flows.conference_verb import LEFT_CONFERENCE, ConferenceStarts
 from legato.flows.fetch import Fetcher
 from legato.flows.runner import Flow, Next, VerbRunner
 from legato.flows.verbs import VERB_RUNNERS
@@ -23,8 +24,10 @@ from legato.flows.verbs import VERB_RUNNERS
 if TYPE_CHECKING:
     from legato.app.accounts import AccountService
     from legato.app.bridges import BridgeService
+    from legato.app.conferences import ConferenceService
     from legato.app.legs import LegService
     from legato.app.runtime import Runtime
+    from legato.domain.conference import Conference
     from legato.engine.switchboard import Switchboard
 
 log = logging.getLogger(__name__)
@@ -41,6 +44,7 @@ class FlowHost:
         fetcher: Fetcher,
         clock: Clock,
         verbs: dict[str, VerbRunner] | None = None,
+        conferences: ConferenceService | None = None,
     ) -> None:
         self.legs = legs
         self.bridges = bridges
@@ -54,13 +58,19 @@ class FlowHost:
         self.watchers: dict[str, asyncio.Queue[tuple[Leg, LegEvent]]] = {}
         self.callbacks = StatusCallbacks(fetcher)
         self.switchboard.on_events.append(self.on_events)
+        self.conferences = conferences  # <Dial><Conference> needs them
+        self.starts = ConferenceStarts()
+        if conferences is not None:
+            conferences.engine.on_leave.append(self.on_left)
 
     @classmethod
     def for_runtime(cls, runtime: Runtime) -> FlowHost:
         """The flows of a running server: requests signed with each account's webhook secret, every
         connection checked against the server's endpoint policy."""
         fetcher = Fetcher(runtime.endpoints, runtime.accounts.webhook_secret)
-        return cls(runtime.legs, runtime.bridges, runtime.accounts, fetcher, runtime.clock)
+        return cls(
+            runtime.legs, runtime.bridges, runtime.accounts, fetcher, runtime.clock, conferences=runtime.conferences
+        )
 
     def on_events(self, leg: Leg, events: list[LegEvent]) -> None:
         """Switchboard hook: route each new event of a leg to its flow, its watcher, its status callbacks."""
@@ -85,6 +95,16 @@ class FlowHost:
                 )
             ):
                 self.start(leg, Next(spec["url"], spec.get("method") or "POST"))
+
+    def on_left(self, conference: Conference, leg_sid: str, reason: str) -> None:
+        """Conference hook: a member left; its flow (a <Dial><Conference>) hears it as a `left_conference`
+        event of its own (not stored: the conference's `participant_left` is)."""
+        self.starts.left(conference, leg_sid)
+        flow = self.flows.get(leg_sid)
+        if flow is not None:
+            data = {"conference_sid": conference.conference_sid, "reason": reason}
+            event = LegEvent("", leg_sid, conference.account_sid, 0, LEFT_CONFERENCE, "", self.clock.now(), data)
+            flow.inbox.put_nowait(event)
 
     def start(self, leg: Leg, first: Next) -> None:
         """Run a flow on the leg from `first`, replacing the one running (a redirect). The flow hears the leg's

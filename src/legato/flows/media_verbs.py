@@ -70,12 +70,14 @@ async def pause(flow: Flow, verb: Verb) -> None:
 async def record(flow: Flow, verb: Verb) -> Next | End | None:
     max_length = verb.integer("maxLength", 3600, 1, 14_400)
     finish = verb.get("finishOnKey", RECORD_FINISH_KEYS) or ""
-    verb.integer("timeout", 5, 0, 600)  # silence timeout: accepted, not applied (docs/call-flows.md)
+    silence = verb.integer("timeout", 5, 0, 600)  # seconds of silence that end it; 0: none
     transcribe = verb.flag("transcribe") or bool(verb.get("transcribeCallback"))
-    verb.flag("playBeep", True)  # accepted; no beep is sounded (docs/call-flows.md)
-    started = await flow.act("start_recording", direction="in", transcribe=True if transcribe else None)
+    beep = verb.flag("playBeep", True)
+    started = await flow.act(
+        "start_recording", direction="in", transcribe=True if transcribe else None, beep=True if beep else None
+    )
     flow.recording = True
-    pressed, hung_up = await _record_until_key(flow, max_length, finish)
+    pressed, hung_up = await _record_until_key(flow, max_length, finish, silence)
     if not hung_up:
         await flow.act("stop_recording")
     flow.recording = False
@@ -95,17 +97,26 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     return step
 
 
-async def _record_until_key(flow: Flow, max_length: int, finish: str) -> tuple[str, bool]:
-    """Wait for a finishing key or maxLength: (the key, whether the caller hung up)."""
+async def _record_until_key(flow: Flow, max_length: int, finish: str, silence: int) -> tuple[str, bool]:
+    """Wait for a finishing key, `silence` seconds of silence (the gather's silence_timeout; 0: none) or
+    maxLength: (the key, whether the caller hung up)."""
     deadline = flow.host.clock.now().timestamp() + max_length
     try:
         while (left := deadline - flow.host.clock.now().timestamp()) > 0:
-            if not finish:
+            if not finish and not silence:
                 await flow.wait(lambda e: False, within=left)
                 break
-            await flow.act("gather", num_digits=1, timeout=max(1, min(600, int(left))), finish_on_key="")
+            await flow.act(
+                "gather",
+                num_digits=1,
+                timeout=max(1, min(600, int(left))),
+                finish_on_key="",
+                silence_timeout=silence or None,
+            )
             done = await flow.wait(lambda e: e.event_name == "gather_completed")
             key = str(done.data.get("digits") or "") if done else ""
+            if done is not None and done.data.get("reason") == "silence":
+                return "", False
             if key and key in finish:
                 return key, False
         return "", False

@@ -63,7 +63,11 @@ VERBS: dict[str, VerbSpec] = {
 NOUNS: dict[str, VerbSpec] = {
     "Number": _spec("sendDigits statusCallback statusCallbackEvent statusCallbackMethod"),
     "Sip": _spec("username password statusCallback statusCallbackEvent statusCallbackMethod"),
-    "Conference": _spec("startConferenceOnEnter endConferenceOnExit muted beep waitUrl"),
+    "Conference": _spec(
+        "startConferenceOnEnter endConferenceOnExit muted beep waitUrl waitMethod record maxParticipants coach trim "
+        "statusCallback statusCallbackEvent statusCallbackMethod recordingStatusCallback recordingStatusCallbackMethod "
+        "recordingStatusCallbackEvent participantLabel region jitterBufferSize"
+    ),
     "Stream": _spec("url name track bidirectional", "Parameter"),
     "Parameter": _spec("name value"),
 }

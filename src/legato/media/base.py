@@ -127,18 +127,19 @@ class MediaEngine(Protocol):
         """Stop the prompt playing and drop the queued ones."""
 
     async def start_recording(self, leg_id: str, direction: RecordDirection = "both",
-                              folder: str | None = None, transcribe: bool = False) -> dict[str, Any]:
+                              folder: str | None = None, transcribe: bool = False,
+                              beep: bool = False) -> dict[str, Any]:
         """Start recording to a WAV file; returns recording_id and path (transcribe: transcription_completed
-        follows recording_completed)."""
+        follows recording_completed; beep: a short 1 kHz tone first, the recording starts after it)."""
 
     async def stop_recording(self, leg_id: str) -> dict[str, Any]:
         """Stop recording; returns path and duration_ms (recording_completed is also sent)."""
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
                      finish_on_key: str | None = "#", input: str = "dtmf",
-                     speech: dict[str, Any] | None = None) -> None:
+                     speech: dict[str, Any] | None = None, silence_timeout: float | None = None) -> None:
         """Collect digits (RFC 4733 or in-band) and/or speech (`speech`: speech_timeout, hints, language);
-        gather_completed reports them."""
+        gather_completed reports them (reason silence: `silence_timeout` s passed without voice or a key)."""
 
     async def send_digits(self, leg_id: str, digits: str, duration_ms: int = 100) -> None:
         """Send digits to the leg as RFC 4733 telephone-events."""

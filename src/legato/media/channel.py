@@ -220,8 +220,10 @@ class Channel(asyncio.DatagramProtocol):
         self.core.send_digits(digits, duration_ms, self.loop.time())
         self._flush()
 
-    def start_recording(self, path: Path, direction: str, transcribe: bool = False) -> str:
-        return self.core.start_recording(path, direction, self.loop.time(), transcribe)
+    def start_recording(self, path: Path, direction: str, transcribe: bool = False, beep: bool = False) -> str:
+        rec_id = self.core.start_recording(path, direction, self.loop.time(), transcribe, beep)
+        self._flush()
+        return rec_id
 
     async def stop_recording(self, reason: str = "stopped") -> dict[str, Any]:
         done = self.core.stop_recording(self.loop.time(), reason)
@@ -230,8 +232,9 @@ class Channel(asyncio.DatagramProtocol):
         return done.result
 
     def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
-                     input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
-        self.core.start_gather(num_digits, timeout, finish_on_key, self.loop.time(), input, speech)
+                     input: str = "dtmf", speech: SpeechOptions | None = None,
+                     silence_timeout: float | None = None) -> None:
+        self.core.start_gather(num_digits, timeout, finish_on_key, self.loop.time(), input, speech, silence_timeout)
         self._flush()
 
     def start_amd(self, params: AmdParams) -> None:

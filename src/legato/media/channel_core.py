@@ -20,7 +20,7 @@ from legato.media.channel_events import Address, Datagram, Event, Notice, Recogn
 from legato.media.digit_sender import DigitSender
 from legato.media.dtmf import DtmfDetector
 from legato.media.gather import Gather, GatherResult, SpeechOptions
-from legato.media.player import Prompt, PromptQueue
+from legato.media.player import BEEP_SECONDS, Prompt, PromptQueue, beep_tone
 from legato.media.recorder import Recorder
 from legato.media.rtcp import ReceiverStatistics, ReceiverStats, build_receiver_report
 from legato.media.rtp_sender import PTIME, RtpSender
@@ -28,6 +28,7 @@ from legato.media.stream.core import StreamCore, StreamSet
 from legato.media.telephone_event import TelephoneEventReceiver
 
 RTCP_INTERVAL = 5.0
+BEEP_ID = "beep-"  # a recording's beep: played like a prompt, reported as none
 MAX_LAG = 0.1  # the prompt clock fell this far behind (a stalled loop): do not burst
 _ids = itertools.count(1)
 __all__ = ["ChannelCore", "Datagram", "Event", "Notice", "Recognise", "RecordingDone"]
@@ -268,7 +269,8 @@ class ChannelCore:
             return True
         frame, finished = self.prompts.next_frame()
         for play_id in finished:
-            self._notify(base.PLAY_COMPLETED, {"play_id": play_id, "reason": "finished"})
+            if not play_id.startswith(BEEP_ID):
+                self._notify(base.PLAY_COMPLETED, {"play_id": play_id, "reason": "finished"})
         if frame is None:
             frame = self.streams.next_frame()
             if frame is None:
@@ -290,18 +292,24 @@ class ChannelCore:
 
     def stop_play(self, reason: str = "stopped") -> None:
         for play_id in self.prompts.drop():
-            self._notify(base.PLAY_COMPLETED, {"play_id": play_id, "reason": reason})
+            if not play_id.startswith(BEEP_ID):
+                self._notify(base.PLAY_COMPLETED, {"play_id": play_id, "reason": reason})
 
     def send_digits(self, digits: str, duration_ms: int, now: float) -> None:
         self.digits.add(digits, duration_ms)
         self._start_clock(now)
 
-    def start_recording(self, path: Path, direction: str, now: float, transcribe: bool = False) -> str:
-        """Start recording (`transcribe`: the finished recording is also recognised)."""
+    def start_recording(self, path: Path, direction: str, now: float, transcribe: bool = False,
+                        beep: bool = False) -> str:
+        """Start recording (`transcribe`: the finished recording is also recognised; `beep`: a 1 kHz tone to the
+        leg first, the recording starts once it has played)."""
         if self.recorder is not None:
             raise base.MediaError("conflict", "already recording")
         rec_id = f"rec-{next(_ids)}"
-        self.recorder = Recorder(rec_id, path, direction, now)
+        if beep:
+            self.prompts.add(Prompt(f"{BEEP_ID}{rec_id}", beep_tone(), 1))
+            self._start_clock(now)
+        self.recorder = Recorder(rec_id, path, direction, now + (BEEP_SECONDS if beep else 0.0))
         self._transcribe = transcribe
         return rec_id
 
@@ -320,11 +328,12 @@ class ChannelCore:
         return done
 
     def start_gather(self, num_digits: int | None, timeout: float, finish_on_key: str | None,
-                     now: float, input: str = "dtmf", speech: SpeechOptions | None = None) -> None:
+                     now: float, input: str = "dtmf", speech: SpeechOptions | None = None,
+                     silence_timeout: float | None = None) -> None:
         if self.gather is not None:
             raise base.MediaError("conflict", "a gather is already running")
         try:
-            self.gather = Gather(num_digits, timeout, finish_on_key, now, input, speech)
+            self.gather = Gather(num_digits, timeout, finish_on_key, now, input, speech, silence_timeout)
         except ValueError as exc:
             raise base.MediaError("bad_request", str(exc)) from exc
         if not self.seen_rfc4733 and self.inband is None:

@@ -136,16 +136,17 @@ class MediaClient:
         await self.send(commands.StopPlay(leg_id))
 
     async def start_recording(self, leg_id: str, direction: RecordDirection = "both",
-                              folder: str | None = None, transcribe: bool = False) -> dict[str, Any]:
-        return await self.send(commands.StartRecording(leg_id, direction, folder, transcribe))
+                              folder: str | None = None, transcribe: bool = False,
+                              beep: bool = False) -> dict[str, Any]:
+        return await self.send(commands.StartRecording(leg_id, direction, folder, transcribe, beep))
 
     async def stop_recording(self, leg_id: str) -> dict[str, Any]:
         return await self.send(commands.StopRecording(leg_id))
 
     async def gather(self, leg_id: str, num_digits: int | None = None, timeout: float = 5.0,  # noqa: ASYNC109
                      finish_on_key: str | None = "#", input: str = "dtmf",
-                     speech: dict[str, Any] | None = None) -> None:
-        await self.send(commands.Gather(leg_id, num_digits, timeout, finish_on_key, input, speech))
+                     speech: dict[str, Any] | None = None, silence_timeout: float | None = None) -> None:
+        await self.send(commands.Gather(leg_id, num_digits, timeout, finish_on_key, input, speech, silence_timeout))
 
     async def send_digits(self, leg_id: str, digits: str, duration_ms: int = 100) -> None:
         await self.send(commands.SendDigits(leg_id, digits, duration_ms))

@@ -75,6 +75,7 @@ class StartRecording(LegCommand):
     direction: str = "both"
     folder: str | None = None
     transcribe: bool = False
+    beep: bool = False  # a short 1 kHz tone to the leg first; the recording starts after it
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ class Gather(LegCommand):
     finish_on_key: str | None = "#"
     input: str = "dtmf"  # dtmf | speech | dtmf speech
     speech: dict[str, Any] | None = None  # speech_timeout (seconds, None: auto), hints, language
+    silence_timeout: float | None = None  # also ends (reason silence) after this many seconds without voice or key
 
 
 @dataclass(frozen=True, slots=True)

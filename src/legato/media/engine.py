@@ -196,7 +196,7 @@ class MediaCore:
         target = self._recordings_folder(cmd.folder)
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         path = target / f"{cmd.leg_id}-{stamp}-{secrets.token_hex(3)}.wav"
-        rec_id = channel.start_recording(path, cmd.direction, bool(cmd.transcribe))
+        rec_id = channel.start_recording(path, cmd.direction, bool(cmd.transcribe), bool(cmd.beep))
         if cmd.transcribe:
             self.recogniser().prepare()
         return {"recording_id": rec_id, "path": str(path)}
@@ -217,7 +217,12 @@ class MediaCore:
         if "speech" in str(cmd.input):
             speech = self._speech_options(cmd.speech or {})
             self.recogniser().prepare()  # its worker starts while the caller speaks
-        channel.start_gather(cmd.num_digits, float(cmd.timeout), cmd.finish_on_key, str(cmd.input), speech)
+        silence = cmd.silence_timeout
+        if silence is not None and (not isinstance(silence, int | float) or not 0 < silence <= 600):
+            raise base.MediaError("bad_request", "silence_timeout must be within (0, 600] seconds")
+        channel.start_gather(
+            cmd.num_digits, float(cmd.timeout), cmd.finish_on_key, str(cmd.input), speech,
+            None if silence is None else float(silence))
         return {}
 
     def _speech_options(self, args: dict[str, Any]) -> SpeechOptions:

@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from dataclasses import dataclass
+from functools import cache
 
-from legato.media.g711 import FRAME_BYTES
+from legato.media.g711 import FRAME_BYTES, SAMPLE_RATE
+
+BEEP_HZ = 1000
+BEEP_SECONDS = 0.5  # a recording's beep (Twilio's Record playBeep)
+
+
+@cache
+def beep_tone() -> bytes:
+    """The recording beep: BEEP_SECONDS of a BEEP_HZ sine (16-bit PCM at 8 kHz, about -10 dBFS)."""
+    count = int(SAMPLE_RATE * BEEP_SECONDS)
+    samples = (int(10_000 * math.sin(2 * math.pi * BEEP_HZ * i / SAMPLE_RATE)) for i in range(count))
+    return b"".join(s.to_bytes(2, "little", signed=True) for s in samples)
 
 
 @dataclass(slots=True)
@@ -27,7 +40,7 @@ class Prompt:
             if self.loop and self.played >= self.loop:
                 return None
             self.position = 0
-        frame = self.pcm[self.position:self.position + FRAME_BYTES]
+        frame = self.pcm[self.position : self.position + FRAME_BYTES]
         self.position += FRAME_BYTES
         if len(frame) < FRAME_BYTES:
             frame += b"\x00" * (FRAME_BYTES - len(frame))

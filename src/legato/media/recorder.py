@@ -26,7 +26,7 @@ class Recorder:
 
     def add(self, direction: str, pcm: bytes, now: float) -> None:
         """Append PCM heard at time `now` (loop seconds) to a track, padding silence after gaps."""
-        if not self.wants(direction):
+        if not self.wants(direction) or now < self.started:  # (a beep plays before it starts)
             return
         track = self.tracks[direction]
         due = int((now - self.started) * SAMPLE_RATE) - len(pcm) // 2

@@ -62,6 +62,8 @@ class MediaCommand:
     stream_sid: str | None = None  # stop_stream
     far_end: dict[str, Any] | None = None  # start_stream on the sandbox: what the simulated far end says and keys
     transcribe: bool = False  # start_recording: transcription_completed follows recording_completed
+    beep: bool = False  # start_recording: a short 1 kHz tone first; the recording starts after it
+    silence_timeout: float | None = None  # gather: also ends (reason silence) after this many s without voice or key
     input: str = "dtmf"  # gather: dtmf | speech | dtmf speech
     speech_timeout: float | None = None  # gather: seconds of silence that end speech (None: auto)
     hints: tuple[str, ...] = ()  # gather: phrases the caller is likely to say (bias the recogniser)

@@ -19,7 +19,7 @@ async def _say(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, 
 
 
 async def _start_recording(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[str, Any]:
-    result = await engine.start_recording(leg_sid, c.direction, c.folder, c.transcribe)  # type: ignore[arg-type]
+    result = await engine.start_recording(leg_sid, c.direction, c.folder, c.transcribe, c.beep)  # type: ignore[arg-type]
     return {"recording_id": result["recording_id"]}
 
 
@@ -32,7 +32,7 @@ async def _gather(engine: MediaEngine, leg_sid: str, c: MediaCommand) -> dict[st
     speech = None
     if "speech" in c.input:
         speech = {"speech_timeout": c.speech_timeout, "hints": list(c.hints), "language": c.language}
-    await engine.gather(leg_sid, c.num_digits, c.timeout, c.finish_on_key, c.input, speech)
+    await engine.gather(leg_sid, c.num_digits, c.timeout, c.finish_on_key, c.input, speech, c.silence_timeout)
     return {}
 
 

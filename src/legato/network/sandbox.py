@@ -24,7 +24,9 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 | gather          | the caller keys the last four digits of its number, then `#`: one key every      |
 |                 | key_interval s, the first one key_interval s after the gather starts (a leg made |
 |                 | through /sandbox/incoming keys 1234#); a number ending in 0009 never keys        |
-|                 | anything (the gather times out). `dtmf_received` for each key.                   |
+|                 | anything (the gather times out). `dtmf_received` for each key. The caller is     |
+|                 | silent: with silence_timeout the gather ends, reason silence, that long after it |
+|                 | started or after the last key                                                    |
 | gather (speech) | input speech or "dtmf speech" on a leg created with `sandbox_speech`: the caller |
 |                 | starts speaking key_interval s after the gather starts, speaks for speech_word_s |
 |                 | per word, then is silent: `gather_completed` reason speech after speech_timeout  |
@@ -33,7 +35,8 @@ Media actions on answered legs are simulated on the same clock (no audio flows):
 |                 | speech times out; "dtmf speech" keys as for digits                               |
 | start/stop_     | `recording_completed` on stop (or hangup) with a WAV of silence as long as the   |
 |  recording      | recording ran, under the recordings folder, so its URL serves a real file; with  |
-|                 | transcribe, then `transcription_completed` with text = sandbox_speech (or "")    |
+|                 | transcribe, then `transcription_completed` with text = sandbox_speech (or "");   |
+|                 | with beep the recording starts 0.5 s later (the beep is not simulated as audio)  |
 | send_digits     | `digits_sent` after 0.16 s per digit                                             |
 | mute, hold...   | accepted, nothing to simulate                                                    |
 | start_stream,   | a real WebSocket to the application; the far end speaks and keys what the leg's  |
@@ -68,6 +71,7 @@ from legato.domain.clock import Clock, TimerHandle
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.domain.leg import AnsweredBy, HangupSource
 from legato.media.gather import AUTO_SPEECH_TIMEOUT
+from legato.media.player import BEEP_SECONDS
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
 from legato.network.sandbox_audio import wav_seconds, write_silence
 from legato.network.sandbox_streams import SandboxStreams
@@ -255,7 +259,8 @@ class SandboxNetwork:
         if media.recording is not None:
             raise Conflict("already recording", field="action")
         rec_id = f"rec-{next(_ids)}"
-        media.recording = (rec_id, self._seconds(), command.direction, command.folder)
+        media.recording = (rec_id, self._seconds() + (BEEP_SECONDS if command.beep else 0.0), command.direction,
+                           command.folder)  # a beep plays first (nothing is heard here): the recording starts after it
         media.transcript = (command.far_end_speech or "") if command.transcribe else None
         return {"recording_id": rec_id}
 
@@ -326,9 +331,14 @@ class SandboxNetwork:
                 return
             media.gather[-1].cancel()  # the inter-digit timeout starts again
             media.gather[-1] = self.clock.call_later(command.timeout, lambda: finish("timeout"))
+            if command.silence_timeout is not None:  # a key is not silence
+                media.gather[-2].cancel()
+                media.gather[-2] = self.clock.call_later(command.silence_timeout, lambda: finish("silence"))
 
         media.gather = [self.clock.call_later(interval * (i + 1), lambda k=key: press(k))
                         for i, key in enumerate(keys)]
+        if command.silence_timeout is not None:  # the simulated caller says nothing: silence ends it
+            media.gather.append(self.clock.call_later(command.silence_timeout, lambda: finish("silence")))
         media.gather.append(self.clock.call_later(command.timeout + interval * len(keys), lambda: finish("timeout")))
         return {}
 

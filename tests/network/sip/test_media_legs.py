@@ -238,3 +238,28 @@ def test_per_leg_amd_parameters_reach_the_detector(media_world: World, tmp_path:
     assert answered["answered_by"] == "MACHINE"
     api.action(leg_sid, action="hangup")
     api.wait_terminal(leg_sid)
+
+
+def test_a_recording_s_beep_reaches_the_phone_and_stays_out_of_the_recording(
+    media_world: World, tmp_path: Path
+) -> None:
+    api, phone = media_world(dump_dir=tmp_path / "heard", tone_hz=300)
+    control = BaresipControl(phone.extra["ctrl"])
+    try:
+        leg_sid = dial(api, phone)
+        api.wait_state(leg_sid, "connected")
+        assert api.action(leg_sid, action="start_recording", direction="in", beep=True).status_code == 202
+        time.sleep(1.5)
+        assert api.action(leg_sid, action="stop_recording").status_code == 202
+        [done] = wait_event(api, leg_sid, "recording_completed")
+        wav = tmp_path / "recorded.wav"
+        wav.write_bytes(api.http.get(done["recording_url"]).content)
+        assert audio.tone_share(wav, 1000) < 0.1 and audio.tone_share(wav, 300, start=0.2) > 0.8  # the phone only
+        assert "play_completed" not in [e["event_name"] for e in api.events(leg_sid)]
+        api.action(leg_sid, action="hangup")
+        control.wait_event("CALL_CLOSED", timeout=5)
+    finally:
+        control.close()
+    heard = [p for p in (tmp_path / "heard").glob("*-dec.wav")]
+    assert heard, list((tmp_path / "heard").iterdir())
+    assert audio.tone_share(heard[0], 1000) > 0.8  # all the phone heard is the beep
