@@ -69,10 +69,12 @@ async def serve(args: argparse.Namespace) -> None:
     log.info("media engine stopped")
 
 
+_PARENT = os.getppid()  # read at import, first thing: a parent that dies during start-up is still noticed
+
+
 async def _watch_parent(stop: asyncio.Event, every: float = 1.0) -> None:
-    parent = os.getppid()
     while not stop.is_set():
-        if os.getppid() != parent:  # re-parented: the caller died without stopping us
+        if os.getppid() != _PARENT:  # re-parented: the caller died without stopping us
             stop.set()
             return
         await asyncio.sleep(every)
