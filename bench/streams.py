@@ -126,7 +126,8 @@ class Agent:
         server = await serve(self.handle, "127.0.0.1", 0, compression=None, max_queue=None)
         port.put(server.sockets[0].getsockname()[1])
         await asyncio.to_thread(go.wait)
-        while len(self.connections) < streams:  # noqa: ASYNC110 (a bounded start-up poll)
+        deadline = time.perf_counter() + 30
+        while len(self.connections) < streams and time.perf_counter() < deadline:  # noqa: ASYNC110 (bounded)
             await asyncio.sleep(0.05)
         self.warm = time.perf_counter_ns() + int(WARMUP * 1e9)
         await self.speak()
@@ -185,8 +186,8 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
     far = spawn.Process(target=peer, args=(leg_ports, seconds, bound, go, result))
     for worker in (*workers, far):
         worker.start()
-    ports = [await asyncio.to_thread(agent_port.get) for _ in workers]
-    peer_ports = await asyncio.to_thread(bound.get)
+    ports = [await asyncio.to_thread(agent_port.get, timeout=30) for _ in workers]
+    peer_ports = await asyncio.to_thread(bound.get, timeout=30)
     for i, port in enumerate(peer_ports):
         await client.set_remote(f"s{i}", "127.0.0.1", port, 0)
         url = f"ws://127.0.0.1:{ports[i % agents]}/s{i}"
@@ -206,11 +207,11 @@ async def run(streams: int, seconds: float, agents: int) -> dict[str, Any]:
         await asyncio.sleep(0.05)
     cpu0, t0 = cpu_seconds(proc.pid), time.perf_counter()
     go.set()
-    sent, received, back = await asyncio.to_thread(result.get)
+    sent, received, back = await asyncio.to_thread(result.get, timeout=seconds + 60)  # the run stops by itself
     ws_sent = ws_received = 0
     latencies: list[float] = []
     for _ in workers:
-        w_sent, w_received, w_latencies = await asyncio.to_thread(agent_result.get)
+        w_sent, w_received, w_latencies = await asyncio.to_thread(agent_result.get, timeout=seconds + 60)
         ws_sent, ws_received = ws_sent + w_sent, ws_received + w_received
         latencies += w_latencies
     cpu1, t1 = cpu_seconds(proc.pid), time.perf_counter()
