@@ -181,9 +181,12 @@ class ConferenceService:
         return await self.conferences.events(conference_sid)
 
     async def reconcile(self, owner: str, cause: str = "platform_restart") -> int:
-        """Complete conferences left active by node `owner`, which is gone: participant_left for each
-        member still in, then conference_completed (its legs were ended the same way)."""
-        rows = await self.conferences.active(owner)
+        """Complete conferences left active by node `owner`, which is gone (its legs were ended the same way)."""
+        return await self.end_rows(await self.conferences.active(owner), cause)
+
+    async def end_rows(self, rows: list[dict[str, Any]], cause: str) -> int:
+        """Complete these active conferences (rows a gone node left): participant_left for each member still
+        in, then conference_completed."""
         futures = []
         for row in rows:
             conference = conference_from_row(row)

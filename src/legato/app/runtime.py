@@ -188,8 +188,8 @@ class Runtime:
     async def _end_legs(self, rows: list[dict[str, Any]], cause: str) -> int:
         return await self.switchboard.reconcile([leg_from_row(r) for r in rows], cause)
 
-    async def _end_conferences(self, dead_node: str, cause: str) -> int:
-        return await self.conferences.reconcile(dead_node, cause)
+    async def _end_conferences(self, rows: list[dict[str, Any]], cause: str) -> int:
+        return await self.conferences.end_rows(rows, cause)
 
     def _recording_url(self, leg: Leg, file_name: str) -> str:
         """Where the account fetches a recording (with its API credentials)."""

@@ -1,8 +1,8 @@
 """Taking over dead nodes: when a node's lease has expired while it still holds live legs, active bridges or
-undelivered events, exactly one surviving node takes it over (store/nodes.py `take_over`: a conditional
+conferences, or undelivered events, exactly one surviving node takes it over (store/nodes.py `take_over`: a conditional
 UPDATE bumping the dead node's epoch, which also fences it should it come back). The survivor delivers the
 dead node's undelivered events (per leg in order, with their event_sid), then ends its live legs `failed`
-with hangup_cause `node_lost` (one leg_terminated each, sequence continued) and its bridges."""
+with hangup_cause `node_lost` (one leg_terminated each, sequence continued), its bridges and its conferences."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ class Takeover:
         deliver: Callable[[Rows], None],
         end_legs: Callable[[Rows, str], Awaitable[int]],
         end_bridges: Callable[[Rows, str], Awaitable[int]],
-        end_conferences: Callable[[str, str], Awaitable[int]] | None = None,
+        end_conferences: Callable[[Rows, str], Awaitable[int]],
         wall: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.nodes = nodes
@@ -41,7 +41,7 @@ class Takeover:
         self.deliver = deliver
         self.end_legs = end_legs
         self.end_bridges = end_bridges
-        self.end_conferences = end_conferences  # (dead node, cause): completes the conferences it held
+        self.end_conferences = end_conferences
         self.wall = wall
         self.taken: list[str] = []  # names taken over by this node, oldest first
         self._task: asyncio.Task[None] | None = None
@@ -63,7 +63,7 @@ class Takeover:
         self.deliver(got.events)  # first: the events the dead node left come before the ones ending its legs
         legs = await self.end_legs(got.legs, CAUSE)
         bridges = await self.end_bridges(got.bridges, CAUSE)
-        conferences = await self.end_conferences(name, CAUSE) if self.end_conferences is not None else 0
+        conferences = await self.end_conferences(got.conferences, CAUSE)
         log.warning(
             "took over node %s: legs=%d bridges=%d conferences=%d undelivered_events=%d cause=%s",
             name,

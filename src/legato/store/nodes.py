@@ -11,28 +11,31 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import LegState
-from legato.store.tables import bridges, events, legs, nodes
+from legato.store.tables import bridges, conferences, events, legs, nodes
 
 LIVE_LEG = legs.c.state != LegState.TERMINAL.value
 ACTIVE_BRIDGE = bridges.c.state == "active"
+ACTIVE_CONFERENCE = conferences.c.state == "active"
 
 
 @dataclass
 class Inheritance:
-    """What a takeover moved to the survivor: the dead node's live legs and active bridges, and its
-    undelivered events (per leg in sequence order)."""
+    """What a takeover moved to the survivor: the dead node's live legs, active bridges and conferences, and
+    its undelivered events (per leg in sequence order)."""
 
     legs: list[dict[str, Any]] = field(default_factory=list)
     bridges: list[dict[str, Any]] = field(default_factory=list)
+    conferences: list[dict[str, Any]] = field(default_factory=list)
     events: list[dict[str, Any]] = field(default_factory=list)
 
 
-def pending_of(owner: str) -> Any:
-    """Pending events of the legs and bridges node `owner` holds."""
+def pending_of(owner: Any) -> Any:
+    """Pending events of the legs, bridges and conferences node `owner` (a name, or a column) holds."""
     of_legs = select(legs.c.leg_sid).where(legs.c.node == owner)
     of_bridges = select(bridges.c.bridge_sid).where(bridges.c.node == owner)
-    return select(events).where(events.c.status == "pending",
-                                or_(events.c.leg_sid.in_(of_legs), events.c.leg_sid.in_(of_bridges)))
+    of_conferences = select(conferences.c.conference_sid).where(conferences.c.node == owner)
+    return select(events).where(events.c.status == "pending", or_(
+        events.c.leg_sid.in_(of_legs), events.c.leg_sid.in_(of_bridges), events.c.leg_sid.in_(of_conferences)))
 
 
 class NodeRepository:
@@ -81,12 +84,12 @@ class NodeRepository:
 
     async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
         """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
-        bridge, or an undelivered event."""
-        held = or_(events.c.leg_sid.in_(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name)),
-                   events.c.leg_sid.in_(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name)))
+        bridge or conference, or an undelivered event."""
         owns = or_(exists(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name, LIVE_LEG)),
                    exists(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name, ACTIVE_BRIDGE)),
-                   exists(select(events.c.event_sid).where(events.c.status == "pending", held)))
+                   exists(select(conferences.c.conference_sid).where(conferences.c.node == nodes.c.name,
+                                                                     ACTIVE_CONFERENCE)),
+                   exists(pending_of(nodes.c.name).with_only_columns(events.c.event_sid)))
         query = select(nodes.c.name, nodes.c.epoch).where(nodes.c.lease_expires_at <= now, nodes.c.name != me, owns)
         async with self._engine.connect() as conn:
             return [(r[0], r[1]) for r in (await conn.execute(query.order_by(nodes.c.name))).all()]
@@ -107,6 +110,9 @@ class NodeRepository:
             got.bridges = [dict(r) for r in (await conn.execute(
                 select(bridges).where(bridges.c.node == dead, ACTIVE_BRIDGE)
                 .order_by(bridges.c.bridge_sid))).mappings().all()]
+            got.conferences = [dict(r) for r in (await conn.execute(
+                select(conferences).where(conferences.c.node == dead, ACTIVE_CONFERENCE)
+                .order_by(conferences.c.conference_sid))).mappings().all()]
             got.events = [dict(r) for r in (await conn.execute(
                 pending_of(dead).order_by(events.c.leg_sid, events.c.sequence))).mappings().all()]
             with_events = {row["leg_sid"] for row in got.events}
@@ -115,6 +121,8 @@ class NodeRepository:
                 LIVE_LEG, legs.c.leg_sid.in_(with_events))).values(mine))
             await conn.execute(update(bridges).where(bridges.c.node == dead, or_(
                 ACTIVE_BRIDGE, bridges.c.bridge_sid.in_(with_events))).values(mine))
+            await conn.execute(update(conferences).where(conferences.c.node == dead, or_(
+                ACTIVE_CONFERENCE, conferences.c.conference_sid.in_(with_events))).values(mine))
         return got
 
 

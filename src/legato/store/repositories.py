@@ -28,19 +28,13 @@ class AccountRepository:
             await conn.execute(update(accounts).where(accounts.c.account_sid == account_sid).values(**values))
 
     async def get(self, account_sid: str) -> dict[str, Any] | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(accounts).where(accounts.c.account_sid == account_sid))).mappings().first()
-        return dict(row) if row else None
+        return await _first(self._engine, select(accounts).where(accounts.c.account_sid == account_sid))
 
     async def by_api_key(self, api_key: str) -> dict[str, Any] | None:
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(select(accounts).where(accounts.c.api_key == api_key))).mappings().first()
-        return dict(row) if row else None
+        return await _first(self._engine, select(accounts).where(accounts.c.api_key == api_key))
 
     async def all(self) -> list[dict[str, Any]]:
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(select(accounts).order_by(accounts.c.created_at))).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, select(accounts).order_by(accounts.c.created_at))
 
 
 class LegRepository:
@@ -106,9 +100,7 @@ class LegRepository:
     async def events(self, leg_sid: str) -> list[dict[str, Any]]:
         """The leg's outbox rows in sequence order."""
         query = select(events).where(events.c.leg_sid == leg_sid).order_by(events.c.sequence)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, query)
 
     async def count_live(self, account_sid: str) -> int:
         query = select(func.count()).select_from(legs).where(
@@ -125,25 +117,19 @@ class BridgeRepository:
 
     async def get(self, account_sid: str, bridge_sid: str) -> dict[str, Any] | None:
         query = select(bridges).where(bridges.c.bridge_sid == bridge_sid, bridges.c.account_sid == account_sid)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        return dict(row) if row else None
+        return await _first(self._engine, query)
 
     async def recent(self, account_sid: str, limit: int) -> list[dict[str, Any]]:
         """The account's newest bridges, newest first (the console lists them)."""
         query = (select(bridges).where(bridges.c.account_sid == account_sid)
                  .order_by(bridges.c.date_created.desc(), bridges.c.bridge_sid.desc()).limit(limit))
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, query)
 
     async def active(self, owner: str) -> list[dict[str, Any]]:
         """Bridges of node `owner` not yet terminated (to reconcile when that node is gone)."""
         query = (select(bridges).where(bridges.c.state == "active", bridges.c.node == owner)
                  .order_by(bridges.c.bridge_sid))
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, query)
 
     async def events(self, bridge_sid: str) -> list[dict[str, Any]]:
         return await _events_of(self._engine, bridge_sid)
@@ -151,10 +137,20 @@ class BridgeRepository:
 
 async def _events_of(engine: AsyncEngine, sid: str) -> list[dict[str, Any]]:
     """The outbox rows of one event stream (a bridge's or a conference's), in sequence order."""
-    query = select(events).where(events.c.leg_sid == sid).order_by(events.c.sequence)
+    return await _all(engine, select(events).where(events.c.leg_sid == sid).order_by(events.c.sequence))
+
+
+async def _all(engine: AsyncEngine, query: Any) -> list[dict[str, Any]]:
+    """Every row `query` selects, as dicts."""
     async with engine.connect() as conn:
-        rows = (await conn.execute(query)).mappings().all()
-    return [dict(r) for r in rows]
+        return [dict(r) for r in (await conn.execute(query)).mappings().all()]
+
+
+async def _first(engine: AsyncEngine, query: Any) -> dict[str, Any] | None:
+    """The first row `query` selects, as a dict, or None."""
+    async with engine.connect() as conn:
+        row = (await conn.execute(query)).mappings().first()
+    return dict(row) if row else None
 
 
 class ConferenceRepository:
@@ -166,9 +162,7 @@ class ConferenceRepository:
     async def get(self, account_sid: str, conference_sid: str) -> dict[str, Any] | None:
         query = select(conferences).where(conferences.c.conference_sid == conference_sid,
                                           conferences.c.account_sid == account_sid)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        return dict(row) if row else None
+        return await _first(self._engine, query)
 
     async def recent(self, account_sid: str, limit: int, state: str | None = None) -> list[dict[str, Any]]:
         """The account's newest conferences (optionally only those in `state`), newest first."""
@@ -176,17 +170,13 @@ class ConferenceRepository:
         if state is not None:
             query = query.where(conferences.c.state == state)
         query = query.order_by(conferences.c.date_created.desc(), conferences.c.conference_sid.desc()).limit(limit)
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, query)
 
     async def active(self, owner: str) -> list[dict[str, Any]]:
         """Conferences of node `owner` not yet completed (to reconcile when that node is gone)."""
         query = (select(conferences).where(conferences.c.state == "active", conferences.c.node == owner)
                  .order_by(conferences.c.conference_sid))
-        async with self._engine.connect() as conn:
-            rows = (await conn.execute(query)).mappings().all()
-        return [dict(r) for r in rows]
+        return await _all(self._engine, query)
 
     async def events(self, conference_sid: str) -> list[dict[str, Any]]:
         return await _events_of(self._engine, conference_sid)
@@ -209,6 +199,4 @@ class RateRepository:
 
     async def newest(self) -> dict[str, Any] | None:
         query = select(rate_tables).order_by(rate_tables.c.id.desc()).limit(1)
-        async with self._engine.connect() as conn:
-            row = (await conn.execute(query)).mappings().first()
-        return dict(row) if row else None
+        return await _first(self._engine, query)
