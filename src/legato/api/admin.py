@@ -115,8 +115,6 @@ async def update_account(request: Request, account_sid: str, body: UpdateAccount
     given = body.model_fields_set
     clear = [name for name in CLEARABLE if name in given and getattr(body, name) is None]
     changes = {name: getattr(body, name) for name in given if name not in clear}
-    if "name" in changes and changes["name"] is None:
-        changes.pop("name")
     account = await _accounts(request).update(account_sid, clear=clear, **changes)
     return envelope(request, 200, account_summary(account))
 
@@ -145,9 +143,7 @@ async def enable_account(request: Request, account_sid: str) -> JSONResponse:
     summary="A new api_token (shown only now); the old one stops working",
 )
 async def rotate_token(request: Request, account_sid: str) -> JSONResponse:
-    accounts = _accounts(request)
-    token = await accounts.rotate_token(account_sid)
-    account = await accounts.get(account_sid)
+    account, token = await _accounts(request).rotate_token(account_sid)
     return envelope(request, 200, {"account_sid": account_sid, "api_key": account.api_key, "api_token": token})
 
 
@@ -197,9 +193,8 @@ async def remove_exophone(request: Request, account_sid: str, number: str) -> JS
     summary="Import a rate table (CSV); it is in force on every node within seconds",
 )
 async def import_rates(request: Request, body: RateImport = Body(...)) -> JSONResponse:
-    rates = request.app.state.runtime.rates
-    await rates.import_table(body.csv, body.source)
-    return envelope(request, 201, (await rates.in_force()).as_dict())
+    imported = await request.app.state.runtime.rates.import_table(body.csv, body.source)
+    return envelope(request, 201, imported.as_dict())
 
 
 @router.get("/rates", responses=ERROR_RESPONSES, summary="The rate table in force")

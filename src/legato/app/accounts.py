@@ -18,7 +18,7 @@ from legato.domain.events import iso
 from legato.domain.ids import new_id
 from legato.domain.numbers import DEFAULT_REGION, check_region, parse_address
 from legato.events.endpoints import EndpointPolicy
-from legato.events.sinks.registry import check_endpoint
+from legato.events.sinks.registry import check_event_endpoint
 from legato.media.amd_params import AmdParams
 from legato.store.repositories import AccountRepository
 from legato.store.secrets import SecretBox, hash_token, token_matches
@@ -150,12 +150,12 @@ class AccountService:
         self._auth_cache.clear()
         return await self.get(account_sid)
 
-    async def rotate_token(self, account_sid: str) -> str:
-        """A new API token (shown once); the old one stops working at once here, within 5 s on other nodes."""
+    async def rotate_token(self, account_sid: str) -> tuple[Account, str]:
+        """The account with a new API token (the token shown once); the old one stops working at once here,
+        within 5 s on other nodes."""
         await self._row(account_sid)
         token = new_api_token()
-        await self._write(account_sid, {"token_hash": hash_token(token)})
-        return token
+        return await self._write(account_sid, {"token_hash": hash_token(token)}), token
 
     async def rotate_webhook_secret(self, account_sid: str) -> str:
         """A new webhook secret (shown once): every delivery attempt from now on, retries and redeliveries of
@@ -216,8 +216,7 @@ class AccountService:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""
         if endpoint is None:
             return
-        check_endpoint(endpoint, "inbound_endpoint")
-        await self.endpoints.check(endpoint, "inbound_endpoint")
+        await check_event_endpoint(self.endpoints, endpoint, "inbound_endpoint")
 
     async def get(self, account_sid: str) -> Account:
         return account_from_row(await self._row(account_sid))

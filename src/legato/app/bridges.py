@@ -15,7 +15,7 @@ from legato.domain.events import LegEvent
 from legato.domain.ids import new_event_sid
 from legato.engine.bridges import Bridges
 from legato.events.endpoints import EndpointPolicy
-from legato.events.sinks.registry import check_endpoint
+from legato.events.sinks.registry import check_event_endpoint
 from legato.store.repositories import BridgeRepository, LegRepository
 from legato.store.rows import bridge_from_row, bridge_to_row
 from legato.store.writer import Writer
@@ -57,8 +57,7 @@ class BridgeService:
         if len(set(request.leg_sids)) != len(request.leg_sids):
             raise ValidationFailed("leg_sids must name different legs", field="leg_sids")
         if request.bridge_event_endpoint is not None:
-            check_endpoint(request.bridge_event_endpoint, "bridge_event_endpoint")
-            await self.endpoints.check(request.bridge_event_endpoint, "bridge_event_endpoint")
+            await check_event_endpoint(self.endpoints, request.bridge_event_endpoint, "bridge_event_endpoint")
         for sid in request.leg_sids:
             live = self.engine.switchboard.get(sid)
             if live is None or live.account_sid != account.account_sid:

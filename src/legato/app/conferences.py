@@ -13,7 +13,7 @@ from legato.domain.conference import MAX_PARTICIPANTS, Conference, ConferenceSta
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.engine.conferences import Conferences, NewConference, conference_event
 from legato.events.endpoints import EndpointPolicy
-from legato.events.sinks.registry import check_endpoint
+from legato.events.sinks.registry import check_event_endpoint
 from legato.store.repositories import ConferenceRepository, LegRepository
 from legato.store.rows import conference_from_row, conference_to_row
 from legato.store.writer import Writer
@@ -90,8 +90,7 @@ class ConferenceService:
 
     async def create(self, account: Account, request: CreateConference) -> Conference:
         if request.conference_event_endpoint is not None:
-            check_endpoint(request.conference_event_endpoint, "conference_event_endpoint")
-            await self.endpoints.check(request.conference_event_endpoint, "conference_event_endpoint")
+            await check_event_endpoint(self.endpoints, request.conference_event_endpoint, "conference_event_endpoint")
         settings = NewConference(
             request.name,
             request.conference_event_endpoint,

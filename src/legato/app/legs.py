@@ -43,7 +43,7 @@ from legato.engine.placement import Placement
 from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
-from legato.events.sinks.registry import check_endpoint
+from legato.events.sinks.registry import check_event_endpoint
 from legato.network.base import MediaCommand
 from legato.store.repositories import LegRepository
 
@@ -85,8 +85,7 @@ class LegService:
                                    field="network_type")
         exophone = check_caller_id(account, request.exophone)
         if request.leg_event_endpoint is not None:
-            check_endpoint(request.leg_event_endpoint)
-            await self.endpoints.check(request.leg_event_endpoint)
+            await check_event_endpoint(self.endpoints, request.leg_event_endpoint)
         elif request.flow_url is None and not internal:
             raise ValidationFailed("leg_event_endpoint is required unless flow_url is given",
                                    field="leg_event_endpoint")

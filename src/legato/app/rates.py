@@ -40,11 +40,11 @@ class RateService:
         self.clock = clock
         self.loaded_id: int | None = None
 
-    async def import_table(self, text: str, source: str) -> RateTable:
+    async def import_table(self, text: str, source: str) -> ImportedTable:
         """Validate and store a rate table CSV; servers use it from their next refresh (a few seconds)."""
-        table = parse_rates(text, source)
-        await self.repo.insert(source, text, self.clock.now())
-        return table
+        table, now = parse_rates(text, source), self.clock.now()
+        await self.repo.insert(source, text, now)
+        return ImportedTable(source, now, text, table)
 
     async def in_force(self) -> ImportedTable | None:
         """The table in force with where and when it was imported (leaves `changed()` as it was)."""

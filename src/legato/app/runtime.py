@@ -133,7 +133,7 @@ class Runtime:
         self.readiness.add("lease", self._lease_problem)
         self.switchboard = Switchboard(self.clock, build_network(s, self.clock), self.writer,
                                        amd_cap=s.amd_sync_cap, write_wait=s.write_wait)
-        self.switchboard.recording_url = self._recording_url
+        self.switchboard.recording_url = lambda leg, name: self._recording_url(leg.account_sid, name)
         self.recordings_root = s.recordings_dir.resolve()  # one folder per account inside
         self.endpoints = EndpointPolicy.for_server(s.host, s.allow_private_endpoints)
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(), self.clock, endpoints=self.endpoints)
@@ -191,12 +191,8 @@ class Runtime:
     async def _end_conferences(self, rows: list[dict[str, Any]], cause: str) -> int:
         return await self.conferences.end_rows(rows, cause)
 
-    def _recording_url(self, leg: Leg, file_name: str) -> str:
-        """Where the account fetches a recording (with its API credentials)."""
-        return f"{self.settings.base_url}/v2/accounts/{leg.account_sid}/recordings/{file_name}"
-
-    def _conference_recording_url(self, account_sid: str, file_name: str) -> str:
-        """Where the account fetches a conference's recording (the same route as leg recordings)."""
+    def _recording_url(self, account_sid: str, file_name: str) -> str:
+        """Where the account fetches a leg's or a conference's recording (with its API credentials)."""
         return f"{self.settings.base_url}/v2/accounts/{account_sid}/recordings/{file_name}"
 
     def _build_call_control(self) -> None:
@@ -218,7 +214,7 @@ class Runtime:
                                      endpoints=self.endpoints)
         transfers = Transfers(switchboard, engine)
         self.transfers = TransferService(self.legs, transfers)
-        mixer = Conferences(self.clock, switchboard, engine, self._conference_recording_url)
+        mixer = Conferences(self.clock, switchboard, engine, self._recording_url)
         switchboard.on_end.append(mixer.leg_ended)
         transfers.releases.append(mixer.release)  # an attended transfer takes the leg out of its conference
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,

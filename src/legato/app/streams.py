@@ -18,11 +18,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from standardwebhooks import Webhook
 
 from legato.domain.errors import ValidationFailed
 from legato.domain.ids import new_id
 from legato.events.endpoints import EndpointPolicy, EndpointRefused, IPAddress, Unresolvable, parse_url
+from legato.events.signature import webhook_headers
 from legato.media.stream.registry import PROTOCOLS, SAMPLE_RATES
 from legato.network.base import MediaCommand
 
@@ -149,12 +149,7 @@ class Streams:
         if self.secret is None:
             return {}
         secret = await self.secret(account_sid)
-        at = datetime.now(UTC)
-        return {
-            "webhook-id": sid,
-            "webhook-timestamp": str(int(at.timestamp())),
-            "webhook-signature": Webhook(secret).sign(sid, at, json.dumps(target)),
-        }
+        return webhook_headers(sid, json.dumps(target), secret, datetime.now(UTC))
 
 
 def from_action(fields: dict[str, Any]) -> StreamRequest:

@@ -17,7 +17,7 @@ from legato.domain.leg import Leg, LegState
 from legato.domain.numbers import parse_address
 from legato.domain.transfer import TRANSFER_KEY, TRANSFERRED_FROM_KEY
 from legato.engine.transfers import Transfers
-from legato.events.sinks.registry import check_endpoint
+from legato.events.sinks.registry import check_event_endpoint
 
 FIELD = "transfer_event_endpoint"
 
@@ -36,8 +36,7 @@ class TransferService:
         target = parse_address(action.to, "to", account.default_region)
         endpoint = action.transfer_event_endpoint
         if endpoint is not None:
-            check_endpoint(endpoint, FIELD)
-            await self.legs.endpoints.check(endpoint, FIELD)
+            await check_event_endpoint(self.legs.endpoints, endpoint, FIELD)
         live = self.legs.switchboard.get(leg.leg_sid)
         if live is None:
             raise Conflict("leg is not live on this node; only a connected leg can be transferred", field="leg_sid")

@@ -40,6 +40,7 @@ class ClusterNode:
         self.db = db
         self.nodes = nodes
         self.data_centres = data_centres
+        self._data_centres_json = json.dumps(data_centres)  # published with every lease renewal; never changes
         self.route_timeout = route_timeout
         self.view_ttl = view_ttl
         self.live_legs = live_legs
@@ -47,18 +48,15 @@ class ClusterNode:
         self.limited = limited
         self._view: tuple[float, list[NodeView]] = (0.0, [])
 
-    def subject(self, node: str) -> str:
-        return command_subject(node)
-
     def status(self) -> dict[str, Any]:
         """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
         new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
-        return {"data_centres": json.dumps(self.data_centres), "live_legs": self.live_legs(), "bus": self.accepting()}
+        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(), "bus": self.accepting()}
 
     async def start(self, app: ASGIApp) -> None:
         """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
         await self.bus.connect()
-        await self.bus.serve(self.subject(self.name), lambda payload: serve_routed(app, payload))
+        await self.bus.serve(command_subject(self.name), lambda payload: serve_routed(app, payload))
 
     async def stop(self) -> None:
         await self.bus.close()

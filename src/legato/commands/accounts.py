@@ -283,7 +283,7 @@ def rates_import(
     if target.api:
         count = target.api.call("POST", "/v2/rates", json={"csv": text, "source": str(path)})["count"]
     else:
-        count = len(run_store(lambda rt: rt.rates.import_table(text, str(path)), target.database_url))
+        count = len(run_store(lambda rt: rt.rates.import_table(text, str(path)), target.database_url).table)
     print(f"imported {count} rates from {path}")
 
 

@@ -25,6 +25,14 @@ def participant_resource(participant: Participant) -> dict[str, Any]:
 
 def conference_resource(conference: Conference) -> dict[str, Any]:
     """The conference as `GET /conferences/{conference_sid}` returns it (participants present and left)."""
+    fields = list(conference_event_data(conference).items())
+    at = len(fields) - 5  # the participants come before end_reason, as they always have
+    participants = [participant_resource(p) for p in conference.participants]
+    return dict([*fields[:at], ("participants", participants), *fields[at:]])
+
+
+def conference_event_data(conference: Conference) -> dict[str, Any]:
+    """The data of a conference event: the resource without the participant list (events name their leg)."""
     return {
         "conference_sid": conference.conference_sid,
         "account_sid": conference.account_sid,
@@ -37,17 +45,9 @@ def conference_resource(conference: Conference) -> dict[str, Any]:
         "end_when_empty": conference.end_when_empty,
         "dc_code": conference.dc_code,
         "participant_count": len(conference.members),
-        "participants": [participant_resource(p) for p in conference.participants],
         "end_reason": conference.end_reason,
         "recording_url": conference.recording_url,
         "date_created": iso(conference.date_created),
         "date_updated": iso(conference.date_updated),
         "end_time": iso(conference.end_time),
     }
-
-
-def conference_event_data(conference: Conference) -> dict[str, Any]:
-    """The data of a conference event: the resource without the participant list (events name their leg)."""
-    data = conference_resource(conference)
-    del data["participants"]
-    return data

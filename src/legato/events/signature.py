@@ -24,10 +24,14 @@ def encode_payload(payload: dict[str, Any]) -> str:
     return json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
 
 
+def webhook_headers(message_id: str, body: str, secret: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers signing `body` with the account's `whsec_` secret at wall time `at`
+    (events, call-flow requests, media-stream handshakes)."""
+    return {"webhook-id": message_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": Webhook(secret).sign(message_id, at, body)}
+
+
 def sign_event(event_sid: str, payload: dict[str, Any], secret: str, at: datetime) -> SignedEvent:
     """Sign `payload` with the account's `whsec_` secret at wall time `at` (webhook-id = event_sid)."""
     body = encode_payload(payload)
-    signature = Webhook(secret).sign(event_sid, at, body)
-    headers = {"webhook-id": event_sid, "webhook-timestamp": str(int(at.timestamp())),
-               "webhook-signature": signature}
-    return SignedEvent(event_sid, body, headers)
+    return SignedEvent(event_sid, body, webhook_headers(event_sid, body, secret, at))

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import httpx
-from standardwebhooks import Webhook
 
 from legato import __version__
 from legato.events.endpoints import EndpointPolicy, EndpointRefused, Unresolvable
 from legato.events.pinned import pinned_client
+from legato.events.signature import webhook_headers
 from legato.flows.params import twilio_signature
 from legato.flows.twiml import MAX_DOCUMENT, FlowError
 
@@ -118,9 +118,7 @@ class Fetcher:
             "x-twilio-signature": twilio_signature(url, signed, secret),
             "i-twilio-idempotency-token": message_id,
             "accept": "application/xml, text/xml, */*",
-            "webhook-id": message_id,
-            "webhook-timestamp": str(int(now.timestamp())),
-            "webhook-signature": Webhook(secret).sign(message_id, now, body.decode()),
+            **webhook_headers(message_id, body.decode(), secret, now),
         }
         if method == "POST":
             headers["content-type"] = "application/x-www-form-urlencoded"

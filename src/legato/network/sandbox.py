@@ -56,6 +56,7 @@ named `<conference_sid>.wav` in the account's recordings folder.
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import itertools
 import math
@@ -216,7 +217,8 @@ class SandboxNetwork:
         if started is None:
             return None
         name = f"{conference_sid}.wav"
-        frames = write_silence(self.recordings_dir / started[1], name, self._seconds() - started[0])
+        frames = await asyncio.to_thread(write_silence, self.recordings_dir / started[1], name,
+                                         self._seconds() - started[0])
         return {"file": name, "duration_ms": frames // 8}
 
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:

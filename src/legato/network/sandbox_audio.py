@@ -6,19 +6,15 @@ import wave
 from pathlib import Path
 
 from legato.domain.errors import ValidationFailed
+from legato.media.recorder import write_recording
 
 MAX_SILENCE_SECONDS = 3600  # the longest simulated recording written
 
 
 def write_silence(folder: Path, name: str, seconds: float) -> int:
     """Write `seconds` (capped) of 8 kHz silence to folder/name; returns the frames written."""
-    folder.mkdir(parents=True, exist_ok=True)
     frames = int(min(max(0.0, seconds), MAX_SILENCE_SECONDS) * 8000)
-    with wave.open(str(folder / name), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(b"\x00\x00" * frames)
+    write_recording(folder / name, bytes(2 * frames))
     return frames
 
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import wave
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,6 +20,8 @@ from legato.domain import machine as m
 from legato.domain.errors import Conflict, ValidationFailed
 from legato.media import commands
 from legato.media.g711 import FRAME_BYTES
+from legato.media.recorder import write_recording
+from legato.media.rtp_sender import PTIME
 from legato.media.speech import SpeechError, synthesize_async
 from legato.media.stream.core import StreamCore, build_stream, check_room
 from legato.media.stream.socket import StreamSocket, Target
@@ -28,7 +29,6 @@ from legato.media.wavfile import AudioFileError, read_pcm
 from legato.network.base import MediaCommand, SignalSink
 
 log = logging.getLogger(__name__)
-PTIME = 0.020
 KEY_INTERVAL = 0.3
 DEFAULT_SAY = "Hello, this is the Legato sandbox calling."
 MAX_RECORDING_BYTES = 16_000 * 3600  # an hour of 8 kHz PCM
@@ -163,7 +163,7 @@ class SandboxStreams:
     async def _keep(self, leg_sid: str, stream: _Stream) -> None:
         """Write what the application sent as the leg's outbound recording, then report it."""
         name = f"{leg_sid}-{stream.core.stream_sid}.wav"
-        await asyncio.to_thread(_write_wav, stream.folder / name, bytes(stream.heard))
+        await asyncio.to_thread(write_recording, stream.folder / name, bytes(stream.heard))
         self.signals(
             leg_sid,
             m.MediaEvent(
@@ -177,12 +177,3 @@ class SandboxStreams:
                 },
             ),
         )
-
-
-def _write_wav(path: Path, pcm: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(8000)
-        out.writeframes(pcm)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Any
 
@@ -11,6 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.store.tables import idempotency_keys as keys
 
+SWEEP_EVERY = 60.0  # seconds between sweeps of all expired keys
+
 
 class IdempotencyRepository:
     """Claims are inserts on the (account_sid, idempotency_key) primary key, so only one request, in any
@@ -18,6 +21,16 @@ class IdempotencyRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+        self._swept_at = -SWEEP_EVERY  # monotonic time of the last sweep of every account's expired keys
+
+    def _expired(self, account_sid: str, key: str, expired_before: datetime) -> list[Any]:
+        """What a claim deletes first: this key if expired, and once a minute every expired key (not every
+        claim: that would scan the table on each request)."""
+        now = time.monotonic()
+        if now - self._swept_at >= SWEEP_EVERY:
+            self._swept_at = now
+            return [keys.c.created_at < expired_before]
+        return [keys.c.account_sid == account_sid, keys.c.idempotency_key == key, keys.c.created_at < expired_before]
 
     async def claim(self, account_sid: str, key: str, fingerprint: str, now: datetime, expired_before: datetime
                     ) -> dict[str, Any] | None:
@@ -25,7 +38,7 @@ class IdempotencyRepository:
         for _ in range(3):  # the holder may release it between our insert and our read
             try:
                 async with self._engine.begin() as conn:
-                    await conn.execute(delete(keys).where(keys.c.created_at < expired_before))
+                    await conn.execute(delete(keys).where(*self._expired(account_sid, key, expired_before)))
                     await conn.execute(insert(keys).values(account_sid=account_sid, idempotency_key=key,
                                                            fingerprint=fingerprint, created_at=now))
                 return None

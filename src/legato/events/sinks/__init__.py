@@ -12,8 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, Protocol
 
-import httpx
-
 from legato.domain.errors import ValidationFailed
 from legato.events.endpoints import EndpointPolicy, EndpointRefused, Unresolvable
 from legato.events.signature import SignedEvent
@@ -63,9 +61,8 @@ class SinkOptions:
 
 @dataclass(frozen=True, slots=True)
 class SinkKind:
-    """One kind of sink: its URL schemes, its factory, and a rule of its own beyond `parse_url`'s (None: fine)."""
+    """One kind of sink: its URL schemes and its factory."""
 
     schemes: tuple[str, ...]
     advertised: tuple[str, ...]  # the prefixes named in "must start with ..."
     build: Callable[[SinkOptions], Sink]
-    check: Callable[[httpx.URL], str | None] | None = None

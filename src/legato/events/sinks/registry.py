@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from legato.domain.errors import ValidationFailed
-from legato.events.endpoints import parse_url
+from legato.events.endpoints import EndpointPolicy, parse_url
 from legato.events.sinks import Sink, SinkKind, SinkOptions, grpc, http
 
 SINK_KINDS: tuple[SinkKind, ...] = (http.SINK, grpc.SINK)
@@ -11,19 +11,22 @@ BY_SCHEME: dict[str, SinkKind] = {scheme: kind for kind in SINK_KINDS for scheme
 
 
 def check_endpoint(value: str, field: str = "leg_event_endpoint") -> str:
-    """An event endpoint must use a scheme some sink serves and parse as that sink will (`parse_url`),
-    plus the sink's own rule if it has one (400 naming `field`)."""
+    """An event endpoint must use a scheme some sink serves and parse as that sink will (`parse_url`; 400
+    naming `field`)."""
     scheme = value.partition(":")[0].lower() if "://" in value else ""
     kind = BY_SCHEME.get(scheme)
     if kind is None:
         names = [prefix for k in SINK_KINDS for prefix in k.advertised]
         listed = ", ".join(names[:-1]) + " or " + names[-1] if len(names) > 1 else names[0]
         raise ValidationFailed(f"{field} must start with {listed}", field=field)
-    url = parse_url(value, field, kind.schemes)
-    broken = kind.check(url) if kind.check is not None else None
-    if broken is not None:
-        raise ValidationFailed(f"{field} {broken}", field=field)
+    parse_url(value, field, kind.schemes)
     return value
+
+
+async def check_event_endpoint(policy: EndpointPolicy, value: str, field: str = "leg_event_endpoint") -> None:
+    """`check_endpoint`, then the address policy on every address the host resolves to (400 naming `field`)."""
+    check_endpoint(value, field)
+    await policy.check(value, field)
 
 
 def build_sinks(options: SinkOptions) -> dict[str, Sink]:

@@ -83,9 +83,7 @@ class TransactionManager(SipTransactionManager):
             req = SipRequest(text)
         except Exception:
             return
-        response = req.genResponse(400, f"Bad Request - NUL in {where}")
-        response.getHFBody("to").genTag()
-        self.transmitMsg(server, response, ra.address, None)
+        self._answer(req, 400, f"Bad Request - NUL in {where}", ra, server)
 
     def _refuse(self, data_in: Any, ra: Any, server: Any, rtime: Any) -> None:
         """403 a new INVITE from an unlisted source (statelessly, to where it came from); an in-dialog
@@ -103,7 +101,11 @@ class TransactionManager(SipTransactionManager):
             super().handleIncoming(data_in, ra, server, rtime)
             return
         log.info("refused an INVITE from an unlisted source %s:%s", *ra.address)
-        response = req.genResponse(403, "Forbidden")
+        self._answer(req, 403, "Forbidden", ra, server)
+
+    def _answer(self, req: Any, code: int, reason: str, ra: Any, server: Any) -> None:
+        """Answer `req` statelessly, to where it came from."""
+        response = req.genResponse(code, reason)
         response.getHFBody("to").genTag()
         self.transmitMsg(server, response, ra.address, None)
 
