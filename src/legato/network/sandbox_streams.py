@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from legato.media.speech import SpeechError, synthesize_async
 from legato.media.stream.core import StreamCore, build_stream, check_room
 from legato.media.stream.socket import StreamSocket, Target
 from legato.media.wavfile import AudioFileError, read_pcm
-from legato.network.base import SignalSink
 
 log = logging.getLogger(__name__)
 KEY_INTERVAL = 0.3
@@ -54,7 +54,7 @@ class SandboxStreams:
     def __init__(self, recordings_dir: Path, cache_dir: Path) -> None:
         self.recordings_dir = recordings_dir
         self.cache_dir = cache_dir
-        self.signals: SignalSink = lambda leg_sid, signal: None
+        self.signals: Callable[[str, m.Input], None] = lambda leg_sid, signal: None  # network/base.py SignalSink
         self.legs: dict[str, dict[str, _Stream]] = {}
 
     async def start(self, leg_sid: str, spec: dict[str, Any], far_end: dict[str, Any] | None,
