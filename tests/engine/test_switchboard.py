@@ -6,9 +6,9 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+from legato.app.actions.play import Say
 from legato.domain import machine as m
 from legato.domain.leg import LegState, TerminalStatus
-from legato.network.base import MediaCommand
 from tests.engine.inprocess import dial_until, engine, outbound
 
 
@@ -51,7 +51,7 @@ async def test_busy_far_end_ends_the_leg_with_its_cause(tmp_path: Path) -> None:
 async def test_a_media_action_reports_its_end_as_an_action_event(tmp_path: Path) -> None:
     async with engine(tmp_path) as e:
         leg = await dial_until(e, "+919163810010", 3.0, "leg_answered")
-        result = await e.switchboard.media(leg.leg_sid, MediaCommand(kind="say", text="hello there"))
+        result = await e.switchboard.media(leg.leg_sid, Say(text="hello there"))
         e.clock.advance(4.0)  # 2 s per started 10 characters
         await e.commits.wait(leg.leg_sid, "play_completed")
         (row,) = [r for r in e.commits.rows if r["event_name"] == "play_completed"]

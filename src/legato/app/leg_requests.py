@@ -6,21 +6,17 @@ import base64
 import json
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from legato.app.streams import (
-    SandboxFarEnd,
-    StreamProtocol,
-    StreamRequest,
-)
+from legato.app.actions import hangup
+from legato.app.actions.base import request_model
+from legato.app.actions.registry import ACTIONS
+from legato.app.streams import SandboxFarEnd, StreamRequest
 from legato.dialects import formats
 from legato.domain.account import Account
-from legato.domain.actions import ACTIONS
 from legato.domain.errors import ValidationFailed
 from legato.domain.numbers import Address, parse_address
 from legato.domain.text import is_storable
-from legato.network.base import MediaCommand
-from legato.speech import SpeechInputError, check_language, normalise_hints
 
 MAX_TIMER = 3600
 MAX_TIME_LIMIT = 86_400
@@ -74,94 +70,17 @@ class CreateLeg(BaseModel):
                                                                     "leg says and keys")
 
 
-ActionName = Literal[tuple(ACTIONS)]  # type: ignore[valid-type]
+FIELD_ORDER = ("reason", "url", "loop", "text", "voice", "rate", "direction", "num_digits", "timeout", "finish_on_key",
+               "digits", "to", "mode", "transfer_event_endpoint", "method", "protocol", "track", "bidirectional",
+               "custom_parameters", "sample_rate", "stream_sid", "stream", "transcribe", "beep", "silence_timeout",
+               "input", "speech_timeout", "hints", "language")
+"""The order of LegAction's fields as published (the OpenAPI document; with several bad fields a 400 names the
+first); a new action's new fields need no place here: they come after these."""
 
-
-class LegAction(BaseModel):
-    """Body of `POST .../legs/{leg_sid}/actions`: call control (hangup, answer) or media on a connected leg."""
-
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-    action: ActionName
-    reason: Literal["busy", "rejected"] | None = Field(
-        None, description="hangup of a ringing inbound leg: busy (486) or rejected (603)")
-    url: str | None = Field(None, min_length=1, max_length=2048,
-                            description="play: a WAV file under a folder the operator allowed, or an http(s) "
-                                        "URL under an allowed prefix; redirect: the call flow to run now; "
-                                        "start_stream: the wss:// URL")
-    loop: int | None = Field(None, ge=0, le=100, description="play, say: times to play; 0 = until stop_play")
-    text: str | None = Field(None, min_length=1, max_length=2000, description="say: the text to speak")
-    voice: str | None = Field(None, pattern=r"^[A-Za-z0-9_+-]{1,40}$", description="say: espeak-ng voice")
-    rate: int | None = Field(None, ge=80, le=450, description="say: words per minute")
-    direction: Literal["in", "out", "both"] | None = Field(
-        None, description="start_recording: in (the far end), out (what it hears), both (mixed)")
-    num_digits: int | None = Field(None, ge=1, le=64, description="gather: stop after this many digits")
-    timeout: float | None = Field(None, gt=0, le=600,
-                                  description="gather: seconds to wait for the first and each next digit")
-    finish_on_key: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]?$",
-                                      description="gather: key that ends it ('' for none; default #)")
-    digits: str | None = Field(None, pattern=r"^[0-9*#A-Da-d]{1,64}$", description="send_digits: RFC 4733")
-    to: str | None = Field(None, min_length=1, max_length=256,
-                           description="transfer: the number or sip: URI to transfer the leg to")
-    mode: Literal["blind", "attended"] | None = Field(
-        None, description="transfer: blind (SIP REFER to the far end; default) or attended (Legato dials `to` "
-                          "and bridges it with the leg when it answers)")
-    transfer_event_endpoint: str | None = Field(
-        None, min_length=1, max_length=2048,
-        description="transfer: where the transfer events go (default: the leg's endpoint)")
-    method: Literal["POST", "GET"] | None = Field(None, description="redirect: how the flow URL is fetched")
-    protocol: StreamProtocol | None = Field(None, description="start_stream: twilio or exotel")
-    track: Literal["inbound", "outbound", "both"] | None = Field(None, description="start_stream: which audio")
-    bidirectional: bool | None = Field(None, description="start_stream: the application's media plays to the leg")
-    custom_parameters: dict[str, str] | None = Field(None, max_length=32,
-                                                     description="start_stream: sent in the start message")
-    sample_rate: int | None = Field(None, description="start_stream: exotel 8000, 16000 or 24000; twilio 8000")
-    stream_sid: str | None = Field(None, pattern=r"^[A-Za-z0-9]{1,64}$", description="stop_stream: which stream")
-    stream: StreamRequest | None = Field(None, description="answer: stream the leg's audio from answer")
-    transcribe: bool | None = Field(None, description="start_recording: transcribe the recording when it completes "
-                                                      "(transcription_completed event)")
-    beep: bool | None = Field(None, description="start_recording: play a short 1 kHz tone to the leg first; the "
-                                                "recording starts after it (default false)")
-    silence_timeout: float | None = Field(
-        None, gt=0, le=600, description="gather: also end it (reason silence) after this many seconds without "
-                                        "voice or a key (a recording's silence rule)")
-    input: Literal["dtmf", "speech", "dtmf speech"] | None = Field(
-        None, description="gather: what the caller may answer with (default dtmf)")
-    speech_timeout: float | Literal["auto"] | None = Field(
-        None, description="gather with speech: seconds of silence that end the answer (0 < s <= 60), or auto")
-    hints: list[str] | str | None = Field(
-        None, description="gather with speech: words or phrases the caller is likely to say (a list or a "
-                          "comma-separated string; at most 500, each up to 100 characters)")
-    language: str | None = Field(None, pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
-                                 description="gather with speech: the caller's language (BCP 47, default en-US)")
-
-    @field_validator("speech_timeout", mode="before")
-    @classmethod
-    def _seconds_or_auto(cls, value: Any) -> Any:
-        if value is None or value == "auto" or (isinstance(value, int | float) and not isinstance(value, bool)):
-            return value
-        raise ValueError("must be a number of seconds or auto")
-
-    @field_validator("hints", mode="before")
-    @classmethod
-    def _phrases(cls, value: Any) -> Any:
-        if value is None or isinstance(value, str) or (isinstance(value, list)
-                                                       and all(isinstance(v, str) for v in value)):
-            return value
-        raise ValueError("must be a list of strings or a comma-separated string")
-
-    def media_command(self, folder: str, path: str | None, far_end_speech: str | None = None) -> MediaCommand:
-        """This action as a network media command (`folder` for recordings, `path` for play, `far_end_speech`
-        for the sandbox)."""
-        return MediaCommand(
-            kind=self.action, path=path, loop=1 if self.loop is None else self.loop, text=self.text,
-            voice=self.voice or "en-us", rate=self.rate or 160, direction=self.direction or "both", folder=folder,
-            num_digits=self.num_digits, timeout=5.0 if self.timeout is None else self.timeout,
-            finish_on_key="#" if self.finish_on_key is None else (self.finish_on_key or None), digits=self.digits,
-            transcribe=bool(self.transcribe), beep=bool(self.beep), silence_timeout=self.silence_timeout,
-            input=self.input or "dtmf",
-            speech_timeout=None if self.speech_timeout in (None, "auto") else float(self.speech_timeout),
-            hints=normalise_hints(self.hints), language=self.language or "en-US", far_end_speech=far_end_speech)
+LegAction = request_model(
+    "LegAction", "Body of `POST .../legs/{leg_sid}/actions`: call control (hangup, answer) or media on a connected "
+    "leg.", ACTIONS.values(), FIELD_ORDER)
+"""Body of `POST .../legs/{leg_sid}/actions`: `action` and the fields of every action (app/actions/)."""
 
 
 class SandboxIncoming(BaseModel):
@@ -190,39 +109,20 @@ def check_caller_id(account: Account, exophone: str) -> Address:
     return address
 
 
-def check_action_fields(action: LegAction) -> None:
+def check_action_fields(action: Any) -> None:
     """400 naming the field when a field does not belong to the action or a needed one is missing."""
     spec = ACTIONS[action.action]
     allowed = spec.fields
     for name in sorted(action.model_fields_set - {"action"}):
         if name not in allowed and getattr(action, name) is not None:
             if name == "reason":
-                raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
+                raise ValidationFailed(hangup.REASON_RULE, field="reason")
             raise ValidationFailed(f"{name} does not apply to action {action.action}", field=name)
     for name in spec.required:
         if getattr(action, name) is None:
             raise ValidationFailed(f"{action.action} needs {name}", field=name)
-    if action.action == "gather":
-        check_speech_fields(action)
-
-
-def check_speech_fields(action: LegAction) -> None:
-    """400 naming the field for speech settings that are out of range or given without speech input."""
-    if "speech" not in (action.input or "dtmf"):
-        for name in ("speech_timeout", "hints", "language"):
-            if getattr(action, name) is not None:
-                raise ValidationFailed(f"{name} needs input speech or 'dtmf speech'", field=name)
-        return
-    timeout = action.speech_timeout
-    if isinstance(timeout, float | int) and not 0 < timeout <= 60:
-        raise ValidationFailed("speech_timeout must be within (0, 60] seconds or auto", field="speech_timeout")
-    try:
-        normalise_hints(action.hints)
-    except SpeechInputError as exc:
-        raise ValidationFailed(f"hints: {exc}", field="hints") from None
-    if action.language is not None and not check_language(action.language):
-        raise ValidationFailed(f"language {action.language} is not supported by the speech recogniser "
-                               "(English: en, en-US, en-GB ...)", field="language")
+    if spec.check is not None:
+        spec.check(action)
 
 
 def encode_cursor(leg_sid: str) -> str:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
 from legato.app import idempotency
 from legato.app.accounts import check_amd_params
-from legato.app.flow_fields import check_flow_url, flow_extra, inbound_flow
+from legato.app.actions import start_stream
+from legato.app.actions.base import ActionContext
+from legato.app.actions.registry import ACTIONS
+from legato.app.flow_fields import flow_extra, inbound_flow
 from legato.app.leg_requests import (
     CreateLeg,
     LegAction,
@@ -28,12 +30,10 @@ from legato.app.streams import (
     SecretLookup,
     StreamRequest,
     Streams,
-    from_action,
     stream_sid,
 )
 from legato.domain import machine as m
 from legato.domain.account import Account
-from legato.domain.actions import MEDIA_ACTIONS
 from legato.domain.clock import Clock
 from legato.domain.errors import Conflict, LegatoError, NotFound, ValidationFailed
 from legato.domain.ids import new_call_sid, new_leg_sid
@@ -44,7 +44,6 @@ from legato.engine.switchboard import Switchboard
 from legato.engine.throttle import Limits, Throttle
 from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_event_endpoint
-from legato.network.base import MediaCommand
 from legato.store.repositories import LegRepository
 
 __all__ = ["CreateLeg", "LegAction", "LegService", "SandboxIncoming"]
@@ -182,29 +181,14 @@ class LegService:
         if leg.state is LegState.TERMINAL:
             raise Conflict(f"leg is terminal ({leg.terminal_status}); nothing to {action.action}", field="action")
         check_action_fields(action)
-        if action.action in MEDIA_ACTIONS:
+        spec, context = ACTIONS[action.action], ActionContext(account, leg, self)
+        if spec.command is not None:
             if leg.state is not LegState.CONNECTED:
                 raise Conflict(f"{action.action} needs a connected leg (this one is {leg.state})", field="action")
-            result = await self.switchboard.media(leg_sid, await self._media_command(account, leg, action))
+            result = await self.switchboard.media(leg_sid, await spec.command(action, context))
             return self.switchboard.get(leg_sid) or leg, result
-        if action.action == "transfer":
-            if self.transfer is None:
-                raise Conflict("this server does not transfer legs", field="action")
-            return await self.transfer(account, leg, action), {}
-        if action.stream is not None:
-            await self.streams.check(action.stream, "stream.")
-        return await self._call_control(leg, action), {}
-
-    async def _media_command(self, account: Account, leg: Leg, action: LegAction) -> MediaCommand:
-        if action.action == "start_stream":
-            request = from_action(action.model_dump())
-            await self.streams.check(request)
-            return self._with_far_end(leg, await self.streams.start_command(account.account_sid, request,
-                                                                             stream_sid()))
-        if action.action == "stop_stream":
-            return MediaCommand(kind="stop_stream", stream_sid=action.stream_sid)
-        path = await self.prompts.resolve(action.url) if action.url else None
-        return action.media_command(account.account_sid, path, leg.extra.get("sandbox_speech"))
+        assert spec.control is not None
+        return await spec.control(action, context), {}
 
     def _stream_at_answer(self, leg: Leg) -> None:
         """A leg created (or answered) with `"stream"` connected: start its stream in the background."""
@@ -218,10 +202,8 @@ class LegService:
     async def _start_stream(self, leg_sid: str, account_sid: str, spec: dict[str, Any]) -> None:
         sid = stream_sid()
         try:
-            command = await self.streams.start_command(account_sid, StreamRequest.model_validate(spec), sid,
-                                                       "stream.")
-            leg = self.switchboard.get(leg_sid)
-            await self.switchboard.media(leg_sid, self._with_far_end(leg, command) if leg else command)
+            stream = await self.streams.start_spec(account_sid, StreamRequest.model_validate(spec), sid, "stream.")
+            await self.switchboard.media(leg_sid, start_stream.for_leg(self.switchboard.get(leg_sid), stream))
         except LegatoError as exc:  # the leg stays up; the application hears why through the event
             reason = "unreachable" if isinstance(exc, ValidationFailed) else "error"
             self.switchboard.signal(leg_sid, m.MediaEvent("stream_stopped", {"stream_sid": sid, "reason": reason,
@@ -238,27 +220,6 @@ class LegService:
             except ValidationFailed as exc:
                 raise ValidationFailed(exc.message, field="sandbox_far_end.play") from None
         leg.extra[SANDBOX_KEY] = data
-
-    @staticmethod
-    def _with_far_end(leg: Leg, command: MediaCommand) -> MediaCommand:
-        far_end = leg.extra.get(SANDBOX_KEY)
-        return dataclasses.replace(command, folder=leg.account_sid,
-                                   far_end=far_end if isinstance(far_end, dict) else None)
-
-    async def _call_control(self, leg: Leg, action: LegAction) -> Leg:
-        leg_sid = leg.leg_sid
-        if action.reason is not None and not (action.action == "hangup" and leg.direction is Direction.INBOUND
-                                              and leg.state is LegState.RINGING):
-            raise ValidationFailed("reason applies only to hanging up a ringing inbound leg", field="reason")
-        if action.stream is not None and leg.state is LegState.RINGING and leg.direction is Direction.INBOUND:
-            leg.extra[STREAM_KEY] = action.stream.model_dump()  # written with the answer; started once connected
-        command: m.Input = m.Hangup(action.reason) if action.action == "hangup" else m.Answer()
-        if action.action == "redirect":
-            if leg.state is not LegState.CONNECTED:
-                raise Conflict(f"redirect needs a connected leg (this one is {leg.state})", field="action")
-            url = await check_flow_url(action.url or "", "url", self.endpoints)
-            command = m.MediaEvent("flow_redirect", {"url": url, "method": action.method or "POST"})
-        return await self.switchboard.command(leg_sid, command)
 
     async def events(self, account: Account, leg_sid: str) -> list[dict[str, Any]]:
         """The leg's events in order, with delivery status."""

@@ -1,7 +1,7 @@
 """Media streams to an application's WebSocket (`start_stream`, `stop_stream`, `stream` at answer).
 
 Checks a stream request (the URL against the endpoint policy, the protocol's sample rates), and turns
-it into the network media command that starts it: a new stream_sid, the URL's host resolved once
+it into what the network media command that starts it carries: a new stream_sid, the URL's host resolved once
 and checked again (the media engine connects to that address, keeping the URL's Host and TLS name),
 and the Standard Webhooks headers that sign the handshake with the account's webhook secret. The
 signed payload is the handshake's request target (the URL's path and query, as sent in the GET line) as
@@ -24,7 +24,6 @@ from legato.domain.ids import new_id
 from legato.events.endpoints import EndpointPolicy, EndpointRefused, IPAddress, Unresolvable, parse_url
 from legato.events.signature import webhook_headers
 from legato.media.stream.registry import PROTOCOLS, SAMPLE_RATES
-from legato.network.base import MediaCommand
 
 log = logging.getLogger(__name__)
 STREAM_SCHEMES = ("ws", "wss")
@@ -106,8 +105,9 @@ class Streams:
         if url.scheme == "ws":
             self._check_plaintext(await self.endpoints.addresses(url.raw_host.decode("ascii")), prefix + "url")
 
-    async def start_command(self, account_sid: str, request: StreamRequest, sid: str, prefix: str = "") -> MediaCommand:
-        """The media command that starts the stream now: its URL resolved and checked again, its handshake signed.
+    async def start_spec(self, account_sid: str, request: StreamRequest, sid: str, prefix: str = "") -> dict[str, Any]:
+        """What starts the stream now (app/actions/start_stream.py `StartStream`'s `stream`): its URL resolved and
+        checked again, its handshake signed.
 
         ValidationFailed (400) when the host no longer resolves to an allowed address."""
         field = prefix + "url"
@@ -131,7 +131,7 @@ class Streams:
             "sample_rate": request.sample_rate,
             "headers": headers,
         }
-        return MediaCommand(kind="start_stream", stream=spec)
+        return spec
 
     def _check_plaintext(self, addresses: list[IPAddress], field: str) -> None:
         """ws:// (audio in the clear) only to loopback or to the networks the operator allowed; else wss://."""

@@ -1,5 +1,5 @@
 """`legato legs ...` and `legato events list|redeliver`: an account's legs over the HTTP API. Every leg action
-of domain/actions.py is a command of its own (`legato legs play LEG --url ...`), made from its ActionSpec."""
+of app/actions/registry.py is a command of its own (`legato legs play LEG --url ...`), made from its ActionSpec."""
 
 from __future__ import annotations
 
@@ -10,9 +10,10 @@ from typing import Any
 
 import typer
 
+from legato.app.actions.base import ActionSpec
+from legato.app.actions.registry import ACTIONS
 from legato.app.legs import LegAction
 from legato.commands.client import Api, account_command
-from legato.domain.actions import ACTIONS, ActionSpec
 
 legs_app = typer.Typer(
     help="Create, list, read and act on legs (HTTP API, an account's credentials).", no_args_is_help=True

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from legato.domain.machine import Input
+from legato.media.base import MediaEngine
+
+if TYPE_CHECKING:
+    from legato.network.sandbox_leg import SandboxLeg
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,36 +43,23 @@ class InboundCall:
 
 
 
-@dataclass(frozen=True, slots=True)
-class MediaCommand:
-    """An action on a connected leg's audio; fields that do not apply to `kind` keep their defaults.
+class MediaCommand(Protocol):
+    """An action on a connected leg's audio: one typed command per leg media action (app/actions/), which
+    knows how the media engine does it (`run`, any network on network/media_session.py) and what the
+    sandbox's simulated far end does (`simulate`). Both raise ValidationFailed (bad input) or Conflict.
 
     Results that take time come back as `MediaEvent` signals (play_completed, recording_completed,
     gather_completed, dtmf_received, digits_sent, stream_started, stream_stopped, transcription_completed)."""
 
-    kind: str  # a media action's name (domain/actions.py MEDIA_ACTIONS)
-    path: str | None = None  # play: a local WAV file (the application layer checked it is allowed)
-    loop: int = 1  # play, say: times to play (0: until stop_play)
-    text: str | None = None  # say
-    voice: str = "en-us"  # say: an espeak-ng voice
-    rate: int = 160  # say: words per minute
-    direction: str = "both"  # start_recording: in (what the far end says), out (what it hears), both
-    folder: str | None = None  # start_recording: sub-folder of the recordings folder (the account's)
-    num_digits: int | None = None  # gather: stop after this many digits
-    timeout: float = 5.0  # gather: seconds to wait for the first and each next digit
-    finish_on_key: str | None = "#"  # gather: the key that ends it (not part of the digits)
-    digits: str | None = None  # send_digits
-    stream: dict[str, Any] | None = None  # start_stream: media/commands.py StartStream's fields without leg_id
-    stream_sid: str | None = None  # stop_stream
-    far_end: dict[str, Any] | None = None  # start_stream on the sandbox: what the simulated far end says and keys
-    transcribe: bool = False  # start_recording: transcription_completed follows recording_completed
-    beep: bool = False  # start_recording: a short 1 kHz tone first; the recording starts after it
-    silence_timeout: float | None = None  # gather: also ends (reason silence) after this many s without voice or key
-    input: str = "dtmf"  # gather: dtmf | speech | dtmf speech
-    speech_timeout: float | None = None  # gather: seconds of silence that end speech (None: auto)
-    hints: tuple[str, ...] = ()  # gather: phrases the caller is likely to say (bias the recogniser)
-    language: str = "en-US"  # gather: the caller's language (BCP 47)
-    far_end_speech: str | None = None  # the sandbox's simulated far end says this (the leg's sandbox_speech)
+    @property
+    def kind(self) -> str:
+        """The action's name (app/actions/registry.py)."""
+
+    async def run(self, engine: MediaEngine, leg_sid: str) -> dict[str, Any]:
+        """Do it in the media engine; the action's result (play_id, recording_id...)."""
+
+    async def simulate(self, far_end: SandboxLeg) -> dict[str, Any]:
+        """Do it on a sandbox leg (network/sandbox_leg.py); the same result."""
 
 
 SignalSink = Callable[[str, Input], None]

@@ -22,7 +22,6 @@ from legato.media import base as media_api
 from legato.media.amd_params import AmdParams
 from legato.media.base import Allocation, MediaEngine, MediaError, MediaNotification, RemoteMedia
 from legato.network.base import DialRequest, MediaCommand
-from legato.network.media_actions import run_media_action
 
 log = logging.getLogger(__name__)
 MEDIA_READY_SECONDS = 5.0  # an action waits this long for the leg's media set-up to finish
@@ -177,7 +176,7 @@ class MediaSessions:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(media.setup), MEDIA_READY_SECONDS)
         try:
-            return await run_media_action(self.engine, leg_sid, command)
+            return await command.run(self.engine, leg_sid)
         except MediaError as exc:
             if exc.code == "bad_request":
                 raise ValidationFailed(exc.message, field="action") from None

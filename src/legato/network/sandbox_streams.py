@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,6 @@ from legato.media.speech import SpeechError, synthesize_async
 from legato.media.stream.core import StreamCore, build_stream, check_room
 from legato.media.stream.socket import StreamSocket, Target
 from legato.media.wavfile import AudioFileError, read_pcm
-from legato.network.base import MediaCommand, SignalSink
 
 log = logging.getLogger(__name__)
 KEY_INTERVAL = 0.3
@@ -54,11 +54,14 @@ class SandboxStreams:
     def __init__(self, recordings_dir: Path, cache_dir: Path) -> None:
         self.recordings_dir = recordings_dir
         self.cache_dir = cache_dir
-        self.signals: SignalSink = lambda leg_sid, signal: None
+        self.signals: Callable[[str, m.Input], None] = lambda leg_sid, signal: None  # network/base.py SignalSink
         self.legs: dict[str, dict[str, _Stream]] = {}
 
-    async def start(self, leg_sid: str, command: MediaCommand) -> dict[str, Any]:
-        spec = dict(command.stream or {})
+    async def start(self, leg_sid: str, spec: dict[str, Any], far_end: dict[str, Any] | None,
+                    folder: str | None) -> dict[str, Any]:
+        """Start a stream (`spec`: media/commands.py StartStream's fields without leg_id) whose far end says and
+        keys what `far_end` (the leg's sandbox_far_end) gives; what it hears is recorded under `folder`."""
+        spec = dict(spec)
         try:
             core = build_stream(commands.StartStream(leg_sid, **spec))
         except (TypeError, ValueError) as exc:
@@ -67,7 +70,7 @@ class SandboxStreams:
         reason = check_room([s.core.bidirectional for s in streams.values()], core.bidirectional)
         if reason is not None:
             raise Conflict(reason, field="action")
-        far_end = command.far_end or {}
+        far_end = far_end or {}
         voice = await self._voice(far_end)
         sid = core.stream_sid
         socket = StreamSocket(
@@ -77,9 +80,9 @@ class SandboxStreams:
             lambda: self._opened(leg_sid, streams[sid]),
             lambda reason, message: self._ended(leg_sid, sid, reason, message),
         )
-        folder = self.recordings_dir / (command.folder or "")
+        path = self.recordings_dir / (folder or "")
         streams[sid] = _Stream(
-            core, socket, voice, str(far_end.get("keys") or ""), float(far_end.get("keys_after") or 1.0), folder
+            core, socket, voice, str(far_end.get("keys") or ""), float(far_end.get("keys_after") or 1.0), path
         )
         socket.start()
         return {"stream_sid": sid}

@@ -7,8 +7,9 @@ import asyncio
 
 import pytest
 
+from legato.app.actions.start_recording import StartRecording
+from legato.app.actions.stop_recording import StopRecording
 from legato.domain.machine import Answered, MediaEvent
-from legato.network.base import MediaCommand
 from tests.network.sip import audio
 from tests.network.sip.conftest import Harness, Peers
 from tests.network.sip.peers import BaresipControl
@@ -25,13 +26,13 @@ async def test_bridged_phones_hear_each_other_until_unbridged(peers: Peers, sip,
     await net.wait_for("leg-a", Answered)
     await net.wait_for("leg-b", Answered)
     # what Legato sends to bob, on the wall clock: nothing, then alice's tone, then nothing again
-    await net.network.media("leg-b", MediaCommand("start_recording", direction="out", folder="bridge"))
+    await net.network.media("leg-b", StartRecording(direction="out", folder="bridge"))
     await asyncio.sleep(0.5)
     net.network.bridge("BR1", ["leg-a", "leg-b"])
     await asyncio.sleep(1.5)
     net.network.unbridge("BR1", ["leg-a", "leg-b"])
     await asyncio.sleep(1.0)
-    await net.network.media("leg-b", MediaCommand("stop_recording"))
+    await net.network.media("leg-b", StopRecording())
     done = await net.wait_for("leg-b", MediaEvent)
     assert done.name == "recording_completed"
     controls = [BaresipControl(alice.extra["ctrl"]), BaresipControl(bob.extra["ctrl"])]

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from legato.app.actions.start_recording import StartRecording
+from legato.app.actions.stop_recording import StopRecording
 from legato.domain.machine import Answered, MediaEvent
-from legato.network.base import MediaCommand
 from tests.network.sip import audio
 from tests.network.sip.conftest import Harness, Peers
 from tests.network.sip.peers import BaresipControl
@@ -40,7 +41,7 @@ async def test_three_phones_mixed_with_mute_and_coach(peers: Peers, sip, tmp_pat
     for name in phones:
         await net.wait_for(name, Answered)
     for name in phones:  # what Legato sends each leg, from (about) the moment the mix starts
-        await net.network.media(name, MediaCommand("start_recording", direction="out", folder="legs"))
+        await net.network.media(name, StartRecording(direction="out", folder="legs"))
     net.network.conference_mix("CF1", [member(n) for n in phones], "rooms")
     await asyncio.sleep(1.5)
     net.network.conference_mix(
@@ -52,7 +53,7 @@ async def test_three_phones_mixed_with_mute_and_coach(peers: Peers, sip, tmp_pat
     room = await net.network.conference_end("CF1")
     files = {}
     for name in phones:
-        await net.network.media(name, MediaCommand("stop_recording"))
+        await net.network.media(name, StopRecording())
         files[name] = tmp_path / "recordings" / "legs" / str((await net.wait_for(name, MediaEvent)).data["file"])
     controls = [BaresipControl(p.extra["ctrl"]) for p in phones.values()]
     try:
