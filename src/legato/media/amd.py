@@ -115,7 +115,7 @@ class AmdDetector:
             if verdict is not None:
                 self.verdict = verdict
                 out.append(verdict)
-                if verdict.answered_by is not AnsweredBy.MACHINE or self._beeps is None:
+                if self._beeps is None or self._listen_ms(verdict) == 0:
                     self.done = True
         if self._beeps is not None and not self.done:
             beeps = self._beeps.feed(frame)
@@ -130,6 +130,16 @@ class AmdDetector:
                                       confidence("BEEP", v.greeting_ms, self.params)))
                 self.done = True
             elif self.verdict is not None and self.elapsed_ms - self.verdict.decision_ms >= \
-                    self.params.beep_timeout_ms:
+                    self._listen_ms(self.verdict):
                 self.done = True
         return out
+
+    def _listen_ms(self, verdict: AmdVerdict) -> int:
+        """How long the beep detector goes on after `verdict`: beep_timeout_ms after MACHINE; after an unsure
+        HUMAN (a greeting that ended in a pause like an answer), beep_after_human_ms."""
+        p = self.params
+        if verdict.answered_by is AnsweredBy.MACHINE:
+            return p.beep_timeout_ms
+        if verdict.answered_by is AnsweredBy.HUMAN and (verdict.confidence or 0.5) <= p.beep_after_human_confidence:
+            return p.beep_after_human_ms
+        return 0

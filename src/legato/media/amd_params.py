@@ -32,6 +32,8 @@ class AmdParams:
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
     detect_beep: bool = True
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
+    beep_after_human_ms: int = 0  # and this long after a HUMAN verdict of confidence at most
+    beep_after_human_confidence: float = 1.0  # this (a greeting ending in a beep, called HUMAN); 0 ms: off
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
     detector: str = "adaptive"  # "adaptive" or "app_amd" (fixed threshold, 20 ms frames)
     speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
@@ -74,6 +76,9 @@ class AmdParams:
             if f.name.endswith(("_ms", "_db")) or f.name in ("maximum_number_of_words", "silence_threshold"):
                 if not isinstance(value, int) or value < 0:
                     raise ValueError(f"{f.name} must be a non-negative integer")
+        if not isinstance(params.beep_after_human_confidence, int | float) or \
+                not 0 <= params.beep_after_human_confidence <= 1:
+            raise ValueError("beep_after_human_confidence must be 0..1")
         if not 0 <= params.vad_aggressiveness <= 3:
             raise ValueError("vad_aggressiveness must be 0..3")
         if params.detector not in DETECTORS:
