@@ -6,8 +6,10 @@ is the anchor: a fixed silence threshold and webrtcvad on 20 ms frames. Its stat
 idea of Asterisk's app_amd (reimplemented here, not copied): count
 words (voice runs of at least `minimum_word_length_ms` separated by `between_words_silence_ms`),
 decide MACHINE on a long initial silence, a long greeting, too many words or a very long word, and
-HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After MACHINE the
-beep detector keeps listening (up to `beep_timeout_ms`) and BEEP is reported when a tone ends.
+HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After `words_ms` of
+greeting the detector offers the greeting so far (`words_request`) for a phrase look-up; `heard(text)`
+with a machine's phrase is MACHINE (amd_words.py). After MACHINE the beep detector keeps listening (up
+to `beep_timeout_ms`; after an unsure HUMAN, `beep_after_human_ms`) and BEEP is reported when a tone ends.
 """
 
 from __future__ import annotations
