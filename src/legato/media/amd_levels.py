@@ -11,7 +11,8 @@ like speech (webrtcvad on the gain-normalised hop, or clearly voiced, and not fl
 while it is `hold_snr_db` above the floor (hysteresis). The floor drops at once but rises slowly (a
 sound starting mid-call is heard before it becomes the floor); the bar rises with the noise's usual
 swing (babble, traffic), and once the talker has been heard, sounds far below their recent peak are
-not speech (background talk). Hops are 10 ms, half a frame, so word
+not speech (background talk). Speech must also stand above the usual level of the line's non-speech
+hops (babble sits well above its own quietest moments, which set the floor). Hops are 10 ms, half a frame, so word
 boundaries move by at most 10 ms with the frame phase instead of 20.
 """
 
