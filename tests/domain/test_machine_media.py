@@ -36,6 +36,14 @@ def test_async_beep_after_machine_replaces_the_figures() -> None:
     assert machine.leg.extra["amd"] == {"answered_by": "BEEP", "decision_ms": 9000}
 
 
+def test_beep_after_human_is_reported_and_a_later_human_is_not() -> None:
+    machine = connected(amd_enable=True)
+    machine.handle(m.AmdResult(AnsweredBy.HUMAN, decision_ms=2900, confidence=0.76), T0)
+    effects = machine.handle(m.AmdResult(AnsweredBy.BEEP, decision_ms=3900), T0)
+    assert emitted(effects) == ["amd_result_success"] and machine.leg.answered_by is AnsweredBy.BEEP
+    assert machine.handle(m.AmdResult(AnsweredBy.HUMAN, decision_ms=4000), T0) == []
+
+
 def test_media_events_are_action_events_and_leave_the_state_alone() -> None:
     machine = connected()
     effects = machine.handle(m.MediaEvent("gather_completed", {"digits": "42", "reason": "finish_on_key"}), T0)

@@ -9,8 +9,11 @@ import pytest
 from legato.media import base, g711, rtp
 from legato.media.amd_params import AmdParams
 from legato.media.channel_core import ChannelCore, Datagram, Notice, RecordingDone
+from legato.media.channel_events import AmdWords
 from legato.media.dtmf import DtmfDetector
+from legato.media.speech import synthesize
 from legato.media.telephone_event import TelephoneEventReceiver, event_payloads
+from legato.media.wavfile import read_pcm
 from tests.media.signals import dtmf, silence, tone, tone_ratio
 
 FAR = ("192.0.2.10", 4000)
@@ -167,6 +170,19 @@ def test_amd_decides_even_when_no_audio_arrives() -> None:
     (verdict,) = notices(events, base.AMD_RESULT)
     assert (verdict["answered_by"], verdict["reason"]) == ("MACHINE", "INITIALSILENCE")
     assert core.amd is None or core.amd.deadline is None  # a MACHINE may still listen for a beep
+
+
+def test_amd_asks_the_adapter_for_words_once_and_decides_on_its_answer(tmp_path: Path) -> None:
+    core = core_at()
+    core.start_amd(AmdParams(), now=0.0)
+    voice = read_pcm(synthesize("Hi, you have reached the Smiths. Please leave a message.", tmp_path))
+    feed(core, Far().audio(silence(300) + voice[: 16 * 1600]), 0.0)
+    events = core.drain()[1]
+    [ask] = [e for e in events if isinstance(e, AmdWords)]
+    assert len(ask.pcm) >= 16 * 1250 and notices(events, base.AMD_RESULT) == []
+    core.amd_heard("hi you have reached the smiths")
+    [verdict] = notices(core.drain()[1], base.AMD_RESULT)
+    assert (verdict["answered_by"], verdict["reason"]) == ("MACHINE", "WORDS")
 
 
 def test_recording_is_rendered_on_the_clock_and_written_by_the_adapter(tmp_path: Path) -> None:

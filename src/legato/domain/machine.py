@@ -196,7 +196,9 @@ class LegMachine:
             leg.extra[AMD_KEY] = figures
             leg.date_updated = now
             return [CancelTimer(AMD_CAP), Emit("leg_answered", data={AMD_KEY: figures})]
-        if leg.answered_by is None or (leg.answered_by is AnsweredBy.MACHINE and event.answered_by is AnsweredBy.BEEP):
+        # a beep after MACHINE, or after an unsure HUMAN when the detector listens on (beep_after_human_ms)
+        if leg.answered_by is None or (leg.answered_by in (AnsweredBy.MACHINE, AnsweredBy.HUMAN)
+                                       and event.answered_by is AnsweredBy.BEEP):
             leg.answered_by = event.answered_by
             leg.extra[AMD_KEY] = figures
             leg.date_updated = now

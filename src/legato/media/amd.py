@@ -6,8 +6,10 @@ is the anchor: a fixed silence threshold and webrtcvad on 20 ms frames. Its stat
 idea of Asterisk's app_amd (reimplemented here, not copied): count
 words (voice runs of at least `minimum_word_length_ms` separated by `between_words_silence_ms`),
 decide MACHINE on a long initial silence, a long greeting, too many words or a very long word, and
-HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After MACHINE the
-beep detector keeps listening (up to `beep_timeout_ms`) and BEEP is reported when a tone ends.
+HUMAN when a short greeting is followed by `after_greeting_silence_ms` of silence. After `words_ms` of
+greeting the detector offers the greeting so far (`words_request`) for a phrase look-up; `heard(text)`
+with a machine's phrase is MACHINE (amd_words.py). After MACHINE the beep detector keeps listening (up
+to `beep_timeout_ms`; after an unsure HUMAN, `beep_after_human_ms`) and BEEP is reported when a tone ends.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from legato.domain.leg import AnsweredBy
 from legato.media.amd_greeting import GreetingJudge, confidence
 from legato.media.amd_levels import HOP, LineAnalyzer
 from legato.media.amd_params import AmdParams, AmdVerdict
+from legato.media.amd_words import LEAD_MS, machine_said
 from legato.media.beep import BeepDetector
 from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 
@@ -92,6 +95,8 @@ class AmdDetector:
         self.verdict: AmdVerdict | None = None
         self.done = False
         self.elapsed_ms = 0
+        self._audio: bytearray | None = bytearray() if self.params.words_ms else None  # until words are asked
+        self.words_request: bytes | None = None  # the greeting so far, for the recogniser (taken by the caller)
 
     def feed(self, pcm: bytes) -> list[AmdVerdict]:
         """Feed linear PCM of any length; returns the verdicts reached in it (MACHINE then BEEP, ...)."""
@@ -107,29 +112,60 @@ class AmdDetector:
                 break
         return out
 
+    def heard(self, text: str) -> list[AmdVerdict]:
+        """The recogniser's reading of `words_request`: MACHINE (reason WORDS) when it holds a machine's
+        phrase and there is no verdict yet; else nothing."""
+        if self.verdict is not None or self.done or not machine_said(text):
+            return []
+        return self._decide(self._words.judge.verdict(AnsweredBy.MACHINE, "WORDS"))
+
+    def _decide(self, verdict: AmdVerdict) -> list[AmdVerdict]:
+        self.verdict, self._audio = verdict, None
+        if self._beeps is None or self._listen_ms(verdict) == 0:
+            self.done = True
+        return [verdict]
+
+    def _keep_for_words(self, frame: bytes) -> None:
+        """Keep the audio until the greeting has run words_ms, then hand it over from just before its start."""
+        assert self._audio is not None
+        self._audio += frame
+        judge = self._words.judge
+        start = judge.rhythm.start_ms
+        if start is not None and judge.greeting_ms() >= self.params.words_ms:
+            first = max(0, start - LEAD_MS) * SAMPLE_RATE // 1000 * 2
+            self.words_request, self._audio = bytes(self._audio[first:]), None
+
     def _frame(self, frame: bytes) -> list[AmdVerdict]:
         self.elapsed_ms += FRAME_MS
         out: list[AmdVerdict] = []
         if self.verdict is None:
             verdict = self._words.step(frame)
             if verdict is not None:
-                self.verdict = verdict
-                out.append(verdict)
-                if verdict.answered_by is not AnsweredBy.MACHINE or self._beeps is None:
-                    self.done = True
+                out += self._decide(verdict)
+            elif self._audio is not None:
+                self._keep_for_words(frame)
         if self._beeps is not None and not self.done:
             beeps = self._beeps.feed(frame)
             if beeps:
                 beep = beeps[0]
                 if self.verdict is None:  # a beep before any verdict: it is a machine
-                    self.verdict = self._words.judge.verdict(AnsweredBy.MACHINE, "BEEP")
-                    out.append(self.verdict)
+                    out += self._decide(self._words.judge.verdict(AnsweredBy.MACHINE, "BEEP"))
                 v = self.verdict
                 out.append(AmdVerdict(AnsweredBy.BEEP, "BEEP", self.elapsed_ms, v.initial_silence_ms,
                                       v.greeting_ms, v.words, beep.frequency_hz, beep.duration_ms,
                                       confidence("BEEP", v.greeting_ms, self.params)))
                 self.done = True
             elif self.verdict is not None and self.elapsed_ms - self.verdict.decision_ms >= \
-                    self.params.beep_timeout_ms:
+                    self._listen_ms(self.verdict):
                 self.done = True
         return out
+
+    def _listen_ms(self, verdict: AmdVerdict) -> int:
+        """How long the beep detector goes on after `verdict`: beep_timeout_ms after MACHINE; after an unsure
+        HUMAN (a greeting that ended in a pause like an answer), beep_after_human_ms."""
+        p = self.params
+        if verdict.answered_by is AnsweredBy.MACHINE:
+            return p.beep_timeout_ms
+        if verdict.answered_by is AnsweredBy.HUMAN and (verdict.confidence or 0.5) <= p.beep_after_human_confidence:
+            return p.beep_after_human_ms
+        return 0

@@ -26,6 +26,18 @@ class AmdFeed:
             self.deadline = None
         return verdicts
 
+    def take_words(self) -> bytes | None:
+        """The greeting so far when the detector wants the recogniser's reading of it (once)."""
+        request, self.detector.words_request = self.detector.words_request, None
+        return request
+
+    def heard(self, text: str) -> list[dict[str, Any]]:
+        """The recogniser's reading of the greeting: verdicts, as `feed`."""
+        verdicts = [verdict.to_dict() for verdict in self.detector.heard(text)]
+        if verdicts:
+            self.deadline = None
+        return verdicts
+
     def expire(self) -> tuple[list[dict[str, Any]], bool]:
         """The deadline passed: (verdicts, finished); stands in silence for the audio that never came."""
         self.deadline = None

@@ -34,6 +34,8 @@ def confidence(reason: str, greeting_ms: int, params: AmdParams, snr_db: float |
         margin = min(1.0, spoken_share)
     elif reason == "BEEP":
         margin = 1.0
+    elif reason == "WORDS":  # a machine's phrase in the greeting (amd_words.py)
+        margin = 0.5
     elif reason == "INITIALSILENCE":
         margin = 0.4
     else:  # TOOLONG, NOAUDIO

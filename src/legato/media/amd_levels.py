@@ -11,7 +11,8 @@ like speech (webrtcvad on the gain-normalised hop, or clearly voiced, and not fl
 while it is `hold_snr_db` above the floor (hysteresis). The floor drops at once but rises slowly (a
 sound starting mid-call is heard before it becomes the floor); the bar rises with the noise's usual
 swing (babble, traffic), and once the talker has been heard, sounds far below their recent peak are
-not speech (background talk). Hops are 10 ms, half a frame, so word
+not speech (background talk). Speech must also stand above the usual level of the line's non-speech
+hops (babble sits well above its own quietest moments, which set the floor). Hops are 10 ms, half a frame, so word
 boundaries move by at most 10 ms with the frame phase instead of 20.
 """
 
@@ -47,6 +48,9 @@ _MAX_SWING_DB = 8.0
 _FLOOR_RISE_DB = 0.1  # per 10 ms hop once seeded (10 dB/s)
 _SEED_HOPS = 30  # the first 300 ms set the floor freely
 _LOWEST_FLOOR_DB = -72.0  # below this the line is silent whatever the codec leaves (A-law's +-8)
+_BACKGROUND_ONSET_DB = 8.0  # speech starts this far above the usual level of the line's non-speech (0: off)
+_BACKGROUND_HOLD_DB = 5.0  # and goes on this far above it
+_BACKGROUND_RATE = 0.05  # per hop: how fast that level follows the non-speech hops
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +81,8 @@ class LineAnalyzer:
         self.peak_db = -90.0  # loudest speech hop so far
         self.talker_db = -200.0  # the talker's recent peak, fading slowly
         self.hops = 0
+        self.background_db: float | None = None  # the usual level of non-speech hops (babble sits well above
+        # its own quietest moments, which set the floor)
 
     def snr_db(self) -> float:
         """How far the loudest speech so far stood above the noise floor."""
@@ -104,13 +110,18 @@ class LineAnalyzer:
         # and once the talker has been heard, ignore what is far below them
         bar = self._on + _SWING * self.swing_db
         talker = self.talker_db = self.talker_db - _TALKER_DECAY_DB
+        background = energy if self.background_db is None else self.background_db
         if self._speaking:
-            speech = margin >= self._hold + _SWING * self.swing_db and energy >= talker - _TALKER_HOLD_DB
+            speech = margin >= self._hold + _SWING * self.swing_db and energy >= talker - _TALKER_HOLD_DB \
+                and (not _BACKGROUND_HOLD_DB or energy >= background + _BACKGROUND_HOLD_DB)
         else:
             speech = (margin >= bar and energy >= talker - _TALKER_ONSET_DB and flatness <= self._max_flat
+                      and (not _BACKGROUND_ONSET_DB or energy >= background + _BACKGROUND_ONSET_DB)
                       and self._sounds_like_speech(x, energy))
-        if not speech and margin < self._on:
-            self.swing_db += 0.05 * (min(margin, _MAX_SWING_DB) - self.swing_db)
+        if not speech:
+            self.background_db = background + _BACKGROUND_RATE * (energy - background)
+            if margin < self._on:
+                self.swing_db += 0.05 * (min(margin, _MAX_SWING_DB) - self.swing_db)
         self._speaking = speech
         if speech:
             self.peak_db = max(self.peak_db, energy)

@@ -32,6 +32,8 @@ class AmdParams:
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
     detect_beep: bool = True
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
+    beep_after_human_ms: int = 0  # and this long after a HUMAN verdict of confidence at most
+    beep_after_human_confidence: float = 1.0  # this (a greeting ending in a beep, called HUMAN); 0 ms: off
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
     detector: str = "adaptive"  # "adaptive" or "app_amd" (fixed threshold, 20 ms frames)
     speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
@@ -41,6 +43,8 @@ class AmdParams:
     short_answer_silence_ms: int = 500  # this much silence (sooner than after_greeting_silence_ms)
     steady_greeting_ms: int = 1800  # MACHINE when the greeting runs this long (0: rule off) without
     steady_pause_ms: int = 150  # one pause of this length (a recording read in one breath)
+    words_ms: int = 1250  # after this much greeting (0: off) the speech recogniser listens for a
+    # machine's phrases in it (MACHINE, reason WORDS; amd_words.py)
 
     @classmethod
     def app_amd(cls) -> AmdParams:
@@ -48,7 +52,7 @@ class AmdParams:
         return cls(detector="app_amd", initial_silence_ms=2500, greeting_ms=1500, after_greeting_silence_ms=800,
                    total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
                    maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000,
-                   short_answer_ms=0, steady_greeting_ms=0)
+                   short_answer_ms=0, steady_greeting_ms=0, words_ms=0)
 
     @classmethod
     def tuned(cls) -> AmdParams:
@@ -74,6 +78,9 @@ class AmdParams:
             if f.name.endswith(("_ms", "_db")) or f.name in ("maximum_number_of_words", "silence_threshold"):
                 if not isinstance(value, int) or value < 0:
                     raise ValueError(f"{f.name} must be a non-negative integer")
+        if not isinstance(params.beep_after_human_confidence, int | float) or \
+                not 0 <= params.beep_after_human_confidence <= 1:
+            raise ValueError("beep_after_human_confidence must be 0..1")
         if not 0 <= params.vad_aggressiveness <= 3:
             raise ValueError("vad_aggressiveness must be 0..3")
         if params.detector not in DETECTORS:

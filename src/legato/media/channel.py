@@ -12,12 +12,13 @@ import asyncio
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from legato.media import base
 from legato.media.amd_params import AmdParams
+from legato.media.amd_words import MAX_PENDING, PHRASES
 from legato.media.channel_core import ChannelCore
-from legato.media.channel_events import Notice, Recognise, RecordingDone
+from legato.media.channel_events import AmdWords, Notice, Recognise, RecordingDone
 from legato.media.g711 import SAMPLE_RATE
 from legato.media.gather import SpeechOptions
 from legato.media.recorder import write_recording
@@ -45,6 +46,8 @@ class _RtcpProtocol(asyncio.DatagramProtocol):
 
 class Channel(asyncio.DatagramProtocol):
     """The media of one leg on the loop; `core` holds its state."""
+
+    amd_lookups: ClassVar[set[asyncio.Task[None]]] = set()  # AMD word look-ups in flight, all legs
 
     def __init__(self, leg_id: str, port: int, notify: Notify, loop: asyncio.AbstractEventLoop,
                  recogniser: GetRecogniser | None = None) -> None:
@@ -126,6 +129,8 @@ class Channel(asyncio.DatagramProtocol):
                 self.notify(event.name, event.data)
             elif isinstance(event, Recognise):
                 self._recognise_gather(event)
+            elif isinstance(event, AmdWords):
+                self._amd_words(event)
             else:
                 self._write(event)
         due = None if self.core.closed else self.core.next_timer()
@@ -151,10 +156,11 @@ class Channel(asyncio.DatagramProtocol):
         future.add_done_callback(report)
 
     # ---- speech ---------------------------------------------------------------------------
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Any) -> asyncio.Task[None]:
         task = self.loop.create_task(work)
         self._speech.add(task)
         task.add_done_callback(self._speech.discard)
+        return task
 
     async def _recognition(self, pcm: bytes, options: SpeechOptions) -> tuple[Recognition | None, str | None]:
         """The recogniser's answer, or None and why it failed (never raises)."""
@@ -178,6 +184,26 @@ class Channel(asyncio.DatagramProtocol):
             self.notify(base.GATHER_COMPLETED, data)
 
         self._spawn(run())
+
+    def _amd_words(self, event: AmdWords) -> None:
+        """Spot a machine's phrases in the greeting so far; skipped (the greeting judge decides alone) without
+        a recogniser or while MAX_PENDING look-ups of this media process are in flight."""
+        if self.recogniser is None or len(Channel.amd_lookups) >= MAX_PENDING:
+            return
+        recogniser = self.recogniser()
+
+        async def run() -> None:
+            try:
+                found = await recogniser.recognise(event.pcm, SAMPLE_RATE, PHRASES, hints_only=True)
+            except Exception:
+                log.exception("AMD word look-up failed leg_id=%s", self.leg_id)
+                return
+            self.core.amd_heard(found.text)
+            self._flush()
+
+        task = self._spawn(run())
+        Channel.amd_lookups.add(task)
+        task.add_done_callback(Channel.amd_lookups.discard)
 
     async def _transcribe(self, done: RecordingDone) -> None:
         found, error = await self._recognition(done.pcm, SpeechOptions())

@@ -16,7 +16,7 @@ from typing import Any
 from legato.media import base, g711, rtp
 from legato.media.amd_feed import AmdFeed
 from legato.media.amd_params import AmdParams
-from legato.media.channel_events import Address, Datagram, Event, Notice, Recognise, RecordingDone
+from legato.media.channel_events import Address, AmdWords, Datagram, Event, Notice, Recognise, RecordingDone
 from legato.media.digit_sender import DigitSender
 from legato.media.dtmf import DtmfDetector
 from legato.media.gather import Gather, GatherResult, SpeechOptions
@@ -172,6 +172,9 @@ class ChannelCore:
                 self._on_digit(digit, "inband", now)
         if self.amd is not None:
             self._amd_verdicts(self.amd.feed(pcm), self.amd.done)
+            words = self.amd.take_words() if self.amd is not None else None
+            if words is not None:
+                self._events.append(AmdWords(words))
 
     # ---- sending --------------------------------------------------------------------------
     def _send(self, pt: int, ts: int, payload: bytes, marker: bool) -> None:
@@ -361,6 +364,11 @@ class ChannelCore:
         if self.amd is not None:
             raise base.MediaError("conflict", "AMD is already running")
         self.amd = AmdFeed(params, now)
+
+    def amd_heard(self, text: str) -> None:
+        """The recogniser's reading of the greeting AMD asked about (AmdWords)."""
+        if self.amd is not None:
+            self._amd_verdicts(self.amd.heard(text), self.amd.done)
 
     def _amd_verdicts(self, verdicts: list[dict[str, Any]], finished: bool) -> None:
         for verdict in verdicts:

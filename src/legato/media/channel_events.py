@@ -49,4 +49,12 @@ class Recognise:
     result: dict[str, Any] = field(default_factory=dict)
 
 
-Event = Notice | RecordingDone | Recognise
+@dataclass(frozen=True, slots=True)
+class AmdWords:
+    """AMD asks what the greeting so far says: spot its phrases in `pcm` (off the media loop), then hand the
+    text to ChannelCore.amd_heard."""
+
+    pcm: bytes
+
+
+Event = Notice | RecordingDone | Recognise | AmdWords

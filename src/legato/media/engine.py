@@ -262,6 +262,8 @@ class MediaCore:
             amd_params = AmdParams.from_dict(cmd.params)
         except (TypeError, ValueError) as exc:
             raise base.MediaError("bad_request", f"bad AMD parameters: {exc}") from exc
+        if amd_params.words_ms:
+            self.recogniser().prepare()  # its worker starts while the greeting begins (amd_words.py)
         channel.start_amd(amd_params)
         return {}
 

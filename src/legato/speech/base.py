@@ -34,9 +34,11 @@ class Recogniser(Protocol):
     name: str
 
     async def recognise(
-        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE,
+        hints_only: bool = False,
     ) -> Recognition:
-        """Recognise mono 16-bit little-endian PCM; `hints` (words or phrases likely said) bias the result."""
+        """Recognise mono 16-bit little-endian PCM; `hints` (words or phrases likely said) bias the result
+        (`hints_only`: the answer is made of the hint phrases alone, a quick phrase spotter)."""
 
     def prepare(self) -> None:
         """Start the engine's workers and load its model in the background, ahead of the first recognise."""

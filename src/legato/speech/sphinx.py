@@ -79,9 +79,11 @@ class _Worker:
         words = [w for w in hyp.hypstr.split() if not w.startswith(("<", "[", "++"))]
         return " ".join(words), float(hyp.prob) if words else 0.0
 
-    def recognise(self, pcm16: bytes, hints: tuple[str, ...]) -> tuple[str, float]:
-        text, prob = self._decode(self.decoder, pcm16)
+    def recognise(self, pcm16: bytes, hints: tuple[str, ...], hints_only: bool = False) -> tuple[str, float]:
         hinted = self._hint_decoder(hints) if hints else None
+        if hints_only and hinted is not None:
+            return self._decode(hinted, pcm16)
+        text, prob = self._decode(self.decoder, pcm16)
         if hinted is not None:
             hint_text, hint_prob = self._decode(hinted, pcm16)
             if hint_text and hint_prob >= prob * HINT_MARGIN:
@@ -110,14 +112,15 @@ def load() -> None:
         _worker = _Worker()
 
 
-def recognise_blocking(pcm16: bytes, sample_rate: int, hints: tuple[str, ...]) -> tuple[str, float]:
+def recognise_blocking(pcm16: bytes, sample_rate: int, hints: tuple[str, ...],
+                       hints_only: bool = False) -> tuple[str, float]:
     """Decode in this process (the worker's entry point; blocking, holds the GIL)."""
     if not audible(pcm16, sample_rate):
         return "", 0.0
     audio = to_16k(pcm16, sample_rate)
     load()
     assert _worker is not None
-    return _worker.recognise(audio, hints)
+    return _worker.recognise(audio, hints, hints_only)
 
 
 class PocketsphinxRecogniser:
@@ -145,20 +148,23 @@ class PocketsphinxRecogniser:
         self._executor()
 
     async def recognise(
-        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE,
+        hints_only: bool = False,
     ) -> Recognition:
         check(pcm16, sample_rate, language)
         phrases = normalise_hints(hints)
         loop = asyncio.get_running_loop()
-        text, prob = await loop.run_in_executor(self._executor(), recognise_blocking, pcm16, sample_rate, phrases)
+        text, prob = await loop.run_in_executor(self._executor(), recognise_blocking, pcm16, sample_rate, phrases,
+                                                hints_only)
         return Recognition(text, prob)
 
     def recognise_here(
-        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE
+        self, pcm16: bytes, sample_rate: int, hints: Sequence[str] = (), language: str = DEFAULT_LANGUAGE,
+        hints_only: bool = False,
     ) -> Recognition:
         """As `recognise`, in the calling thread (benchmarks, tools)."""
         check(pcm16, sample_rate, language)
-        return Recognition(*recognise_blocking(pcm16, sample_rate, normalise_hints(hints)))
+        return Recognition(*recognise_blocking(pcm16, sample_rate, normalise_hints(hints), hints_only))
 
     async def close(self) -> None:
         pool, self._pool = self._pool, None

@@ -1,0 +1,26 @@
+"""Words for AMD: what a recorded greeting says in its first seconds, heard by the speech recogniser.
+
+After `words_ms` of greeting the detector hands the greeting so far (from 200 ms before it began) to the
+speech recogniser, decoded against a small language model of the phrases below only (no general
+vocabulary: about 0.1 s of CPU per 1.5 s of audio, in the recogniser's worker process, never on the
+media loop). A machine's phrase in the answer is MACHINE (reason WORDS) before the greeting ends; the
+people's phrases are there so that a person's answer has phrases of its own to match. Anything else, a
+late answer or none, leaves the verdict to the greeting judge. Measured in BENCHMARKS.md (issue 18).
+"""
+
+from __future__ import annotations
+
+MACHINE_PHRASES = ("you have reached", "you've reached", "not available", "leave a message", "leave your name",
+                   "after the tone", "after the beep", "mailbox", "voicemail", "sorry i missed",
+                   "thank you for calling", "please leave", "can't come to the phone", "please record")
+HUMAN_PHRASES = ("hello", "hi", "yes", "yeah", "speaking", "how can i help", "good morning", "good afternoon",
+                 "who is this", "who is calling", "go ahead", "this is", "here")
+PHRASES = MACHINE_PHRASES + HUMAN_PHRASES
+LEAD_MS = 200  # audio kept before the greeting's first word (its onset)
+MAX_PENDING = 4  # word look-ups in flight per media process; more are not asked (the judge decides alone)
+
+
+def machine_said(text: str) -> bool:
+    """True when the recognised `text` holds one of a machine's phrases."""
+    padded = f" {text.lower()} "
+    return any(f" {phrase} " in padded for phrase in MACHINE_PHRASES)
