@@ -73,10 +73,15 @@ def new_event_sid() -> str:
     return new_id("00002")
 
 
+def random_bytes(count: int) -> bytes:
+    """`count` bytes from the OS's random source (from the pool; any thread)."""
+    with _lock:
+        return _random_bytes(count)
+
+
 def new_request_id() -> str:
     """A request id for the API envelope (32 hex characters, like the seed)."""
-    with _lock:
-        return _random_bytes(16).hex()
+    return random_bytes(16).hex()
 
 
 def new_bridge_sid() -> str:

@@ -1,4 +1,4 @@
-"""Cheaper versions of two sippy internals that run for every SIP message.
+"""Cheaper versions of three sippy internals that run for every SIP message.
 
 sippy shares the API process's interpreter lock (see reactor.py), so a call that releases and retakes the
 lock costs the whole process a hand-over, not just its own time:
@@ -10,6 +10,8 @@ lock costs the whole process a hand-over, not just its own time:
   `getaddrinfo` and a `sendto`, each a hand-over); `DirectUdpServer` sends a datagram to a numeric IPv4
   address straight from the sippy thread, and only what that cannot send (a host name, an error such
   as a full buffer) goes through the queue to be resolved and retried as before.
+- sippy draws each branch, tag and Call-ID with `secrets.token_hex`, one `getrandom` system call each;
+  `token_hex` here takes the same OS random bytes from the pool the ids use (domain/ids.py).
 """
 
 from __future__ import annotations
@@ -21,11 +23,22 @@ from typing import Any
 
 from sippy.Udp_server import Udp_server
 
+from legato.domain.ids import random_bytes
 
-def use_cheap_clock() -> None:
-    """Make sippy's MonoTime read its clocks with `time.clock_gettime` (same clock ids, same floats)."""
-    module = importlib.import_module("sippy.Time.MonoTime")
-    module.clock_getdtime = time.clock_gettime  # type: ignore[attr-defined]
+_TOKEN_USERS = ("sippy.SipVia", "sippy.SipFrom", "sippy.SipCallId", "sippy.UA")  # branches, tags, Call-IDs
+
+
+def token_hex(nbytes: int = 32) -> str:
+    """`secrets.token_hex`, from the pooled OS random bytes."""
+    return random_bytes(nbytes).hex()
+
+
+def install() -> None:
+    """Make sippy's MonoTime read its clocks with `time.clock_gettime` (same clock ids, same floats), and its
+    branches, tags and Call-IDs come from `token_hex` above. Idempotent."""
+    importlib.import_module("sippy.Time.MonoTime").clock_getdtime = time.clock_gettime
+    for name in _TOKEN_USERS:
+        importlib.import_module(name).token_hex = token_hex
 
 
 class DirectUdpServer(Udp_server):  # type: ignore[misc]
