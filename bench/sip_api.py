@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import signal
 import subprocess
@@ -47,22 +48,11 @@ number_format = "e164"
 
 
 def family(pid: int) -> list[int]:
-    """`pid` and its live descendants."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                text = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(text[text.rindex(")") + 2:].split()[1])
-    found, frontier = [pid], [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent and child not in found:
-                found.append(child)
-                frontier.append(child)
+    """`pid` and its live descendants (the server, its media engine and any other child)."""
+    found = [pid]
+    for member in found:  # grows while it is walked
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in Path(f"/proc/{member}/task/{member}/children").read_text().split()]
     return found
 
 
