@@ -7,14 +7,19 @@
 3. Legato (`--network sip`, trunk = the UAS): N legs created through the API with time_limit 1 s, so each
    call is INVITE -> 200 -> ACK -> (1 s) -> BYE; calls/s = N / (first create .. last terminal) - 1 s.
 4. Concurrent: M answered legs held at once; RSS of the Legato process per live SIP leg.
-Every phase is bounded in count and time.
+Every phase is bounded in count and time. The wrk phase also reports each process's CPU per call (the API
+process, the media engine, any other child), and `--profile PREFIX` records each of them with py-spy
+(raw samples, PREFIX.<pid>.txt) during it.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -40,6 +45,29 @@ name = "uas"
 proxy = "sip:127.0.0.1:{uas_port}"
 number_format = "e164"
 """
+
+
+def family(pid: int) -> list[int]:
+    """`pid` and its live descendants (the server, its media engine and any other child)."""
+    found = [pid]
+    for member in found:  # grows while it is walked
+        with contextlib.suppress(OSError):
+            found += [int(child) for child in Path(f"/proc/{member}/task/{member}/children").read_text().split()]
+    return found
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of one process (its own threads, not its children)."""
+    import os
+
+    text = Path(f"/proc/{pid}/stat").read_text()
+    fields = text[text.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_name(pid: int) -> str:
+    argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    return "media" if b"legato.media.server" in argv else "api" if b"serve" in argv else argv[0].decode()
 
 
 def rss_kb(pid: int) -> int:
@@ -68,7 +96,6 @@ def wrk_legs(server: LegatoServer, auth: tuple[str, str], sid: str, seconds: int
     """Create legs with wrk (Debian `wrk`) for `seconds`; returns how many were accepted (0 if wrk is absent)."""
     import base64
     import shutil
-    import subprocess
 
     if not shutil.which("wrk"):
         return 0
@@ -101,6 +128,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--concurrent", type=int, default=1000)
+    parser.add_argument("--profile", help="py-spy raw output prefix for the wrk phase (PREFIX.<pid>.txt)")
     args = parser.parse_args()
     report: dict[str, object] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -136,6 +164,14 @@ def main() -> None:
                 baseline = report["sipp_uac"]["calls_per_s"]  # type: ignore[index]
                 report["legato_api"] = {"calls": args.calls, "calls_per_s": round(args.calls / secs),
                                         "ratio_to_sipp": round(args.calls / secs / baseline, 2)}
+                assert server.process is not None
+                pids = family(server.process.pid)
+                profilers = [subprocess.Popen(["py-spy", "record", "-p", str(pid), "-f", "raw", "-r", "200",
+                                               "-o", f"{args.profile}.{process_name(pid)}.{pid}.txt"],
+                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             for pid in pids] if args.profile else []
+                time.sleep(1.0 if profilers else 0)
+                cpu0 = {pid: cpu_seconds(pid) for pid in pids}
                 t0 = time.perf_counter()
                 created = wrk_legs(server, account.auth, sid, 5, work)
                 if created:
@@ -143,8 +179,14 @@ def main() -> None:
                     while account_state(server, account.auth, sid)["live"] and time.monotonic() < deadline:
                         time.sleep(0.1)
                     secs = time.perf_counter() - t0 - 1.0
+                    cpu = {f"{process_name(pid)}_{pid}": round((cpu_seconds(pid) - cpu0[pid]) * 1000 / created, 2)
+                           for pid in pids}
                     report["legato_api_wrk"] = {"calls": created, "calls_per_s": round(created / secs),
-                                                "ratio_to_sipp": round(created / secs / baseline, 2)}
+                                                "ratio_to_sipp": round(created / secs / baseline, 2),
+                                                "cpu_ms_per_call": cpu}
+                for profiler in profilers:
+                    profiler.send_signal(signal.SIGINT)
+                    profiler.wait(60)
                 assert server.process is not None
                 before = rss_kb(server.process.pid)
                 t0 = time.perf_counter()

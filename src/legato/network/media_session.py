@@ -94,8 +94,9 @@ class MediaSessions:
                     await result
             return allocation
 
-        media.allocating = self.spawn(run())
-        return media.allocating
+        media.allocating = task = self.spawn(run())
+        task.add_done_callback(lambda _: _forget_task(media, "allocating", task))
+        return task
 
     async def _allocate(self, leg_sid: str, media: LegMedia) -> Allocation | None:
         try:
@@ -115,8 +116,9 @@ class MediaSessions:
 
     def connect(self, leg_sid: str, media: LegMedia, remote: RemoteMedia | None) -> asyncio.Task[None]:
         """Point the leg's media at the far end, then start AMD if the leg asked for it (in the background)."""
-        media.setup = self.spawn(self.connect_now(leg_sid, media, remote))
-        return media.setup
+        media.setup = task = self.spawn(self.connect_now(leg_sid, media, remote))
+        task.add_done_callback(lambda _: _forget_task(media, "setup", task))
+        return task
 
     async def connect_now(self, leg_sid: str, media: LegMedia, remote: RemoteMedia | None) -> None:
         if media.allocating is not None and not media.allocating.done():
@@ -302,3 +304,9 @@ def _int(value: Any) -> int | None:
 
 def _confidence(value: Any) -> float | None:
     return float(value) if isinstance(value, int | float) and 0 <= value <= 1 else None
+
+
+def _forget_task(media: LegMedia, name: str, task: asyncio.Task[Any]) -> None:
+    """A finished allocation or setup is not kept for the leg's whole life (its result is in `media`)."""
+    if getattr(media, name) is task:
+        setattr(media, name, None)

@@ -221,6 +221,8 @@ class OutboundDialog(Dialog):
             body = data[2] if data and len(data) > 2 else None
             self.agent.report(self.leg_sid, Answered(), remote_sdp=str(body) if body is not None else None,
                               local_sdp=self.offer)
+            if isinstance(event, CCEventConnect):  # a final 2xx: no CANCEL can follow, the only use of ua.tr
+                ua.tr = None  # (sippy's transaction manager keeps the transaction as long as it needs it)
         elif isinstance(event, CCEventFail | CCEventRedirect):
             code, reason = int(data[0]), str(data[1])
             self._finish(Ended(sip_code=code, q850=causes.q850_from_sip(code, reason_header_text(event)),

@@ -15,6 +15,8 @@ from typing import Any
 
 from sippy.Core.EventDispatcher import ED2
 
+from legato.network.sip import fastpaths
+
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger("legato.network.sip.trace")
 
@@ -42,6 +44,7 @@ class Reactor:
         """Start the sippy thread, running `setup` on it first (e.g. bind the socket); re-raise its errors."""
         if not _claim.acquire(blocking=False):
             raise RuntimeError("a SIP network already runs in this process (sippy's ED2 is a singleton)")
+        fastpaths.install()
         failure: list[BaseException] = []
 
         def run() -> None:

@@ -1,5 +1,7 @@
 """sippy's transaction manager, adjusted at the one place every SIP datagram passes.
 
+- Datagrams to numeric IPv4 addresses are sent from the sippy thread, not through a sender thread
+  (fastpaths.py).
 - One socket reader: sippy reads with three threads by default, so two datagrams of one call sent
   back to back (a 180 then a 200) could be handled in either order. One reader keeps arrival order.
   The port is checked with an exclusive bind first: a second process cannot share it.
@@ -19,8 +21,9 @@ from typing import Any
 
 from sippy.SipRequest import SipRequest
 from sippy.SipTransactionManager import SipTransactionManager
-from sippy.Udp_server import Udp_server, Udp_server_opts
+from sippy.Udp_server import Udp_server_opts
 
+from legato.network.sip.fastpaths import DirectUdpServer
 from legato.network.sip.gate import SourceGate
 
 log = logging.getLogger(__name__)
@@ -51,7 +54,7 @@ def normal_transport(transport: Any) -> Any:
 class TransactionManager(SipTransactionManager):
     """SipTransactionManager with one reader, case-insensitive transports and a gate for new INVITEs."""
 
-    model_udp_server = (Udp_server, OneReaderOpts)
+    model_udp_server = (DirectUdpServer, OneReaderOpts)
 
     def __init__(self, global_config: dict[str, Any], req_cb: Any, gate: SourceGate | None = None) -> None:
         self.gate = gate
