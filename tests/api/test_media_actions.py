@@ -54,13 +54,7 @@ def connected(api: Api, number: str = HUMAN) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, count: int = 1, seconds: float = 10) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = [e["payload"] for e in api.events(leg_sid) if e["event_name"] == name]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, f"no {name} for {leg_sid}: {[e['event_name'] for e in api.events(leg_sid)]}"
-        time.sleep(0.05)
+    return [e["payload"] for e in api.wait_event(leg_sid, name, count, seconds) if e["event_name"] == name]
 
 
 def data(event: dict[str, Any]) -> dict[str, Any]:

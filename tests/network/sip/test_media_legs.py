@@ -16,6 +16,7 @@ from tests.legato_server import Api, LegatoServer
 from tests.network.sip import audio
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import BaresipControl, Peer, free_port
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.sip, pytest.mark.media]
 EXOPHONE = "+918030752400"
@@ -63,23 +64,12 @@ def dial(api: Api, phone: Peer, user: str = "phone", **fields: Any) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, count: int = 1, seconds: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = [e["payload"]["event_data"]["data"] for e in api.events(leg_sid) if e["event_name"] == name]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, f"no {name}: {[e['event_name'] for e in api.events(leg_sid)]}"
-        time.sleep(0.1)
+    events = api.wait_event(leg_sid, name, count, seconds)
+    return [e["payload"]["event_data"]["data"] for e in events if e["event_name"] == name]
 
 
 def wait_leg(api: Api, leg_sid: str, check: Callable[[dict[str, Any]], bool], seconds: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        leg = api.leg(leg_sid)
-        if check(leg):
-            return leg
-        assert time.monotonic() < deadline, f"leg never satisfied the check: {leg}"
-        time.sleep(0.1)
+    return wait_for(lambda: api.leg(leg_sid), check, seconds=seconds, what="the leg's check", every=0.1)
 
 
 def test_sync_amd_hears_a_human_say_hello(media_world: World, tmp_path: Path) -> None:

@@ -69,13 +69,7 @@ def connected(api: Api, uri: str) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, seconds: float = 10) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        events = api.events(leg_sid)
-        if any(e["event_name"] == name for e in events):
-            return events
-        assert time.monotonic() < deadline, f"no {name}: {[e['event_name'] for e in events]}"
-        time.sleep(0.05)
+    return api.wait_event(leg_sid, name, seconds=seconds)
 
 
 def test_blind_transfer_to_a_phone_that_takes_it(world: tuple[Api, Peers, Path]) -> None:
