@@ -120,7 +120,7 @@ def test_recording_is_served_to_its_account_only(world: tuple[Api, Api, Path]) -
     leg_sid = connected(api)
     ok(api.action(leg_sid, action="start_recording", direction="in"))
     assert api.action(leg_sid, action="start_recording").status_code == 409
-    time.sleep(0.1)  # 5 s of clock time
+    time.sleep(0.1)  # kept: the recording's length is the server's (scaled) clock time: 0.1 s here is 5 s
     stopped = ok(api.action(leg_sid, action="stop_recording"))["action_result"]
     [done] = wait_event(api, leg_sid, "recording_completed")
     url = data(done)["recording_url"]

@@ -124,7 +124,7 @@ def test_rtcp_figures_are_kept_on_the_leg(media_world: World) -> None:
     api, phone = media_world()
     leg_sid = dial(api, phone)
     api.wait_state(leg_sid, "connected")
-    time.sleep(1.5)
+    time.sleep(1.5)  # kept: RTP and RTCP flow in real time; the figures need a stretch of them
     api.action(leg_sid, action="hangup")
     leg = wait_leg(api, leg_sid, lambda leg: leg["rtcp"] is not None)
     rtcp = leg["rtcp"]
@@ -164,7 +164,7 @@ def test_gather_collects_rfc4733_digits_from_the_phone(media_world: World) -> No
         assert api.action(leg_sid, action="gather", timeout=5).status_code == 202
         for key in "42#":
             control.command("sndcode", key)
-            time.sleep(0.3)
+            time.sleep(0.3)  # kept: a person's pace between keys (each digit is sent as real-time RTP events)
         [done] = wait_event(api, leg_sid, "gather_completed")
         assert (done["digits"], done["reason"]) == ("42", "finish_on_key")
         keys = wait_event(api, leg_sid, "dtmf_received", count=3)
@@ -179,7 +179,7 @@ def test_recording_of_what_the_phone_says(media_world: World, tmp_path: Path) ->
     leg_sid = dial(api, phone)
     api.wait_state(leg_sid, "connected")
     assert api.action(leg_sid, action="start_recording", direction="in").status_code == 202
-    time.sleep(2.0)
+    time.sleep(2.0)  # kept: two seconds of the phone's real-time audio to record
     stopped = api.action(leg_sid, action="stop_recording")
     assert stopped.status_code == 202, stopped.text
     [done] = wait_event(api, leg_sid, "recording_completed")
@@ -205,7 +205,7 @@ def test_bridge_through_the_api_carries_audio_both_ways(media_world: World, peer
         assert api.wait_state(b, "connected")["state"] == "connected"
         created = api.http.post(api.base + "/bridges", json={"leg_sids": [a, b], "end_on_exit": True})
         assert created.status_code == 201, created.text
-        time.sleep(2.0)
+        time.sleep(2.0)  # kept: the bridge carries real-time audio for this long before alice hangs up
         api.action(a, action="hangup")
         ended = api.wait_terminal(b)  # end_on_exit: alice's leg ending hangs up bob's
         assert ended["terminal_status"] == "completed"
@@ -239,7 +239,7 @@ def test_a_recording_s_beep_reaches_the_phone_and_stays_out_of_the_recording(
         leg_sid = dial(api, phone)
         api.wait_state(leg_sid, "connected")
         assert api.action(leg_sid, action="start_recording", direction="in", beep=True).status_code == 202
-        time.sleep(1.5)
+        time.sleep(1.5)  # kept: the beep and then the phone's real-time audio, recorded
         assert api.action(leg_sid, action="stop_recording").status_code == 202
         [done] = wait_event(api, leg_sid, "recording_completed")
         wav = tmp_path / "recorded.wav"
