@@ -48,7 +48,7 @@ async def test_three_phones_mixed_with_mute_and_coach(peers: Peers, sip, tmp_pat
         [member("alice"), member("bob", muted=True), member("carol", role="coach", coach_leg_sid="alice")],
         "rooms",
     )
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # kept: as above, the second mix
     room = await net.network.conference_end("CF1")
     files = {}
     for name in phones:

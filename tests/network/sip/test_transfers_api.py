@@ -128,7 +128,7 @@ def test_attended_transfer_bridges_a_third_phone(world: tuple[Api, Peers, Path])
         new_leg = api.leg(new_sid)
         assert (new_leg["state"], new_leg["contact_uri"], new_leg["exophone"]) == ("connected", carol_uri, EXOPHONE)
         control.wait_event("CALL_ESTABLISHED", timeout=5)
-        time.sleep(1.5)  # let carol hear alice through the bridge
+        time.sleep(1.5)  # kept: carol hears alice's real-time audio through the bridge for this long
         assert api.action(leg_sid, action="hangup").status_code == 202  # alice leaves: carol is hung up too
         assert api.wait_terminal(new_sid)["hangup_cause"] == "bridge_ended"
         assert names(api, new_sid)[-3:] == ["leg_left_bridge", "bridge_completed", "leg_terminated"]
