@@ -1,5 +1,6 @@
-"""Bounded waits for what happens in another process (a server, a phone, the media engine): poll a real
-condition until it holds. In-process tests await an event or move a `ManualClock` instead."""
+"""Bounded waits. In process: `heard` awaits the event a producer sets on each change (and a `ManualClock`
+moves time). Across processes (a server, a phone, the media engine): `wait_for` and `until` poll a real
+condition until it holds."""
 
 from __future__ import annotations
 
@@ -55,3 +56,18 @@ async def until(read: Callable[[], T | Awaitable[T]], done: Callable[[T], bool] 
         if time.monotonic() > deadline:
             raise _timed_out(what, seconds, value)
         await asyncio.sleep(every)
+
+
+async def heard(changed: asyncio.Event, check: Callable[[], T], *, seconds: float = 10,
+                what: Said = "the condition") -> T:
+    """Await `changed` (which the producer sets on every change) until `check()` is truthy; return it."""
+    async def changes() -> T:
+        while not (value := check()):
+            changed.clear()
+            await changed.wait()
+        return value
+
+    try:
+        return await asyncio.wait_for(changes(), seconds)
+    except TimeoutError:
+        raise _timed_out(what, seconds, check()) from None

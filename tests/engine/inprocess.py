@@ -20,6 +20,7 @@ from legato.network.sandbox import SandboxNetwork
 from legato.store.database import create_engine, migrate
 from legato.store.repositories import LegRepository
 from legato.store.writer import Writer
+from tests.waiting import heard
 
 WAIT = 10.0  # seconds an awaited commit may take on a loaded machine
 
@@ -39,12 +40,8 @@ class Commits:
         return [r["event_name"] for r in self.rows if r["leg_sid"] == leg_sid]
 
     async def wait(self, leg_sid: str, name: str) -> None:
-        async def until() -> None:
-            while name not in self.names(leg_sid):
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(until(), WAIT)
+        await heard(self.changed, lambda: name in self.names(leg_sid), seconds=WAIT,
+                    what=lambda: f"{name} of {leg_sid} (has {self.names(leg_sid)})")
 
 
 @dataclass

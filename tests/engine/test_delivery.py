@@ -19,6 +19,7 @@ from legato.events.outbox import Outbox
 from legato.events.signature import SignedEvent
 from legato.events.sinks import Result
 from tests.engine.inprocess import WAIT, Engine, dial_until, engine
+from tests.waiting import heard
 
 BUSY, HUMAN = "+919163810001", "+919163810010"  # busy: leg_connecting then leg_terminated at 1 s
 DELIVERED, UNAVAILABLE = Result("delivered", 200, "OK"), Result("retry", 503, "Service Unavailable")
@@ -70,15 +71,8 @@ class MemorySink:
 
     async def until(self, check: Callable[[], bool]) -> None:
         """Return once `check()` holds after some attempt (AssertionError after WAIT s)."""
-        async def attempts() -> None:
-            while not check():
-                self.changed.clear()
-                await self.changed.wait()
-
-        try:
-            await asyncio.wait_for(attempts(), WAIT)
-        except TimeoutError:
-            raise AssertionError(f"not reached; attempts: {[(c.name, c.result.outcome) for c in self.calls]}") from None
+        await heard(self.changed, check, seconds=WAIT,
+                    what=lambda: f"the check; attempts: {[(c.name, c.result.outcome) for c in self.calls]}")
 
 
 async def secret(account_sid: str) -> str:

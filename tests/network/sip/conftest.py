@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import shutil
 import socket
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,7 @@ from tests.network.sip.peers import (
     start_kamailio,
     start_sipp,
 )
-from tests.waiting import until
+from tests.waiting import heard, until
 
 CALLER = "+919163816621"
 PASSWORD = "s3cret"
@@ -135,27 +133,16 @@ class Harness:
         return [signal for sid, signal in self.signals if sid == leg_sid
                 and isinstance(signal, MediaEvent | MediaStats)]
 
-    async def _heard(self, found: Callable[[], Any], within: float, what: Callable[[], str]) -> Any:
-        """Await reports until `found()` is truthy; return it (AssertionError saying `what()` after `within` s)."""
-        deadline = time.monotonic() + within
-        while not (value := found()):
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"{what()} in {within} s")
-            self._changed.clear()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._changed.wait(), remaining)
-        return value
-
     async def wait_for(self, leg_sid: str, kind: type, within: float = 5.0) -> Any:
         """Wait until a signal of type `kind` arrived for the leg; return it."""
-        return await self._heard(
-            lambda: next((s for sid, s in self.signals if sid == leg_sid and isinstance(s, kind)), None), within,
-            lambda: f"no {kind.__name__} for {leg_sid}: {self.of(leg_sid)}")
+        return await heard(
+            self._changed, lambda: next((s for sid, s in self.signals if sid == leg_sid and isinstance(s, kind)), None),
+            seconds=within, what=lambda: f"a {kind.__name__} for {leg_sid} (has {self.of(leg_sid)})")
 
     async def wait_inbound(self, within: float = 5.0) -> InboundCall:
         """Wait for the inbound handler to be called."""
-        return await self._heard(lambda: self.inbound[-1] if self.inbound else None, within, lambda: "no inbound call")
+        return await heard(self._changed, lambda: self.inbound[-1] if self.inbound else None, seconds=within,
+                           what="an inbound call")
 
     async def quiet(self, leg_sid: str, seconds: float = 0.5) -> list[Input]:
         """Wait `seconds` and return the leg's signals (to assert nothing more arrived)."""
