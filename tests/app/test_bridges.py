@@ -3,52 +3,20 @@ leaves it; end_on_exit decides whether the other legs go too."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from legato.app.bridges import BridgeAction, BridgeService, CreateBridge
-from legato.app.legs import LegAction, LegService
+from legato.app.bridges import BridgeAction, CreateBridge
+from legato.app.legs import LegAction
 from legato.domain.account import Account
 from legato.domain.bridge import BridgeState
 from legato.domain.errors import Conflict, NotFound
 from legato.domain.leg import LegState
-from legato.engine.bridges import Bridges
-from legato.store.repositories import BridgeRepository
-from tests.app.support import ACME, create, service
-from tests.engine.inprocess import Engine, engine, written
+from tests.app.support import ACME, create, world
 
 GLOBEX = Account(account_sid="globex", name="Globex", api_key="key_g", created_at=ACME.created_at,
                  exophones=ACME.exophones)
-
-
-@dataclass
-class World:
-    e: Engine
-    legs: LegService
-    bridges: BridgeService
-
-    async def connected(self, number: str, **fields: object) -> str:
-        """A new leg, answered (the sandbox rings after 1 s and answers 2 s later)."""
-        leg_sid = await create(self.legs, number, **fields)
-        self.e.clock.advance(3.0)
-        await self.e.commits.wait(leg_sid, "leg_answered")
-        return leg_sid
-
-    async def names(self, leg_sid: str) -> list[str]:
-        await written(self.e)
-        return self.e.commits.names(leg_sid)
-
-
-@asynccontextmanager
-async def world(tmp_path: Path) -> AsyncIterator[World]:
-    async with engine(tmp_path) as e:
-        bridges = Bridges(e.clock, e.switchboard)
-        e.switchboard.on_end.append(bridges.leg_ended)  # as app/runtime.py wires it
-        yield World(e, service(e), BridgeService(BridgeRepository(e.db), e.legs, bridges, e.clock, e.writer))
 
 
 async def test_a_leg_hanging_up_ends_the_bridge_and_hangs_up_the_other(tmp_path: Path) -> None:
