@@ -42,6 +42,8 @@ def stamps(e: Engine, leg_sid: str) -> list[tuple[str, float]]:
 
 @dataclass
 class World:
+    """The engine with the leg and bridge services on it."""
+
     e: Engine
     legs: LegService
     bridges: BridgeService
@@ -60,6 +62,7 @@ class World:
 
 @asynccontextmanager
 async def world(tmp_path: Path) -> AsyncIterator[World]:
+    """An engine on `tmp_path`'s database (another `world` on the same path shares it) with the services."""
     async with engine(tmp_path) as e:
         bridges = Bridges(e.clock, e.switchboard)
         e.switchboard.on_end.append(bridges.leg_ended)  # as app/runtime.py wires it
