@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -120,11 +119,12 @@ def test_recording_is_served_to_its_account_only(world: tuple[Api, Api, Path]) -
     leg_sid = connected(api)
     ok(api.action(leg_sid, action="start_recording", direction="in"))
     assert api.action(leg_sid, action="start_recording").status_code == 409
-    time.sleep(0.1)  # kept: the recording's length is the server's (scaled) clock time: 0.1 s here is 5 s
+    ok(api.action(leg_sid, action="say", text="twenty-odd characters long"))  # 3 started tens: 6 s of the clock
+    wait_event(api, leg_sid, "play_completed")  # so the recording has run at least that long
     stopped = ok(api.action(leg_sid, action="stop_recording"))["action_result"]
     [done] = wait_event(api, leg_sid, "recording_completed")
     url = data(done)["recording_url"]
-    assert data(done)["duration_ms"] == stopped["duration_ms"] >= 4000
+    assert data(done)["duration_ms"] == stopped["duration_ms"] >= 6000
     assert data(done)["direction"] == "in" and data(done)["reason"] == "stopped"
     assert url.startswith(api.server.url + api.base + "/recordings/")
     assert api.leg(leg_sid)["recording_url"] == url
