@@ -10,13 +10,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from tests.waiting import wait_for
 
 POSTGRES_URL = os.environ.get("LEGATO_TEST_POSTGRES_URL")
 CREATED_DATABASES: list[str] = []
@@ -121,17 +122,18 @@ class LegatoServer:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "legato", "serve", "--port", str(self.port), *self.args],
             cwd=self.workdir, env=self._env(), stdout=log, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 90  # imports alone take 10-20 s on a loaded 2-core machine
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError("server exited: " + (self.workdir / f"server-{self.port}.log").read_text())
-            try:
-                if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return self
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
-        raise RuntimeError("server did not start in 90 s")
+        # imports alone take 10-20 s on a loaded 2-core machine
+        wait_for(self._healthy, seconds=90, what="the server's start", every=0.1)
+        return self
+
+    def _healthy(self) -> bool:
+        assert self.process is not None
+        if self.process.poll() is not None:
+            raise RuntimeError("server exited: " + self.log_path.read_text())
+        try:
+            return httpx.get(self.url + "/healthz", timeout=1).status_code == 200
+        except httpx.HTTPError:
+            return False
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process and self.process.poll() is None:
@@ -195,6 +197,15 @@ class Api:
         assert response.status_code == 200, response.text
         return response.json()["response"]["data"]["events"]
 
+    def inbound_legs(self) -> list[dict[str, Any]]:
+        """The account's inbound legs, newest first."""
+        return self.http.get(self.base + "/legs", params={"direction": "inbound"}).json()["response"]["data"]["legs"]
+
+    def wait_event(self, leg_sid: str, name: str, count: int = 1, seconds: float = 20) -> list[dict[str, Any]]:
+        """The leg's stored events once `count` of them are `name` (AssertionError after `seconds`)."""
+        return wait_for(lambda: self.events(leg_sid), lambda events: [e["event_name"] for e in events].count(name)
+                        >= count, seconds=seconds, what=f"{count} {name} on {leg_sid}")
+
     def action(self, leg_sid: str, **body: Any) -> httpx.Response:
         return self.http.post(f"{self.base}/legs/{leg_sid}/actions", json=body)
 
@@ -202,9 +213,4 @@ class Api:
         return self.wait_state(leg_sid, "terminal", seconds)
 
     def wait_state(self, leg_sid: str, state: str, seconds: float = 20) -> dict[str, Any]:
-        deadline = time.monotonic() + seconds
-        while True:
-            leg = self.leg(leg_sid)
-            if leg["state"] == state or time.monotonic() > deadline:
-                return leg
-            time.sleep(0.05)
+        return wait_for(lambda: self.leg(leg_sid), lambda leg: leg["state"] == state, seconds=seconds, what=None)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +13,7 @@ import numpy as np
 from websockets.sync.server import Server, ServerConnection, serve
 
 from legato.media import g711
+from tests.waiting import wait_for
 
 SID = {"twilio": "streamSid", "exotel": "stream_sid"}
 
@@ -74,7 +74,8 @@ class Agent:
             return [f for f in self.frames if f.get("event") == name]
 
     def wait(self, check: Callable[[], Any], seconds: float = 15.0, what: str = "") -> Any:
-        return wait_for(check, seconds, f"{what} (agent saw {[f.get('event') for f in self.frames][-12:]})")
+        return wait_for(check, seconds=seconds, every=0.02,
+                        what=lambda: f"{what} (agent saw {[f.get('event') for f in self.frames][-12:]})")
 
     def sid(self) -> str:
         start = self.events("start")[0]
@@ -110,17 +111,6 @@ class Agent:
 
     def clear(self) -> None:
         self.send({"event": "clear"})
-
-
-def wait_for(check: Callable[[], Any], seconds: float = 15.0, what: str = "") -> Any:
-    """Poll `check` until it returns something truthy (bounded)."""
-    deadline = time.monotonic() + seconds
-    while True:
-        found = check()
-        if found:
-            return found
-        assert time.monotonic() < deadline, f"never got {what}"
-        time.sleep(0.02)
 
 
 def decode(protocol: str, payload: str, rate: int) -> bytes:

@@ -3,13 +3,13 @@ compared in E.164 whichever way they are written (real `legato serve` processes,
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import httpx
 import pytest
 
 from tests.legato_server import Api, LegatoServer
+from tests.waiting import wait_for
 
 
 def error(response: httpx.Response) -> dict[str, Any]:
@@ -25,10 +25,7 @@ def account_view(api: Api) -> dict[str, Any]:
 
 def wait_view(api: Api, name: str, value: object, seconds: float = 15) -> None:
     """Wait until the server applies a change made with the CLI (it re-reads accounts within seconds)."""
-    deadline = time.monotonic() + seconds
-    while account_view(api)[name] != value:
-        assert time.monotonic() < deadline, f"{name} never became {value!r}"
-        time.sleep(0.1)
+    wait_for(lambda: account_view(api)[name], lambda now: now == value, seconds=seconds, what=f"{name} = {value!r}")
 
 
 def test_outbound_caller_id_must_be_one_of_the_accounts_exophones(shared_server: LegatoServer) -> None:

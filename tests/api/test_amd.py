@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -23,15 +22,9 @@ def answer_time(leg: dict[str, Any]) -> float:
     return datetime.fromisoformat(leg["answer_time"][:26]).replace(tzinfo=UTC).timestamp()
 
 
-def wait_for(api: Api, leg_sid: str, name: str, count: int) -> list[dict[str, Any]]:
-    """The leg's events once `name` is among them and there are at least `count` (or after 15 s)."""
-    deadline = time.monotonic() + 15
-    while True:
-        events = api.events(leg_sid)
-        seen = any(e["event_name"] == name for e in events) and len(events) >= count
-        if seen or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
+def wait_for(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:
+    """The leg's events once `name` is among them."""
+    return api.wait_event(leg_sid, name, seconds=15)
 
 
 def start(tmp_path_factory: pytest.TempPathFactory, **env: str) -> LegatoServer:
@@ -49,7 +42,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 
 def test_sync_amd_holds_leg_answered_for_the_verdict(api: Api) -> None:
     leg_sid = api.create_leg(MACHINE, amd_enable=True).json()["response"]["data"]["leg_sid"]
-    events = wait_for(api, leg_sid, "leg_answered", 3)
+    events = wait_for(api, leg_sid, "leg_answered")
     assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered"]
     answered = events[2]["payload"]
     assert answered["event_data"]["data"]["answered_by"] == "MACHINE"
@@ -61,7 +54,7 @@ def test_sync_amd_holds_leg_answered_for_the_verdict(api: Api) -> None:
 
 def test_async_amd_answers_at_once_then_reports(api: Api) -> None:
     leg_sid = api.create_leg(MACHINE, amd_enable=True, async_amd=True).json()["response"]["data"]["leg_sid"]
-    events = wait_for(api, leg_sid, "amd_result_success", 4)
+    events = wait_for(api, leg_sid, "amd_result_success")
     assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
                                                  "amd_result_success"]
     leg = api.leg(leg_sid)
@@ -78,7 +71,7 @@ def test_sync_amd_cap_sends_leg_answered_without_a_verdict(tmp_path_factory: pyt
     try:
         api = Api(server, server.create_account())
         leg_sid = api.create_leg(MACHINE, amd_enable=True).json()["response"]["data"]["leg_sid"]
-        events = wait_for(api, leg_sid, "amd_result_success", 4)
+        events = wait_for(api, leg_sid, "amd_result_success")
         assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
                                                      "amd_result_success"]
         leg = api.leg(leg_sid)

@@ -9,7 +9,6 @@ network did: each leg's whole story, with exactly one `leg_terminated`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +17,7 @@ import pytest
 
 from tests.legato_server import POSTGRES_URL, Api, LegatoServer, new_postgres_database
 from tests.outage import DiskFull, TcpProxy
+from tests.waiting import wait_for
 
 EXPECTED = {  # number -> terminal_status, hangup_cause, event names
     "09163810001": ("busy", "user_busy", ["leg_connecting", "leg_terminated"]),
@@ -64,13 +64,6 @@ def outage_server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tu
             proxy.close()
 
 
-def wait_for(predicate, seconds: float = 30.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.05)
-
-
 def test_database_outage_after_the_202s_loses_nothing(outage_server) -> None:  # type: ignore[no-untyped-def]
     server, outage = outage_server
     api = Api(server, server.create_account("--exophone", "08030752400"))
@@ -86,7 +79,8 @@ def test_database_outage_after_the_202s_loses_nothing(outage_server) -> None:  #
     def live_legs() -> int:
         return http.get("/healthz").json()["response"]["data"]["live_legs"]
 
-    wait_for(lambda: live_legs() == 1)  # the network ended three legs and answered the fourth, in memory
+    # the network ended three legs and answered the fourth, in memory
+    wait_for(lambda: live_legs() == 1, seconds=30, what="one live leg")
     ready = http.get("/readyz")
     assert ready.status_code == 503 and ready.headers["Retry-After"]
     assert ready.json()["response"]["data"]["checks"]["database"] != "ok"
@@ -103,7 +97,7 @@ def test_database_outage_after_the_202s_loses_nothing(outage_server) -> None:  #
         assert reading.headers["Retry-After"].isdigit()
 
     outage.restore()
-    wait_for(lambda: http.get("/readyz").status_code == 200)
+    wait_for(lambda: http.get("/readyz").status_code == 200, seconds=30, what="ready again")
     assert api.wait_state(sids[UP], "connected")["answer_time"]
     assert api.action(sids[UP], action="hangup").status_code == 202
     for number, (status, cause, names) in EXPECTED.items():

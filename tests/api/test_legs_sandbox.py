@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from tests.legato_server import Api
@@ -63,10 +61,7 @@ def test_overall_timeout_ends_no_answer(api: Api) -> None:
 def test_sync_amd_holds_answer_until_verdict(api: Api, number: str, verdict: str) -> None:
     leg_sid = api.create_leg(number, amd_enable=True).json()["response"]["data"]["leg_sid"]
     api.wait_state(leg_sid, "connected")
-    deadline = time.monotonic() + 10
-    while "leg_answered" not in names(api, leg_sid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    answered = [e for e in api.events(leg_sid) if e["event_name"] == "leg_answered"]
+    answered = [e for e in api.wait_event(leg_sid, "leg_answered", seconds=10) if e["event_name"] == "leg_answered"]
     assert len(answered) == 1
     assert answered[0]["payload"]["event_data"]["data"]["answered_by"] == verdict
     leg = api.leg(leg_sid)
@@ -76,10 +71,7 @@ def test_sync_amd_holds_answer_until_verdict(api: Api, number: str, verdict: str
 
 def test_async_amd_answers_first_then_reports(api: Api) -> None:
     leg_sid = api.create_leg("09163810004", amd_enable=True, async_amd=True).json()["response"]["data"]["leg_sid"]
-    deadline = time.monotonic() + 10
-    while "amd_result_success" not in names(api, leg_sid) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    events = api.events(leg_sid)
+    events = api.wait_event(leg_sid, "amd_result_success", seconds=10)
     assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
                                                  "amd_result_success"]
     assert events[2]["payload"]["event_data"]["data"]["answered_by"] is None

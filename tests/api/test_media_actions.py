@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import time
 import wave
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,13 +53,7 @@ def connected(api: Api, number: str = HUMAN) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, count: int = 1, seconds: float = 10) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = [e["payload"] for e in api.events(leg_sid) if e["event_name"] == name]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, f"no {name} for {leg_sid}: {[e['event_name'] for e in api.events(leg_sid)]}"
-        time.sleep(0.05)
+    return [e["payload"] for e in api.wait_event(leg_sid, name, count, seconds) if e["event_name"] == name]
 
 
 def data(event: dict[str, Any]) -> dict[str, Any]:
@@ -126,11 +119,12 @@ def test_recording_is_served_to_its_account_only(world: tuple[Api, Api, Path]) -
     leg_sid = connected(api)
     ok(api.action(leg_sid, action="start_recording", direction="in"))
     assert api.action(leg_sid, action="start_recording").status_code == 409
-    time.sleep(0.1)  # 5 s of clock time
+    ok(api.action(leg_sid, action="say", text="twenty-odd characters long"))  # 3 started tens: 6 s of the clock
+    wait_event(api, leg_sid, "play_completed")  # so the recording has run at least that long
     stopped = ok(api.action(leg_sid, action="stop_recording"))["action_result"]
     [done] = wait_event(api, leg_sid, "recording_completed")
     url = data(done)["recording_url"]
-    assert data(done)["duration_ms"] == stopped["duration_ms"] >= 4000
+    assert data(done)["duration_ms"] == stopped["duration_ms"] >= 6000
     assert data(done)["direction"] == "in" and data(done)["reason"] == "stopped"
     assert url.startswith(api.server.url + api.base + "/recordings/")
     assert api.leg(leg_sid)["recording_url"] == url

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import signal
-import time
 
 import pytest
 
 from tests.conftest import DATABASES
 from tests.legato_server import Api
+from tests.waiting import wait_for
 
 
 @pytest.mark.parametrize("database", DATABASES)
@@ -17,7 +17,9 @@ def test_sigkill_during_live_legs_then_restart_reconciles_each_once(make_server,
     api = Api(server, server.create_account("--exophone", "08030752400"))
     numbers = ["09163816621", "09163810002", "09163810006", "09163810004"]  # up, ringing, silent, machine
     sids = [api.create_leg(n).json()["response"]["data"]["leg_sid"] for n in numbers for _ in range(5)]
-    time.sleep(0.8)  # some connected, some ringing, some still connecting
+    # killed once some are connected while others ring (the second number never answers)
+    wait_for(lambda: {api.leg(sid)["state"] for sid in sids}, lambda states: {"connected", "ringing"} <= states,
+             seconds=30, what="legs both connected and ringing")
     server.stop(signal.SIGKILL)
 
     server.port = __import__("tests.legato_server", fromlist=["free_port"]).free_port()

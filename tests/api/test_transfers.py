@@ -44,14 +44,7 @@ def transfer(api: Api, leg_sid: str, **body: Any) -> Any:
 
 
 def wait_events(api: Api, leg_sid: str, name: str, seconds: float = 20) -> list[dict[str, Any]]:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while True:
-        events = api.events(leg_sid)
-        if name in names(events) or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
+    return api.wait_event(leg_sid, name, seconds=seconds)
 
 
 def test_blind_transfer_taken_ends_the_leg_and_reports_to_the_transfer_endpoint(

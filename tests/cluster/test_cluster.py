@@ -11,7 +11,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from tests.legato_server import (
     POSTGRES_URL,
     Api,
 )
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason="LEGATO_TEST_POSTGRES_URL is not set")]
 
@@ -45,14 +46,6 @@ def connected_leg(api: Api, endpoint: str = "http://127.0.0.1:9/events", **field
     leg = created.json()["response"]["data"]
     assert api.wait_state(leg["leg_sid"], "connected")["state"] == "connected"
     return leg
-
-
-def wait_for(read: Callable[[], dict[str, Any]], done: Callable[[dict[str, Any]], bool]) -> dict[str, Any]:
-    """`read()` once `done` says so (or after 60 s, for the assertion that follows to fail)."""
-    deadline = time.monotonic() + 60
-    while not done(value := read()) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    return value
 
 
 def home_on(node: str) -> str:
@@ -155,7 +148,7 @@ def test_a_killed_nodes_legs_end_once_and_its_events_are_delivered_in_order(clus
         assert api3.leg(other["leg_sid"])["state"] == "connected"  # n2's legs are n2's
         ended_bridge = wait_for(
             lambda: api3.http.get(f"{api3.base}/bridges/{bridge_sid}").json()["response"]["data"],
-            lambda bridge: bridge["state"] == "terminated",
+            lambda bridge: bridge["state"] == "terminated", seconds=60, what=None,
         )
         assert (ended_bridge["state"], ended_bridge["end_reason"]) == ("terminated", "node_lost")
 

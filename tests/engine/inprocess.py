@@ -20,6 +20,7 @@ from legato.network.sandbox import SandboxNetwork
 from legato.store.database import create_engine, migrate
 from legato.store.repositories import LegRepository
 from legato.store.writer import Writer
+from tests.waiting import heard
 
 WAIT = 10.0  # seconds an awaited commit may take on a loaded machine
 
@@ -39,12 +40,8 @@ class Commits:
         return [r["event_name"] for r in self.rows if r["leg_sid"] == leg_sid]
 
     async def wait(self, leg_sid: str, name: str) -> None:
-        async def until() -> None:
-            while name not in self.names(leg_sid):
-                self.changed.clear()
-                await self.changed.wait()
-
-        await asyncio.wait_for(until(), WAIT)
+        await heard(self.changed, lambda: name in self.names(leg_sid), seconds=WAIT,
+                    what=lambda: f"{name} of {leg_sid} (has {self.names(leg_sid)})")
 
 
 @dataclass
@@ -87,7 +84,14 @@ async def dial_until(e: Engine, number: str, seconds: float, event: str, **field
     return leg
 
 
-def outbound(number: str, endpoint: str = "http://127.0.0.1:9/events", **fields: Any) -> Leg:
-    return Leg(leg_sid=new_leg_sid(), account_sid="acme", call_sid=new_call_sid(), direction=Direction.OUTBOUND,
+async def written(e: Engine) -> None:
+    """Return once every write submitted so far is durable and its rows were heard: the writer commits in
+    order, so a write of a leg of nobody's, awaited, comes after them all."""
+    await e.writer.submit(outbound("+919163810010", account_sid="nobody"), new=True)
+
+
+def outbound(number: str, endpoint: str = "http://127.0.0.1:9/events", account_sid: str = "acme",
+             **fields: Any) -> Leg:
+    return Leg(leg_sid=new_leg_sid(), account_sid=account_sid, call_sid=new_call_sid(), direction=Direction.OUTBOUND,
                contact_uri=number, contact_e164=number, exophone="+918030752400", network_type="pstn",
                leg_event_endpoint=endpoint, date_created=ManualClock().now(), **fields)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 
 import pytest
@@ -20,6 +19,7 @@ from legato.store.repositories import LegRepository
 from legato.store.writer import Writer
 from tests.legato_server import POSTGRES_URL, new_postgres_database
 from tests.outage import TcpProxy
+from tests.waiting import until
 
 pytestmark = [pytest.mark.postgres, pytest.mark.skipif(not POSTGRES_URL, reason="LEGATO_TEST_POSTGRES_URL is not set")]
 
@@ -53,10 +53,8 @@ async def test_create_not_durable_in_time_is_refused_not_dialled_and_recorded_en
             board.require_store()  # and no new work is taken while it is away
 
         proxy.restore()
-        for _ in range(200):
-            if writer.available:
-                break
-            await asyncio.sleep(0.05)
+        # the writer retries the PostgreSQL server (another process) on its own schedule
+        await until(lambda: writer.available, seconds=10, what="the writer's recovery")
         stored = await LegRepository(engine).get("acct", leg.leg_sid)
         assert stored is not None and stored.is_terminal
         assert (stored.terminal_status.value, stored.hangup_cause) == ("failed", "database_unavailable")

@@ -20,6 +20,7 @@ from google.protobuf.json_format import MessageToDict
 from standardwebhooks import Webhook
 
 from legato.events.proto import events_pb2, events_pb2_grpc
+from tests.waiting import wait_for
 
 
 @dataclass
@@ -40,12 +41,13 @@ class Received:
 
 @dataclass
 class Answer:
-    """How to answer one request: status, extra headers, and how long to wait first."""
+    """How to answer one request: status, extra headers, how long to wait first, or until when to hold it."""
 
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     body: bytes = b"ok"
+    hold: threading.Event | None = None  # answer only once this is set (a test sets it before closing)
 
 
 Respond = Callable[[int, dict[str, str]], Answer]
@@ -73,13 +75,8 @@ class _Recorder:
             return [r for r in self.received if r.answered in (200, "OK")]
 
     def wait_for(self, condition: Callable[[list[Received]], bool], seconds: float = 20) -> list[Received]:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            accepted = self.accepted()
-            if condition(accepted):
-                return accepted
-            time.sleep(0.02)
-        raise AssertionError(f"condition not met in {seconds} s; received {len(self.received)} requests")
+        return wait_for(self.accepted, condition, seconds=seconds, every=0.02,
+                        what=lambda: f"the condition on {len(self.received)} requests received")
 
     def events_of(self, leg_sid: str) -> list[dict[str, Any]]:
         """Accepted payloads of one leg, first receipt of each event_sid, in arrival order."""
@@ -114,8 +111,10 @@ class HttpReceiver(_Recorder):
                 body = self.rfile.read(int(self.headers.get("content-length", 0))).decode()
                 headers = {k.lower(): v for k, v in self.headers.items()} | {":path": self.path}
                 answer = receiver.respond(receiver.count(headers.get("webhook-id", "")), headers)
+                if answer.hold:
+                    answer.hold.wait(60)
                 if answer.delay:
-                    time.sleep(answer.delay)
+                    time.sleep(answer.delay)  # kept: a slow endpoint, against the sender's real attempt timeout
                 receiver.add(Received(time.time(), headers, body, answer.status, path=self.path))
                 self.send_response(answer.status)
                 for key, value in answer.headers.items():
@@ -155,7 +154,7 @@ class GrpcReceiver(_Recorder):
             def Deliver(self, request: events_pb2.LegEvent, context: grpc.ServicerContext) -> events_pb2.DeliverAck:
                 code, delay = receiver.respond(receiver.count(request.event_sid), request)
                 if delay:
-                    time.sleep(delay)
+                    time.sleep(delay)  # kept: a slow endpoint, against the sender's real attempt timeout
                 headers = {k: v for k, v in context.invocation_metadata()}
                 receiver.add(Received(time.time(), headers, request.signed_payload, code.name, request))
                 if code is not grpc.StatusCode.OK:

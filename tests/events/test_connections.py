@@ -192,14 +192,21 @@ async def test_a_long_body_is_measured_up_to_the_limit_and_the_connection_closed
 
 
 async def test_at_most_limit_connections_per_host(serve: Callable[[Script], Awaitable[Server]]) -> None:
-    async def slow(connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        await asyncio.sleep(0.05)
+    both_busy = asyncio.Event()
+    busy: set[int] = set()
+
+    async def held(connection: int, request: int, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+        busy.add(connection)  # the first answer waits until two connections carry a request: the pool's limit
+        if len(busy) >= 2:
+            both_busy.set()
+        await both_busy.wait()
         await answer(OK, writer)
         return True
 
-    server = await serve(slow)
+    server = await serve(held)
     connections = pool(limit=2)
-    answers = await asyncio.gather(*(connections.exchange("http", "127.0.0.1", server.port, REQUEST) for _ in range(8)))
+    exchanges = (connections.exchange("http", "127.0.0.1", server.port, REQUEST) for _ in range(8))
+    answers = await asyncio.wait_for(asyncio.gather(*exchanges), 10)
     await connections.aclose()
     assert [a.status_code for a in answers] == [204] * 8
     assert (server.most_open, server.connections, server.requests) == (2, 2, 8)

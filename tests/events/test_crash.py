@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import signal
-import time
 from collections.abc import Callable
 from typing import Any
 
 from tests.events.conftest import FAST_RETRIES, leg_sid_of
 from tests.events.receivers import Answer, HttpReceiver, verify
 from tests.legato_server import Api, LegatoServer
+from tests.waiting import wait_for
 
 
 def test_sigkill_with_pending_events_loses_nothing(make_server: Callable[..., LegatoServer],
@@ -44,11 +44,9 @@ def test_sigkill_with_pending_events_loses_nothing(make_server: Callable[..., Le
         assert (last["terminal_status"], last["hangup_cause"]) == ("failed", "platform_restart")
     for request in receiver.accepted():
         verify(account.webhook_secret, request)
-    deadline = time.monotonic() + 10
     for leg_sid in ended + live:
-        stored = api.events(leg_sid)
-        while any(e["delivery"]["status"] != "delivered" for e in stored) and time.monotonic() < deadline:
-            time.sleep(0.05)
-            stored = api.events(leg_sid)
+        stored = wait_for(lambda sid=leg_sid: api.events(sid),
+                          lambda events: all(e["delivery"]["status"] == "delivered" for e in events),
+                          seconds=10, what=None)
         assert [e["delivery"]["status"] for e in stored] == ["delivered"] * len(stored)
         assert {e["event_sid"] for e in stored} == {e["event_sid"] for e in receiver.events_of(leg_sid)}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
 from importlib import resources
@@ -14,6 +15,7 @@ import pytest
 from tests.events.conftest import leg_sid_of
 from tests.events.receivers import Answer, HttpReceiver, verify
 from tests.legato_server import Api, LegatoServer
+from tests.waiting import wait_for
 
 SCHEMA = json.loads(resources.files("legato").joinpath("schemas/leg_event.json").read_text())
 
@@ -24,12 +26,8 @@ def assert_in_order(events: list[dict[str, Any]]) -> None:
 
 def delivered(api: Api, leg_sid: str, seconds: float = 10) -> list[dict[str, Any]]:
     """The leg's events once every one has a final delivery status."""
-    deadline = time.monotonic() + seconds
-    while True:
-        events = api.events(leg_sid)
-        if all(e["delivery"]["status"] != "pending" for e in events) or time.monotonic() > deadline:
-            return events
-        time.sleep(0.05)
+    return wait_for(lambda: api.events(leg_sid), lambda events: all(e["delivery"]["status"] != "pending"
+                                                                     for e in events), seconds=seconds, what=None)
 
 
 def test_answered_leg_full_sequence_signed_and_recorded(events_api: Api, receivers: Callable[..., Any]) -> None:
@@ -143,17 +141,20 @@ def test_permanent_4xx_fails_the_event_and_the_next_one_still_goes(events_api: A
 
 
 def test_slow_endpoint_does_not_delay_another_endpoint(events_api: Api, receivers: Callable[..., Any]) -> None:
-    slow: HttpReceiver = receivers("http", lambda seen, headers: Answer(200, delay=2.0))
+    held = threading.Event()
+    slow: HttpReceiver = receivers("http", lambda seen, headers: Answer(200, hold=held))
     fast: HttpReceiver = receivers()
-    slow_legs = [leg_sid_of(events_api.create_leg("09163810001", leg_event_endpoint=slow.url)) for _ in range(8)]
-    time.sleep(0.2)  # the slow endpoint now holds eight requests open
-    started = time.monotonic()
-    fast_leg = leg_sid_of(events_api.create_leg("09163810007", leg_event_endpoint=fast.url))
-    events = fast.wait_terminated(fast_leg, seconds=10)
-    elapsed = time.monotonic() - started
-    assert [e["event_name"] for e in events][-1] == "leg_terminated"
-    assert elapsed < 1.5, f"the fast endpoint waited {elapsed:.2f} s"
-    assert len(slow.received) < len(slow_legs) * 2  # the slow one is still working through its events
+    try:
+        slow_legs = [leg_sid_of(events_api.create_leg("09163810001", leg_event_endpoint=slow.url))
+                     for _ in range(8)]
+        wait_for(lambda: len(slow.seen), lambda n: n >= 8, what="eight requests held open by the slow endpoint")
+        fast_leg = leg_sid_of(events_api.create_leg("09163810007", leg_event_endpoint=fast.url))
+        events = fast.wait_terminated(fast_leg, seconds=10)
+        assert [e["event_name"] for e in events] == ["leg_connecting", "leg_ringing", "leg_answered",
+                                                     "leg_terminated"]  # answered, hung up by the far end
+        assert slow.received == []  # every leg's event of the slow endpoint is still unanswered
+    finally:
+        held.set()
     for leg_sid in slow_legs:
         assert [e["event_name"] for e in slow.wait_terminated(leg_sid, seconds=15)] == \
             ["leg_connecting", "leg_terminated"]
@@ -172,10 +173,9 @@ def test_redeliver_sends_the_event_again(events_api: Api, receivers: Callable[..
     again = receiver.accepted()[-1]
     assert again.headers["webhook-id"] == first["event_sid"]
     assert verify(events_api.account.webhook_secret, again) == first["payload"]
-    deadline = time.monotonic() + 5
-    while len(events_api.events(leg_sid)[0]["attempts"]) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert [a["outcome"] for a in events_api.events(leg_sid)[0]["attempts"]] == ["delivered", "delivered"]
+    attempts = wait_for(lambda: events_api.events(leg_sid)[0]["attempts"], lambda attempts: len(attempts) >= 2,
+                        seconds=5, what="the second attempt recorded")
+    assert [a["outcome"] for a in attempts] == ["delivered", "delivered"]
 
 
 def test_redeliver_unknown_or_foreign_event_is_404(events_server: LegatoServer, events_api: Api,
@@ -190,8 +190,11 @@ def test_redeliver_unknown_or_foreign_event_is_404(events_server: LegatoServer, 
     assert other.http.post(f"{other.base}/legs/{leg_sid}/external-events/{event_sid}/redeliver").status_code == 404
     response = other.http.post(f"{base}/{event_sid}/redeliver")  # someone else's account path
     assert response.status_code in (401, 403, 404)
-    time.sleep(0.2)
-    assert len(receiver.accepted()) == 2
+    # a redelivery of the owner's goes out after anything queued before it (one queue per leg, in order):
+    # once it arrived, nothing the refused requests could have queued is on its way
+    assert events_api.http.post(f"{base}/{event_sid}/redeliver").status_code == 202
+    accepted = receiver.wait_for(lambda accepted: len(accepted) >= 3)
+    assert [r.headers["webhook-id"] for r in accepted[2:]] == [event_sid]
 
 
 def test_timeouts_are_retried(make_server: Callable[..., LegatoServer], receivers: Callable[..., Any]) -> None:

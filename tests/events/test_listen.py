@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from legato.events.proto import events_pb2, events_pb2_grpc
 from tests.events.conftest import leg_sid_of
 from tests.legato_server import Api, LegatoServer, free_port
+from tests.waiting import wait_for
 
 
 class Listener:
@@ -42,9 +43,7 @@ class Listener:
             self.lines.append(json.loads(line))
 
     def wait(self, count: int, seconds: float = 15) -> list[dict[str, Any]]:
-        deadline = time.monotonic() + seconds
-        while len(self.lines) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_for(lambda: len(self.lines), lambda n: n >= count, seconds=seconds, what=None, every=0.02)
         return list(self.lines)
 
     def stop(self) -> None:

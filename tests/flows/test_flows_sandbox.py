@@ -11,6 +11,7 @@ from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
 from tests.flows.twiml_app import TwimlApp
 from tests.legato_server import Api, LegatoServer
+from tests.waiting import wait_for
 
 EXOPHONE = "08030752400"
 REJECTING = "08030752411"
@@ -92,12 +93,7 @@ def _names(api: Api, leg_sid: str) -> list[str]:
 
 
 def _wait_event(api: Api, leg_sid: str, name: str, seconds: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + seconds
-    while name not in _names(api, leg_sid):
-        assert time.monotonic() < deadline, f"no {name} on {leg_sid}"
-        time.sleep(0.05)
+    api.wait_event(leg_sid, name, seconds=seconds)
 
 
 def _data(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:
@@ -312,20 +308,21 @@ def _conference_events(api: Api, cid: str) -> list[tuple[str, str | None, Any, A
 
 def _joined(api: Api, room: str) -> dict[str, Any]:
     """The active conference named `room` once someone is in it."""
-    import time
 
-    deadline = time.monotonic() + 30
-    while True:
+    def joined() -> list[dict[str, Any]]:
         listed = api.http.get(f"{api.base}/conferences", params={"state": "active"}).json()["response"]["data"]
-        found = [c for c in listed["conferences"] if c["name"] == room and c["participants"]]
-        if found:
-            return found[0]
-        assert time.monotonic() < deadline, f"nobody joined {room}"
-        time.sleep(0.05)
+        return [c for c in listed["conferences"] if c["name"] == room and c["participants"]]
+
+    return wait_for(joined, seconds=30, what=f"someone in {room}")[0]
+
+
+def _completed(api: Api, cid: str) -> list[tuple[Any, ...]]:
+    """The conference's events once it completed."""
+    return wait_for(lambda: _conference_events(api, cid), lambda events: events[-1][0] == "conference_completed",
+                    seconds=30, what="the conference's completion")
 
 
 def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api: tuple[Api, TwimlApp]) -> None:
-    import time
     import uuid
 
     from twilio.twiml.voice_response import Conference
@@ -351,10 +348,8 @@ def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api:
     cid = conference["conference_sid"]
     assert conference["record"] is True and conference["end_when_empty"] is True  # from the creator's noun
     host = _create(api, "09100006002", flow_url=app.url("/conf-host"))
-    deadline = time.monotonic() + 30
-    while ("participant_updated", waiter, False, "unhold") not in _conference_events(api, cid):
-        assert time.monotonic() < deadline, f"the waiter was not let in: {_conference_events(api, cid)}"
-        time.sleep(0.05)
+    wait_for(lambda: _conference_events(api, cid), lambda events: ("participant_updated", waiter, False, "unhold")
+             in events, seconds=30, what="the waiter let in")
     members = {
         p["leg_sid"]: p
         for p in api.http.get(f"{api.base}/conferences/{cid}").json()["response"]["data"]["participants"]
@@ -366,10 +361,7 @@ def test_dial_conference_joins_by_name_and_goes_on_when_the_leg_leaves(flow_api:
     assert app.wait_for("/conf-left", host).params["DialCallStatus"] == "completed"  # told though it hung up
     assert api.wait_terminal(waiter, 30)["terminal_status"] == "completed"  # its flow went on: Say, Hangup
     assert "play_completed" in _names(api, waiter)
-    deadline = time.monotonic() + 30
-    while (events := _conference_events(api, cid))[-1][0] != "conference_completed":
-        assert time.monotonic() < deadline, f"the conference did not complete: {events}"
-        time.sleep(0.05)
+    events = _completed(api, cid)
     assert events == [
         ("conference_created", None, None, None),
         ("participant_joined", waiter, True, None),
@@ -397,7 +389,6 @@ def test_record_ends_after_timeout_seconds_of_silence(flow_api: tuple[Api, Twiml
 
 
 def test_a_redirect_takes_the_leg_out_of_its_conference(flow_api: tuple[Api, TwimlApp]) -> None:
-    import time
 
     from twilio.twiml.voice_response import Conference
 
@@ -417,10 +408,7 @@ def test_a_redirect_takes_the_leg_out_of_its_conference(flow_api: tuple[Api, Twi
     assert (error["kind"], error["name"]) == ("attribute", "Conference.coach")
     assert api.action(leg_sid, action="redirect", url=app.url("/bye")).status_code == 202
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
-    deadline = time.monotonic() + 30
-    while (events := _conference_events(api, cid))[-1][0] != "conference_completed":
-        assert time.monotonic() < deadline, f"the conference did not complete: {events}"
-        time.sleep(0.05)
+    events = _completed(api, cid)
     assert [(name, reason) for name, _, _, reason in events] == [
         ("conference_created", None),
         ("participant_joined", None),

@@ -4,7 +4,6 @@ document its route builds (with Twilio's VoiceResponse), recording every request
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,6 +12,8 @@ from urllib.parse import parse_qsl, urlsplit
 
 from standardwebhooks import Webhook
 from twilio.request_validator import RequestValidator
+
+from tests.waiting import wait_for
 
 Route = Callable[[dict[str, str]], "str | int"]
 """The request's parameters -> a TwiML document, or an HTTP status to fail with."""
@@ -97,19 +98,14 @@ class TwimlApp:
     def wait_all(self, path: str, leg_sid: str | None = None, count: int = 1, seconds: float = 30) -> list[Request]:
         """The requests to `path` (about `leg_sid`, when given) once there are `count` (callbacks come in the
         background)."""
-        deadline = time.monotonic() + seconds
-        while True:
+
+        def found() -> list[Request]:
             with self.lock:
-                found = [
-                    r
-                    for r in self.requests
-                    if r.path == path and (leg_sid is None or r.params.get("CallSid") == leg_sid)
-                ]
-            if len(found) >= count:
-                return found
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{len(found)} requests to {path} in {seconds} s; got {self.paths()}")
-            time.sleep(0.05)
+                return [r for r in self.requests
+                        if r.path == path and (leg_sid is None or r.params.get("CallSid") == leg_sid)]
+
+        return wait_for(found, lambda requests: len(requests) >= count, seconds=seconds,
+                        what=lambda: f"{count} requests to {path} (got {self.paths()})")
 
     def check_signed(self, secret: str) -> None:
         """Every request carries a signature Twilio's own RequestValidator accepts, and Standard Webhooks headers

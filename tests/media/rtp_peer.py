@@ -73,7 +73,7 @@ class RtpPeer(asyncio.DatagramProtocol):
             self.ts = (self.ts + g711.FRAME_SAMPLES) & 0xFFFFFFFF
             delay = start + (i + 1) * 0.02 / speed - loop.time()
             if delay > 0:
-                await asyncio.sleep(delay)
+                await asyncio.sleep(delay)  # kept: RTP is paced in real time, one frame per 20 ms
 
     async def send_digit(self, digit: str, duration_ms: int = 100, pt: int = 101,
                          drop_end: bool = False) -> None:
@@ -83,7 +83,7 @@ class RtpPeer(asyncio.DatagramProtocol):
             if drop_end and payload[1] & 0x80:
                 continue
             self._send(pt, ts, payload, marker)
-            await asyncio.sleep(0.02)
+            await asyncio.sleep(0.02)  # kept: RFC 4733 packets are paced like the audio, one per 20 ms
         self.ts = (self.ts + duration_ms * 8) & 0xFFFFFFFF
 
     def audio_pcm(self) -> bytes:

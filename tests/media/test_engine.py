@@ -12,6 +12,7 @@ from legato.media.base import MediaError, MediaNotification
 from legato.media.engine import MediaCore
 from legato.media.ports import PortPool
 from tests.network.sip.peers import free_port
+from tests.waiting import until
 
 
 def make_core(tmp_path: Path, notes: list[MediaNotification]) -> MediaCore:
@@ -70,7 +71,8 @@ async def test_conference_commands_check_their_input_and_write_the_room(tmp_path
     assert await core.handle(
         None, "conference_set", {"conference_id": "cf", "members": members, "record_folder": "acct"}
     ) == {"members": 2}
-    await asyncio.sleep(0.1)
+    # the mix runs on the loop's own 20 ms timer: the recording has something once one step ran
+    await until(lambda: core.conferences["cf"].steps, what="a mixed step")
     ended = await core.handle(None, "conference_end", {"conference_id": "cf"})
     assert ended["file"] == "cf.wav" and ended["steps"] >= 1 and Path(ended["path"]).parent == tmp_path / "rec" / "acct"
     assert core.channels["c1"].core.mix_sink is None  # the leg stays, no longer mixed
@@ -106,10 +108,8 @@ async def test_a_beep_before_the_recording_and_a_gather_that_ends_on_silence(tmp
             data = await asyncio.wait_for(loop.sock_recv(far, 2048), 10)
             payloads.append(g711.decode(0, rtp.parse(data).payload))
         assert tone_ratio(b"".join(payloads), 1000) > 0.9
-        for _ in range(200):  # the far end says nothing: the gather ends on silence
-            if any(n.name == "gather_completed" for n in notes):
-                break
-            await asyncio.sleep(0.02)
+        # the far end says nothing: the gather ends on silence (0.3 s of it, on the loop's clock)
+        await until(lambda: [n for n in notes if n.name == "gather_completed"], seconds=4, what="gather_completed")
         assert [n.data for n in notes if n.name == "gather_completed"] == [{"digits": "", "reason": "silence"}]
         assert not any(n.name == "play_completed" for n in notes)
     finally:

@@ -6,12 +6,12 @@ import os
 import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 import pytest
 
 from legato.media.process import ManagedMedia
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.media
 SRC = str(Path(__file__).resolve().parents[2] / "src")
@@ -51,7 +51,4 @@ def test_engine_exits_when_its_parent_dies_without_stopping_it(tmp_path: Path) -
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=30)
     pid = int(out.stdout.strip())
-    deadline = time.monotonic() + 10
-    while running(pid) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    assert not running(pid)
+    wait_for(lambda: not running(pid), seconds=10, what=f"the end of process {pid}", every=0.1)

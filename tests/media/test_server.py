@@ -17,6 +17,7 @@ from legato.media.wavfile import read_pcm, write_pcm
 from tests.media.conftest import Notes, start_server
 from tests.media.rtp_peer import RtpPeer
 from tests.media.signals import dtmf, silence, tone, tone_ratio
+from tests.waiting import until
 
 pytestmark = pytest.mark.media
 
@@ -85,7 +86,7 @@ async def test_bridge_forwards_and_unbridge_stops(engine) -> None:
     await client.unbridge("br-a")
     before = len(b.received)
     await a.send_pcm(tone(1000, 400))
-    await asyncio.sleep(0.2)
+    await asyncio.sleep(0.2)  # kept: a window of real time in which the engine (another process) sends b nothing
     assert len(b.received) == before  # a leg left alone hears nothing
     for name, peer in (("br-a", a), ("br-b", b)):
         await client.release(name)
@@ -99,14 +100,15 @@ async def test_mute_and_hold_stop_bridge_audio(engine) -> None:
     await client.mute("mh-a")
     await a.send_pcm(tone(1000, 200))
     await b.send_pcm(tone(700, 200))
-    await asyncio.sleep(0.1)
-    assert not b.received and len(a.received) >= 8  # a is muted: b does not hear a, a hears b
+    await a.wait_for(8)  # a hears b
+    await asyncio.sleep(0.1)  # kept: a window of real time in which the engine sends muted a's audio nowhere
+    assert not b.received  # a is muted: b does not hear a, a hears b
     await client.unmute("mh-a")
     await client.hold("mh-b")
     count_a = len(a.received)
     await a.send_pcm(tone(1000, 200))
     await b.send_pcm(tone(700, 200))
-    await asyncio.sleep(0.1)
+    await asyncio.sleep(0.1)  # kept: a window of real time in which the engine sends neither any held audio
     assert not b.received and len(a.received) == count_a
     await client.unhold("mh-b")
     await a.send_pcm(tone(1000, 200))
@@ -161,7 +163,7 @@ async def test_play_say_and_stop(engine, tmp_path: Path) -> None:
     heard = peer.audio_pcm()
     assert 28 <= len(heard) // 320 <= 32 and tone_ratio(heard, 1200) > 0.8
     say_id = await client.say("play", "Your call is important to us, please stay on the line.", rate=170)
-    await asyncio.sleep(0.5)
+    await peer.wait_for(len(peer.received) + 10)  # the say is being heard
     await client.stop_play("play")
     notes_play = await notes.wait("play_completed", "play", count=2, within=3)
     assert notes_play[1].data == {"play_id": say_id, "reason": "stopped"}
@@ -281,7 +283,7 @@ async def test_port_exhaustion_and_release(tmp_path: Path) -> None:
         await client.close()  # a lost control connection frees its legs
         other = MediaClient("127.0.0.1", port)
         await other.start(Notes())
-        await asyncio.sleep(0.1)
+        await until(lambda: other.call("ping"), lambda pong: pong["legs"] == 0, seconds=5, what="the legs freed")
         assert {(await other.allocate(f"y{i}")).port for i in range(2)} == {21400, 21402}
         await other.close()
     finally:

@@ -3,33 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from legato.domain.events import LegEvent
-from legato.domain.ids import new_event_sid, new_leg_sid
-from legato.domain.leg import Direction, Leg, LegState
+from legato.domain.leg import LegState
 from legato.store.database import create_engine, migrate
 from legato.store.nodes import NodeRepository
 from legato.store.repositories import LegRepository
 from legato.store.writer import Fenced, Writer
 from tests.conftest import DATABASES, database_url
-
-NOW = datetime(2026, 5, 1, tzinfo=UTC)
-
-
-def leg() -> Leg:
-    return Leg(leg_sid=new_leg_sid(), account_sid="acct", call_sid="call", direction=Direction.OUTBOUND,
-               contact_uri="09163816621", contact_e164="+919163816621", exophone="08030752400",
-               network_type="pstn", leg_event_endpoint="http://x", date_created=NOW)
-
-
-def event(item: Leg, name: str) -> LegEvent:
-    item.event_sequence += 1
-    return LegEvent(new_event_sid(), item.leg_sid, item.account_sid, item.event_sequence, name,
-                    "leg_lifecycle_event", NOW, {"state": item.state.value})
+from tests.store.support import NOW, event, leg
 
 
 @pytest.mark.parametrize("database", DATABASES)

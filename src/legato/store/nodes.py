@@ -31,9 +31,12 @@ class Inheritance:
 
 def pending_of(owner: Any) -> Any:
     """Pending events of the legs, bridges and conferences node `owner` (a name, or a column) holds."""
-    of_legs = select(legs.c.leg_sid).where(legs.c.node == owner)
-    of_bridges = select(bridges.c.bridge_sid).where(bridges.c.node == owner)
-    of_conferences = select(conferences.c.conference_sid).where(conferences.c.node == owner)
+    # correlate_except: with `owner` a column (nodes.name), each sub-select reads the enclosing query's node,
+    # not every node (which would give any lapsed node the pending events of all of them)
+    of_legs = select(legs.c.leg_sid).where(legs.c.node == owner).correlate_except(legs)
+    of_bridges = select(bridges.c.bridge_sid).where(bridges.c.node == owner).correlate_except(bridges)
+    of_conferences = (select(conferences.c.conference_sid).where(conferences.c.node == owner)
+                      .correlate_except(conferences))
     return select(events).where(events.c.status == "pending", or_(
         events.c.leg_sid.in_(of_legs), events.c.leg_sid.in_(of_bridges), events.c.leg_sid.in_(of_conferences)))
 

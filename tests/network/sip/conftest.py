@@ -6,7 +6,6 @@ import asyncio
 import os
 import shutil
 import socket
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,7 @@ from tests.network.sip.peers import (
     start_kamailio,
     start_sipp,
 )
+from tests.waiting import heard, until
 
 CALLER = "+919163816621"
 PASSWORD = "s3cret"
@@ -135,32 +135,18 @@ class Harness:
 
     async def wait_for(self, leg_sid: str, kind: type, within: float = 5.0) -> Any:
         """Wait until a signal of type `kind` arrived for the leg; return it."""
-        deadline = time.monotonic() + within
-        while True:
-            for _sid, signal in self.signals:
-                if _sid == leg_sid and isinstance(signal, kind):
-                    return signal
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise AssertionError(f"no {kind.__name__} for {leg_sid} in {within} s: {self.of(leg_sid)}")
-            self._changed.clear()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                pass
+        return await heard(
+            self._changed, lambda: next((s for sid, s in self.signals if sid == leg_sid and isinstance(s, kind)), None),
+            seconds=within, what=lambda: f"a {kind.__name__} for {leg_sid} (has {self.of(leg_sid)})")
 
     async def wait_inbound(self, within: float = 5.0) -> InboundCall:
         """Wait for the inbound handler to be called."""
-        deadline = time.monotonic() + within
-        while not self.inbound:
-            if time.monotonic() > deadline:
-                raise AssertionError("no inbound call")
-            await asyncio.sleep(0.02)
-        return self.inbound[-1]
+        return await heard(self._changed, lambda: self.inbound[-1] if self.inbound else None, seconds=within,
+                           what="an inbound call")
 
     async def quiet(self, leg_sid: str, seconds: float = 0.5) -> list[Input]:
         """Wait `seconds` and return the leg's signals (to assert nothing more arrived)."""
-        await asyncio.sleep(seconds)
+        await asyncio.sleep(seconds)  # kept: a window of real time in which a real peer sends nothing more
         return self.of(leg_sid)
 
     def dial(self, leg_sid: str, destination: str, caller_id: str = CALLER, **options: Any) -> None:
@@ -171,11 +157,10 @@ class Harness:
 
     async def wait_ports_free(self, within: float = 3.0) -> None:
         """Wait until every leg's media was released (the engine holds no RTP port)."""
-        deadline = time.monotonic() + within
-        while self.network.media_legs or (await self.engine_legs()):
-            if time.monotonic() > deadline:
-                raise AssertionError(f"{self.network.media_legs} legs still hold media")
-            await asyncio.sleep(0.02)
+        async def held() -> int:
+            return self.network.media_legs or await self.engine_legs()
+
+        await until(held, lambda legs: legs == 0, seconds=within, what="every leg's media released")
 
     async def engine_legs(self) -> int:
         """How many legs the media engine holds now."""

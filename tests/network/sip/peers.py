@@ -18,6 +18,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from tests.waiting import wait_for
+
 HOST = "127.0.0.1"
 _handed_out: set[int] = set()
 
@@ -60,16 +62,6 @@ def tcp_listening(port: int) -> bool:
         return sock.connect_ex((HOST, port)) == 0
 
 
-def wait_until(check: object, timeout: float, what: str) -> None:
-    """Poll `check()` every 20 ms until true; raise TimeoutError naming `what`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():  # type: ignore[operator]
-            return
-        time.sleep(0.02)
-    raise TimeoutError(f"{what} not ready after {timeout} s")
-
-
 @dataclass
 class Peer:
     """A running peer process (leader of its own process group)."""
@@ -109,12 +101,16 @@ class Peer:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(self.pid, signal.SIGKILL)
                 self.process.wait(timeout)
-        deadline = time.monotonic() + timeout
-        while not self.group_gone() and time.monotonic() < deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, signal.SIGKILL)
-            time.sleep(0.02)
+        wait_for(self._killed, seconds=timeout, what=None, every=0.02)
         return self.process.returncode
+
+    def _killed(self) -> bool:
+        """True once the group is gone; else SIGKILL whatever of it is left (a child may outlive its leader)."""
+        if self.group_gone():
+            return True
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGKILL)
+        return False
 
     def wait(self, timeout: float) -> int:
         """Wait for the peer to exit by itself (SIPp with -m); returns the exit code."""
@@ -137,7 +133,7 @@ def _spawn(name: str, argv: list[str], workdir: Path, port: int, **extra: int) -
 
 def _ready(peer: Peer, check: object, timeout: float, what: str) -> Peer:
     try:
-        wait_until(lambda: check() or not peer.alive(), timeout, what)  # type: ignore[operator]
+        wait_for(lambda: check() or not peer.alive(), seconds=timeout, what=what, every=0.02)  # type: ignore[operator]
         if not peer.alive():
             raise RuntimeError(f"{peer.name} exited at start:\n{peer.log()[-3000:]}")
     except BaseException:

@@ -27,6 +27,7 @@ async def test_bridged_phones_hear_each_other_until_unbridged(peers: Peers, sip,
     await net.wait_for("leg-b", Answered)
     # what Legato sends to bob, on the wall clock: nothing, then alice's tone, then nothing again
     await net.network.media("leg-b", StartRecording(direction="out", folder="bridge"))
+    # kept: the recording is of real-time audio; each stretch (silence, tone, silence) lasts this long
     await asyncio.sleep(0.5)
     net.network.bridge("BR1", ["leg-a", "leg-b"])
     await asyncio.sleep(1.5)

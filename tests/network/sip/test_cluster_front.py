@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import shutil
 import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,6 +15,7 @@ from tests.cluster.nodes import Cluster, nats_running
 from tests.legato_server import POSTGRES_URL, Api
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import BaresipControl, Peer, _ready, _spawn, free_port, udp_bound
+from tests.waiting import wait_for
 
 pytestmark = [
     pytest.mark.sip,
@@ -94,15 +94,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 def call_once(api: Api, control: BaresipControl, front_port: int, seen: set[str]) -> dict[str, object]:
     """Call the exophone through the front; return the new inbound leg (then hung up through the API)."""
     control.command("dial", f"sip:{EXOPHONE}@127.0.0.1:{front_port}")
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        legs = api.http.get(api.base + "/legs", params={"direction": "inbound"}).json()["response"]["data"]["legs"]
-        fresh = [leg for leg in legs if leg["leg_sid"] not in seen]
-        if fresh:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError("no inbound leg appeared")
+    fresh = wait_for(lambda: [leg for leg in api.inbound_legs() if leg["leg_sid"] not in seen], seconds=20,
+                     what="a new inbound leg")
     leg = fresh[0]
     seen.add(str(leg["leg_sid"]))
     assert api.action(str(leg["leg_sid"]), action="hangup").status_code == 202  # routed to the owner

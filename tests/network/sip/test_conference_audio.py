@@ -43,13 +43,13 @@ async def test_three_phones_mixed_with_mute_and_coach(peers: Peers, sip, tmp_pat
     for name in phones:  # what Legato sends each leg, from (about) the moment the mix starts
         await net.network.media(name, StartRecording(direction="out", folder="legs"))
     net.network.conference_mix("CF1", [member(n) for n in phones], "rooms")
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # kept: each mix is heard in real time for this long (recorded, then measured)
     net.network.conference_mix(
         "CF1",
         [member("alice"), member("bob", muted=True), member("carol", role="coach", coach_leg_sid="alice")],
         "rooms",
     )
-    await asyncio.sleep(1.5)
+    await asyncio.sleep(1.5)  # kept: as above, the second mix
     room = await net.network.conference_end("CF1")
     files = {}
     for name in phones:

@@ -31,7 +31,7 @@ def test_conference_mixes_records_and_keeps_legs_up(media_world: World, peers: P
         for leg in (a, b):
             joined = api.http.post(f"{api.base}/conferences/{cid}/participants", json={"leg_sid": leg})
             assert joined.status_code == 201, joined.text
-        time.sleep(2.0)
+        time.sleep(2.0)  # kept: the room's mix is recorded in real time for this long
         stopped = api.http.post(f"{api.base}/conferences/{cid}/actions", json={"action": "stop"})
         assert stopped.status_code == 202, stopped.text
         events = api.http.get(f"{api.base}/conferences/{cid}/external-events").json()["response"]["data"]["events"]

@@ -67,7 +67,7 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
         # media engine before this poll could read it, so the phone's digits reach a running gather.
         for key in "42":
             control.command("sndcode", key)
-            time.sleep(0.3)
+            time.sleep(0.3)  # kept: a person's pace between keys (each digit is sent as real-time RTP events)
         assert app.wait_for("/second").params["Digits"] == "42"
         assert api.wait_terminal(leg_sid, 20)["terminal_status"] == "completed"
         keys = wait_event(api, leg_sid, "dtmf_received", count=3)

@@ -6,12 +6,12 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import re
-import time
 
 import pytest
 
 from legato.network.sip import parse_config
 from legato.network.sip.gate import SourceGate, trusted_networks
+from tests.waiting import until
 
 EXOPHONE = "+918047112233"
 EXOPHONES = [{"number": EXOPHONE, "account_sid": "acct_test"}]
@@ -73,11 +73,8 @@ async def sipp_done(peer, within: float = 10.0) -> int:
 
 async def refusals(net, total: int, within: float = 10.0) -> dict[str, int]:
     """The gate's figures once `total` INVITEs were counted (refused or dropped)."""
-    deadline = time.monotonic() + within
-    while (figures := net.network.gate_figures())["refused"] + figures["dropped"] < total:
-        assert time.monotonic() < deadline, figures
-        await asyncio.sleep(0.05)
-    return figures
+    return await until(net.network.gate_figures, lambda figures: figures["refused"] + figures["dropped"] >= total,
+                       seconds=within, what=f"{total} INVITEs refused or dropped")
 
 
 def stranger(peers, net, host: str, calls: int = 1, extra: list[str] | None = None):

@@ -13,6 +13,7 @@ from legato.domain.leg import HangupSource
 from legato.domain.machine import Ended, HangupSent
 from tests.network.sip.conftest import CALLER
 from tests.network.sip.peers import BaresipControl
+from tests.waiting import until
 
 pytestmark = pytest.mark.sip
 
@@ -157,10 +158,8 @@ async def test_caller_with_transport_in_upper_case_gets_our_bye(peers, sip) -> N
     caller = peers.sipp("caller_transport_upper_case", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
     await net.wait_inbound()
     net.network.answer("leg-in")
-    for _ in range(100):  # the 200 is on its way once our SDP answer exists; the BYE follows it in order
-        if net.network.answer_sdp("leg-in"):
-            break
-        await asyncio.sleep(0.05)
+    # the 200 is on its way once our SDP answer exists (made on the sippy thread); the BYE follows it in order
+    await until(lambda: net.network.answer_sdp("leg-in"), seconds=5, what="our SDP answer")
     net.network.bye("leg-in")
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # the BYE reached the caller's Contact
     await net.wait_ports_free()

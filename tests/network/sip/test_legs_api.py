@@ -3,7 +3,6 @@ ends in the same state, terminal_status and cause (Kamailio as the carrier, bare
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,6 +11,7 @@ import pytest
 from tests.legato_server import Api, LegatoServer
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import BaresipControl, free_port
+from tests.waiting import wait_for
 
 pytestmark = pytest.mark.sip
 EXOPHONE = "+918030752400"
@@ -111,13 +111,7 @@ def test_inbound_call_from_a_real_phone_is_answered_through_the_api(sip_world: t
     control = BaresipControl(caller.extra["ctrl"])
     try:
         control.command("dial", f"sip:{EXOPHONE}@127.0.0.1:{sip_port}")
-        deadline = time.monotonic() + 10
-        legs: list[dict[str, object]] = []
-        while not legs and time.monotonic() < deadline:
-            legs = api.http.get(api.base + "/legs", params={"direction": "inbound"}).json()["response"]["data"]["legs"]
-            time.sleep(0.1)
-        assert legs, "no inbound leg appeared"
-        leg = legs[0]
+        leg = wait_for(api.inbound_legs, seconds=10, what="an inbound leg")[0]
         assert leg["state"] == "ringing"
         control.wait_event("CALL_RINGING", timeout=5)
         assert api.action(str(leg["leg_sid"]), action="answer").status_code == 202

@@ -16,6 +16,7 @@ from tests.legato_server import Api, LegatoServer
 from tests.network.sip import audio
 from tests.network.sip.conftest import Peers
 from tests.network.sip.peers import BaresipControl, Peer, free_port
+from tests.waiting import wait_for
 
 pytestmark = [pytest.mark.sip, pytest.mark.media]
 EXOPHONE = "+918030752400"
@@ -63,23 +64,12 @@ def dial(api: Api, phone: Peer, user: str = "phone", **fields: Any) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, count: int = 1, seconds: float = 15) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        found = [e["payload"]["event_data"]["data"] for e in api.events(leg_sid) if e["event_name"] == name]
-        if len(found) >= count:
-            return found
-        assert time.monotonic() < deadline, f"no {name}: {[e['event_name'] for e in api.events(leg_sid)]}"
-        time.sleep(0.1)
+    events = api.wait_event(leg_sid, name, count, seconds)
+    return [e["payload"]["event_data"]["data"] for e in events if e["event_name"] == name]
 
 
 def wait_leg(api: Api, leg_sid: str, check: Callable[[dict[str, Any]], bool], seconds: float = 10) -> dict[str, Any]:
-    deadline = time.monotonic() + seconds
-    while True:
-        leg = api.leg(leg_sid)
-        if check(leg):
-            return leg
-        assert time.monotonic() < deadline, f"leg never satisfied the check: {leg}"
-        time.sleep(0.1)
+    return wait_for(lambda: api.leg(leg_sid), check, seconds=seconds, what="the leg's check", every=0.1)
 
 
 def test_sync_amd_hears_a_human_say_hello(media_world: World, tmp_path: Path) -> None:
@@ -134,7 +124,7 @@ def test_rtcp_figures_are_kept_on_the_leg(media_world: World) -> None:
     api, phone = media_world()
     leg_sid = dial(api, phone)
     api.wait_state(leg_sid, "connected")
-    time.sleep(1.5)
+    time.sleep(1.5)  # kept: RTP and RTCP flow in real time; the figures need a stretch of them
     api.action(leg_sid, action="hangup")
     leg = wait_leg(api, leg_sid, lambda leg: leg["rtcp"] is not None)
     rtcp = leg["rtcp"]
@@ -174,7 +164,7 @@ def test_gather_collects_rfc4733_digits_from_the_phone(media_world: World) -> No
         assert api.action(leg_sid, action="gather", timeout=5).status_code == 202
         for key in "42#":
             control.command("sndcode", key)
-            time.sleep(0.3)
+            time.sleep(0.3)  # kept: a person's pace between keys (each digit is sent as real-time RTP events)
         [done] = wait_event(api, leg_sid, "gather_completed")
         assert (done["digits"], done["reason"]) == ("42", "finish_on_key")
         keys = wait_event(api, leg_sid, "dtmf_received", count=3)
@@ -189,7 +179,7 @@ def test_recording_of_what_the_phone_says(media_world: World, tmp_path: Path) ->
     leg_sid = dial(api, phone)
     api.wait_state(leg_sid, "connected")
     assert api.action(leg_sid, action="start_recording", direction="in").status_code == 202
-    time.sleep(2.0)
+    time.sleep(2.0)  # kept: two seconds of the phone's real-time audio to record
     stopped = api.action(leg_sid, action="stop_recording")
     assert stopped.status_code == 202, stopped.text
     [done] = wait_event(api, leg_sid, "recording_completed")
@@ -215,7 +205,7 @@ def test_bridge_through_the_api_carries_audio_both_ways(media_world: World, peer
         assert api.wait_state(b, "connected")["state"] == "connected"
         created = api.http.post(api.base + "/bridges", json={"leg_sids": [a, b], "end_on_exit": True})
         assert created.status_code == 201, created.text
-        time.sleep(2.0)
+        time.sleep(2.0)  # kept: the bridge carries real-time audio for this long before alice hangs up
         api.action(a, action="hangup")
         ended = api.wait_terminal(b)  # end_on_exit: alice's leg ending hangs up bob's
         assert ended["terminal_status"] == "completed"
@@ -249,7 +239,7 @@ def test_a_recording_s_beep_reaches_the_phone_and_stays_out_of_the_recording(
         leg_sid = dial(api, phone)
         api.wait_state(leg_sid, "connected")
         assert api.action(leg_sid, action="start_recording", direction="in", beep=True).status_code == 202
-        time.sleep(1.5)
+        time.sleep(1.5)  # kept: the beep and then the phone's real-time audio, recorded
         assert api.action(leg_sid, action="stop_recording").status_code == 202
         [done] = wait_event(api, leg_sid, "recording_completed")
         wav = tmp_path / "recorded.wav"

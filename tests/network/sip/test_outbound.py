@@ -62,7 +62,7 @@ async def test_phone_answers_late_and_hangs_up(peers, sip) -> None:
     await asyncio.to_thread(control.wait_event, "CALL_INCOMING")
     control.command("accept")
     await net.wait_for("leg1", Answered)
-    await asyncio.sleep(0.2)
+    await asyncio.to_thread(control.wait_event, "CALL_ESTABLISHED")  # our ACK reached the phone
     control.command("hangup")
     ended = await net.wait_for("leg1", Ended)
     assert (ended.source, ended.q850) == (HangupSource.CALLEE, 16)

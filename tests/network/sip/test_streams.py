@@ -175,12 +175,7 @@ def test_answering_an_inbound_sip_call_with_a_stream(
     control = BaresipControl(phone.extra["ctrl"])
     try:
         control.command("dial", f"sip:{EXOPHONE}@127.0.0.1:{sip_port}")
-        legs = wait_for(
-            lambda: api.http.get(api.base + "/legs", params={"direction": "inbound"}).json()["response"]["data"][
-                "legs"
-            ],
-            what="the inbound leg",
-        )
+        legs = wait_for(api.inbound_legs, what="the inbound leg")
         leg_sid = str(legs[0]["leg_sid"])
         answered = api.action(leg_sid, action="answer", stream={"url": agent.url, "custom_parameters": {"q": "1"}})
         assert answered.status_code == 202, answered.text

@@ -69,13 +69,7 @@ def connected(api: Api, uri: str) -> str:
 
 
 def wait_event(api: Api, leg_sid: str, name: str, seconds: float = 10) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + seconds
-    while True:
-        events = api.events(leg_sid)
-        if any(e["event_name"] == name for e in events):
-            return events
-        assert time.monotonic() < deadline, f"no {name}: {[e['event_name'] for e in events]}"
-        time.sleep(0.05)
+    return api.wait_event(leg_sid, name, seconds=seconds)
 
 
 def test_blind_transfer_to_a_phone_that_takes_it(world: tuple[Api, Peers, Path]) -> None:
@@ -134,7 +128,7 @@ def test_attended_transfer_bridges_a_third_phone(world: tuple[Api, Peers, Path])
         new_leg = api.leg(new_sid)
         assert (new_leg["state"], new_leg["contact_uri"], new_leg["exophone"]) == ("connected", carol_uri, EXOPHONE)
         control.wait_event("CALL_ESTABLISHED", timeout=5)
-        time.sleep(1.5)  # let carol hear alice through the bridge
+        time.sleep(1.5)  # kept: carol hears alice's real-time audio through the bridge for this long
         assert api.action(leg_sid, action="hangup").status_code == 202  # alice leaves: carol is hung up too
         assert api.wait_terminal(new_sid)["hangup_cause"] == "bridge_ended"
         assert names(api, new_sid)[-3:] == ["leg_left_bridge", "bridge_completed", "leg_terminated"]
