@@ -15,7 +15,7 @@ from typing import Any
 
 from sippy.Core.EventDispatcher import ED2
 
-from legato.network.sip import fastpaths
+from legato.network.sip.fastpaths import install as install_fastpaths
 
 log = logging.getLogger(__name__)
 trace_log = logging.getLogger("legato.network.sip.trace")
@@ -44,7 +44,7 @@ class Reactor:
         """Start the sippy thread, running `setup` on it first (e.g. bind the socket); re-raise its errors."""
         if not _claim.acquire(blocking=False):
             raise RuntimeError("a SIP network already runs in this process (sippy's ED2 is a singleton)")
-        fastpaths.install()
+        install_fastpaths()
         failure: list[BaseException] = []
 
         def run() -> None:
