@@ -36,11 +36,13 @@ def leg_from_row(row: Any) -> Leg:
     return Leg(**values)
 
 
-def event_to_row(event: LegEvent, endpoint: str | None) -> dict[str, Any]:
-    """An outbox row for an event; `endpoint` None (or an event not to deliver) means nothing is sent."""
+def event_to_row(event: LegEvent, endpoint: str | None, subject: str = "leg") -> dict[str, Any]:
+    """An outbox row for an event of `subject` (tables.SUBJECTS; a bridge's or conference's event carries its sid
+    in `event.leg_sid`); `endpoint` None (or an event not to deliver) means nothing is sent."""
     endpoint = (event.endpoint or endpoint) if event.deliver else None
     return {
-        "event_sid": event.event_sid, "leg_sid": event.leg_sid, "account_sid": event.account_sid,
+        "event_sid": event.event_sid, "subject": subject, "subject_sid": event.leg_sid,
+        "account_sid": event.account_sid,
         "sequence": event.sequence, "event_name": event.event_name, "event_type": event.event_type,
         "timestamp": event.timestamp, "payload": event.payload(), "endpoint": endpoint,
         "status": "pending" if endpoint else "undeliverable", "attempts": 0,
