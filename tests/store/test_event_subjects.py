@@ -15,13 +15,11 @@ from legato.domain.bridge import BRIDGE_EVENT, Bridge
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_bridge_sid, new_event_sid
 from legato.store.database import _MIGRATIONS, create_engine, migrate
-from legato.store.nodes import NodeRepository
 from legato.store.repositories import BridgeRepository, LegRepository
 from legato.store.rows import bridge_to_row
 from legato.store.tables import bridges, conferences, events
-from legato.store.writer import Writer
 from tests.conftest import DATABASES, database_url
-from tests.store.test_writer import event, leg
+from tests.store.test_writer import event, leg, node_writer
 
 NOW = datetime(2026, 5, 1, tzinfo=UTC)
 
@@ -34,13 +32,7 @@ def bridge_event(bridge: Bridge, name: str) -> LegEvent:
 
 @pytest.mark.parametrize("database", DATABASES)
 async def test_a_bridge_has_its_own_event_stream(tmp_path: Path, database: str) -> None:
-    engine = create_engine(database_url(database, tmp_path))
-    await migrate(engine)
-    nodes = NodeRepository(engine)
-    assert await nodes.insert("a", 1, NOW, NOW, "host", 1)
-    writer = Writer(engine)
-    writer.owner = ("a", 1)
-    await writer.start()
+    engine, nodes, writer = await node_writer(tmp_path, database)
     first, second = leg(), leg()
     await writer.submit(first, [event(first, "leg_answered")], new=True, endpoint="http://x")
     await writer.submit(second, [event(second, "leg_answered")], new=True, endpoint="http://x")
