@@ -18,7 +18,7 @@ from legato.commands.conferences import conferences_app
 from legato.commands.legs import add_event_commands, legs_app
 from legato.commands.login import login, profiles_list
 from legato.listen import events_app
-from legato.store_cli import admin_app, check_store, settings_from
+from legato.store_cli import admin_app, check_store, settings_from, store_errors
 
 app = typer.Typer(help="Legato: self-hosted programmable voice. Exit codes: 0 done, 1 the server refused, 2 bad "
                   "usage or a local problem, 3 the server cannot be reached or is not Legato.",
@@ -104,13 +104,14 @@ def serve(
             err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
         raise typer.Exit(2) from None
     configure_logging(settings.log_format)
-    check_store(settings)  # a missing or wrong secret key stops here, saying what to do
     if settings.workers > 1:
         from legato.cluster.workers import run_workers
 
+        check_store(settings)  # once here, not in every worker it would restart: a missing key stops here
         raise typer.Exit(run_workers(settings))
-    serve_api(create_app(settings), settings.host, settings.port, http=with_header_timeout(settings.header_timeout),
-              reuse_port=settings.reuse_port)
+    with store_errors():  # the store opens once, as the server starts: a missing or wrong key stops it, saying why
+        serve_api(create_app(settings), settings.host, settings.port,
+                  http=with_header_timeout(settings.header_timeout), reuse_port=settings.reuse_port)
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 import typer
@@ -31,7 +32,6 @@ def run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None,
               settings: Settings | None = None) -> T:
     """Open the store (migrated, secret key unlocked), run `action(runtime)`; errors exit 2 with their reason."""
     from legato.app.runtime import Runtime
-    from legato.store.secrets import KeyProblem
 
     async def main() -> T:
         base = settings or settings_from(database_url=database_url)
@@ -42,8 +42,17 @@ def run_store(action: Callable[[Any], Awaitable[T]], database_url: str | None,
         finally:
             await runtime.db.dispose()
 
-    try:
+    with store_errors():
         return asyncio.run(main())
+
+
+@contextmanager
+def store_errors() -> Iterator[None]:
+    """A refusal (LegatoError) or a missing or wrong secret key ends the command: its reason, exit status 2."""
+    from legato.store.secrets import KeyProblem
+
+    try:
+        yield
     except LegatoError as exc:
         err.print(f"[red]error[/red] {exc.field or ''}: {exc.message}")
         raise typer.Exit(2) from None
@@ -57,7 +66,8 @@ async def _nothing(_runtime: Any) -> None:
 
 
 def check_store(settings: Settings) -> None:
-    """Open the store as `serve` will (migrations, secret key); exit 2 with the reason when it cannot."""
+    """Open the store as the workers of `serve --workers` will (migrations, secret key); exit 2 with the reason
+    when it cannot (before any worker starts)."""
     run_store(_nothing, None, settings)
 
 

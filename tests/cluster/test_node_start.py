@@ -38,3 +38,9 @@ def test_workers_need_a_bus_and_postgresql(tmp_path: Path) -> None:
     result = serve(tmp_path, "--workers", "2")
     assert result.returncode == 2
     assert "workers > 1 needs a bus (--bus nats://...) and a PostgreSQL database_url" in result.stderr
+
+
+def test_a_database_that_does_not_answer_stops_serve_with_its_reason(tmp_path: Path) -> None:
+    result = serve(tmp_path, "--host", "127.0.0.1", "--database-url", "postgresql+asyncpg://postgres@127.0.0.1:1/x")
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ConnectionRefusedError")

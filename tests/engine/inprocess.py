@@ -37,7 +37,7 @@ class Commits:
         self.changed.set()
 
     def names(self, leg_sid: str) -> list[str]:
-        return [r["event_name"] for r in self.rows if r["leg_sid"] == leg_sid]
+        return [r["event_name"] for r in self.rows if r["subject_sid"] == leg_sid]
 
     async def wait(self, leg_sid: str, name: str) -> None:
         await heard(self.changed, lambda: name in self.names(leg_sid), seconds=WAIT,

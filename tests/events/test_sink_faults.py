@@ -65,11 +65,12 @@ async def test_a_sinks_own_error_fails_the_event_and_is_logged(tmp_path: Path,
     dispatcher = Dispatcher(Outbox(engine), {"grpc": sink}, secret, ScaledClock(),
                             schedule=RetrySchedule(base=0.01, cap=0.01))
     await dispatcher.start()
-    row = {"event_sid": "EV1", "leg_sid": "L1", "account_sid": "AC1", "sequence": 1, "status": "pending",
-           "endpoint": "grpc://127.0.0.1:9", "payload": {"callId": "L1"}, "timestamp": datetime.now(UTC)}
+    row = {"event_sid": "EV1", "subject": "leg", "subject_sid": "L1", "account_sid": "AC1", "sequence": 1,
+           "status": "pending", "endpoint": "grpc://127.0.0.1:9", "payload": {"callId": "L1"},
+           "timestamp": datetime.now(UTC)}
     with caplog.at_level(logging.ERROR, logger="legato.events.dispatcher"):
         dispatcher.on_commit([row])
-        task = dispatcher._legs["L1"].task
+        task = dispatcher._queues["L1"].task
         assert task is not None
         await asyncio.wait_for(task, 10)
     await dispatcher.stop()

@@ -239,13 +239,11 @@ async def test_inband_detector_hears_the_tones_we_send(engine) -> None:
 
 
 async def test_release_reports_rtcp_figures(engine) -> None:
-    client, notes = engine
+    client, _ = engine
     peer = await leg(client, "stats")
     await peer.send_pcm(silence(400))
     stats = await client.release("stats")
     assert stats is not None and stats.packets_received == 20 and stats.packets_lost == 0
-    (note,) = await notes.wait("rtcp_stats", "stats")
-    assert note.data["packets_received"] == 20
     peer.close()
 
 

@@ -6,6 +6,7 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import LegState
 from legato.store.database import create_engine, migrate
@@ -48,8 +49,8 @@ async def test_many_legs_commit_in_batches_with_their_events(tmp_path: Path, dat
     await engine.dispose()
 
 
-@pytest.mark.parametrize("database", DATABASES)
-async def test_a_node_taken_over_writes_nothing_more(tmp_path: Path, database: str) -> None:
+async def node_writer(tmp_path: Path, database: str) -> tuple[AsyncEngine, NodeRepository, Writer]:
+    """A new database with node "a" at epoch 1 (lease expired at NOW) and a started writer of that node."""
     engine = create_engine(database_url(database, tmp_path))
     await migrate(engine)
     nodes = NodeRepository(engine)
@@ -57,6 +58,12 @@ async def test_a_node_taken_over_writes_nothing_more(tmp_path: Path, database: s
     writer = Writer(engine)
     writer.owner = ("a", 1)
     await writer.start()
+    return engine, nodes, writer
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_a_node_taken_over_writes_nothing_more(tmp_path: Path, database: str) -> None:
+    engine, nodes, writer = await node_writer(tmp_path, database)
     before = leg()
     await writer.submit(before, [event(before, "leg_connecting")], new=True)
     assert await nodes.take("a", 1)  # another node takes the name over: epoch 2 fences epoch 1

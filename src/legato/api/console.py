@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api import accounts, legs
 from legato.api.envelope import envelope
-from legato.app.accounts import account_from_row, account_summary
+from legato.app.accounts import account_summary
 from legato.app.legs import CreateLeg, LegAction
 from legato.console import STATIC, session
 from legato.dialects.bridges import bridge_resource
@@ -95,10 +95,10 @@ async def console_session(request: Request) -> tuple[str, Account | None]:
         if stored is None or not session.verify(_key(request), value, stored):
             raise Unauthorized("the console session is not valid any more: sign in again")
         return session.OPERATOR, None
-    row = await runtime.accounts.repo.get(claimed.account_sid)
-    if row is None or not session.verify(_key(request), value, row["token_hash"]):
+    found = await runtime.accounts.with_token_hash(claimed.account_sid)
+    if found is None or not session.verify(_key(request), value, found[1]):
         raise Unauthorized("the console session is not valid any more: sign in again")
-    account = account_from_row(row)
+    account = found[0]
     if account.disabled:
         raise Forbidden(f"account {account.account_sid} is disabled by the operator", field="account_sid")
     return session.ACCOUNT, account
@@ -138,9 +138,11 @@ async def page() -> FileResponse:
 async def sign_in(request: Request, body: SignIn = Body(...)) -> JSONResponse:
     runtime = request.app.state.runtime
     account = await runtime.accounts.authenticate(body.api_key, body.api_token)
-    row = await runtime.accounts.repo.get(account.account_sid)
+    found = await runtime.accounts.with_token_hash(account.account_sid)
+    if found is None:
+        raise Unauthorized("invalid api_key or api_token")
     response = envelope(request, 200, await _whoami(request, session.ACCOUNT, account))
-    _set_session(request, response, session.issue(_key(request), account.account_sid, row["token_hash"]))
+    _set_session(request, response, session.issue(_key(request), account.account_sid, found[1]))
     return response
 
 

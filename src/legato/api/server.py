@@ -57,8 +57,11 @@ async def _authorized(scope: Scope, account_sid: str) -> bool:
 def create_app(settings: Settings) -> FastAPI:
     """A Legato API server for these settings."""
 
-    @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    async def start() -> None:
+        """Start the runtime (store, lease, calls) once; a problem propagates to whoever started it
+        (api/serving.py runs this before uvicorn's start-up, so `legato serve` ends with its reason)."""
+        if getattr(app.state, "runtime", None) is not None:
+            return
         runtime = Runtime(settings)
         flows = FlowHost.for_runtime(runtime)
         try:
@@ -67,22 +70,27 @@ def create_app(settings: Settings) -> FastAPI:
             log.error("refusing to start: %s", exc)
             await runtime.db.dispose()
             raise
-        app.state.runtime = runtime
+        app.state.runtime, app.state.flows = runtime, flows
         if runtime.cluster is not None:
             await runtime.cluster.start(app)
         log_start(settings)
         if runtime.new_admin_token is not None:
             log_admin_token(runtime.new_admin_token)
             runtime.new_admin_token = None
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await start()  # nothing to do when the server started it already
         try:
             yield
         finally:
-            await flows.stop()
-            await runtime.stop()
+            await app.state.flows.stop()
+            await app.state.runtime.stop()
 
     app = FastAPI(title="Legato", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None,
                   generate_unique_id_function=operation_id,
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
+    app.state.start = start
     install_error_handlers(app)
     app.add_middleware(ClusterRouting, authorized=_authorized)  # commands about what another node holds go there
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked

@@ -31,6 +31,14 @@ class DrainingServer(uvicorn.Server):
         self._loop = asyncio.get_running_loop()
         await super().serve(sockets)
 
+    async def startup(self, sockets: list | None = None) -> None:  # type: ignore[type-arg]
+        """Start the app's runtime first, on this loop: a problem (database, key, lease) ends `run` with its
+        exception instead of a logged lifespan failure; the lifespan then finds it started."""
+        start = getattr(self.api.state, "start", None)
+        if start is not None:
+            await start()
+        await super().startup(sockets)
+
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
         runtime = getattr(self.api.state, "runtime", None)
         if self._drain is None and not self.should_exit and runtime is not None and self._loop is not None:

@@ -7,7 +7,7 @@ import re
 import secrets
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import Any
 
 from legato.app.flow_fields import check_flow_url
@@ -21,6 +21,7 @@ from legato.events.endpoints import EndpointPolicy
 from legato.events.sinks.registry import check_event_endpoint
 from legato.media.amd_params import AmdParams
 from legato.store.repositories import AccountRepository
+from legato.store.rows import account_changes, account_from_row, new_account_row
 from legato.store.secrets import SecretBox, hash_token, token_matches
 
 _SID = re.compile(r"^[A-Za-z0-9_\-]{3,64}$")
@@ -41,17 +42,6 @@ class Credentials:
         summary = account_summary(self.account)
         return {"account_sid": self.account.account_sid, "name": self.account.name, "api_key": self.account.api_key,
                 "api_token": self.api_token, "webhook_secret": self.webhook_secret, **summary}
-
-
-def account_from_row(row: dict[str, Any]) -> Account:
-    return Account(account_sid=row["account_sid"], name=row["name"], api_key=row["api_key"],
-                   created_at=row["created_at"], cps=row["cps"], max_concurrent=row["max_concurrent"],
-                   inbound_endpoint=row["inbound_endpoint"], exophones=tuple(row["exophones"] or ()),
-                   amd_params=dict((row["settings"] or {}).get("amd_params") or {}),
-                   default_region=row.get("default_region") or DEFAULT_REGION,
-                   caller_ids=tuple(row.get("caller_ids") or ()), disabled=row.get("disabled_at") is not None,
-                   inbound_flow_url=(row["settings"] or {}).get("inbound_flow_url"),
-                   exophone_flows=dict((row["settings"] or {}).get("exophone_flows") or {}))
 
 
 def account_summary(account: Account) -> dict[str, Any]:
@@ -97,26 +87,24 @@ class AccountService:
         _check_limits(cps, max_concurrent)
         await self._check_inbound_endpoint(inbound_endpoint)
         region = check_region(default_region or DEFAULT_REGION)
-        api_key = "key_" + secrets.token_hex(12)
         api_token = new_api_token()
         webhook_secret = new_webhook_secret()
-        now = self.clock.now()
-        row = {"account_sid": account_sid, "name": name or account_sid, "api_key": api_key,
-               "token_hash": hash_token(api_token), "webhook_secret_enc": self.box.seal(webhook_secret),
-               "cps": cps, "max_concurrent": max_concurrent, "inbound_endpoint": inbound_endpoint,
-               "exophones": _canonical_numbers(exophones or [], region, "exophone"),
-               "caller_ids": _canonical_numbers(caller_ids or [], region, "caller_id"),
-               "default_region": region,
-               "settings": {"inbound_flow_url": await check_flow_url(inbound_flow_url, "inbound_flow_url",
-                                                                     self.endpoints)} if inbound_flow_url else {},
-               "created_at": now, "updated_at": now}
-        await self.repo.insert(row)
-        return Credentials(account_from_row(row), api_token, webhook_secret)
+        flow_url = await check_flow_url(inbound_flow_url, "inbound_flow_url", self.endpoints) if inbound_flow_url \
+            else None
+        account = Account(account_sid=account_sid, name=name or account_sid, api_key="key_" + secrets.token_hex(12),
+                          created_at=self.clock.now(), cps=cps, max_concurrent=max_concurrent,
+                          inbound_endpoint=inbound_endpoint, default_region=region,
+                          exophones=_canonical_numbers(exophones or [], region, "exophone"),
+                          caller_ids=_canonical_numbers(caller_ids or [], region, "caller_id"),
+                          inbound_flow_url=flow_url)
+        await self.repo.insert(new_account_row(account, hash_token(api_token), self.box.seal(webhook_secret)))
+        return Credentials(account, api_token, webhook_secret)
 
     async def update(self, account_sid: str, *, clear: Iterable[str] = (), **changes: Any) -> Account:
-        """Change name, limits, region, inbound endpoint, exophones or caller ids (None leaves a field as it is;
-        the fields named in `clear`, some of CLEARABLE, become none: no limit, no inbound endpoint)."""
-        row = await self._row(account_sid)
+        """Change name, limits, region, inbound endpoint, call flows, AMD overrides, exophones or caller ids (None
+        leaves a field as it is; the fields named in `clear`, some of CLEARABLE, become none: no limit, no inbound
+        endpoint)."""
+        account = await self.get(account_sid)
         for name in clear:
             if name not in CLEARABLE:
                 raise ValidationFailed(f"{name} cannot be set to none (only {', '.join(sorted(CLEARABLE))})",
@@ -124,25 +112,27 @@ class AccountService:
         values = {k: v for k, v in changes.items() if v is not None}
         if "default_region" in values:
             values["default_region"] = check_region(values["default_region"])
-        region = values.get("default_region") or row.get("default_region") or DEFAULT_REGION
+        region = values.get("default_region") or account.default_region
         if "amd_params" in values:
-            settings = row.get("settings") or {}
-            amd = {**(settings.get("amd_params") or {}), **check_amd_params(values.pop("amd_params"))}
-            values["settings"] = {**settings, "amd_params": amd}
-        await self._flow_settings(values, row, region)
+            values["amd_params"] = {**account.amd_params, **check_amd_params(values["amd_params"])}
+        await self._flow_settings(values, account, region)
         _check_limits(values.get("cps"), values.get("max_concurrent"))
         await self._check_inbound_endpoint(values.get("inbound_endpoint"))
         for name, field in (("exophones", "exophone"), ("caller_ids", "caller_id")):
             if name in values:
                 values[name] = _canonical_numbers(values[name], region, field)
         values.update({name: None for name in clear if name not in values})
-        return await self._write(account_sid, values)
+        return await self._save(account, replace(account, **values))
 
     async def _row(self, account_sid: str) -> dict[str, Any]:
         row = await self.repo.get(account_sid)
         if row is None:
             raise NotFound(f"no account {account_sid}", field="account_sid")
         return row
+
+    async def _save(self, old: Account, new: Account) -> Account:
+        """Store what changed from `old` to `new`."""
+        return await self._write(old.account_sid, account_changes(old, new))
 
     async def _write(self, account_sid: str, values: dict[str, Any]) -> Account:
         values["updated_at"] = self.clock.now()
@@ -176,7 +166,7 @@ class AccountService:
         """Add one exophone (any spelling, read in the account's region; already there: no change)."""
         account = await self.get(account_sid)
         (canonical,) = _canonical_numbers([number], account.default_region, "number")
-        return await self._write(account_sid, {"exophones": sorted({*account.exophones, canonical})})
+        return await self._save(account, replace(account, exophones=tuple(sorted({*account.exophones, canonical}))))
 
     async def remove_exophone(self, account_sid: str, number: str) -> Account:
         """Remove one exophone (any spelling); NotFound when the account does not have it."""
@@ -184,33 +174,29 @@ class AccountService:
         (canonical,) = _canonical_numbers([number], account.default_region, "number")
         if canonical not in account.exophones:
             raise NotFound(f"account {account_sid} has no exophone {canonical}", field="number")
-        return await self._write(account_sid, {"exophones": [e for e in account.exophones if e != canonical]})
+        return await self._save(account, replace(account, exophones=tuple(e for e in account.exophones
+                                                                          if e != canonical)))
 
-    async def _flow_settings(self, values: dict[str, Any], row: dict[str, Any], region: str) -> None:
-        """Move `inbound_flow_url` ('' clears it) and `exophone_flows` (number -> URL, '' clears one) into the
-        settings in `values`, checked as flow URLs."""
-        url = values.pop("inbound_flow_url", None)
-        flows = values.pop("exophone_flows", None)
-        if url is None and flows is None:
-            return
-        settings = dict(values.get("settings") or row.get("settings") or {})
+    async def _flow_settings(self, values: dict[str, Any], account: Account, region: str) -> None:
+        """Check `inbound_flow_url` ('' clears it) and merge `exophone_flows` (number -> URL, '' clears one) into
+        the account's, in `values`, as flow URLs."""
+        url = values.get("inbound_flow_url")
         if url is not None:
-            settings["inbound_flow_url"] = (await check_flow_url(url, "inbound_flow_url", self.endpoints)
-                                            if url else None)
-        if flows is not None:
-            merged = dict(settings.get("exophone_flows") or {})
-            owned = values.get("exophones") or row.get("exophones") or []
-            for number, flow_url in flows.items():
-                key = parse_address(number, "exophone_flow", region).canonical
-                if flow_url and key not in owned:
-                    raise ValidationFailed(f"{number} is not one of the account's exophones",
-                                           field="exophone_flow")
-                if flow_url:
-                    merged[key] = await check_flow_url(flow_url, "exophone_flow", self.endpoints)
-                else:
-                    merged.pop(key, None)
-            settings["exophone_flows"] = merged
-        values["settings"] = settings
+            values["inbound_flow_url"] = await check_flow_url(url, "inbound_flow_url", self.endpoints) if url else None
+        flows = values.get("exophone_flows")
+        if flows is None:
+            return
+        merged = dict(account.exophone_flows)
+        owned = values.get("exophones") or account.exophones
+        for number, flow_url in flows.items():
+            key = parse_address(number, "exophone_flow", region).canonical
+            if flow_url and key not in owned:
+                raise ValidationFailed(f"{number} is not one of the account's exophones", field="exophone_flow")
+            if flow_url:
+                merged[key] = await check_flow_url(flow_url, "exophone_flow", self.endpoints)
+            else:
+                merged.pop(key, None)
+        values["exophone_flows"] = merged
 
     async def _check_inbound_endpoint(self, endpoint: str | None) -> None:
         """Inbound legs' events go here: the same syntax and SSRF rules as a leg's endpoint."""
@@ -223,6 +209,11 @@ class AccountService:
 
     async def all(self) -> list[Account]:
         return [account_from_row(r) for r in await self.repo.all()]
+
+    async def with_token_hash(self, account_sid: str) -> tuple[Account, str] | None:
+        """The account and its API token's hash (console sessions are bound to it); None for an unknown account."""
+        row = await self.repo.get(account_sid)
+        return None if row is None else (account_from_row(row), row["token_hash"])
 
     async def webhook_secret(self, account_sid: str) -> str:
         """The account's signing secret (decrypted for signing; never logged)."""
@@ -283,6 +274,6 @@ def _check_limits(cps: int | None, max_concurrent: int | None) -> None:
         raise ValidationFailed("max_concurrent must be between 1 and 1000000", field="max_concurrent")
 
 
-def _canonical_numbers(values: list[str], region: str, field: str) -> list[str]:
+def _canonical_numbers(values: Iterable[str], region: str, field: str) -> tuple[str, ...]:
     """Numbers (read in the account's region) in E.164 and SIP URIs as given: sorted, without repeats."""
-    return sorted({parse_address(v, field, region).canonical for v in values})
+    return tuple(sorted({parse_address(v, field, region).canonical for v in values}))

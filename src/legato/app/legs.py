@@ -54,7 +54,7 @@ class LegService:
 
     def __init__(self, legs: LegRepository, switchboard: Switchboard, clock: Clock, *, placement: Placement,
                  throttle: Throttle | None = None, queue_max_wait: float | None = None,
-                 trunk_cps: Callable[[str, str], int | None] = lambda account_sid, trunk: None,
+                 trunk: Callable[[Leg], tuple[str, int | None]] = lambda leg: ("direct", None),
                  endpoints: EndpointPolicy | None = None, prompts: PromptSources | None = None,
                  secret: SecretLookup | None = None) -> None:
         self.legs = legs
@@ -68,7 +68,7 @@ class LegService:
         self.placement = placement
         self.throttle = throttle
         self.queue_max_wait = queue_max_wait
-        self.trunk_cps = trunk_cps
+        self.trunk = trunk  # the trunk a leg goes out on and the account's cps limit there (app/runtime.py)
         self.transfer: Callable[[Account, Leg, LegAction], Awaitable[Leg]] | None = None  # app/transfers.py
 
     async def create(self, account: Account, request: CreateLeg, *, internal: bool = False,
@@ -138,8 +138,8 @@ class LegService:
         first: m.Input = m.Start()
         throttle, now = self.throttle, self.clock.now()
         if throttle is not None:
-            trunk = self.switchboard.trunk_for(leg)
-            limits = Limits(account.cps, account.max_concurrent, self.trunk_cps(account.account_sid, trunk))
+            trunk, trunk_cps = self.trunk(leg)
+            limits = Limits(account.cps, account.max_concurrent, trunk_cps)
             if not throttle.admit(leg.leg_sid, account.account_sid, limits, trunk=trunk, priority=leg.priority,
                                   now=now):
                 first = m.Enqueue(self.queue_max_wait)

@@ -185,6 +185,11 @@ class Runtime:
                 return False
         return account.cps is not None or account.max_concurrent is not None
 
+    def _trunk(self, leg: Leg) -> tuple[str, int | None]:
+        """The trunk the network places `leg` on and the operator's cps limit for its account there."""
+        trunk = self.switchboard.network.trunk_for("number" if leg.contact_e164 else "sip", leg.caller_id_canonical)
+        return trunk, self.settings.trunk_cps(leg.account_sid, trunk)
+
     async def _end_legs(self, rows: list[dict[str, Any]], cause: str) -> int:
         return await self.switchboard.reconcile([leg_from_row(r) for r in rows], cause)
 
@@ -206,7 +211,7 @@ class Runtime:
         switchboard.on_end += [self.placement.vacate, lambda leg: self.throttle.forget(leg.leg_sid), engine.leg_ended]
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
-                               queue_max_wait=s.queue_max_wait, trunk_cps=s.trunk_cps, endpoints=self.endpoints,
+                               queue_max_wait=s.queue_max_wait, trunk=self._trunk, endpoints=self.endpoints,
                                secret=self.accounts.webhook_secret,
                                prompts=PromptSources(tuple(s.play_dirs), tuple(s.play_url_prefixes),
                                                      s.media_cache_dir.resolve(), self.endpoints))

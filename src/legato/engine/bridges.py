@@ -2,7 +2,8 @@
 
 Each leg's part (leg_joined_bridge, leg_left_bridge in its own event sequence, its call_sid) goes
 through the leg's state machine via the switchboard; the bridge's own events (to the bridge
-endpoint) are written by the same group-commit writer, into the same outbox.
+endpoint) are written by the same group-commit writer, into the same outbox, as events of subject
+"bridge" with their own sequence.
 """
 
 from __future__ import annotations

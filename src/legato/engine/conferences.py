@@ -1,8 +1,9 @@
 """Conferences in call control: who is in which conference, the rules for joining, one event stream each.
 
 A conference's events (conference_created, participant_joined, participant_left,
-conference_recording_completed, conference_completed) carry `leg_sid` = conference_sid in the outbox,
-so the dispatcher delivers them to the conference's endpoint in order, signed and retried as leg events.
+conference_recording_completed, conference_completed) are outbox events of subject "conference" (its sid in
+`subject_sid`), so the dispatcher delivers them to the conference's endpoint in order, signed and retried as leg
+events.
 The network mixes the members' audio (`network/base.py` `Conferencing`); legs stay up when they leave.
 """
 

@@ -200,10 +200,6 @@ class Switchboard:
         assert controller is not None
         return controller.leg
 
-    def trunk_for(self, leg: Leg) -> str:
-        """The trunk the network would place the leg on (the key of per-trunk cps limits)."""
-        return self.network.trunk_for("number" if leg.contact_e164 else "sip", leg.caller_id_canonical)
-
     def get(self, leg_sid: str) -> Leg | None:
         """The live leg, if this process holds it."""
         controller = self.controllers.get(leg_sid)

@@ -1,9 +1,9 @@
-"""The dispatcher: delivers outbox events after commit, in per-leg order, retrying with backoff.
+"""The dispatcher: delivers outbox events after commit, in order per subject, retrying with backoff.
 
-Each leg with events to deliver has its own queue and its own task, which sends the queue's head and
-moves on only once it is delivered or given up; so a leg's event n+1 never overtakes event n, while
-legs (and therefore endpoints) never wait for each other. Waiting for a slow endpoint occupies only
-the tasks of the legs that use it, and connection pools are per host.
+Each subject (a leg, a bridge, a conference) with events to deliver has its own queue and its own task,
+which sends the queue's head and moves on only once it is delivered or given up; so a leg's event n+1
+never overtakes event n, while legs (and therefore endpoints) never wait for each other. Waiting for a
+slow endpoint occupies only the tasks of the legs that use it, and connection pools are per host.
 
 Retry schedule (documented in the README, "Events"): attempt 1 at once; after a retryable failure (timeout,
 connection error, HTTP 408/429/5xx, gRPC UNAVAILABLE/DEADLINE_EXCEEDED/RESOURCE_EXHAUSTED) wait
@@ -66,7 +66,7 @@ class RetrySchedule:
 @dataclass(slots=True)
 class _Item:
     event_sid: str
-    leg_sid: str
+    subject_sid: str  # the leg's, bridge's or conference's sid: one queue each
     account_sid: str
     sequence: int
     endpoint: str
@@ -76,7 +76,7 @@ class _Item:
 
 
 @dataclass(slots=True)
-class _LegQueue:
+class _Queue:
     items: list[_Item] = field(default_factory=list)  # sorted by sequence
     sids: set[str] = field(default_factory=set)
     task: asyncio.Task[None] | None = None
@@ -91,7 +91,7 @@ class _Gate:
 
 
 class Dispatcher:
-    """Delivers every pending event to its endpoint; one task per leg with work."""
+    """Delivers every pending event to its endpoint; one task per subject with work."""
 
     def __init__(self, outbox: Outbox, sinks: dict[str, Sink], secret: SecretLookup, clock: Clock, *,
                  schedule: RetrySchedule | None = None, time_scale: float = 1.0,
@@ -104,7 +104,7 @@ class Dispatcher:
         self._secret_lookup = secret
         self._secrets: dict[str, tuple[float, str]] = {}
         self._wall = wall
-        self._legs: dict[str, _LegQueue] = {}
+        self._queues: dict[str, _Queue] = {}
         self._gates: dict[tuple[str, str], _Gate] = {}  # by (account_sid, endpoint URL)
         self._running = False
 
@@ -126,9 +126,9 @@ class Dispatcher:
             self._enqueue(_item(row))
         await self.outbox.start()
         self._running = True
-        for leg_sid, queue in self._legs.items():
+        for sid, queue in self._queues.items():
             if queue.task is None and queue.items:
-                queue.task = asyncio.create_task(self._run_leg(leg_sid, queue), name=f"events-{leg_sid}")
+                queue.task = asyncio.create_task(self._run_queue(sid, queue), name=f"events-{sid}")
         if rows:
             log.info("claimed pending events count=%d", len(rows))
         return len(rows)
@@ -136,7 +136,7 @@ class Dispatcher:
     async def stop(self) -> None:
         """Stop sending; undelivered events stay pending in the store for the next start."""
         self._running = False
-        tasks = [q.task for q in self._legs.values() if q.task is not None]
+        tasks = [q.task for q in self._queues.values() if q.task is not None]
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
@@ -148,7 +148,7 @@ class Dispatcher:
         """Send an outbox event again (whatever its status); returns once it is durably pending again."""
         item = _item(row)
         item.since = self.clock.now()
-        queue = self._legs.get(item.leg_sid)
+        queue = self._queues.get(item.subject_sid)
         if queue is not None and item.event_sid in queue.sids:
             return  # already on its way
         future = self.outbox.record(None, item.event_sid, status="pending", attempts=item.attempts,
@@ -158,9 +158,9 @@ class Dispatcher:
         self._enqueue(item)
 
     def _enqueue(self, item: _Item) -> None:
-        queue = self._legs.get(item.leg_sid)
+        queue = self._queues.get(item.subject_sid)
         if queue is None:
-            queue = self._legs[item.leg_sid] = _LegQueue()
+            queue = self._queues[item.subject_sid] = _Queue()
         if item.event_sid in queue.sids:
             return
         queue.sids.add(item.event_sid)
@@ -168,17 +168,18 @@ class Dispatcher:
         index = bisect.bisect_right([i.sequence for i in queue.items], item.sequence)
         queue.items.insert(max(index, 1 if queue.task is not None and queue.items else 0), item)
         if self._running and queue.task is None:
-            queue.task = asyncio.create_task(self._run_leg(item.leg_sid, queue), name=f"events-{item.leg_sid}")
+            queue.task = asyncio.create_task(self._run_queue(item.subject_sid, queue),
+                                             name=f"events-{item.subject_sid}")
 
     # ---- delivery ----------------------------------------------------------------------
-    async def _run_leg(self, leg_sid: str, queue: _LegQueue) -> None:
+    async def _run_queue(self, sid: str, queue: _Queue) -> None:
         try:
             while queue.items:
                 item = queue.items[0]
                 try:
                     await self._deliver(item)
                 except Exception:  # not expected: keep the event and try again after a pause
-                    log.exception("event delivery failed unexpectedly leg_sid=%s event_sid=%s", leg_sid,
+                    log.exception("event delivery failed unexpectedly leg_sid=%s event_sid=%s", sid,
                                   item.event_sid)
                     await asyncio.sleep(self.schedule.base / self.time_scale)
                     continue
@@ -186,8 +187,8 @@ class Dispatcher:
                 queue.sids.discard(item.event_sid)
         finally:
             queue.task = None
-            if not queue.items and self._legs.get(leg_sid) is queue:
-                del self._legs[leg_sid]
+            if not queue.items and self._queues.get(sid) is queue:
+                del self._queues[sid]
 
     async def _deliver(self, item: _Item) -> None:
         """Attempt until delivered, failed for good, or given up; every attempt is recorded."""
@@ -219,7 +220,7 @@ class Dispatcher:
                 self.outbox.record(None, item.event_sid, status="failed", attempts=item.attempts,
                                    next_attempt_at=None, delivered_at=None)
                 log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
-                            item.leg_sid, item.account_sid, item.event_sid, error)
+                            item.subject_sid, item.account_sid, item.event_sid, error)
                 return
             if gate is not None and gate.prober != item.event_sid:
                 continue  # the endpoint answered the probe: try now
@@ -239,7 +240,7 @@ class Dispatcher:
                     wait = self.schedule.delay(item.attempts, result.retry_after)
                     next_at = min(now + timedelta(seconds=wait), deadline)
                     wait = (next_at - now).total_seconds()
-            attempt = {"event_sid": item.event_sid, "leg_sid": item.leg_sid, "attempt": item.attempts,
+            attempt = {"event_sid": item.event_sid, "subject_sid": item.subject_sid, "attempt": item.attempts,
                        "attempted_at": at, "endpoint": item.endpoint, "outcome": outcome,
                        "status_code": result.status_code, "status": result.status, "latency_ms": latency_ms,
                        "error": error}
@@ -255,7 +256,7 @@ class Dispatcher:
             if outcome != "retry":
                 if outcome == "failed":
                     log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
-                                item.leg_sid, item.account_sid, item.event_sid, error)
+                                item.subject_sid, item.account_sid, item.event_sid, error)
                 return
             await asyncio.sleep(max(0.0, wait) / self.time_scale)
 
@@ -271,7 +272,7 @@ class Dispatcher:
         try:
             return await sink.deliver(item.endpoint, signed, item.payload)
         except Exception:  # the sink's own bug: retrying would hold the endpoint shut for a day
-            log.exception("event sink failed leg_sid=%s event_sid=%s", item.leg_sid, item.event_sid)
+            log.exception("event sink failed leg_sid=%s event_sid=%s", item.subject_sid, item.event_sid)
             return Result("failed", error="internal error in the event sink (logged)")
 
     @property
@@ -281,8 +282,9 @@ class Dispatcher:
 
     @property
     def backlog(self) -> int:
-        """Legs with events waiting to be delivered (0: everything committed so far went out or gave up)."""
-        return len(self._legs)
+        """Subjects (legs, bridges, conferences) with events waiting to be delivered (0: everything committed so far
+        went out or gave up)."""
+        return len(self._queues)
 
     def forget_secret(self, account_sid: str) -> None:
         """The account's webhook secret was rotated: sign its next attempts with the new one."""
@@ -299,6 +301,6 @@ class Dispatcher:
 
 
 def _item(row: dict[str, Any]) -> _Item:
-    return _Item(event_sid=row["event_sid"], leg_sid=row["leg_sid"], account_sid=row["account_sid"],
+    return _Item(event_sid=row["event_sid"], subject_sid=row["subject_sid"], account_sid=row["account_sid"],
                  sequence=row["sequence"], endpoint=row["endpoint"], payload=row["payload"],
                  since=row["timestamp"], attempts=row.get("attempts") or 0)

@@ -47,23 +47,25 @@ class Outbox:
 
     # ---- reads -------------------------------------------------------------------------
     async def claim_pending(self) -> list[dict[str, Any]]:
-        """Every event not yet delivered or given up (of what `owner` holds, if set), per leg in sequence order
-        (taken over at start)."""
+        """Every event not yet delivered or given up (of what `owner` holds, if set), per subject (leg, bridge,
+        conference) in sequence order (taken over at start)."""
         query = select(events).where(events.c.status == "pending") if self.owner is None else pending_of(self.owner)
-        query = query.order_by(events.c.leg_sid, events.c.sequence)
+        query = query.order_by(events.c.subject, events.c.subject_sid, events.c.sequence)
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]
 
     async def event(self, leg_sid: str, event_sid: str) -> dict[str, Any] | None:
-        query = select(events).where(events.c.leg_sid == leg_sid, events.c.event_sid == event_sid)
+        """One event of the leg (None for another subject's)."""
+        query = select(events).where(events.c.subject == "leg", events.c.subject_sid == leg_sid,
+                                     events.c.event_sid == event_sid)
         async with self._engine.connect() as conn:
             row = (await conn.execute(query)).mappings().first()
         return dict(row) if row else None
 
     async def attempts(self, leg_sid: str) -> dict[str, list[dict[str, Any]]]:
         """The leg's delivery attempts, grouped by event_sid, oldest first."""
-        query = (select(delivery_attempts).where(delivery_attempts.c.leg_sid == leg_sid)
+        query = (select(delivery_attempts).where(delivery_attempts.c.subject_sid == leg_sid)
                  .order_by(delivery_attempts.c.id))
         async with self._engine.connect() as conn:
             rows = (await conn.execute(query)).mappings().all()

@@ -22,7 +22,6 @@ TRANSCRIPTION_COMPLETED = "transcription_completed"  # recording_id, path, statu
 DIGITS_SENT = "digits_sent"  # digits
 STREAM_STARTED = "stream_started"  # stream_sid: its WebSocket is up (connected and start were sent)
 STREAM_STOPPED = "stream_stopped"  # stream_sid, reason (requested|hangup|remote_closed|error|unreachable), message
-RTCP_STATS = "rtcp_stats"  # ReceiverStats.to_dict(), sent when a leg is released
 
 
 class MediaError(Exception):

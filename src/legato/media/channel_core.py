@@ -103,9 +103,7 @@ class ChannelCore:
         self.closed = True
         self._next_tick = self._rtcp_due = None
         self.amd = None
-        stats = self.stats.snapshot()
-        self._notify(base.RTCP_STATS, stats.to_dict())
-        return stats
+        return self.stats.snapshot()
 
     def set_remote(self, host: str, port: int, payload_type: int, te_pt: int | None) -> None:
         if payload_type not in (0, 8):

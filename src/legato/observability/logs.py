@@ -35,7 +35,7 @@ def log_events(rows: list[dict[str, Any]]) -> None:
         data = event_fields(row)
         fields = {k: data[k] for k in ("state", "terminal_status", "hangup_cause", "answered_by",
                                        "sip_response_code") if data.get(k) is not None}
-        legs_log.info("leg event", leg_sid=row["leg_sid"], account_sid=row["account_sid"],
+        legs_log.info("leg event", leg_sid=row["subject_sid"], account_sid=row["account_sid"],
                       event_name=row["event_name"], sequence=row["sequence"], **fields)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import exists, insert, or_, select, update
+from sqlalchemy import and_, exists, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -16,12 +16,15 @@ from legato.store.tables import bridges, conferences, events, legs, nodes
 LIVE_LEG = legs.c.state != LegState.TERMINAL.value
 ACTIVE_BRIDGE = bridges.c.state == "active"
 ACTIVE_CONFERENCE = conferences.c.state == "active"
+# (event subject, its table, its key, "still live") of what a node holds
+_HOLDERS = (("leg", legs, legs.c.leg_sid, LIVE_LEG), ("bridge", bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE),
+            ("conference", conferences, conferences.c.conference_sid, ACTIVE_CONFERENCE))
 
 
 @dataclass
 class Inheritance:
     """What a takeover moved to the survivor: the dead node's live legs, active bridges and conferences, and
-    its undelivered events (per leg in sequence order)."""
+    its undelivered events (per subject in sequence order)."""
 
     legs: list[dict[str, Any]] = field(default_factory=list)
     bridges: list[dict[str, Any]] = field(default_factory=list)
@@ -33,12 +36,10 @@ def pending_of(owner: Any) -> Any:
     """Pending events of the legs, bridges and conferences node `owner` (a name, or a column) holds."""
     # correlate_except: with `owner` a column (nodes.name), each sub-select reads the enclosing query's node,
     # not every node (which would give any lapsed node the pending events of all of them)
-    of_legs = select(legs.c.leg_sid).where(legs.c.node == owner).correlate_except(legs)
-    of_bridges = select(bridges.c.bridge_sid).where(bridges.c.node == owner).correlate_except(bridges)
-    of_conferences = (select(conferences.c.conference_sid).where(conferences.c.node == owner)
-                      .correlate_except(conferences))
-    return select(events).where(events.c.status == "pending", or_(
-        events.c.leg_sid.in_(of_legs), events.c.leg_sid.in_(of_bridges), events.c.leg_sid.in_(of_conferences)))
+    held = or_(*(and_(events.c.subject == subject,
+                      events.c.subject_sid.in_(select(key).where(table.c.node == owner).correlate_except(table)))
+                 for subject, table, key, _ in _HOLDERS))
+    return select(events).where(events.c.status == "pending", held)
 
 
 class NodeRepository:
@@ -88,10 +89,7 @@ class NodeRepository:
     async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
         """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
         bridge or conference, or an undelivered event."""
-        owns = or_(exists(select(legs.c.leg_sid).where(legs.c.node == nodes.c.name, LIVE_LEG)),
-                   exists(select(bridges.c.bridge_sid).where(bridges.c.node == nodes.c.name, ACTIVE_BRIDGE)),
-                   exists(select(conferences.c.conference_sid).where(conferences.c.node == nodes.c.name,
-                                                                     ACTIVE_CONFERENCE)),
+        owns = or_(*(exists(select(key).where(table.c.node == nodes.c.name, live)) for _, table, key, live in _HOLDERS),
                    exists(pending_of(nodes.c.name).with_only_columns(events.c.event_sid)))
         query = select(nodes.c.name, nodes.c.epoch).where(nodes.c.lease_expires_at <= now, nodes.c.name != me, owns)
         async with self._engine.connect() as conn:
@@ -107,29 +105,17 @@ class NodeRepository:
         async with self._engine.begin() as conn:
             if (await conn.execute(fence)).rowcount != 1:
                 return None
-            got = Inheritance()
-            got.legs = [dict(r) for r in (await conn.execute(
-                select(legs).where(legs.c.node == dead, LIVE_LEG).order_by(legs.c.leg_sid))).mappings().all()]
-            got.bridges = [dict(r) for r in (await conn.execute(
-                select(bridges).where(bridges.c.node == dead, ACTIVE_BRIDGE)
-                .order_by(bridges.c.bridge_sid))).mappings().all()]
-            got.conferences = [dict(r) for r in (await conn.execute(
-                select(conferences).where(conferences.c.node == dead, ACTIVE_CONFERENCE)
-                .order_by(conferences.c.conference_sid))).mappings().all()]
-            got.events = [dict(r) for r in (await conn.execute(
-                pending_of(dead).order_by(events.c.leg_sid, events.c.sequence))).mappings().all()]
-            with_events = {row["leg_sid"] for row in got.events}
+            held = [[dict(r) for r in (await conn.execute(
+                select(table).where(table.c.node == dead, live).order_by(key))).mappings().all()]
+                for _, table, key, live in _HOLDERS]
+            pending = pending_of(dead).order_by(events.c.subject, events.c.subject_sid, events.c.sequence)
+            got = Inheritance(*held, [dict(r) for r in (await conn.execute(pending)).mappings().all()])
             mine = {"node": me, "node_epoch": my_epoch}
-            await conn.execute(update(legs).where(legs.c.node == dead, or_(
-                LIVE_LEG, legs.c.leg_sid.in_(with_events))).values(mine))
-            await conn.execute(update(bridges).where(bridges.c.node == dead, or_(
-                ACTIVE_BRIDGE, bridges.c.bridge_sid.in_(with_events))).values(mine))
-            await conn.execute(update(conferences).where(conferences.c.node == dead, or_(
-                ACTIVE_CONFERENCE, conferences.c.conference_sid.in_(with_events))).values(mine))
+            for subject, table, key, live in _HOLDERS:
+                with_events = {row["subject_sid"] for row in got.events if row["subject"] == subject}
+                await conn.execute(update(table).where(table.c.node == dead, or_(live, key.in_(with_events)))
+                                   .values(mine))
         return got
-
-
-
 
 
 async def owner_of(engine: AsyncEngine, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:

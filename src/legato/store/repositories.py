@@ -99,8 +99,7 @@ class LegRepository:
 
     async def events(self, leg_sid: str) -> list[dict[str, Any]]:
         """The leg's outbox rows in sequence order."""
-        query = select(events).where(events.c.leg_sid == leg_sid).order_by(events.c.sequence)
-        return await _all(self._engine, query)
+        return await _events_of(self._engine, "leg", leg_sid)
 
     async def count_live(self, account_sid: str) -> int:
         query = select(func.count()).select_from(legs).where(
@@ -110,7 +109,7 @@ class LegRepository:
 
 
 class BridgeRepository:
-    """Bridges as committed (their events are in the outbox under leg_sid = bridge_sid)."""
+    """Bridges as committed (their events are in the outbox with subject "bridge")."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -132,12 +131,14 @@ class BridgeRepository:
         return await _all(self._engine, query)
 
     async def events(self, bridge_sid: str) -> list[dict[str, Any]]:
-        return await _events_of(self._engine, bridge_sid)
+        """The bridge's outbox rows in sequence order."""
+        return await _events_of(self._engine, "bridge", bridge_sid)
 
 
-async def _events_of(engine: AsyncEngine, sid: str) -> list[dict[str, Any]]:
-    """The outbox rows of one event stream (a bridge's or a conference's), in sequence order."""
-    return await _all(engine, select(events).where(events.c.leg_sid == sid).order_by(events.c.sequence))
+async def _events_of(engine: AsyncEngine, subject: str, sid: str) -> list[dict[str, Any]]:
+    """The outbox rows of one event stream (a leg's, a bridge's or a conference's), in sequence order."""
+    query = select(events).where(events.c.subject == subject, events.c.subject_sid == sid)
+    return await _all(engine, query.order_by(events.c.sequence))
 
 
 async def _all(engine: AsyncEngine, query: Any) -> list[dict[str, Any]]:
@@ -154,7 +155,7 @@ async def _first(engine: AsyncEngine, query: Any) -> dict[str, Any] | None:
 
 
 class ConferenceRepository:
-    """Conferences as committed (their events are in the outbox under leg_sid = conference_sid)."""
+    """Conferences as committed (their events are in the outbox with subject "conference")."""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
@@ -179,7 +180,8 @@ class ConferenceRepository:
         return await _all(self._engine, query)
 
     async def events(self, conference_sid: str) -> list[dict[str, Any]]:
-        return await _events_of(self._engine, conference_sid)
+        """The conference's outbox rows in sequence order."""
+        return await _events_of(self._engine, "conference", conference_sid)
 
 
 class RateRepository:

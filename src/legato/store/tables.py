@@ -123,11 +123,16 @@ legs = Table(
     Index("ix_legs_node", "node"),
 )
 
+# The outbox: every event stream in one table, each event of one subject (a leg, a bridge or a conference)
+# with its own sequence, delivered in that order by the dispatcher.
+SUBJECTS = ("leg", "bridge", "conference")
+
 events = Table(
     "events", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_sid", String(40), nullable=False, unique=True),
-    Column("leg_sid", String(40), nullable=False),
+    Column("subject", String(12), nullable=False),  # one of SUBJECTS
+    Column("subject_sid", String(40), nullable=False),  # its leg_sid, bridge_sid or conference_sid
     Column("account_sid", String(64), nullable=False),
     Column("sequence", Integer, nullable=False),
     Column("event_name", String(40), nullable=False),
@@ -139,7 +144,7 @@ events = Table(
     Column("attempts", Integer, nullable=False, default=0),
     Column("next_attempt_at", UTCDateTime, nullable=True),
     Column("delivered_at", UTCDateTime, nullable=True),
-    UniqueConstraint("leg_sid", "sequence", name="uq_events_leg_sequence"),
+    UniqueConstraint("subject", "subject_sid", "sequence", name="uq_events_subject_sequence"),
     Index("ix_events_status_next", "status", "next_attempt_at"),
 )
 
@@ -147,7 +152,7 @@ delivery_attempts = Table(
     "delivery_attempts", metadata,
     Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("event_sid", String(40), nullable=False),
-    Column("leg_sid", String(40), nullable=False),
+    Column("subject_sid", String(40), nullable=False),  # the event's subject_sid
     Column("attempt", Integer, nullable=False),  # 1, 2, ... per event (redeliveries continue the count)
     Column("attempted_at", UTCDateTime, nullable=False),
     Column("endpoint", Text, nullable=False),
@@ -156,7 +161,7 @@ delivery_attempts = Table(
     Column("status", String(40), nullable=True),  # HTTP reason phrase or gRPC status name
     Column("latency_ms", Integer, nullable=False),
     Column("error", Text, nullable=True),
-    Index("ix_delivery_attempts_leg_sid", "leg_sid", "event_sid"),
+    Index("ix_delivery_attempts_subject_sid", "subject_sid", "event_sid"),
 )
 
 bridges = Table(

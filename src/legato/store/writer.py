@@ -61,7 +61,8 @@ class _Row:
 
 @dataclass(slots=True)
 class _Batch:
-    """Writes gathered for one transaction, per leg (or bridge) sid: the newest snapshot, events in order."""
+    """Writes gathered for one transaction, per subject sid (leg, bridge, conference): the newest snapshot, events
+    in order."""
 
     legs: dict[str, _Row] = field(default_factory=dict)
     bridges: dict[str, _Row] = field(default_factory=dict)
@@ -184,26 +185,27 @@ class Writer:
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
         """Queue a snapshot of `leg` (inserted when `new`) and its events; the future resolves on commit."""
-        return self._enqueue(leg.leg_sid, self._queue.legs, leg_to_row(leg), new, new_events, endpoint)
+        return self._enqueue("leg", leg.leg_sid, self._queue.legs, leg_to_row(leg), new, new_events, endpoint)
 
     def submit_bridge(self, row: dict[str, Any], new_events: Sequence[LegEvent] = (), *, new: bool = False,
                       endpoint: str | None = None) -> asyncio.Future[None]:
-        """Queue a bridge row (inserted when `new`) and its events (leg_sid holds the bridge_sid)."""
-        return self._enqueue(row["bridge_sid"], self._queue.bridges, dict(row), new, new_events, endpoint)
+        """Queue a bridge row (inserted when `new`) and its events (subject "bridge")."""
+        return self._enqueue("bridge", row["bridge_sid"], self._queue.bridges, dict(row), new, new_events, endpoint)
 
     def submit_conference(self, row: dict[str, Any], new_events: Sequence[LegEvent] = (), *, new: bool = False,
                           endpoint: str | None = None) -> asyncio.Future[None]:
-        """Queue a conference row (inserted when `new`) and its events (leg_sid holds the conference_sid)."""
-        return self._enqueue(row["conference_sid"], self._queue.conferences, dict(row), new, new_events, endpoint)
+        """Queue a conference row (inserted when `new`) and its events (subject "conference")."""
+        return self._enqueue("conference", row["conference_sid"], self._queue.conferences, dict(row), new, new_events,
+                             endpoint)
 
-    def _enqueue(self, sid: str, kind: dict[str, _Row], row: dict[str, Any], new: bool,
+    def _enqueue(self, subject: str, sid: str, kind: dict[str, _Row], row: dict[str, Any], new: bool,
                  new_events: Sequence[LegEvent], endpoint: str | None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fenced:
             future.set_exception(Fenced("this node was fenced: another process took its name over"))
             return future
         row["node"], row["node_epoch"] = self.owner or (None, None)
-        self._queue.add(sid, kind, row, new, [event_to_row(e, endpoint) for e in new_events], future)
+        self._queue.add(sid, kind, row, new, [event_to_row(e, endpoint, subject) for e in new_events], future)
         self._queued += 1
         if self._queued >= MAX_BATCH:
             self._seal()

@@ -27,7 +27,7 @@ from legato.network.sip.transactions import NUL, TransactionManager
 log = logging.getLogger(__name__)
 
 Report = Callable[..., None]
-"""`report(leg_sid, signal_or_None, **info)`, called on the sippy thread."""
+"""`report(leg_sid, signal_or_None, ended=False)`, called on the sippy thread (`ended`: the call is over)."""
 
 Offer = Callable[[InboundDialog], None]
 """Hands a new inbound call to the asyncio side, called on the sippy thread."""
@@ -192,7 +192,6 @@ class Agent:
             return
         self.by_leg[leg_sid] = dialog
         dialog.ring(leg_sid)
-        self.report(leg_sid, None, remote_sdp=dialog.remote_sdp)
 
     def answer(self, leg_sid: str, sdp: str) -> None:
         """Answer the inbound call bound to `leg_sid` with our SDP answer."""
@@ -200,7 +199,6 @@ class Agent:
         if not isinstance(dialog, InboundDialog):
             return
         dialog.answer(sdp)
-        self.report(leg_sid, None, local_sdp=sdp)
 
     def reject(self, leg_sid: str, sip_code: int) -> None:
         """Refuse the inbound call bound to `leg_sid`."""

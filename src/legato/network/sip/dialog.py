@@ -47,7 +47,7 @@ class Agent(Protocol):
     global_config: dict[str, Any]
     user_agent: str
 
-    def report(self, leg_sid: str, signal: Input | None, **info: Any) -> None: ...
+    def report(self, leg_sid: str, signal: Input | None, *, ended: bool = False) -> None: ...
 
     def forget(self, dialog: Dialog) -> None: ...
 
@@ -121,17 +121,15 @@ class Dialog:
         url = SipURL(host=self.agent.config.contact_host, port=self.agent.config.contact_port)
         return SipContact(address=SipAddress(url=url, hadbrace=True))
 
-    def _finish(self, signal: Ended | None, **info: Any) -> None:
+    def _finish(self, signal: Ended | None) -> None:
         """End the dialog once: forget it, and report the final signal (if any); the asyncio side then
         releases the leg's media."""
         if self.done:
             return
         self.done = True
         self.agent.forget(self)
-        if signal is not None and self.leg_sid is not None:
-            self.agent.report(self.leg_sid, signal, ended=True, **info)
-        elif self.leg_sid is not None:
-            self.agent.report(self.leg_sid, None, ended=True)
+        if self.leg_sid is not None:
+            self.agent.report(self.leg_sid, signal, ended=True)
 
     def refer(self, target: str) -> None:
         """Blind-transfer the answered call to the URI `target` (refer.py); its outcome comes as TransferUpdate."""
@@ -219,8 +217,7 @@ class OutboundDialog(Dialog):
                 return
             self.answered = True
             body = data[2] if data and len(data) > 2 else None
-            self.agent.report(self.leg_sid, Answered(), remote_sdp=str(body) if body is not None else None,
-                              local_sdp=self.offer)
+            self.agent.report(self.leg_sid, Answered(sdp=str(body) if body is not None else None))
             if isinstance(event, CCEventConnect):  # a final 2xx: no CANCEL can follow, the only use of ua.tr
                 ua.tr = None  # (sippy's transaction manager keeps the transaction as long as it needs it)
         elif isinstance(event, CCEventFail | CCEventRedirect):

@@ -239,30 +239,25 @@ class SipNetwork:
             except Exception:
                 log.exception("signal sink failed leg_sid=%s signal=%r", leg_sid, signal)
 
-    def _report_from_sippy(self, leg_sid: str, signal: Input | None, **info: Any) -> None:
-        """Called on the sippy thread; moves the report onto the loop."""
+    def _report_from_sippy(self, leg_sid: str, signal: Input | None, *, ended: bool = False) -> None:
+        """Called on the sippy thread; moves the report onto the loop (the far end's SDP travels in the
+        signal: `Answered.sdp`)."""
         reactor = self._reactor
         if reactor is not None:
-            reactor.deliver(self._on_report, leg_sid, signal, info)
+            reactor.deliver(self._on_report, leg_sid, signal, ended)
 
-    def _on_report(self, leg_sid: str, signal: Input | None, info: dict[str, Any]) -> None:
+    def _on_report(self, leg_sid: str, signal: Input | None, ended: bool) -> None:
         media = self.sessions.get(leg_sid)
-        if media is not None:
-            if info.get("remote_sdp") is not None:
-                media.remote_sdp = info["remote_sdp"]
-            if info.get("local_sdp") is not None:
-                media.local_sdp = info["local_sdp"]
         if isinstance(signal, Answered) and media is not None:
-            if media.remote_sdp:
-                signal = Answered(sdp=media.remote_sdp)
-            self.sessions.connect(leg_sid, media, _remote(media.remote_sdp))
-        if info.get("ended"):
+            media.remote_sdp = signal.sdp
+            self.sessions.connect(leg_sid, media, _remote(signal.sdp))
+        if ended:
             self._drop(leg_sid)
         if signal is not None:
             self._emit(leg_sid, signal)
 
     def _offer_from_sippy(self, dialog: InboundDialog) -> None:
-        """Called on the sippy thread for a new inbound INVITE."""
+        """Called on the sippy thread for a new inbound INVITE; its SDP offer crosses to the loop with it, once."""
         reactor = self._reactor
         if reactor is not None:
             reactor.deliver(self._on_inbound, dialog.call_ref, dialog.caller, dialog.called, dialog.remote_sdp)
