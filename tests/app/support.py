@@ -37,7 +37,7 @@ def stamps(e: Engine, leg_sid: str) -> list[tuple[str, float]]:
     """(event, seconds on the manual clock since it started) of the leg's durable events."""
     start = ManualClock().now()
     return [(r["event_name"], (r["timestamp"] - start).total_seconds()) for r in e.commits.rows
-            if r["leg_sid"] == leg_sid]
+            if r["subject_sid"] == leg_sid]
 
 
 @dataclass

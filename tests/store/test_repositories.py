@@ -91,11 +91,11 @@ async def test_the_outbox_hands_out_pending_events_per_leg_in_order(db: AsyncEng
 
     outbox = Outbox(db)
     pending = await outbox.claim_pending()
-    assert [(row["leg_sid"], row["sequence"]) for row in pending] == sorted(
+    assert [(row["subject_sid"], row["sequence"]) for row in pending] == sorted(
         (item.leg_sid, n) for item in (one, two) for n in (1, 2, 3))
     first = pending[0]
     await outbox.start()
-    attempt = {"event_sid": first["event_sid"], "leg_sid": first["leg_sid"], "attempt": 1, "attempted_at": NOW,
+    attempt = {"event_sid": first["event_sid"], "subject_sid": first["subject_sid"], "attempt": 1, "attempted_at": NOW,
                "endpoint": "http://x", "outcome": "delivered", "status_code": 200, "status": "OK", "latency_ms": 3,
                "error": None}
     done = outbox.record(attempt, first["event_sid"], status="delivered", attempts=1, next_attempt_at=None,
@@ -104,10 +104,10 @@ async def test_the_outbox_hands_out_pending_events_per_leg_in_order(db: AsyncEng
     await done
     await outbox.stop()
     assert first["event_sid"] not in {row["event_sid"] for row in await outbox.claim_pending()}
-    delivered = await outbox.event(first["leg_sid"], first["event_sid"])
+    delivered = await outbox.event(first["subject_sid"], first["event_sid"])
     assert delivered is not None and (delivered["status"], delivered["attempts"]) == ("delivered", 1)
     assert await outbox.event("another-leg", first["event_sid"]) is None
-    attempts = await outbox.attempts(first["leg_sid"])
+    attempts = await outbox.attempts(first["subject_sid"])
     assert [(a["attempt"], a["outcome"], a["status_code"]) for a in attempts[first["event_sid"]]] == [
         (1, "delivered", 200)]
 
