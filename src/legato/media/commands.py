@@ -1,7 +1,7 @@
 """The media engine's control commands, declared once: the client sends them, the engine handles them.
 
 Each command is a frozen dataclass whose fields are its JSON arguments; `COMMANDS` maps the wire name
-to the class. Adding a command: a class here, its name in `COMMANDS`, a handler in engine.py
+to the class. Adding a command: a class here, its name in `COMMANDS`, a handler in core.py
 (`MediaCore.handlers`) and, when call control needs it, a method on `MediaEngine`/`MediaClient`.
 """
 

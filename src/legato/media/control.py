@@ -14,7 +14,7 @@ import logging
 from typing import Any
 
 from legato.media import base
-from legato.media.engine import MediaCore
+from legato.media.core import MediaCore
 
 log = logging.getLogger(__name__)
 MAX_LINE = 1 << 20

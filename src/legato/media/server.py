@@ -18,7 +18,7 @@ import structlog
 
 from legato.logformat import configure_logging
 from legato.media.control import MAX_LINE, ControlServer
-from legato.media.engine import MediaCore
+from legato.media.core import MediaCore
 from legato.media.ports import PortPool
 
 log = structlog.get_logger("legato.media.server")

@@ -9,7 +9,7 @@ import pytest
 
 from legato.media import commands
 from legato.media.base import MediaError, MediaNotification
-from legato.media.engine import MediaCore
+from legato.media.core import MediaCore
 from legato.media.ports import PortPool
 from tests.network.sip.peers import free_port
 from tests.waiting import until
