@@ -20,7 +20,23 @@ LEAD_MS = 200  # audio kept before the greeting's first word (its onset)
 MAX_PENDING = 4  # word look-ups in flight per media process; more are not asked (the judge decides alone)
 
 
+# a person's phrases that hold off MACHINE on length alone: what people say answering a call and machine
+# greetings seldom do (not "hello", "hi", "this is": greetings open with them too)
+PERSON_PHRASES = ("speaking", "how can i help", "good morning", "good afternoon", "who is this", "who is calling",
+                  "go ahead", "here")
+
+
+def said(text: str, phrases: tuple[str, ...]) -> bool:
+    """True when the recognised `text` holds one of `phrases`."""
+    padded = f" {text.lower()} "
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
 def machine_said(text: str) -> bool:
     """True when the recognised `text` holds one of a machine's phrases."""
-    padded = f" {text.lower()} "
-    return any(f" {phrase} " in padded for phrase in MACHINE_PHRASES)
+    return said(text, MACHINE_PHRASES)
+
+
+def person_said(text: str) -> bool:
+    """True when the recognised `text` holds one of a person's phrases and none of a machine's."""
+    return said(text, PERSON_PHRASES) and not machine_said(text)
