@@ -4,7 +4,9 @@ After `words_ms` of greeting the detector hands the greeting so far (from 200 ms
 speech recogniser, decoded against a small language model of the phrases below only (no general
 vocabulary: about 0.1 s of CPU per 1.5 s of audio, in the recogniser's worker process, never on the
 media loop). A machine's phrase in the answer is MACHINE (reason WORDS) before the greeting ends; the
-people's phrases are there so that a person's answer has phrases of its own to match. Anything else, a
+people's phrases are there so that a person's answer has phrases of its own to match. The greeting is
+read once more after `words_late_ms`; a person's phrase (PERSON_PHRASES) and no machine's in the latest
+reading gives the greeting `person_hold_ms` more before it is MACHINE on length alone. Anything else, a
 late answer or none, leaves the verdict to the greeting judge. Measured in BENCHMARKS.md (issue 18).
 """
 
