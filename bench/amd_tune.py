@@ -8,7 +8,8 @@ rhythm rules: steady greeting, short answer), which gives the
 same answers as running the whole detector. Rule: the best accuracy over the aim's conditions (speech
 down to -20 dB, noise up to -30 dBFS); among settings within one clip of it, the smallest median first
 verdict (ties: the shorter greeting limit, which holds machine greetings of 3-3.5 s). Prints the grid, best first.
-The replay leaves out the word look-up (`words_ms`: it needs the recogniser) and the late beep after HUMAN
+The replay leaves out the word look-ups (`words_ms`, `words_late_ms`, `person_hold_ms`: they need the
+recogniser) and the late beep after HUMAN
 (`beep_after_human_ms`); measure those with bench/amd_eval.py --split tune --params '{...}'.
 """
 

@@ -9,7 +9,7 @@ import pytest
 from legato.domain.leg import AnsweredBy
 from legato.media.amd import AmdDetector
 from legato.media.amd_params import AmdParams, AmdVerdict
-from legato.media.amd_words import machine_said
+from legato.media.amd_words import machine_said, person_said
 from legato.media.speech import synthesize
 from legato.media.wavfile import read_pcm
 from tests.media.signals import silence, tone
@@ -50,6 +50,8 @@ def test_a_person_s_words_leave_the_verdict_to_the_greeting_judge(tmp_path: Path
     feed_until_asked(det, greeting(tmp_path))
     assert det.heard("hello who is this") == [] and det.verdict is None
     assert not machine_said("you have reach") and machine_said("Hi You've Reached the smiths")
+    assert person_said("ravi here go ahead") and not person_said("hello this is") and \
+        not person_said("good morning you have reached")
 
 
 def test_words_off_asks_nothing(tmp_path: Path) -> None:
@@ -69,3 +71,27 @@ def test_a_beep_after_an_unsure_human_is_reported_only_when_asked(tmp_path: Path
     expected = [AnsweredBy.HUMAN, AnsweredBy.BEEP] if after_human_ms else [AnsweredBy.HUMAN]
     assert [v.answered_by for v in verdicts] == expected
     assert det.done
+
+
+def answered(det: AmdDetector, pcm: bytes, readings: list[str]) -> list[AmdVerdict]:
+    """Feed 20 ms frames, answering each words request with the next reading at once."""
+    verdicts: list[AmdVerdict] = []
+    for off in range(0, len(pcm), 320):
+        verdicts += det.feed(pcm[off:off + 320])
+        if det.words_request is not None:
+            det.words_request = None
+            verdicts += det.heard(readings.pop(0))
+    return verdicts
+
+
+@pytest.mark.parametrize(("late", "expected"), [("good morning how can i help", (AnsweredBy.HUMAN, "HUMAN")),
+                                                ("hello the good", (AnsweredBy.MACHINE, "LONGGREETING")),
+                                                ("go ahead leave a message", (AnsweredBy.MACHINE, "WORDS"))])
+def test_a_person_s_phrase_read_late_gives_a_long_answer_time_to_end(
+        tmp_path: Path, late: str, expected: tuple[AnsweredBy, str]) -> None:
+    # 3.3 s of speech, then quiet: over the 3 s greeting limit, under it plus person_hold_ms
+    pcm = greeting(tmp_path)[:(400 + 3300) * 16] + silence(1500)
+    readings = ["hello", late]
+    verdicts = answered(AmdDetector(AmdParams()), pcm, readings)
+    assert readings == []  # asked twice: at words_ms and at words_late_ms of greeting
+    assert (verdicts[0].answered_by, verdicts[0].reason) == expected

@@ -26,7 +26,7 @@ from legato.domain.leg import AnsweredBy
 from legato.media.amd_greeting import GreetingJudge, confidence
 from legato.media.amd_levels import HOP, LineAnalyzer
 from legato.media.amd_params import AmdParams, AmdVerdict
-from legato.media.amd_words import LEAD_MS, machine_said
+from legato.media.amd_words import LEAD_MS, machine_said, person_said
 from legato.media.beep import BeepDetector
 from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 
@@ -95,7 +95,9 @@ class AmdDetector:
         self.verdict: AmdVerdict | None = None
         self.done = False
         self.elapsed_ms = 0
-        self._audio: bytearray | None = bytearray() if self.params.words_ms else None  # until words are asked
+        p = self.params  # words asked at these greeting lengths (none when words_ms is 0)
+        self._asks = sorted({ms for ms in (p.words_ms, p.words_late_ms) if ms}) if p.words_ms else []
+        self._audio: bytearray | None = bytearray() if self._asks else None  # until words are last asked
         self.words_request: bytes | None = None  # the greeting so far, for the recogniser (taken by the caller)
 
     def feed(self, pcm: bytes) -> list[AmdVerdict]:
@@ -114,8 +116,12 @@ class AmdDetector:
 
     def heard(self, text: str) -> list[AmdVerdict]:
         """The recogniser's reading of `words_request`: MACHINE (reason WORDS) when it holds a machine's
-        phrase and there is no verdict yet; else nothing."""
-        if self.verdict is not None or self.done or not machine_said(text):
+        phrase and there is no verdict yet; else nothing (a person's phrase alone allows `person_hold_ms`
+        more greeting before MACHINE on length, until a later reading without one)."""
+        if self.verdict is not None or self.done:
+            return []
+        if not machine_said(text):
+            self._words.judge.hold_ms = self.params.person_hold_ms if person_said(text) else 0
             return []
         return self._decide(self._words.judge.verdict(AnsweredBy.MACHINE, "WORDS"))
 
@@ -126,14 +132,18 @@ class AmdDetector:
         return [verdict]
 
     def _keep_for_words(self, frame: bytes) -> None:
-        """Keep the audio until the greeting has run words_ms, then hand it over from just before its start."""
+        """Keep the audio; when the greeting has run words_ms (then words_late_ms), hand it over from just
+        before its start."""
         assert self._audio is not None
         self._audio += frame
         judge = self._words.judge
         start = judge.rhythm.start_ms
-        if start is not None and judge.greeting_ms() >= self.params.words_ms:
+        if start is not None and judge.greeting_ms() >= self._asks[0]:
             first = max(0, start - LEAD_MS) * SAMPLE_RATE // 1000 * 2
-            self.words_request, self._audio = bytes(self._audio[first:]), None
+            self.words_request = bytes(self._audio[first:])
+            self._asks.pop(0)
+            if not self._asks:
+                self._audio = None
 
     def _frame(self, frame: bytes) -> list[AmdVerdict]:
         self.elapsed_ms += FRAME_MS

@@ -72,6 +72,7 @@ class GreetingJudge:
         self.silence_run_ms = 0
         self.rhythm = Rhythm()
         self.snr_db: float | None = None
+        self.hold_ms = 0  # more greeting allowed (and no steady-greeting rule) after a person's phrase was heard
 
     @property
     def initial_silence_ms(self) -> int:
@@ -132,10 +133,10 @@ class GreetingJudge:
                 return self.verdict(AnsweredBy.MACHINE, "MAXWORDS")
         if self.voice_run_ms >= p.maximum_word_length_ms:
             return self.verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
-        if r.start_ms is not None and self.greeting_ms() >= p.greeting_ms:
+        if r.start_ms is not None and self.greeting_ms() >= p.greeting_ms + self.hold_ms:
             return self.verdict(AnsweredBy.MACHINE, "LONGGREETING")
-        if p.steady_greeting_ms and r.start_ms is not None and self.greeting_ms() >= p.steady_greeting_ms \
-                and r.longest_pause_ms < p.steady_pause_ms:
+        if p.steady_greeting_ms and not self.hold_ms and r.start_ms is not None and \
+                self.greeting_ms() >= p.steady_greeting_ms and r.longest_pause_ms < p.steady_pause_ms:
             return self.verdict(AnsweredBy.MACHINE, "STEADYGREETING")
         return self._too_long()
 

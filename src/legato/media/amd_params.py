@@ -45,6 +45,9 @@ class AmdParams:
     steady_pause_ms: int = 150  # one pause of this length (a recording read in one breath)
     words_ms: int = 1250  # after this much greeting (0: off) the speech recogniser listens for a
     # machine's phrases in it (MACHINE, reason WORDS; amd_words.py)
+    words_late_ms: int = 2500  # and once more after this much greeting (0: once only; words_ms 0: never)
+    person_hold_ms: int = 750  # a person's phrase and no machine's in the latest reading: allow this much more
+    # greeting before LONGGREETING, and no STEADYGREETING (amd_words.py)
 
     @classmethod
     def app_amd(cls) -> AmdParams:
@@ -52,7 +55,7 @@ class AmdParams:
         return cls(detector="app_amd", initial_silence_ms=2500, greeting_ms=1500, after_greeting_silence_ms=800,
                    total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
                    maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000,
-                   short_answer_ms=0, steady_greeting_ms=0, words_ms=0)
+                   short_answer_ms=0, steady_greeting_ms=0, words_ms=0, words_late_ms=0)
 
     @classmethod
     def tuned(cls) -> AmdParams:

@@ -4,7 +4,9 @@ After `words_ms` of greeting the detector hands the greeting so far (from 200 ms
 speech recogniser, decoded against a small language model of the phrases below only (no general
 vocabulary: about 0.1 s of CPU per 1.5 s of audio, in the recogniser's worker process, never on the
 media loop). A machine's phrase in the answer is MACHINE (reason WORDS) before the greeting ends; the
-people's phrases are there so that a person's answer has phrases of its own to match. Anything else, a
+people's phrases are there so that a person's answer has phrases of its own to match. The greeting is
+read once more after `words_late_ms`; a person's phrase (PERSON_PHRASES) and no machine's in the latest
+reading gives the greeting `person_hold_ms` more before it is MACHINE on length alone. Anything else, a
 late answer or none, leaves the verdict to the greeting judge. Measured in BENCHMARKS.md (issue 18).
 """
 
@@ -20,7 +22,23 @@ LEAD_MS = 200  # audio kept before the greeting's first word (its onset)
 MAX_PENDING = 4  # word look-ups in flight per media process; more are not asked (the judge decides alone)
 
 
+# a person's phrases that hold off MACHINE on length alone: what people say answering a call and machine
+# greetings seldom do (not "hello", "hi", "this is": greetings open with them too)
+PERSON_PHRASES = ("speaking", "how can i help", "good morning", "good afternoon", "who is this", "who is calling",
+                  "go ahead", "here")
+
+
+def said(text: str, phrases: tuple[str, ...]) -> bool:
+    """True when the recognised `text` holds one of `phrases`."""
+    padded = f" {text.lower()} "
+    return any(f" {phrase} " in padded for phrase in phrases)
+
+
 def machine_said(text: str) -> bool:
     """True when the recognised `text` holds one of a machine's phrases."""
-    padded = f" {text.lower()} "
-    return any(f" {phrase} " in padded for phrase in MACHINE_PHRASES)
+    return said(text, MACHINE_PHRASES)
+
+
+def person_said(text: str) -> bool:
+    """True when the recognised `text` holds one of a person's phrases and none of a machine's."""
+    return said(text, PERSON_PHRASES) and not machine_said(text)
