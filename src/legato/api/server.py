@@ -16,6 +16,7 @@ from legato.api.access_log import AccessLog
 from legato.api.auth import authenticate
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
+from legato.api.fast_legs import LegCreates
 from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
@@ -85,6 +86,7 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.add_middleware(ClusterRouting, authorized=_authorized)  # commands about what another node holds go there
+    app.add_middleware(LegCreates)  # POST /legs answered without the router (same checks and answers)
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
