@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from legato.api import legs
 from legato.api.auth import authenticate
 from legato.api.edge import once
 from legato.api.envelope import envelope
@@ -41,7 +42,7 @@ class LegCreates:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._route: APIRoute | None = None
+        self._route = next(r for r in legs.router.routes if isinstance(r, APIRoute) and r.name == "create_leg")
         self._handlers: dict[Any, Any] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -51,7 +52,7 @@ class LegCreates:
             return await self.app(scope, receive, send)
         sid = match[1]  # type: ignore[index]
         scope["path_params"] = {"account_sid": sid}
-        scope["route"] = self._create_route(scope)  # the access line's and the metrics' operation
+        scope["route"] = self._route  # the access line's and the metrics' operation
         request = Request(scope, receive)
         try:
             check_storable(sid, "account_sid")
@@ -107,12 +108,6 @@ class LegCreates:
         except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
             return None, chunks
         return (body if isinstance(body, dict) else None), chunks
-
-    def _create_route(self, scope: Scope) -> APIRoute | None:
-        if self._route is None:
-            self._route = next((r for r in scope["app"].routes if isinstance(r, APIRoute) and r.name == "create_leg"),
-                               None)
-        return self._route
 
 
 
