@@ -86,7 +86,6 @@ def create_app(settings: Settings) -> FastAPI:
                   description="Self-hosted programmable voice: call legs over SIP, events that are never lost.")
     install_error_handlers(app)
     app.add_middleware(ClusterRouting, authorized=_authorized)  # commands about what another node holds go there
-    app.add_middleware(LegCreates)  # POST /legs answered without the router (same checks and answers)
     app.add_middleware(AccessLog)  # inside JsonBodies, so it sees the route the router picked
     app.add_middleware(JsonBodies)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
@@ -98,6 +97,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(conferences.router)
     app.include_router(metrics.router)
     console.install(app)
+    app.add_middleware(LegCreates, max_bytes=settings.max_body_bytes)  # POST /legs without the router (outermost)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:
