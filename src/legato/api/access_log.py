@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 
-import structlog
 from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api.openapi import operation_id
+from legato.logformat import LineLogger
 
-access_log = structlog.get_logger("legato.access")
+access_log = LineLogger("legato.access")
 UNLOGGED = frozenset({"/metrics", "/healthz", "/readyz"})  # probes and scrapes: counted, not logged
 
 
