@@ -25,7 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.api import legs
 from legato.api.access_log import AccessLog
-from legato.api.auth import authenticate
+from legato.api.auth import basic_credentials
 from legato.api.edge import once
 from legato.api.envelope import envelope
 from legato.app.idempotency import HEADER
@@ -34,7 +34,7 @@ from legato.cluster.routing import ROUTED
 from legato.dialects.exotel import leg_resource
 from legato.domain.account import Account
 from legato.domain.errors import LegatoError
-from legato.domain.text import check_storable
+from legato.domain.text import check_storable, is_storable
 
 _CREATE = re.compile(r"^/v2/accounts/([^/]+)/legs$")
 _KEY = HEADER.lower().encode("latin-1")
@@ -61,12 +61,10 @@ class LegCreates:
             return await self.app(scope, receive, send)  # BodyLimit answers 413
         sid = match[1]  # type: ignore[index]
         scope["path_params"] = {"account_sid": sid}
-        request = Request(scope, receive)
-        try:
-            check_storable(sid, "account_sid")
-            account = await authenticate(request)
-        except Exception:  # refused (or the database is down): the route says so, without reading the body
+        account = await _account(runtime, sid, _header(scope, b"authorization"))
+        if account is None:  # refused (or the database is down): the route says so, without reading the body
             return await self.app(scope, receive, send)
+        request = Request(scope, receive)
         body, chunks = await self._read(receive)
         try:
             if body is None:
@@ -124,6 +122,19 @@ class LegCreates:
         except ValueError:  # not JSON (UnicodeDecodeError is a ValueError too)
             return None, chunks
         return (body if isinstance(body, dict) else None), chunks
+
+
+async def _account(runtime: Any, sid: str, authorization: str | None) -> Account | None:
+    """The account when the HTTP Basic credentials are this account's, as `api/auth.py` `authenticate` finds
+    them; None when it would refuse them (or fail)."""
+    credentials = basic_credentials(authorization) if authorization else None
+    if credentials is None or not all(is_storable(text) for text in (sid, *credentials)):
+        return None
+    try:
+        account = await runtime.accounts.authenticate(*credentials)
+    except Exception:
+        return None
+    return account if account.account_sid == sid else None
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
