@@ -26,6 +26,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from leg_cpu import tree_cpu_seconds  # noqa: E402
 from tests.legato_server import LegatoServer, free_port  # noqa: E402
 
 RECEIVER = """
@@ -103,8 +104,11 @@ async def hammer(url: str, auth: tuple[str, str] | None, count: int, concurrency
         return time.perf_counter() - t0, latencies, sids
 
 
-def wrk(url: str, auth: tuple[str, str] | None, seconds: int, concurrency: int, number: str, work: Path) -> dict:
-    """Drive `url` with wrk (C load generator, Debian package `wrk`) for `seconds`; None when wrk is absent."""
+def wrk(url: str, auth: tuple[str, str] | None, seconds: int, concurrency: int, number: str, work: Path,
+        pid: int) -> dict:
+    """Drive `url` with wrk (C load generator, Debian package `wrk`) for `seconds`; None when wrk is absent.
+    `cpu_ms_per_request`: the CPU the server `pid` (and its children) used during the run, per request (robust
+    to other load on the machine, which the rate is not)."""
     if not shutil.which("wrk"):
         return {}
     headers = ['wrk.headers["Content-Type"] = "application/json"']
@@ -114,18 +118,24 @@ def wrk(url: str, auth: tuple[str, str] | None, seconds: int, concurrency: int, 
     body = json.dumps({"contact_uri": number, "exophone": "08030752400", "leg_event_endpoint": ENDPOINT})
     script = work / "post.lua"
     script.write_text('wrk.method = "POST"\nwrk.body = ' + json.dumps(body) + "\n" + "\n".join(headers) + "\n")
+    cpu0 = tree_cpu_seconds(pid)
     out = subprocess.run(["wrk", "-t1", f"-c{concurrency}", f"-d{seconds}s", "--latency", "-s", str(script), url],
                          capture_output=True, text=True, timeout=seconds + 30).stdout
+    cpu = tree_cpu_seconds(pid) - cpu0
     result: dict[str, float] = {}
     for line in out.splitlines():
         parts = line.split()
         if line.startswith("Requests/sec:"):
             result["requests_per_s"] = round(float(parts[1]))
+        elif line.strip().startswith("Non-2xx or 3xx responses:"):  # counted in Requests/sec too
+            result["non_2xx"] = int(parts[-1])
         elif parts and parts[0] in ("50%", "99%"):
             value = parts[1]
             ms = float(value[:-2]) if value.endswith("ms") else float(value[:-2]) / 1000 if value.endswith("us") \
                 else float(value[:-1]) * 1000
             result["p" + parts[0][:-1] + "_ms"] = ms
+        elif "requests in" in line:
+            result["cpu_ms_per_request"] = round(cpu * 1000 / max(1, int(parts[0])), 3)
     return result
 
 
@@ -167,7 +177,7 @@ def main() -> None:
             secs, lat, _ = asyncio.run(hammer(f"http://127.0.0.1:{port}/v2/accounts/x/legs", None, args.legs,
                                               args.concurrency, "09163810001"))
             report["bare_wrk"] = wrk(f"http://127.0.0.1:{port}/v2/accounts/x/legs", None, 10, args.concurrency,
-                                     "09163810001", work)
+                                     "09163810001", work, bare.pid)
             report["bare"] = {"requests_per_s": round(args.legs / secs), "p50_ms": round(pct(lat, 50), 2),
                               "p99_ms": round(pct(lat, 99), 2), "rss_kb": rss_kb(bare.pid), "rss0_kb": rss0}
         finally:
@@ -189,7 +199,9 @@ def main() -> None:
             report["legato_create"] = {"creates_per_s": round(args.legs / secs), "p50_ms": round(pct(lat, 50), 2),
                                        "p99_ms": round(pct(lat, 99), 2),
                                        "legs_to_terminal_per_s": round(args.legs / to_terminal)}
-            report["legato_create_wrk"] = wrk(url, account.auth, 10, args.concurrency, "09163810001", work)
+            assert server.process is not None
+            report["legato_create_wrk"] = wrk(url, account.auth, 10, args.concurrency, "09163810001", work,
+                                              server.process.pid)
             deadline = time.monotonic() + 120
             while live_legs(server, account.auth, account.account_sid) and time.monotonic() < deadline:
                 time.sleep(0.05)
@@ -205,6 +217,10 @@ def main() -> None:
         finally:
             server.stop()
             receiver.terminate()
+    bare_wrk, legato_wrk = report.get("bare_wrk") or {}, report.get("legato_create_wrk") or {}
+    if bare_wrk and legato_wrk:  # Legato's POST /legs against the bare endpoint, by rate and by CPU per request
+        report["ratio"] = {"rate": round(legato_wrk["requests_per_s"] / bare_wrk["requests_per_s"], 3),
+                           "cpu": round(bare_wrk["cpu_ms_per_request"] / legato_wrk["cpu_ms_per_request"], 3)}
     print(json.dumps(report, indent=2))
 
 

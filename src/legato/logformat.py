@@ -26,6 +26,13 @@ QUIET = {
 }
 
 
+class _Direct:
+    """The handler and renderer `configure_logging` set up, for `LineLogger`'s direct lines."""
+
+    handler: logging.StreamHandler | None = None  # type: ignore[type-arg]
+    renderer: Any = None
+
+
 def configure_logging(log_format: str, *, level: int = logging.INFO, stream: TextIO | None = None) -> None:
     """Route every log record through structlog's renderer for `log_format` (`json` or `text`)."""
     renderer: Any = (
@@ -43,6 +50,7 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, stream: Tex
     )
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(formatter)
+    _Direct.handler, _Direct.renderer = handler, renderer
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
@@ -66,4 +74,51 @@ def configure_logging(log_format: str, *, level: int = logging.INFO, stream: Tex
     )
 
 
-__all__ = ["QUIET", "configure_logging"]
+class LineLogger:
+    """A structlog logger for the lines written for every request and every event (`info` only): while the
+    logging is the one `configure_logging` set up (its one handler on the root logger, no filters, nothing
+    on the way), a line is rendered by the same processors and renderer and written to that handler's
+    stream directly, the same text without a LogRecord, its copy and the walk through `logging`; otherwise
+    it goes through structlog as any other line."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._logger = logging.getLogger(name)
+        self._structlog = structlog.get_logger(name)
+
+    def isEnabledFor(self, level: int) -> bool:
+        return self._logger.isEnabledFor(level)
+
+    def info(self, event: str, **fields: Any) -> None:
+        logger, handler = self._logger, _Direct.handler
+        if not logger.isEnabledFor(logging.INFO):
+            return
+        if handler is None or not self._direct(handler):
+            self._structlog.info(event, **fields)
+            return
+        event_dict: Any = {**fields, "event": event}
+        for processor in _SHARED:
+            event_dict = processor(logger, "info", event_dict)
+        line = _Direct.renderer(logger, "info", event_dict) + handler.terminator
+        with handler.lock:  # type: ignore[union-attr]
+            try:
+                handler.stream.write(line)
+                handler.flush()
+            except Exception:  # as StreamHandler.emit: logging never raises into the caller
+                handler.handleError(logging.makeLogRecord({"msg": line}))
+
+    def _direct(self, handler: logging.Handler) -> bool:
+        """Whether a record of this logger would reach `handler` alone, unfiltered, unchanged."""
+        logger: logging.Logger | None = self._logger
+        while logger is not None:
+            if logger.disabled or logger.filters or (logger.handlers and logger.handlers != [handler]):
+                return False
+            if logger.handlers:
+                return not handler.filters and handler.level <= logging.INFO
+            if not logger.propagate:
+                return False
+            logger = logger.parent
+        return False
+
+
+__all__ = ["QUIET", "LineLogger", "configure_logging"]

@@ -3,6 +3,9 @@ token as `Authorization: Bearer`, for the administration routes). Neither reache
 
 from __future__ import annotations
 
+import binascii
+from base64 import b64decode
+
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBasicCredentials, HTTPBearer
 
@@ -22,6 +25,20 @@ def bearer_token(request: Request) -> str | None:
     """The token of an `Authorization: Bearer` header, or None when the request has another or none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
+
+
+def basic_credentials(authorization: str) -> tuple[str, str] | None:
+    """(api_key, api_token) of an `Authorization: Basic` header value, read as `HTTPBasic` reads it; None when
+    `HTTPBasic` would find none or refuse it (the caller then lets `authenticate` answer)."""
+    scheme, _, param = authorization.partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        data = b64decode(param.strip()).decode("ascii")
+    except (ValueError, binascii.Error):  # UnicodeDecodeError is a ValueError
+        return None
+    username, separator, password = data.partition(":")
+    return (username, password) if separator else None
 
 
 async def authenticate(request: Request) -> Account:

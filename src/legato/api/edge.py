@@ -47,7 +47,7 @@ class EdgeRoute(APIRoute):
             key = request.headers.get(HEADER)
             if key is None or request.method != "POST":
                 return await handler(request)
-            return await _once(request, scope, key, body, handler)
+            return await once(request, scope, key, body, handler)
 
         return edge
 
@@ -70,7 +70,7 @@ class AccountOrAdminRoute(EdgeRoute):
         return await super().authorize(request)
 
 
-async def _once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
+async def once(request: Request, account_sid: str, key: str, body: Any, handler: Handler) -> Response:
     """Run `handler` once per Idempotency-Key (scoped to `account_sid`): replay the stored first answer."""
     service = request.app.state.runtime.idempotency
     content = json.dumps(body, sort_keys=True, separators=(",", ":")).encode() if body is not None \

@@ -16,6 +16,7 @@ from legato.api.access_log import AccessLog
 from legato.api.auth import authenticate
 from legato.api.edge import BodyLimit
 from legato.api.envelope import envelope, install_error_handlers, tidy_openapi
+from legato.api.fast_legs import LegCreates
 from legato.api.openapi import operation_id, publish_openapi
 from legato.app.runtime import Runtime
 from legato.cluster.lease import LeaseHeld
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(conferences.router)
     app.include_router(metrics.router)
     console.install(app)
+    app.add_middleware(LegCreates, max_bytes=settings.max_body_bytes)  # POST /legs without the router (outermost)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:

@@ -139,6 +139,8 @@ class Runtime:
         self.accounts = AccountService(AccountRepository(self.db), SecretBox(), self.clock, endpoints=self.endpoints)
         self._build_call_control()
         outbox = Outbox(self.db, owner=s.node_name if s.bus_url else None)
+        if self.writer.has_thread:
+            outbox.writer = self.writer
         self.dispatcher = build_dispatcher(s, outbox, self.accounts, self.clock, self.endpoints)
         self.writer.add_listener(self.dispatcher.on_commit)
         self.events = EventService(self.legs.legs, self.dispatcher.outbox, self.dispatcher)

@@ -9,15 +9,17 @@ never costs one transaction per delivery.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.store.nodes import pending_of
 from legato.store.tables import delivery_attempts, events
+from legato.store.writer import Writer
 
 log = logging.getLogger(__name__)
 MAX_BATCH = 2000
@@ -44,6 +46,7 @@ class Outbox:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._closing = False
+        self.writer: Writer | None = None  # set when the writer runs transactions in its own thread
 
     # ---- reads -------------------------------------------------------------------------
     async def claim_pending(self) -> list[dict[str, Any]]:
@@ -115,11 +118,11 @@ class Outbox:
                 updates, self._updates = self._updates, []
                 waiters, self._waiters = self._waiters, []
                 try:
-                    async with self._engine.begin() as conn:
-                        for i in range(0, len(attempts), MAX_BATCH):
-                            await conn.execute(insert(delivery_attempts), attempts[i:i + MAX_BATCH])
-                        for i in range(0, len(updates), MAX_BATCH):
-                            await conn.execute(_UPDATE_EVENT, updates[i:i + MAX_BATCH])
+                    if self.writer is not None:  # SQLite file: in the writer's thread, no aiosqlite hops
+                        await self.writer.transact(functools.partial(_record, attempts=attempts, updates=updates))
+                    else:
+                        async with self._engine.begin() as conn:
+                            await conn.run_sync(_record, attempts, updates)
                 except Exception as exc:  # the events stay pending in the store: at worst they go out again
                     log.exception("recording delivery attempts failed count=%d", len(updates))
                     for waiter in waiters:
@@ -131,3 +134,11 @@ class Outbox:
                         waiter.set_result(None)
             if self._closing:
                 return
+
+
+def _record(conn: Connection, attempts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:
+    """The attempt rows and the events' new status, in the caller's transaction."""
+    for i in range(0, len(attempts), MAX_BATCH):
+        conn.execute(insert(delivery_attempts), attempts[i:i + MAX_BATCH])
+    for i in range(0, len(updates), MAX_BATCH):
+        conn.execute(_UPDATE_EVENT, updates[i:i + MAX_BATCH])

@@ -19,10 +19,11 @@ from sqlalchemy.engine import make_url
 from legato import __version__
 from legato.config import Settings
 from legato.events.sinks import Result
+from legato.logformat import LineLogger
 from legato.logformat import configure_logging as configure_logging  # re-exported: the API process sets it up here
 from legato.observability.metrics import event_fields
 
-legs_log = structlog.get_logger("legato.legs")
+legs_log = LineLogger("legato.legs")
 events_log = structlog.get_logger("legato.events")
 
 

@@ -91,20 +91,28 @@ class Metrics:
         self.request_latency = Histogram("legato_http_request_seconds", "API request time", ["operation"],
                                          buckets=LATENCY_BUCKETS, registry=r)
         r.register(_LiveCollector(self.gauges))
+        self._children: dict[tuple[Any, tuple[str, ...]], Any] = {}
+
+    def _of(self, metric: Any, *values: str) -> Any:
+        """`metric.labels(*values)`, kept: labels() checks and converts its values and takes a lock each call."""
+        child = self._children.get((metric, values))
+        if child is None:
+            child = self._children[(metric, values)] = metric.labels(*values)
+        return child
 
     # ---- hooks ---------------------------------------------------------------------------
     def leg_launched(self, leg: Leg) -> None:
         outcome = "enqueued" if leg.state is LegState.ENQUEUED else "admitted"
-        self.leg_creates.labels(leg.direction.value, outcome).inc()
+        self._of(self.leg_creates, leg.direction.value, outcome).inc()
 
     def leg_refused(self, direction: str = "outbound") -> None:
-        self.leg_creates.labels(direction, "refused").inc()
+        self._of(self.leg_creates, direction, "refused").inc()
 
     def leg_ended(self, leg: Leg) -> None:
         status = leg.terminal_status.value if leg.terminal_status else "unknown"
-        self.legs_ended.labels(status, leg.hangup_cause or "unknown").inc()
+        self._of(self.legs_ended, status, leg.hangup_cause or "unknown").inc()
         if leg.sip_response_code is not None:
-            self.sip_responses.labels(str(leg.sip_response_code)).inc()
+            self._of(self.sip_responses, str(leg.sip_response_code)).inc()
 
     def media_stats(self, stats: dict[str, Any]) -> None:
         """A leg's receiver figures (reported once, when its media is released)."""
@@ -117,21 +125,21 @@ class Metrics:
     def events_committed(self, rows: list[dict[str, Any]]) -> None:
         """Writer listener: count events and AMD verdicts once they are durable."""
         for row in rows:
-            self.events.labels(row["event_name"]).inc()
+            self._of(self.events, row["event_name"]).inc()
             if row["event_name"] in ("leg_answered", "amd_result_success"):
                 amd = event_fields(row).get("amd")
                 if isinstance(amd, dict) and amd.get("answered_by"):
-                    self.amd_verdicts.labels(str(amd["answered_by"])).inc()
+                    self._of(self.amd_verdicts, str(amd["answered_by"])).inc()
                     if isinstance(amd.get("decision_ms"), int):
                         self.amd_decision.observe(amd["decision_ms"] / 1000)
 
     def delivery_attempt(self, scheme: str, outcome: str, seconds: float) -> None:
-        self.delivery_attempts.labels(scheme, outcome).inc()
-        self.delivery_latency.labels(scheme).observe(seconds)
+        self._of(self.delivery_attempts, scheme, outcome).inc()
+        self._of(self.delivery_latency, scheme).observe(seconds)
 
     def request(self, method: str, operation: str, status: int, seconds: float) -> None:
-        self.requests.labels(method, operation, str(status)).inc()
-        self.request_latency.labels(operation).observe(seconds)
+        self._of(self.requests, method, operation, str(status)).inc()
+        self._of(self.request_latency, operation).observe(seconds)
 
     def exposition(self) -> bytes:
         """The text exposition format of every metric."""

@@ -30,7 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -181,6 +181,22 @@ class Writer:
         if self._blocking is not None and self._thread is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._blocking.dispose)
             self._thread.shutdown(wait=False)
+
+    @property
+    def has_thread(self) -> bool:
+        """Whether transactions run whole in the writer's thread (a SQLite file): `transact` is there."""
+        return self._blocking is not None
+
+    async def transact(self, work: Callable[[Connection], None]) -> None:
+        """Run `work` in one transaction on the writer's thread and connection (with `has_thread`), between
+        its group commits: the recorder of delivery attempts (events/outbox.py) writes there too."""
+        assert self._blocking is not None and self._thread is not None
+        await asyncio.get_running_loop().run_in_executor(self._thread, self._transact_blocking, work)
+
+    def _transact_blocking(self, work: Callable[[Connection], None]) -> None:
+        assert self._blocking is not None
+        with self._blocking.begin() as conn:
+            work(conn)
 
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
