@@ -18,16 +18,22 @@ blind transfer without a final answer from the far end within BLIND_WAIT s fails
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any, Final, Protocol
 
 from legato.domain import causes
 from legato.domain.effects import ACTION, CancelTimer, Effect, Emit, NetworkCommand, StartTimer
 from legato.domain.errors import Conflict
 from legato.domain.inputs import Transfer, TransferUpdate
-from legato.domain.leg import HangupSource, LegState, TerminalStatus
+from legato.domain.leg import HangupSource, Leg, LegState, TerminalStatus
 
-if TYPE_CHECKING:
-    from legato.domain.machine import LegMachine
+
+class LegMachine(Protocol):
+    """What these handlers use of `machine.py` `LegMachine` (a protocol, so this module does not import it)."""
+
+    leg: Leg
+
+    def _hang_up(self, command: str, now: datetime, status: TerminalStatus, q850: int, cause: str | None,
+                 source: HangupSource, *, confirm: bool | None = None) -> list[Effect]: ...
 
 TRANSFER_KEY: Final = "transfer"  # leg.extra: the transfer in progress
 TRANSFERRED_FROM_KEY: Final = "transferred_from"  # leg.extra of an attended transfer's new leg: the leg transferred

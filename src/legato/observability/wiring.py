@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain import machine as m
+from legato.engine.switchboard import Switchboard
+from legato.engine.throttle import Throttle
+from legato.events.dispatcher import Dispatcher
 from legato.events.signature import SignedEvent
 from legato.events.sinks import Result, Sink
 from legato.observability.logs import log_delivery_failure, log_events
 from legato.observability.metrics import Metrics
+from legato.store.writer import Writer
 
-if TYPE_CHECKING:
-    from legato.app.runtime import Runtime
+
+class Runtime(Protocol):
+    """The parts of `app/runtime.py` `Runtime` that are observed (a protocol: this module does not import app)."""
+
+    db: AsyncEngine
+    writer: Writer
+    switchboard: Switchboard
+    throttle: Throttle
+    dispatcher: Dispatcher
 
 _START = "legato_started"
 
