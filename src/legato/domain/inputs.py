@@ -52,12 +52,13 @@ class AmdResult:
     greeting_ms: int | None = None
     words: int | None = None
     confidence: float | None = None  # 0.5 (a guess) .. 1.0 (clear)
+    reason: str | None = None  # what decided it (e.g. LONGGREETING, WORDS, SHORTANSWER, BEEP)
 
     def figures(self) -> dict[str, object]:
         """The verdict and the figures the detector gave, for the leg and its events."""
         found = {"answered_by": self.answered_by.value, "decision_ms": self.decision_ms,
                  "initial_silence_ms": self.initial_silence_ms, "greeting_ms": self.greeting_ms,
-                 "words": self.words, "confidence": self.confidence}
+                 "words": self.words, "confidence": self.confidence, "reason": self.reason}
         return {k: v for k, v in found.items() if v is not None}
 
 

@@ -288,7 +288,8 @@ class MediaSessions:
             self.emit(leg_sid, AmdResult(verdict, decision_ms=_int(data.get("decision_ms")),
                                          initial_silence_ms=_int(data.get("initial_silence_ms")),
                                          greeting_ms=_int(data.get("greeting_ms")), words=_int(data.get("words")),
-                                         confidence=_confidence(data.get("confidence"))))
+                                         confidence=_confidence(data.get("confidence")),
+                                         reason=data.get("reason") if isinstance(data.get("reason"), str) else None))
         elif note.name in (media_api.RECORDING_COMPLETED, media_api.TRANSCRIPTION_COMPLETED):
             data = dict(note.data)
             path = str(data.pop("path", ""))
