@@ -13,7 +13,6 @@ import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from datetime import datetime
-from functools import partial
 from typing import Any
 
 from legato.dialects.exotel import event_data
@@ -292,13 +291,13 @@ class Switchboard:
         old = controller.timers.pop(effect.name, None)
         if old is not None:
             old.cancel()
-        # a partial, not a closure: one is held per live leg for its whole life (its time limit)
-        controller.timers[effect.name] = self.clock.call_later(effect.seconds,
-                                                               partial(self._timer_fired, controller, effect.name))
+        leg_sid = controller.leg.leg_sid
 
-    def _timer_fired(self, controller: LegController, name: str) -> None:
-        controller.timers.pop(name, None)
-        self.signal(controller.leg.leg_sid, m.TimerFired(name))
+        def fire(name: str = effect.name) -> None:
+            controller.timers.pop(name, None)
+            self.signal(leg_sid, m.TimerFired(name))
+
+        controller.timers[effect.name] = self.clock.call_later(effect.seconds, fire)
 
     def _network(self, leg: Leg, command: m.NetworkCommand) -> None:
         kind = command.kind
