@@ -97,9 +97,9 @@ class Agent:
     # -- outbound --
     def dial(self, leg_sid: str, route: Route, offer: str) -> None:
         """Start an outbound call with the SDP offer for the leg's media."""
-        dialog = OutboundDialog(self, leg_sid, route, offer)
+        dialog = OutboundDialog(self, leg_sid, offer)
         self.by_leg[leg_sid] = dialog
-        dialog.start()
+        dialog.start(route)
 
     def hang_up(self, leg_sid: str) -> None:
         """CANCEL or BYE the leg's call, whichever fits its state; an inbound ringing call gets 480."""

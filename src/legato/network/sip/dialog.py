@@ -108,6 +108,7 @@ class _CancellingAckFirst(UacStateCancelling):
 class Dialog:
     """Common parts of inbound and outbound calls."""
 
+    __slots__ = ("agent", "answered", "done", "leg_sid", "ua")  # one per live call: no per-object dict
     direction = ""
 
     def __init__(self, agent: Agent, leg_sid: str | None) -> None:
@@ -177,17 +178,16 @@ class Dialog:
 class OutboundDialog(Dialog):
     """An INVITE we send for an outbound leg."""
 
+    __slots__ = ("offer", "rang")
     direction = "outbound"
 
-    def __init__(self, agent: Agent, leg_sid: str, route: Route, offer: str) -> None:
+    def __init__(self, agent: Agent, leg_sid: str, offer: str) -> None:
         super().__init__(agent, leg_sid)
-        self.route = route
         self.offer = offer
         self.rang = False
 
-    def start(self) -> None:
-        """Send the INVITE."""
-        route = self.route
+    def start(self, route: Route) -> None:
+        """Send the INVITE along `route`."""
         ua = UA(self.agent.global_config, event_cb=self.on_event, username=route.username,
                 password=route.password, nh_address=(route.host, route.port))
         ua.lContact = self._contact()
@@ -238,6 +238,7 @@ class OutboundDialog(Dialog):
 class InboundDialog(Dialog):
     """An INVITE we received for one of the exophones; the application decides its fate."""
 
+    __slots__ = ("call_ref", "called", "caller", "remote_sdp")
     direction = "inbound"
 
     def __init__(self, agent: Agent, call_ref: str, caller: str, called: str) -> None:
