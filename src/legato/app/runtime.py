@@ -221,9 +221,8 @@ class Runtime:
                                      endpoints=self.endpoints)
         transfers = Transfers(switchboard, engine)
         self.transfers = TransferService(self.legs, transfers)
-        mixer = Conferences(self.clock, switchboard, engine, self._recording_url)
+        mixer = Conferences(self.clock, switchboard, self._recording_url)
         switchboard.on_end.append(mixer.leg_ended)
-        transfers.releases.append(mixer.release)  # an attended transfer takes the leg out of its conference
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
                                              endpoints=self.endpoints)
 
