@@ -168,7 +168,7 @@ class Runtime:
                                  end_conferences=self._end_conferences)
         self.cluster: ClusterNode | None = None
         if s.bus_url:
-            self.cluster = ClusterNode(s.node_name, s.bus_url, self.db, self.nodes, data_centres=s.dc_map,
+            self.cluster = ClusterNode(s.node_name, s.bus_url, self.nodes, data_centres=s.dc_map,
                                        route_timeout=s.route_timeout, view_ttl=s.lease_renew_interval,
                                        live_legs=lambda: len(self.switchboard.controllers),
                                        accepting=lambda: not self.drain.draining, limited=self._limited)
