@@ -46,3 +46,14 @@ def test_silence_timeout_counts_from_the_last_voice_or_key() -> None:
     assert result is not None and (result.digits, result.reason) == ("5", "silence")
     with pytest.raises(ValueError, match="silence_timeout"):
         Gather(None, 5.0, None, now=0.0, silence_timeout=0)
+
+
+def test_a_speech_gather_with_silence_timeout_hears_voice_through_its_endpointer() -> None:
+    from tests.media.signals import silence, tone
+
+    g = Gather(None, 60.0, None, now=0.0, input="speech", silence_timeout=2.0)
+    g.on_audio(tone(400, 20), 1.0)  # one voiced packet: too short to start speech, but it is voice
+    g.on_audio(silence(20), 1.5)
+    assert g.on_clock(2.9) is None
+    result = g.on_clock(3.0)
+    assert result is not None and result.reason == "silence"

@@ -15,7 +15,7 @@ from legato.domain.bridge import Bridge
 from legato.domain.ids import new_bridge_sid
 from legato.domain.leg import Direction, LegState
 from legato.events.outbox import Outbox
-from legato.store.nodes import NodeRepository, owner_of
+from legato.store.nodes import NodeRepository
 from legato.store.repositories import AccountRepository, BridgeRepository, LegRepository
 from legato.store.rows import bridge_to_row
 from legato.store.writer import Writer
@@ -141,8 +141,8 @@ async def test_a_lapsed_nodes_work_goes_to_one_survivor_once(db: AsyncEngine) ->
     assert await nodes.take_over("a", 1, later, "c", 1) is None  # a second survivor gets nothing
     assert [item.leg_sid for item in await LegRepository(db).live("b")] == [live.leg_sid]
     assert await LegRepository(db).live("a") == []
-    assert await owner_of(db, "legs", "acct", live.leg_sid) == ("b", True)
-    assert await owner_of(db, "legs", "other", live.leg_sid) is None
+    assert await nodes.owner_of("legs", "acct", live.leg_sid) == ("b", True)
+    assert await nodes.owner_of("legs", "other", live.leg_sid) is None
     assert [row["bridge_sid"] for row in await BridgeRepository(db).active("b")] == [bridge.bridge_sid]
     assert await Outbox(db, owner="b").claim_pending() != []
     assert await Outbox(db, owner="a").claim_pending() == []

@@ -168,7 +168,7 @@ class Runtime:
                                  end_conferences=self._end_conferences)
         self.cluster: ClusterNode | None = None
         if s.bus_url:
-            self.cluster = ClusterNode(s.node_name, s.bus_url, self.db, self.nodes, data_centres=s.dc_map,
+            self.cluster = ClusterNode(s.node_name, s.bus_url, self.nodes, data_centres=s.dc_map,
                                        route_timeout=s.route_timeout, view_ttl=s.lease_renew_interval,
                                        live_legs=lambda: len(self.switchboard.controllers),
                                        accepting=lambda: not self.drain.draining, limited=self._limited)
@@ -221,9 +221,8 @@ class Runtime:
                                      endpoints=self.endpoints)
         transfers = Transfers(switchboard, engine)
         self.transfers = TransferService(self.legs, transfers)
-        mixer = Conferences(self.clock, switchboard, engine, self._recording_url)
+        mixer = Conferences(self.clock, switchboard, self._recording_url)
         switchboard.on_end.append(mixer.leg_ended)
-        transfers.releases.append(mixer.release)  # an attended transfer takes the leg out of its conference
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
                                              endpoints=self.endpoints)
 

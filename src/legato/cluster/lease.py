@@ -75,20 +75,15 @@ class Lease:
         for _ in range(ATTEMPTS):
             now = self.wall()
             row = await self.nodes.get(self.name)
-            mine: dict[str, Any] = {
-                "lease_expires_at": now + self.ttl,
-                "renewed_at": now,
-                "started_at": now,
-                "host": self.host,
-                "pid": self.pid,
-                **self.status(),
-            }
+            status = self.status()
             if row is None:
-                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid, **self.status()):
+                if await self.nodes.insert(self.name, 1, now + self.ttl, now, self.host, self.pid, **status):
                     return self._held(1, now)
                 continue
             if row["lease_expires_at"] > now and not self._previous_incarnation(row):
                 raise LeaseHeld(self._held_message(row, now))
+            mine = {"lease_expires_at": now + self.ttl, "renewed_at": now, "started_at": now, "host": self.host,
+                    "pid": self.pid, **status}
             if await self.nodes.take(self.name, row["epoch"], **mine):
                 return self._held(row["epoch"] + 1, now)
         raise LeaseHeld(f"node {self.name!r}: other processes keep taking this name; is more than one starting?")

@@ -8,14 +8,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.types import ASGIApp
 
 from legato.cluster import placement
 from legato.cluster.bus import Bus, command_subject
 from legato.cluster.placement import NodeView
 from legato.cluster.routing import serve_routed
-from legato.store.nodes import NodeRepository, owner_of
+from legato.store.nodes import NodeRepository
 
 
 class ClusterNode:
@@ -25,7 +24,6 @@ class ClusterNode:
         self,
         name: str,
         bus_url: str,
-        db: AsyncEngine,
         nodes: NodeRepository,
         *,
         data_centres: dict[str, list[str]],
@@ -37,7 +35,6 @@ class ClusterNode:
     ) -> None:
         self.name = name
         self.bus = Bus(bus_url, name)
-        self.db = db
         self.nodes = nodes
         self.data_centres = data_centres
         self._data_centres_json = json.dumps(data_centres)  # published with every lease renewal; never changes
@@ -92,5 +89,5 @@ class ClusterNode:
 
     async def _owner(self, kind: str, account_sid: str | None, sid: str) -> str | None:
         """The owner of a live leg or active bridge (None: ended or unknown, so any node answers from the store)."""
-        found = await owner_of(self.db, kind, account_sid, sid)
+        found = await self.nodes.owner_of(kind, account_sid, sid)
         return found[0] if found is not None and found[1] else None

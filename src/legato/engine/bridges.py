@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
 
 from legato.dialects.bridges import bridge_resource
 from legato.domain import machine as m
@@ -36,7 +35,18 @@ class Bridges:
         self.switchboard = switchboard
         self.active: dict[str, Bridge] = {}
         self.by_leg: dict[str, str] = {}
-        self.elsewhere: list[Callable[[str], str | None]] = []  # what else holds a leg (e.g. "conference X")
+        switchboard.holds.register(self)
+
+    def holding(self, leg_sid: str) -> str | None:
+        """What holds the leg, said for a 409 ("bridge X"), or None."""
+        sid = self.by_leg.get(leg_sid)
+        return None if sid is None else f"bridge {sid}"
+
+    def let_go(self, leg_sid: str) -> asyncio.Future[list[None]] | None:
+        """Stop the leg's bridge (an attended transfer bridges it elsewhere; its other legs stay up);
+        None when it is in none."""
+        sid = self.by_leg.get(leg_sid)
+        return None if sid is None else self.stop(sid)
 
     def create(self, account_sid: str, leg_sids: list[str], *, endpoint: str | None,
                end_on_exit: bool) -> tuple[Bridge, asyncio.Future[list[None]]]:
@@ -53,10 +63,7 @@ class Bridges:
                 raise Conflict(f"leg {sid} is {leg.state}; only connected legs can be bridged", field="leg_sids")
             if sid in self.by_leg:
                 raise Conflict(f"leg {sid} is already in bridge {self.by_leg[sid]}", field="leg_sids")
-            for holder in self.elsewhere:
-                if (held := holder(sid)) is not None:
-                    raise Conflict(f"leg {sid} is already in {held}; a leg is in one bridge or conference at most",
-                                   field="leg_sids")
+            self.switchboard.holds.require_free(sid, "leg_sids", besides=self)
             legs.append(leg)
         if len({leg.dc_code for leg in legs}) > 1:
             where = ", ".join(f"{leg.leg_sid} in dc {leg.dc_code}" for leg in legs)

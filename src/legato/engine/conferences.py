@@ -23,7 +23,6 @@ from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_conference_sid, new_event_sid
 from legato.domain.leg import Leg, LegState
-from legato.engine.bridges import Bridges
 from legato.engine.switchboard import Switchboard
 from legato.network.base import Conferencing
 from legato.store.rows import conference_to_row
@@ -50,16 +49,15 @@ class NewConference:
 class Conferences:
     """The live conferences of this process and which leg is in which."""
 
-    def __init__(self, clock: Clock, switchboard: Switchboard, bridges: Bridges, recording_url: RecordingUrl) -> None:
+    def __init__(self, clock: Clock, switchboard: Switchboard, recording_url: RecordingUrl) -> None:
         self.clock = clock
         self.switchboard = switchboard
-        self.bridges = bridges
         self.recording_url = recording_url
         self.active: dict[str, Conference] = {}  # also those ending (until their last event is written)
         self.by_leg: dict[str, str] = {}
         self._ending: set[str] = set()  # conferences whose members left, waiting for their last events
         self.on_leave: list[Left] = []  # told when a member leaves (call flows: <Dial><Conference> goes on)
-        bridges.elsewhere.append(self.holding)
+        switchboard.holds.register(self)
 
     def holding(self, leg_sid: str) -> str | None:
         """What holds the leg, said for a 409 ("conference X"), or None."""
@@ -112,13 +110,7 @@ class Conferences:
             raise Conflict(f"leg {leg_sid} is not live; only connected legs can join", field="leg_sid")
         if leg.state is not LegState.CONNECTED:
             raise Conflict(f"leg {leg_sid} is {leg.state}; only connected legs can join", field="leg_sid")
-        held = self.holding(leg_sid) or (
-            f"bridge {self.bridges.by_leg[leg_sid]}" if leg_sid in self.bridges.by_leg else None
-        )
-        if held is not None:
-            raise Conflict(
-                f"leg {leg_sid} is already in {held}; a leg is in one bridge or conference at most", field="leg_sid"
-            )
+        self.switchboard.holds.require_free(leg_sid, "leg_sid")
         if conference.members and leg.dc_code != conference.dc_code:
             raise Conflict(
                 f"leg {leg_sid} is in dc {leg.dc_code} but the conference's legs are in dc "
@@ -160,7 +152,7 @@ class Conferences:
         self._require_active(conference)
         return self._end(conference, "stopped")
 
-    def release(self, leg_sid: str) -> asyncio.Future[Any] | None:
+    def let_go(self, leg_sid: str) -> asyncio.Future[Any] | None:
         """Take a leg out of its conference (an attended transfer bridges it elsewhere): participant_left,
         reason `transferred`; None when it is in none."""
         sid = self.by_leg.get(leg_sid)

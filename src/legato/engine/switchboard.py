@@ -25,6 +25,7 @@ from legato.domain.ids import new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.domain.prices import RateTable, record_price
 from legato.domain.transfer import TRANSFER_KEY
+from legato.engine.holds import Holds
 from legato.network.base import DialRequest, InboundCall, MediaCommand, Network, Transferring
 from legato.store.database import RETRY_AFTER
 from legato.store.writer import Writer
@@ -79,6 +80,7 @@ class Switchboard:
         self.recording_url: RecordingUrl = lambda leg, name: name
         self._finished: OrderedDict[str, LegController] = OrderedDict()
         self.rates: RateTable | None = None  # the operator's rate table; legs are priced when they end
+        self.holds = Holds()  # what holds each leg (bridges, conferences register)
 
     async def start(self) -> None:
         await self.network.start(self.signal, self._on_inbound)

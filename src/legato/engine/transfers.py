@@ -3,10 +3,10 @@
 The application layer (app/transfers.py) dials the new leg through the ordinary leg path and calls
 `watch`. From then on, switchboard hooks drive the transfer:
 
-- the new leg answers (its `leg_answered`): the transferred leg gets `transfer_answered`, leaves the bridge it
-  was in (stopped: its other legs stay up) or its conference (`releases`: participant_left, reason
-  `transferred`; the conference goes on), joins a new bridge with the new leg (`end_on_exit`: when one of
-  the two hangs up, so does the other), then gets `transfer_completed`;
+- the new leg answers (its `leg_answered`): the transferred leg gets `transfer_answered`, is let go by what
+  holds it (engine/holds.py: its bridge is stopped, its other legs stay up; its conference writes
+  participant_left, reason `transferred`, and goes on), joins a new bridge with the new leg (`end_on_exit`:
+  when one of the two hangs up, so does the other), then gets `transfer_completed`;
 - the new leg ends without answering: the transferred leg gets `transfer_failed` and is left as it was;
 - the transferred leg ends first: the new leg is hung up (cause `transfer_abandoned`).
 """
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from typing import Any
 
 from legato.domain import machine as m
 from legato.domain.errors import Conflict
@@ -28,7 +26,6 @@ from legato.engine.switchboard import Switchboard
 
 log = logging.getLogger(__name__)
 ABANDONED = "transfer_abandoned"  # hangup_cause of a new leg whose transferred leg went away
-Release = Callable[[str], "asyncio.Future[Any] | None"]  # let a leg go (from a conference); None: it was not held
 
 
 class Transfers:
@@ -38,7 +35,6 @@ class Transfers:
         self.switchboard = switchboard
         self.bridges = bridges
         self.dialling: dict[str, str] = {}  # new leg_sid -> transferred leg_sid
-        self.releases: list[Release] = []  # what else may hold the transferred leg (conferences: runtime wires it)
         switchboard.on_events.append(self._on_events)
         switchboard.on_end.append(self._on_end)
 
@@ -93,14 +89,9 @@ class Transfers:
             self._feed(new_sid, m.Hangup(cause=ABANDONED))
             return
         self._feed(transferred_sid, m.TransferUpdate("answered"))
-        current = self.bridges.by_leg.get(transferred_sid)
         try:
-            if current is not None:
-                self._watch(self.bridges.stop(current))
-            for release in self.releases:
-                left = release(transferred_sid)
-                if left is not None:
-                    self._watch(left)
+            for left in self.switchboard.holds.let_go(transferred_sid):
+                self._watch(left)
             _, durable = self.bridges.create(
                 leg.account_sid, [transferred_sid, new_sid], endpoint=None, end_on_exit=True
             )

@@ -16,7 +16,8 @@ from legato.domain.clock import Clock
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_KEY, Direction, Leg
 from legato.flows.callbacks import StatusCallbacks
-from legato.flows.conference_verb import LEFT_CONFERENCE, ConferenceStarts
+from legato.flows.conference_starts import ConferenceStarts
+from legato.flows.conference_verb import LEFT_CONFERENCE
 from legato.flows.fetch import Fetcher
 from legato.flows.runner import Flow, Next, VerbRunner
 from legato.flows.verbs import VERB_RUNNERS

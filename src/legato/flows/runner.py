@@ -1,9 +1,9 @@
 """One running call flow: fetch a document, run its verbs in order on the leg, follow where they lead.
 
 A `Flow` drives its leg only through the use-cases the API uses (`LegService.act_with_result`, bridges);
-it learns what happened from the leg's own events (`inbox`, fed by `FlowHost`). A document that cannot
-be fetched or run is reported as a `flow_error` leg action event, then `flow_fallback_url` runs (once),
-else the call ends. A document that runs out of verbs ends the call, as Twilio's do.
+it learns what happened from the leg's own events (`inbox`, fed by its `Host`: flows/host.py `FlowHost`).
+A document that cannot be fetched or run is reported as a `flow_error` leg action event, then
+`flow_fallback_url` runs (once), else the call ends. A document that runs out of verbs ends the call, as Twilio's do.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 from pydantic import ValidationError
@@ -27,7 +27,14 @@ from legato.flows.params import call_params
 from legato.flows.twiml import FlowError, Verb, parse
 
 if TYPE_CHECKING:
-    from legato.flows.host import FlowHost
+    from legato.app.bridges import BridgeService
+    from legato.app.conferences import ConferenceService
+    from legato.app.legs import LegService
+    from legato.domain.clock import Clock
+    from legato.engine.switchboard import Switchboard
+    from legato.flows.callbacks import StatusCallbacks
+    from legato.flows.conference_starts import ConferenceStarts
+    from legato.flows.fetch import Fetcher
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENTS = 1000  # documents one call may fetch (a loop of redirects ends there)
@@ -57,10 +64,33 @@ class End:
 VerbRunner = Callable[["Flow", Verb], Awaitable["Next | End | None"]]
 
 
+class Host(Protocol):
+    """What a flow and its verbs use of the process's flows (flows/host.py `FlowHost` is the one)."""
+
+    legs: LegService
+    bridges: BridgeService
+    conferences: ConferenceService | None
+    switchboard: Switchboard
+    clock: Clock
+    fetcher: Fetcher
+    callbacks: StatusCallbacks
+    starts: ConferenceStarts
+    verbs: dict[str, VerbRunner]
+
+    def finished(self, flow: Flow) -> None:
+        """The flow is over: forget it."""
+
+    def watch(self, leg_sid: str, queue: asyncio.Queue[tuple[Leg, LegEvent]]) -> None:
+        """Put the events of a leg the flow placed (<Dial>) on `queue`."""
+
+    def unwatch(self, leg_sid: str) -> None:
+        """Stop `watch`."""
+
+
 class Flow:
     """The flow of one leg (one at a time: a redirect replaces it)."""
 
-    def __init__(self, host: FlowHost, leg: Leg) -> None:
+    def __init__(self, host: Host, leg: Leg) -> None:
         self.host = host
         self.account: Account = None  # type: ignore[assignment]  # set by the host before `run`
         self.leg_sid = leg.leg_sid

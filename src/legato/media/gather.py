@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from legato.media.g711 import SAMPLE_RATE
 from legato.media.telephone_event import DIGITS
-from legato.speech.endpointer import Endpointer, Phase, audible
+from legato.speech.endpointer import MIN_RMS, Endpointer, Phase, audible
 
 INPUTS = ("dtmf", "speech", "dtmf speech")
 AUTO_SPEECH_TIMEOUT = 1.0  # speech_timeout "auto": seconds of silence that end an utterance
@@ -104,11 +104,15 @@ class Gather:
 
     def on_audio(self, pcm: bytes, now: float) -> GatherResult | None:
         """Received audio (16-bit PCM at 8 kHz)."""
-        if self.quiet_for is not None and audible(pcm, SAMPLE_RATE):
-            self.voiced_at = now
-        if self.listener is None or self.listener.feed(pcm, now) is not Phase.DONE:
+        listener = self.listener
+        if listener is None:
+            if self.quiet_for is not None and audible(pcm, SAMPLE_RATE):
+                self.voiced_at = now
             return None
-        return GatherResult(self.digits, "speech", self.listener.audio)
+        phase = listener.feed(pcm, now)
+        if self.quiet_for is not None and listener.loudest > MIN_RMS:  # its frame levels: one RMS pass a frame
+            self.voiced_at = now
+        return GatherResult(self.digits, "speech", listener.audio) if phase is Phase.DONE else None
 
     def on_clock(self, now: float) -> GatherResult | None:
         if self.listener is not None and self.listener.phase is not Phase.WAITING:

@@ -27,18 +27,17 @@ class Phase(Enum):
     DONE = "done"
 
 
-def rms(pcm: bytes) -> float:
-    """Root mean square of 16-bit little-endian samples."""
+def frame_levels(pcm: bytes, frame_samples: int) -> np.ndarray:
+    """The RMS level of each whole frame of `frame_samples` 16-bit little-endian samples in `pcm`."""
     samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
-    return float(np.sqrt(np.mean(samples * samples))) if len(samples) else 0.0
+    frames = samples[: len(samples) // frame_samples * frame_samples].reshape(-1, frame_samples)
+    return np.sqrt((frames * frames).mean(axis=1))
 
 
 def audible(pcm: bytes, sample_rate: int) -> bool:
     """True when some 20 ms frame of `pcm` is louder than MIN_RMS (else there is nothing to recognise)."""
-    samples = np.frombuffer(pcm[: len(pcm) // 2 * 2], dtype="<i2").astype(np.float64)
-    size = int(sample_rate * FRAME_SECONDS)
-    frames = samples[: len(samples) // size * size].reshape(-1, size)
-    return bool(len(frames)) and float(np.sqrt((frames * frames).mean(axis=1)).max()) > MIN_RMS
+    levels = frame_levels(pcm, int(sample_rate * FRAME_SECONDS))
+    return bool(len(levels)) and float(levels.max()) > MIN_RMS
 
 
 class Endpointer:
@@ -57,6 +56,7 @@ class Endpointer:
         self._audio = bytearray()  # pre-roll while waiting, then the utterance
         self._run = 0  # voiced frames in a row
         self._voiced_end = 0  # bytes of _audio up to the last voiced frame
+        self.loudest = 0.0  # the RMS level of the loudest frame the last `feed` completed (0: none)
 
     @property
     def deadline(self) -> float | None:
@@ -70,14 +70,18 @@ class Endpointer:
         if self.phase is Phase.DONE:
             return self.phase
         self._pending += pcm
-        while len(self._pending) >= self.frame_bytes and self.phase is not Phase.DONE:
-            frame = bytes(self._pending[: self.frame_bytes])
-            del self._pending[: self.frame_bytes]
-            self._frame(frame, now)
+        size = self.frame_bytes
+        whole = bytes(self._pending[: len(self._pending) // size * size])
+        del self._pending[: len(whole)]
+        levels = frame_levels(whole, size // 2)  # one RMS pass per frame, for the caller too (`loudest`)
+        self.loudest = float(levels.max()) if len(levels) else 0.0
+        for i, level in enumerate(levels.tolist()):
+            if self.phase is Phase.DONE:
+                break
+            self._frame(whole[i * size : (i + 1) * size], level, now)
         return self.phase
 
-    def _frame(self, frame: bytes, now: float) -> None:
-        level = rms(frame)
+    def _frame(self, frame: bytes, level: float, now: float) -> None:
         voiced = level > max(MIN_RMS, self.noise * NOISE_RATIO)
         self._audio += frame
         if self.phase is Phase.WAITING:

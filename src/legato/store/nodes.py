@@ -86,6 +86,18 @@ class NodeRepository:
         async with self._engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(query)).mappings().all()]
 
+    async def owner_of(self, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:
+        """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges"), of the account when given; None
+        when unknown."""
+        table, key, live = (legs, legs.c.leg_sid, LIVE_LEG) if kind == "legs" else (
+            bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE)
+        query = select(table.c.node, live).where(key == sid)
+        if account_sid is not None:
+            query = query.where(table.c.account_sid == account_sid)
+        async with self._engine.connect() as conn:
+            row = (await conn.execute(query)).first()
+        return (row[0], bool(row[1])) if row else None
+
     async def expired_with_work(self, now: datetime, me: str) -> list[tuple[str, int]]:
         """(name, epoch) of the other nodes whose lease expired and that still own a live leg, an active
         bridge or conference, or an undelivered event."""
@@ -117,15 +129,3 @@ class NodeRepository:
                                    .values(mine))
         return got
 
-
-async def owner_of(engine: AsyncEngine, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:
-    """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges"), of the account when given; None when
-    unknown."""
-    table, key, live = (legs, legs.c.leg_sid, LIVE_LEG) if kind == "legs" else (
-        bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE)
-    query = select(table.c.node, live).where(key == sid)
-    if account_sid is not None:
-        query = query.where(table.c.account_sid == account_sid)
-    async with engine.connect() as conn:
-        row = (await conn.execute(query)).first()
-    return (row[0], bool(row[1])) if row else None
