@@ -40,7 +40,7 @@ def test_far_end_hangup_after_five_seconds_is_completed_by_callee(api: Api) -> N
     leg = api.wait_terminal(leg_sid)
     assert leg["hangup_source"] == "callee"
     assert leg["duration"] == 5
-    assert 4900 <= leg["duration_ms"] <= 5600
+    assert leg["duration_ms"] >= 5000  # the far end hangs up 5 s after it answered
 
 
 def test_rings_and_never_answers_ends_no_answer_by_ring_timeout(api: Api) -> None:

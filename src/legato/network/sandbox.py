@@ -31,6 +31,7 @@ named `<conference_sid>.wav` in the account's recordings folder.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -94,14 +95,15 @@ class SandboxNetwork:
         self._later(leg_sid, d.ring_after, m.Ringing())
         if magic == "0002":
             return
-        answer_at = d.ring_after + d.answer_after
-        self._later(leg_sid, answer_at, m.Answered())
-        if request.amd_enable:
-            verdict = _VERDICTS.get(magic, AnsweredBy.HUMAN)
-            self._later(leg_sid, answer_at + d.amd_after, m.AmdResult(verdict))
-        if magic == "0007":
-            self._later(leg_sid, answer_at + d.far_hangup_after,
-                        m.Ended(sip_code=None, q850=16, reason="BYE", source=HangupSource.CALLEE), last=True)
+
+        def answered() -> None:  # what the far end does next counts from its answer, as the leg saw it
+            if request.amd_enable:
+                self._later(leg_sid, d.amd_after, m.AmdResult(_VERDICTS.get(magic, AnsweredBy.HUMAN)))
+            if magic == "0007":
+                self._later(leg_sid, d.far_hangup_after,
+                            m.Ended(sip_code=None, q850=16, reason="BYE", source=HangupSource.CALLEE), last=True)
+
+        self._later(leg_sid, d.ring_after + d.answer_after, m.Answered(), then=answered)
 
     def cancel(self, leg_sid: str) -> None:
         self._forget(leg_sid)
@@ -160,11 +162,15 @@ class SandboxNetwork:
                                          self._seconds() - started[0])
         return {"file": name, "duration_ms": frames // 8}
 
-    def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False) -> None:
+    def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False,
+               then: Callable[[], None] | None = None) -> None:
+        """Signal `signal` for the leg in `seconds`; `then` runs right after it (the next steps of the far end)."""
         def fire() -> None:
             if last:
                 self._forget(leg_sid)
             self._signals(leg_sid, signal)
+            if then is not None and leg_sid in self._magic:  # not when the signal ended the leg
+                then()
 
         self._timers.setdefault(leg_sid, []).append(self.clock.call_later(seconds, fire))
 
