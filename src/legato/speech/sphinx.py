@@ -80,10 +80,12 @@ class _Worker:
         return " ".join(words), float(hyp.prob) if words else 0.0
 
     def recognise(self, pcm16: bytes, hints: tuple[str, ...], hints_only: bool = False) -> tuple[str, float]:
+        if hints_only and hints:
+            spotter = self._hint_decoder(hints)
+            if spotter is not None:
+                return self._decode(spotter, pcm16)
+        text, prob = self._decode(self.decoder, pcm16)  # before a new hint decoder is built, as it always was
         hinted = self._hint_decoder(hints) if hints else None
-        if hints_only and hinted is not None:
-            return self._decode(hinted, pcm16)
-        text, prob = self._decode(self.decoder, pcm16)
         if hinted is not None:
             hint_text, hint_prob = self._decode(hinted, pcm16)
             if hint_text and hint_prob >= prob * HINT_MARGIN:
