@@ -1,7 +1,10 @@
 """Evaluate answering-machine detection on the corpus of bench/amd_corpus.py.
 
     PYTHONPATH=src python bench/amd_eval.py [--corpus var/amd-hard] [--split test] [--preset adaptive]
-        [--params '{...}'] [--markdown]
+        [--params '{...}'] [--markdown] [--extra var/amd-extra]
+
+--extra adds every clip of another corpus built by bench/amd_corpus.py under another seed (e.g.
+`--out var/amd-extra --count 800 --seed 1818`) to the tune half: more tune data, the test half untouched.
 
 The final answer of a clip is BEEP when a beep was reported, else the first verdict. Prints accuracy
 over all clips and over the aim's conditions (speech down to -20 dB, noise up to -30 dBFS), by class,
@@ -13,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
 import time
 from collections import Counter, defaultdict
@@ -50,8 +54,12 @@ WORDS_CPU: list[float] = []  # CPU seconds of each word look-up
 
 
 def spot(pcm: bytes) -> str:
-    """The phrase spotter the media engine runs for AMD (in its worker process there; here, in this one)."""
+    """The phrase spotter the media engine runs for AMD (in its worker process there; here, in this one);
+    answers come from SPOT_CACHE when a file was given (--spot-cache: same audio, same answer)."""
     global _SPOTTER
+    key = hashlib.sha1(pcm).hexdigest()
+    if key in SPOT_CACHE:
+        return SPOT_CACHE[key]
     if _SPOTTER is None:
         from legato.speech.sphinx import PocketsphinxRecogniser
 
@@ -59,7 +67,11 @@ def spot(pcm: bytes) -> str:
     started = time.process_time()
     text = _SPOTTER.recognise_here(pcm, 8000, PHRASES, hints_only=True).text
     WORDS_CPU.append(time.process_time() - started)
+    SPOT_CACHE[key] = text
     return text
+
+
+SPOT_CACHE: dict[str, str] = {}
 
 
 _SPOTTER = None
@@ -70,14 +82,14 @@ def classify(pcm: bytes, params: AmdParams) -> tuple[str, int, str, float | None
     is answered WORDS_LATENCY_MS of audio after the detector asked for it."""
     det = AmdDetector(params)
     verdicts = []
-    heard: tuple[int, str] | None = None
+    heard: list[tuple[int, str]] = []
     for i in range(0, len(pcm), 320):
         verdicts += det.feed(pcm[i:i + 320])
         if det.words_request is not None:
-            heard, det.words_request = (det.elapsed_ms + WORDS_LATENCY_MS, spot(det.words_request)), None
-        if heard is not None and det.elapsed_ms >= heard[0]:
-            verdicts += det.heard(heard[1])
-            heard = None
+            heard.append((det.elapsed_ms + WORDS_LATENCY_MS, spot(det.words_request)))
+            det.words_request = None
+        while heard and det.elapsed_ms >= heard[0][0]:
+            verdicts += det.heard(heard.pop(0)[1])
         if det.done:
             break
     frames = det.elapsed_ms // 20
@@ -88,10 +100,18 @@ def classify(pcm: bytes, params: AmdParams) -> tuple[str, int, str, float | None
     return ("BEEP" if beep else first.answered_by.value), first.decision_ms, first.reason, first.confidence, frames
 
 
-def load(corpus: Path, split: str) -> list[tuple[dict[str, str], bytes]]:
+def load(corpus: Path, split: str, extra: list[Path] | None = None) -> list[tuple[dict[str, str], bytes]]:
+    """The clips of `split`; with `split` tune, also every clip of the `extra` corpora (tune-only data)."""
     with open(corpus / "labels.csv") as f:
         rows = [r for r in csv.DictReader(f) if split in ("all", r["split"])]
-    return [(r, read_pcm(corpus / r["file"])) for r in rows]
+    clips = [(r, read_pcm(corpus / r["file"])) for r in rows]
+    if split == "test" and extra:
+        raise ValueError("--extra corpora are tune data only")
+    for more in extra or []:
+        with open(more / "labels.csv") as f:
+            clips += [({**r, "split": "tune", "file": str(more / r["file"])}, read_pcm(more / r["file"]))
+                      for r in csv.DictReader(f)]
+    return clips
 
 
 def evaluate(clips: list[tuple[dict[str, str], bytes]], params: AmdParams) -> list[Outcome]:
@@ -162,12 +182,20 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--preset", default="adaptive", choices=list(PRESETS))
     ap.add_argument("--params", default="{}", help="AmdParams overrides as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the BENCHMARKS.md tables")
+    ap.add_argument("--extra", action="append", default=[], help="another corpus, all of it tune data")
+    ap.add_argument("--outcomes", help="write each clip's outcome to this CSV (tune analysis)")
+    ap.add_argument("--spot-cache", help="a JSON file of phrase-spotter answers by audio (faster reruns)")
     args = ap.parse_args(argv)
+    cache = Path(args.spot_cache) if args.spot_cache else None
+    if cache is not None and cache.exists():
+        SPOT_CACHE.update(json.loads(cache.read_text()))
     params = AmdParams.from_dict({**PRESETS[args.preset]().to_dict(), **json.loads(args.params)})
-    clips = load(Path(args.corpus), args.split)
+    clips = load(Path(args.corpus), args.split, [Path(e) for e in args.extra])
     started = time.process_time()
     outcomes = evaluate(clips, params)
     elapsed = time.process_time() - started
+    if cache is not None:
+        cache.write_text(json.dumps(SPOT_CACHE))
     s = summary(outcomes)
     print(f"preset={args.preset} split={args.split} clips={len(outcomes)} right={s['all']} "
           f"aim-conditions={s['aim']} nominal={s['nominal']} p50={s['p50']:.2f}s p90={s['p90']:.2f}s "
@@ -175,8 +203,14 @@ def main(argv: list[str] | None = None) -> None:
     frames = sum(o.frames for o in outcomes)
     words = sum(WORDS_CPU)
     print(f"cost: {elapsed - words:.1f} s CPU for {frames} frames fed, "
-          f"{(elapsed - words) / max(frames, 1) * 1e6:.0f} us per 20 ms frame; {len(WORDS_CPU)} word look-ups, "
+          f"{(elapsed - words) / max(frames, 1) * 1e6:.0f} us per 20 ms frame; {len(WORDS_CPU)} word look-ups decoded, "
           f"{words / max(len(WORDS_CPU), 1) * 1000:.0f} ms CPU each (the recogniser's worker process)")
+    if args.outcomes:
+        with open(args.outcomes, "w", newline="") as f:
+            out = csv.writer(f)
+            out.writerow(["file", "label", "answer", "first_ms", "reason", "confidence"])
+            out.writerows([o.row["file"], o.row["label"], o.answer, o.first_ms, o.reason, o.confidence]
+                          for o in outcomes)
     if args.markdown:
         print("\n".join(tables(outcomes)))
     for o in outcomes:
