@@ -26,6 +26,7 @@ from legato.domain.leg import AnsweredBy
 from legato.media.amd_greeting import GreetingJudge, confidence
 from legato.media.amd_levels import HOP, LineAnalyzer
 from legato.media.amd_params import AmdParams, AmdVerdict
+from legato.media.amd_syllables import SyllableCounter
 from legato.media.amd_words import LEAD_MS, machine_said, person_said
 from legato.media.beep import BeepDetector
 from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
@@ -71,12 +72,14 @@ class AdaptiveWords:
         self.line = LineAnalyzer(params.speech_snr_db, params.hold_snr_db, params.noise_window_ms,
                                  params.vad_aggressiveness)
         self.judge = GreetingJudge(params)
+        self.syllables = SyllableCounter()
 
     def step(self, frame: bytes) -> AmdVerdict | None:
         x = np.frombuffer(frame, dtype="<i2")
         for off in range(0, x.size, HOP):
             hop = self.line.step(x[off:off + HOP])
-            verdict = self.judge.step(hop.speech, self.line.snr_db())
+            nucleus = self.syllables.step(hop.energy_db, hop.speech)
+            verdict = self.judge.step(hop.speech, self.line.snr_db(), nucleus)
             if verdict is not None:
                 return verdict
         return None

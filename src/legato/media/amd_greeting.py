@@ -52,6 +52,7 @@ class Rhythm:
     spoken_ms: int = 0
     longest_pause_ms: int = 0
     pauses: int = 0
+    syllables: int = 0  # nuclei heard since the greeting began (amd_syllables.py)
 
     def share(self, now_ms: int) -> float:
         if self.start_ms is None or now_ms <= self.start_ms:
@@ -72,6 +73,7 @@ class GreetingJudge:
         self.silence_run_ms = 0
         self.rhythm = Rhythm()
         self.snr_db: float | None = None
+        self._pending_syllables = 0  # nuclei of a first voice run not yet long enough to start the greeting
         self.hold_ms = 0  # more greeting allowed (and no steady-greeting rule) after a person's phrase was heard
 
     @property
@@ -92,17 +94,23 @@ class GreetingJudge:
                           initial_silence_ms=self.initial_silence_ms, greeting_ms=greeting, words=self.words,
                           confidence=confidence(reason, greeting, self.p, self.snr_db, share))
 
-    def step(self, speech: bool, snr_db: float | None = None) -> AmdVerdict | None:
-        """Advance one step (10 ms)."""
+    def step(self, speech: bool, snr_db: float | None = None, nucleus: bool = False) -> AmdVerdict | None:
+        """Advance one step (10 ms); `nucleus`: a syllable's nucleus was confirmed on this step."""
         p = self.p
         self.elapsed_ms += self.step_ms
         self.snr_db = snr_db
+        if nucleus:
+            if self.rhythm.start_ms is not None:
+                self.rhythm.syllables += 1
+            elif speech or self.voice_run_ms:
+                self._pending_syllables += 1
         if speech:
             return self._voice()
         self.silence_run_ms += self.step_ms
         if self.silence_run_ms >= p.between_words_silence_ms:
             self.in_word = False
             self.voice_run_ms = 0
+            self._pending_syllables = 0
         if self.words == 0 and self.elapsed_ms >= p.initial_silence_ms:
             return self.verdict(AnsweredBy.MACHINE, "INITIALSILENCE")
         if self.words > 0:
@@ -129,16 +137,25 @@ class GreetingJudge:
             if r.start_ms is None:
                 r.start_ms = self.elapsed_ms - self.voice_run_ms
                 r.spoken_ms = self.voice_run_ms
+                r.syllables = self._pending_syllables
             if 0 < p.maximum_number_of_words <= self.words:
                 return self.verdict(AnsweredBy.MACHINE, "MAXWORDS")
         if self.voice_run_ms >= p.maximum_word_length_ms:
             return self.verdict(AnsweredBy.MACHINE, "MAXWORDLENGTH")
-        if r.start_ms is not None and self.greeting_ms() >= p.greeting_ms + self.hold_ms:
+        if r.start_ms is not None and self._long():
             return self.verdict(AnsweredBy.MACHINE, "LONGGREETING")
         if p.steady_greeting_ms and not self.hold_ms and r.start_ms is not None and \
                 self.greeting_ms() >= p.steady_greeting_ms and r.longest_pause_ms < p.steady_pause_ms:
             return self.verdict(AnsweredBy.MACHINE, "STEADYGREETING")
         return self._too_long()
+
+    def _long(self) -> bool:
+        """The greeting ran greeting_ms (plus any hold) with greeting_syllables nuclei, or greeting_max_ms."""
+        p, greeting = self.p, self.greeting_ms()
+        if greeting < p.greeting_ms + self.hold_ms:
+            return False
+        return not p.greeting_syllables or self.rhythm.syllables >= p.greeting_syllables or \
+            greeting >= max(p.greeting_max_ms, p.greeting_ms) + self.hold_ms
 
     def _too_long(self) -> AmdVerdict | None:
         if self.elapsed_ms >= self.p.total_analysis_time_ms:

@@ -22,7 +22,9 @@ class AmdParams:
     # defaults: the adaptive detector's, chosen on the tune half of bench/amd_corpus.py (BENCHMARKS.md)
     initial_silence_ms: int = 2500
     greeting_ms: int = 3000
-    after_greeting_silence_ms: int = 700
+    greeting_syllables: int = 12  # LONGGREETING at greeting_ms needs this many syllables too (0: off), so a
+    greeting_max_ms: int = 3500  # slow talker's long answer is not MACHINE; or the greeting runs this long
+    after_greeting_silence_ms: int = 800
     total_analysis_time_ms: int = 5000
     minimum_word_length_ms: int = 100
     between_words_silence_ms: int = 50
@@ -55,7 +57,8 @@ class AmdParams:
         return cls(detector="app_amd", initial_silence_ms=2500, greeting_ms=1500, after_greeting_silence_ms=800,
                    total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
                    maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000,
-                   short_answer_ms=0, steady_greeting_ms=0, words_ms=0, words_late_ms=0)
+                   short_answer_ms=0, steady_greeting_ms=0, words_ms=0, words_late_ms=0,
+                   greeting_syllables=0, greeting_max_ms=0)
 
     @classmethod
     def tuned(cls) -> AmdParams:
