@@ -43,11 +43,11 @@ def greeting_ms(j: GreetingJudge) -> int | None:
     return None if j.rhythm.start_ms is None else j.elapsed_ms - j.rhythm.start_ms
 
 
-def samples(hops: list[tuple[bool, float]]) -> tuple[list[list[float]], int | None, int | None]:
+def samples(hops: list[tuple[bool, float, bool]]) -> tuple[list[list[float]], int | None, int | None]:
     """Features at each mark, the greeting's start and its length up to its first 700 ms pause."""
     j, out = GreetingJudge(OPEN), []
-    for speech, snr in hops:
-        j.step(speech, snr)
+    for speech, snr, nucleus in hops:
+        j.step(speech, snr, nucleus)
         g = greeting_ms(j)
         if j.words and j.silence_run_ms >= 700:
             return out, j.rhythm.start_ms, (g or 0) - j.silence_run_ms
@@ -80,8 +80,8 @@ class ModelJudge(GreetingJudge):
         super().__init__(params)
         self.model, self.theta = model, theta
 
-    def step(self, speech: bool, snr_db: float | None = None) -> AmdVerdict | None:
-        verdict = super().step(speech, snr_db)
+    def step(self, speech: bool, snr_db: float | None = None, nucleus: bool = False) -> AmdVerdict | None:
+        verdict = super().step(speech, snr_db, nucleus)
         g = greeting_ms(self)
         if verdict is None and g is not None and g >= 1500 and g % 250 == 0 and self.silence_run_ms == 0 \
                 and self.model(features(self, g)) >= self.theta:

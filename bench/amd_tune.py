@@ -1,6 +1,6 @@
 """Choose the adaptive AMD's parameters on the tune half of the corpus (never the test half).
 
-    PYTHONPATH=src python bench/amd_tune.py [--corpus var/amd-hard]
+    PYTHONPATH=src python bench/amd_tune.py [--corpus var/amd-hard] [--extra var/amd-extra]
 
 The line analysis (speech flags per 10 ms, beep reports) is computed once per clip and speech
 threshold; the greeting judge is then replayed over a grid of greeting parameters (including the
@@ -27,19 +27,26 @@ from legato.media.amd import BEEP_SETTINGS
 from legato.media.amd_greeting import GreetingJudge
 from legato.media.amd_levels import HOP, LineAnalyzer
 from legato.media.amd_params import AmdParams
+from legato.media.amd_syllables import SyllableCounter
 from legato.media.beep import BeepDetector
 
 SNR = [(8, 5), (10, 6), (12, 7)]
 # word gaps (50 ms) and word length (100 ms) as chosen in the first round (50/100 x 100/150 ms tried)
 GRID = {"greeting_ms": [2500, 3000, 3500], "after_greeting_silence_ms": [600, 700, 800],
+        "greeting_syllables": [0, 12],
         "steady_greeting_ms": [0, 1500, 1800, 2000], "steady_pause_ms": [150, 200],
         "short_answer_ms": [0, 500, 800], "maximum_word_length_ms": [1000, 5000]}
 
 
-def flags(pcm: bytes, on: int, hold: int) -> list[tuple[bool, float]]:
-    line = LineAnalyzer(on, hold)
+def flags(pcm: bytes, on: int, hold: int) -> list[tuple[bool, float, bool]]:
+    """(speech, SNR, syllable nucleus) per 10 ms hop."""
+    line, syllables = LineAnalyzer(on, hold), SyllableCounter()
     x = np.frombuffer(pcm, "<i2")
-    return [(line.step(x[i:i + HOP]).speech, line.snr_db()) for i in range(0, x.size - HOP + 1, HOP)]
+    out = []
+    for i in range(0, x.size - HOP + 1, HOP):
+        hop = line.step(x[i:i + HOP])
+        out.append((hop.speech, line.snr_db(), syllables.step(hop.energy_db, hop.speech)))
+    return out
 
 
 def beep_at(pcm: bytes) -> int | None:
@@ -50,16 +57,16 @@ def beep_at(pcm: bytes) -> int | None:
     return None
 
 
-def replay(hops: list[tuple[bool, float]], beep: int | None, params: AmdParams,
+def replay(hops: list[tuple[bool, float, bool]], beep: int | None, params: AmdParams,
            judge: GreetingJudge | None = None) -> tuple[str, int]:
     """The clip's final answer and first-verdict time from its speech flags (`judge`: a GreetingJudge
     subclass to replay instead of the plain one)."""
     judge = judge or GreetingJudge(params)
-    for speech, snr in hops:
+    for speech, snr, nucleus in hops:
         at_frame_end = (judge.elapsed_ms + 10) % 20 == 0
         if beep is not None and at_frame_end and judge.elapsed_ms + 10 >= beep:
             return "BEEP", beep  # a beep before any verdict
-        verdict = judge.step(speech, snr)
+        verdict = judge.step(speech, snr, nucleus)
         if verdict is not None:
             if verdict.answered_by is AnsweredBy.MACHINE and beep is not None and \
                     beep <= verdict.decision_ms + params.beep_timeout_ms:
@@ -71,8 +78,9 @@ def replay(hops: list[tuple[bool, float]], beep: int | None, params: AmdParams,
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--corpus", default="var/amd-hard")
+    ap.add_argument("--extra", action="append", default=[], help="another corpus, all of it tune data")
     args = ap.parse_args(argv)
-    clips = load(Path(args.corpus), "tune")
+    clips = load(Path(args.corpus), "tune", [Path(e) for e in args.extra])
     beeps = [beep_at(pcm) for _, pcm in clips]
     results = []
     for on, hold in SNR:
