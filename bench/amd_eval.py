@@ -9,7 +9,8 @@
 The final answer of a clip is BEEP when a beep was reported, else the first verdict. Prints accuracy
 over all clips and over the aim's conditions (speech down to -20 dB, noise up to -30 dBFS), by class,
 by condition (level, noise level, noise kind, loss), the confusion matrix, first-verdict p50/p90, false
-BEEPs and the wrong clips; --markdown prints the tables for BENCHMARKS.md.
+BEEPs and the wrong clips (of the test half only with --show-wrong); --markdown prints the tables for
+BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--params", default="{}", help="AmdParams overrides as JSON")
     ap.add_argument("--markdown", action="store_true", help="print the BENCHMARKS.md tables")
     ap.add_argument("--extra", action="append", default=[], help="another corpus, all of it tune data")
+    ap.add_argument("--show-wrong", action="store_true",
+                    help="list the wrong clips of the test half too (by default its outcomes are shown in aggregate "
+                         "only, so that nothing is chosen from its clips)")
     ap.add_argument("--outcomes", help="write each clip's outcome to this CSV (tune analysis)")
     ap.add_argument("--spot-cache", help="a JSON file of phrase-spotter answers by audio (faster reruns)")
     args = ap.parse_args(argv)
@@ -205,7 +209,7 @@ def main(argv: list[str] | None = None) -> None:
     print(f"cost: {elapsed - words:.1f} s CPU for {frames} frames fed, "
           f"{(elapsed - words) / max(frames, 1) * 1e6:.0f} us per 20 ms frame; {len(WORDS_CPU)} word look-ups decoded, "
           f"{words / max(len(WORDS_CPU), 1) * 1000:.0f} ms CPU each (the recogniser's worker process)")
-    if args.outcomes:
+    if args.outcomes and (args.split != "test" or args.show_wrong):
         with open(args.outcomes, "w", newline="") as f:
             out = csv.writer(f)
             out.writerow(["file", "label", "answer", "first_ms", "reason", "confidence"])
@@ -213,7 +217,7 @@ def main(argv: list[str] | None = None) -> None:
                           for o in outcomes)
     if args.markdown:
         print("\n".join(tables(outcomes)))
-    for o in outcomes:
+    for o in outcomes if args.split != "test" or args.show_wrong else []:
         if not o.right:
             r = o.row
             print(f"  wrong: {r['file']} {r['label']}->{o.answer} {o.reason} conf={o.confidence} "
