@@ -194,6 +194,7 @@ conferences = Table(
     Column("name", String(128), nullable=False),
     Column("conference_event_endpoint", Text, nullable=True),
     Column("event_format", String(32), nullable=True),
+    Column("status_callback", JSON, nullable=True),  # TwiML statusCallback: {"events": [...], "method": ...}
     Column("record", Boolean, nullable=False),
     Column("max_participants", Integer, nullable=False),
     Column("end_when_empty", Boolean, nullable=False),
