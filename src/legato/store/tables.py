@@ -233,6 +233,7 @@ nodes = Table(
     Column("data_centres", Text, nullable=True),  # JSON {dc_code: [nso_code, ...]} this node serves
     Column("live_legs", Integer, nullable=True),  # its live legs at the last renewal (placement by load)
     Column("bus", Boolean, nullable=True),  # true when it answers commands on the bus (a cluster node)
+    Column("inbound_legs", Text, nullable=True),  # JSON {account_sid: n}: its live inbound legs (max_concurrent)
 )
 
 idempotency_keys = Table(
