@@ -149,3 +149,17 @@ def test_unlimited_account_is_never_enqueued(server: LegatoServer) -> None:
     assert {leg["state"] for leg in legs} == {"connecting"}
     assert account_view(api)["limits"] == {"cps": None, "max_concurrent": None, "trunk_cps": {"sandbox": None},
                                            "queue_max_length": 5, "queue_max_wait": 20.0}
+
+
+def test_an_inbound_call_holds_a_concurrent_slot(server: LegatoServer) -> None:
+    account = server.create_account("--exophone", "08030752400", "--max-concurrent", "1")
+    api = Api(server, account)
+    inbound = data(api.http.post(api.base + "/sandbox/incoming", json={"from": "09163816622", "to": "08030752400"}))
+    assert account_view(api)["inbound_legs"] == 1
+    waiting = data(api.create_leg(HUMAN))
+    assert waiting["state"] == "enqueued"  # the inbound call is the account's one live leg
+    assert api.action(inbound["leg_sid"], action="hangup").status_code == 202
+    assert api.wait_state(waiting["leg_sid"], "connected")["state"] == "connected"
+    view = account_view(api)
+    assert (view["inbound_legs"], view["admitted_legs"]) == (0, 1)
+    assert api.action(waiting["leg_sid"], action="hangup").status_code == 202

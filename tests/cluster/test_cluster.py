@@ -250,3 +250,26 @@ def test_workers_share_one_port_as_nodes_of_the_cluster(cluster: Cluster) -> Non
     assert server.process is not None
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(60) == 0  # the parent stops when its workers have
+
+
+def test_an_inbound_leg_on_another_node_counts_toward_max_concurrent_on_the_home_node(cluster: Cluster) -> None:
+    home, other = cluster.start("n1", "n2")
+    views = [NodeView(name, {}, 0) for name in ("n1", "n2")]
+    sid = next(s for s in (f"ACinbound{i}" for i in range(100)) if home_node(s, views).name == "n1")
+    account = home.create_account("--sid", sid, "--exophone", "08030752400", "--max-concurrent", "1")
+    at_home, elsewhere = Api(home, account), Api(other, account)
+    called = elsewhere.http.post(elsewhere.base + "/sandbox/incoming", json={"from": "09163816622",
+                                                                             "to": "08030752400"})
+    assert called.status_code == 202, called.text
+    inbound = called.json()["response"]["data"]
+    assert inbound["node"] == "n2"  # owned by the node the call reached, as an inbound SIP leg is
+    wait_for(lambda: at_home.http.get(at_home.base).json()["response"]["data"]["inbound_legs"], lambda n: n == 1,
+             seconds=30, what="n2's inbound leg published with its lease and read by the home node")
+    created = elsewhere.create_leg(HUMAN)  # sent to the home node, whose throttle counts the inbound leg
+    assert created.status_code == 202, created.text
+    outbound = created.json()["response"]["data"]
+    assert (outbound["node"], outbound["state"]) == ("n1", "enqueued")
+    assert at_home.leg(outbound["leg_sid"])["state"] == "enqueued"  # while the inbound leg lives
+    assert elsewhere.action(inbound["leg_sid"], action="hangup").status_code == 202
+    assert at_home.wait_state(outbound["leg_sid"], "connected", 60)["state"] == "connected"  # its slot came free
+    assert at_home.action(outbound["leg_sid"], action="hangup").status_code == 202

@@ -177,3 +177,31 @@ def test_random_load_keeps_rate_priority_and_fifo(seed: int) -> None:
                     assert not (other_priority == "high" and priority == "normal"), (sid, other)
                     if other_priority == priority:
                         assert m > n, (sid, other)
+
+
+def test_inbound_legs_hold_concurrent_slots_but_take_no_cps_token() -> None:
+    clock, throttle, started = make()
+    limits = Limits(cps=1, max_concurrent=2)
+    throttle.occupy("IN1", "A")
+    throttle.occupy("IN2", "A")  # inbound legs are never refused: the account is now at its cap
+    assert not throttle.admit("L1", "A", limits)
+    clock.advance(5)
+    assert started.order == [] and throttle.active("A") == 0  # inbound legs are not admitted legs
+    throttle.forget("IN1")
+    clock.advance(0)
+    assert started.order == ["L1"]  # at once: the inbound legs took no cps token
+    assert throttle.inbound() == {"A": 1}
+
+
+def test_inbound_legs_on_other_nodes_hold_slots_on_the_home_node() -> None:
+    clock, throttle, started = make()
+    limits = Limits(max_concurrent=2)
+    throttle.set_elsewhere({"A": 2, "B": 5})
+    assert not throttle.admit("L1", "A", limits)
+    assert throttle.admit("M1", "B", Limits(max_concurrent=6))  # 5 elsewhere + 1
+    throttle.set_elsewhere({"A": 2, "B": 5})
+    assert started.order == []
+    throttle.set_elsewhere({"B": 5})  # node gone or its inbound legs ended
+    clock.advance(0)
+    assert started.order == ["L1"]
+    assert throttle.inbound() == {}

@@ -15,7 +15,8 @@ def spoken(text: str, voice: str = "en-us", rate: int = 150) -> bytes:
         [
             "sh",
             "-c",
-            'espeak-ng -v "$1" -s "$2" --stdout -- "$3" | sox -R -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t raw -',
+            'espeak-ng -v "$1" -s "$2" --stdout -- "$3"'
+            " | sox -R -t wav - -r 8000 -c 1 -b 16 -e signed-integer -t raw -",
             "speak",
             voice,
             str(rate),

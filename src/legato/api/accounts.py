@@ -37,7 +37,8 @@ async def account_view(request: Request, account: Account) -> dict[str, Any]:
               "queue_max_length": settings.queue_max_length, "queue_max_wait": settings.queue_max_wait}
     return {**account_summary(account), "live_legs": live, "limits": limits,
             "queue_depth": runtime.throttle.depth(account.account_sid),
-            "admitted_legs": runtime.throttle.active(account.account_sid)}
+            "admitted_legs": runtime.throttle.active(account.account_sid),
+            "inbound_legs": runtime.throttle.inbound_counted(account.account_sid)}
 
 
 async def get_account(request: Request, account: Account = Depends(account_or_operator)) -> JSONResponse:

@@ -101,7 +101,7 @@ def account_view() -> dict[str, Any]:
     return {**account_summary(), "live_legs": 3,
             "limits": {"cps": 10, "max_concurrent": 100, "trunk_cps": {"sandbox": None}, "queue_max_length": 1000,
                        "queue_max_wait": 300.0},
-            "queue_depth": 0, "admitted_legs": 3}
+            "queue_depth": 0, "admitted_legs": 3, "inbound_legs": 1}
 
 
 def call_view() -> dict[str, Any]:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from legato.dialects import formats
+from legato.dialects.twilio_conferences import TWILIO
 from legato.domain.account import Account
 from legato.domain.clock import Clock
 from legato.domain.conference import MAX_PARTICIPANTS, Conference, ConferenceState, Role
@@ -88,16 +89,21 @@ class ConferenceService:
         self.writer = writer
         self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
 
-    async def create(self, account: Account, request: CreateConference) -> Conference:
+    async def create(
+        self, account: Account, request: CreateConference, status_callback: dict[str, Any] | None = None
+    ) -> Conference:
+        """A new conference; `status_callback` (a call flow's <Conference statusCallback>: `events`, `method`)
+        makes its events Twilio's conference callbacks to `conference_event_endpoint` (event_format "twilio")."""
         if request.conference_event_endpoint is not None:
             await check_event_endpoint(self.endpoints, request.conference_event_endpoint, "conference_event_endpoint")
         settings = NewConference(
             request.name,
             request.conference_event_endpoint,
-            None if request.event_format == formats.DEFAULT else request.event_format,
+            TWILIO if status_callback else None if request.event_format == formats.DEFAULT else request.event_format,
             request.record,
             request.max_participants,
             request.end_when_empty,
+            status_callback,
         )
         conference, durable = self.engine.create(account.account_sid, settings)
         await durable
@@ -127,8 +133,17 @@ class ConferenceService:
             raise Conflict(f"conference is {conference.state} ({conference.end_reason})", field="conference_sid")
         return conference
 
-    async def add(self, account: Account, conference_sid: str, request: AddParticipant) -> Conference:
-        """Join a leg: 404 for legs the account does not have, 409 when it cannot join, 400 for bad roles."""
+    async def add(
+        self,
+        account: Account,
+        conference_sid: str,
+        request: AddParticipant,
+        *,
+        start_on_enter: bool = True,
+        end_on_exit: bool = False,
+    ) -> Conference:
+        """Join a leg: 404 for legs the account does not have, 409 when it cannot join, 400 for bad roles.
+        `start_on_enter`, `end_on_exit`: a call flow's startConferenceOnEnter and endConferenceOnExit."""
         role = Role(request.role)
         if (role is Role.COACH) != (request.coach_leg_sid is not None):
             raise ValidationFailed(
@@ -158,6 +173,8 @@ class ConferenceService:
             muted=request.muted,
             hold=request.hold,
             coach_leg_sid=request.coach_leg_sid,
+            start_on_enter=start_on_enter,
+            end_on_exit=end_on_exit,
         )
         return conference
 

@@ -30,7 +30,7 @@ from legato.config import Settings
 from legato.domain import machine as m
 from legato.domain.account import Account
 from legato.domain.errors import LegatoError
-from legato.domain.leg import Leg
+from legato.domain.leg import Direction, Leg
 from legato.domain.numbers import canonical
 from legato.engine.bridges import Bridges
 from legato.engine.clock import ScaledClock
@@ -171,7 +171,8 @@ class Runtime:
             self.cluster = ClusterNode(s.node_name, s.bus_url, self.nodes, data_centres=s.dc_map,
                                        route_timeout=s.route_timeout, view_ttl=s.lease_renew_interval,
                                        live_legs=lambda: len(self.switchboard.controllers),
-                                       accepting=lambda: not self.drain.draining, limited=self._limited)
+                                       accepting=lambda: not self.drain.draining, limited=self._limited,
+                                       inbound_legs=self.throttle.inbound, elsewhere=self.throttle.set_elsewhere)
             self.lease.status = self.cluster.status
             self.readiness.add("bus", self.cluster.problem)
 
@@ -209,7 +210,7 @@ class Runtime:
         self.throttle = Throttle(self.clock, self._start_waiting, max_queue=s.queue_max_length,
                                  max_queue_total=s.queue_max_total)
         engine = Bridges(self.clock, switchboard)
-        switchboard.on_launch += [self._stamp_owner, self.placement.occupy]
+        switchboard.on_launch += [self._stamp_owner, self.placement.occupy, self._count_inbound]
         switchboard.on_end += [self.placement.vacate, lambda leg: self.throttle.forget(leg.leg_sid), engine.leg_ended]
         legs = LegRepository(self.db)
         self.legs = LegService(legs, switchboard, self.clock, placement=self.placement, throttle=self.throttle,
@@ -225,6 +226,12 @@ class Runtime:
         switchboard.on_end.append(mixer.leg_ended)
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
                                              endpoints=self.endpoints)
+
+    def _count_inbound(self, leg: Leg) -> None:
+        """An inbound leg holds one of its account's max_concurrent slots while it lives (throttle.forget at its
+        end); on a cluster the other nodes count it through this node's lease (ClusterNode.status)."""
+        if leg.direction is Direction.INBOUND:
+            self.throttle.occupy(leg.leg_sid, leg.account_sid)
 
     def _stamp_owner(self, leg: Leg) -> None:
         leg.node = self.settings.node_name

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -15,6 +17,8 @@ from legato.cluster.bus import Bus, command_subject
 from legato.cluster.placement import NodeView
 from legato.cluster.routing import serve_routed
 from legato.store.nodes import NodeRepository
+
+log = logging.getLogger(__name__)
 
 
 class ClusterNode:
@@ -32,6 +36,8 @@ class ClusterNode:
         live_legs: Callable[[], int],
         accepting: Callable[[], bool],
         limited: Callable[[str], Awaitable[bool]],
+        inbound_legs: Callable[[], dict[str, int]] = dict,
+        elsewhere: Callable[[dict[str, int]], None] = lambda counts: None,
     ) -> None:
         self.name = name
         self.bus = Bus(bus_url, name)
@@ -43,29 +49,50 @@ class ClusterNode:
         self.live_legs = live_legs
         self.accepting = accepting
         self.limited = limited
+        self.inbound_legs = inbound_legs  # this node's live inbound legs per account, published with its lease
+        self.elsewhere = elsewhere  # told the other nodes' (the throttle counts them toward max_concurrent)
         self._view: tuple[float, list[NodeView]] = (0.0, [])
+        self._watch: asyncio.Task[None] | None = None
 
     def status(self) -> dict[str, Any]:
         """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
         new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
-        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(), "bus": self.accepting()}
+        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(), "bus": self.accepting(),
+                "inbound_legs": json.dumps(self.inbound_legs(), separators=(",", ":"))}
 
     async def start(self, app: ASGIApp) -> None:
         """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
         await self.bus.connect()
         await self.bus.serve(command_subject(self.name), lambda payload: serve_routed(app, payload))
+        self._watch = asyncio.create_task(self._watch_inbound(), name="legato-inbound-elsewhere")
 
     async def stop(self) -> None:
+        if self._watch is not None:
+            self._watch.cancel()
+            await asyncio.gather(self._watch, return_exceptions=True)
         await self.bus.close()
+
+    async def _watch_inbound(self) -> None:
+        """Every `view_ttl` seconds, tell the throttle the inbound legs the other live nodes hold."""
+        failing = False
+        while True:
+            try:
+                self.elsewhere(placement.inbound_elsewhere(self.name, await self.live_nodes(fresh=True)))
+                failing = False
+            except Exception as exc:  # the database is away: keep the last counts, try again
+                if not failing:
+                    log.warning("could not read the other nodes' inbound legs error=%s", exc)
+                failing = True
+            await asyncio.sleep(self.view_ttl)
 
     async def problem(self) -> str | None:
         """Readiness: a node off the bus cannot take the commands routed to it."""
         return None if self.bus.connected else f"not connected to the bus at {self.bus.url}"
 
-    async def live_nodes(self) -> list[NodeView]:
-        """The live nodes, as read at most `view_ttl` seconds ago."""
+    async def live_nodes(self, fresh: bool = False) -> list[NodeView]:
+        """The live nodes, as read at most `view_ttl` seconds ago (`fresh`: now)."""
         at, view = self._view
-        if time.monotonic() - at > self.view_ttl:
+        if fresh or time.monotonic() - at > self.view_ttl:
             view = [NodeView.from_row(r) for r in await self.nodes.live(datetime.now(UTC))]
             self._view = (time.monotonic(), view)
         return view

@@ -7,7 +7,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 LOAD_MARGIN = 2  # live legs by which another node must be less loaded before a create is sent there
@@ -20,15 +20,28 @@ class NodeView:
     name: str
     data_centres: dict[str, list[str]]
     live_legs: int
+    inbound_legs: dict[str, int] = field(default_factory=dict)  # its live inbound legs per account
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> NodeView:
-        return cls(row["name"], json.loads(row["data_centres"] or "{}"), row["live_legs"] or 0)
+        inbound = json.loads(row.get("inbound_legs") or "{}")
+        return cls(row["name"], json.loads(row["data_centres"] or "{}"), row["live_legs"] or 0, inbound)
 
     def serves(self, dc: str | None, nso: str | None) -> bool:
         if dc is not None and dc not in self.data_centres:
             return False
         return nso is None or any(nso in nsos for nsos in self.data_centres.values())
+
+
+def inbound_elsewhere(me: str, nodes: list[NodeView]) -> dict[str, int]:
+    """The live inbound legs per account that the nodes other than `me` hold (they count toward max_concurrent
+    on the account's home node)."""
+    counts: dict[str, int] = {}
+    for node in nodes:
+        if node.name != me:
+            for account_sid, count in node.inbound_legs.items():
+                counts[account_sid] = counts.get(account_sid, 0) + int(count)
+    return counts
 
 
 def home_node(account_sid: str, nodes: list[NodeView]) -> NodeView:

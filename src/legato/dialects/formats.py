@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from legato.dialects import bandwidth, exotel, messagebird, ringcentral, telefonie
+from legato.dialects import bandwidth, exotel, messagebird, ringcentral, telefonie, twilio_conferences
 from legato.dialects.dialect import Dialect
 from legato.domain.call import Call
 from legato.domain.conference import Conference
@@ -17,7 +17,8 @@ from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 
 DIALECTS: dict[str, Dialect] = {d.name: d for d in (
-    exotel.DIALECT, messagebird.DIALECT, telefonie.DIALECT, ringcentral.DIALECT, bandwidth.DIALECT)}
+    exotel.DIALECT, messagebird.DIALECT, telefonie.DIALECT, ringcentral.DIALECT, bandwidth.DIALECT,
+    twilio_conferences.DIALECT)}  # twilio: conference callbacks of call flows only (no leg, call or event body)
 
 DEFAULT = "exotel"
 FORMATS = tuple(name for name, d in DIALECTS.items() if d.render_leg is not None)  # readable legs and calls

@@ -36,6 +36,8 @@ class Participant:
     date_joined: datetime
     date_left: datetime | None = None
     left_reason: str | None = None
+    start_on_enter: bool = True  # TwiML startConferenceOnEnter (API participants start a conference)
+    end_on_exit: bool = False  # TwiML endConferenceOnExit
 
     @property
     def present(self) -> bool:
@@ -51,6 +53,8 @@ class Participant:
             "date_joined": self.date_joined,
             "date_left": self.date_left,
             "left_reason": self.left_reason,
+            "start_on_enter": self.start_on_enter,
+            "end_on_exit": self.end_on_exit,
         }
 
     @classmethod
@@ -64,6 +68,8 @@ class Participant:
             d["date_joined"],
             d.get("date_left"),
             d.get("left_reason"),
+            d.get("start_on_enter", True),
+            d.get("end_on_exit", False),
         )
 
 
@@ -88,6 +94,8 @@ class Conference:
     end_time: datetime | None = None
     recording_url: str | None = None
     event_sequence: int = 0
+    # TwiML <Conference statusCallback>: {"events": [...], "method": "POST"|"GET"} (Twilio-shaped callbacks)
+    status_callback: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if self.date_updated is None:
@@ -123,6 +131,11 @@ class Conference:
         member.date_left = self.date_updated = now
         member.left_reason = reason
         return member
+
+    @property
+    def started(self) -> bool:
+        """Twilio's conference-start has happened: a participant that starts the conference has joined."""
+        return any(p.start_on_enter for p in self.participants)
 
     @property
     def empty_after_use(self) -> bool:

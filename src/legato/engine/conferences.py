@@ -44,6 +44,7 @@ class NewConference:
     record: bool
     max_participants: int
     end_when_empty: bool
+    status_callback: dict[str, Any] | None = None  # TwiML statusCallback (event_format "twilio")
 
 
 class Conferences:
@@ -94,15 +95,26 @@ class Conferences:
             s.max_participants,
             s.end_when_empty,
             self.clock.now(),
+            status_callback=s.status_callback,
         )
         self.active[conference.conference_sid] = conference
         event = self._event(conference, "conference_created")
         return conference, self._submit(conference, [event], new=True)
 
     def add(
-        self, conference: Conference, leg_sid: str, role: Role, *, muted: bool, hold: bool, coach_leg_sid: str | None
+        self,
+        conference: Conference,
+        leg_sid: str,
+        role: Role,
+        *,
+        muted: bool,
+        hold: bool,
+        coach_leg_sid: str | None,
+        start_on_enter: bool = True,
+        end_on_exit: bool = False,
     ) -> asyncio.Future[None]:
-        """Join a live, connected, co-located leg that is in no bridge or conference; Conflict says why not."""
+        """Join a live, connected, co-located leg that is in no bridge or conference; Conflict says why not.
+        A conference with a TwiML status callback also gets `conference_started` when its first starter joins."""
         self.switchboard.require_store()
         self._require_active(conference)
         leg = self.switchboard.get(leg_sid)
@@ -118,11 +130,18 @@ class Conferences:
                 "(create later legs with reference_leg_sid)",
                 field="leg_sid",
             )
-        conference.join(Participant(leg_sid, role, muted, hold, coach_leg_sid, self.clock.now()))
+        starts = conference.status_callback is not None and start_on_enter and not conference.started
+        participant = Participant(
+            leg_sid, role, muted, hold, coach_leg_sid, self.clock.now(), start_on_enter=start_on_enter,
+            end_on_exit=end_on_exit
+        )
+        conference.join(participant)
         conference.dc_code = leg.dc_code
         self.by_leg[leg_sid] = conference.conference_sid
-        event = self._event(conference, "participant_joined", leg_sid=leg_sid)
-        future = self._submit(conference, [event])
+        events = [self._event(conference, "participant_joined", leg_sid=leg_sid)]
+        if starts:
+            events.append(self._event(conference, "conference_started", leg_sid=leg_sid))
+        future = self._submit(conference, events)
         self._mix(conference)
         return future
 

@@ -8,7 +8,9 @@ the `start` callback, at the clock time the slot opened.
 Limits, all optional:
 - the account's cps: a token bucket of depth one (GCRA), so starts are at least 1/cps apart:
   smooth, never a burst above the rate, in any window;
-- the account's maximum of concurrent live legs (legs this throttle admitted and that have not ended);
+- the account's maximum of concurrent live legs: legs this throttle admitted and inbound legs of this node
+  (`occupy`) that have not ended, plus, on a cluster's home node, the inbound legs other nodes hold
+  (`elsewhere`, as their lease renewals publish them); an inbound leg is never refused or queued for it;
 - the operator's cps for the (account, trunk) pair, a second bucket the leg must also pass.
 
 Scheduling is O(log A) per leg for A accounts with waiting legs: each such account sits once in a
@@ -77,6 +79,7 @@ class _Entry:
     priority: str
     queued: bool
     cancelled: bool = False
+    placed: bool = True  # False: an inbound leg (it holds a concurrency slot, it took no cps token)
 
 
 @dataclass(slots=True)
@@ -86,7 +89,9 @@ class _Account:
     bucket: _Bucket = field(default_factory=_Bucket)
     queues: dict[str, deque[_Entry]] = field(default_factory=lambda: {p: deque() for p in PRIORITIES})
     depth: int = 0  # waiting legs (cancelled ones excluded)
-    active: int = 0  # admitted legs not yet ended
+    active: int = 0  # admitted and inbound legs not yet ended
+    inbound: int = 0  # of them, inbound legs
+    elsewhere: int = 0  # live inbound legs of the account on other nodes (a cluster's home node counts them)
     scheduled_at: datetime | None = None  # when this account is in the heap, its ready time
     scheduled_seq: int = -1
 
@@ -140,6 +145,39 @@ class Throttle:
         self._schedule(account)
         return False
 
+    def occupy(self, leg_sid: str, account_sid: str) -> None:
+        """An inbound leg went live: it holds one of its account's concurrent slots until `forget`."""
+        if leg_sid in self._entries:
+            return
+        account = self._account(account_sid)
+        account.active += 1
+        account.inbound += 1
+        self._entries[leg_sid] = _Entry(leg_sid, account_sid, "", "normal", queued=False, placed=False)
+
+    def inbound_counted(self, account_sid: str) -> int:
+        """The account's live inbound legs counted toward its max_concurrent: here and on the other nodes."""
+        account = self._accounts.get(account_sid)
+        return account.inbound + account.elsewhere if account else 0
+
+    def inbound(self) -> dict[str, int]:
+        """Live inbound legs per account (what a cluster node publishes with its lease)."""
+        return {sid: a.inbound for sid, a in self._accounts.items() if a.inbound}
+
+    def set_elsewhere(self, counts: dict[str, int]) -> None:
+        """The live inbound legs other nodes hold, per account (missing: none); legs that waited for them start
+        once they are fewer."""
+        for account in self._accounts.values():
+            if account.elsewhere and account.account_sid not in counts:
+                self._elsewhere(account, 0)
+        for account_sid, count in counts.items():
+            self._elsewhere(self._account(account_sid), count)
+
+    def _elsewhere(self, account: _Account, count: int) -> None:
+        fewer = count < account.elsewhere
+        account.elsewhere = count
+        if fewer and account.depth and account.limits.max_concurrent is not None:
+            self._schedule(account)
+
     def forget(self, leg_sid: str) -> None:
         """The leg ended (or was never launched): drop it from its queue or free its slot."""
         entry = self._entries.pop(leg_sid, None)
@@ -152,6 +190,8 @@ class Throttle:
             self.waiting -= 1
         else:
             account.active -= 1
+            if not entry.placed:
+                account.inbound -= 1
             if account.depth and account.limits.max_concurrent is not None:
                 self._schedule(account)
 
@@ -161,9 +201,9 @@ class Throttle:
         return account.depth if account else 0
 
     def active(self, account_sid: str) -> int:
-        """Legs of the account admitted and not yet ended."""
+        """Legs of the account admitted and not yet ended (inbound legs, counted toward max_concurrent, aside)."""
         account = self._accounts.get(account_sid)
-        return account.active if account else 0
+        return account.active - account.inbound if account else 0
 
     def close(self) -> None:
         if self._timer is not None:
@@ -187,7 +227,7 @@ class Throttle:
         limits = account.limits
         if limits.unlimited:
             return True
-        if limits.max_concurrent is not None and account.active >= limits.max_concurrent:
+        if limits.max_concurrent is not None and account.active + account.elsewhere >= limits.max_concurrent:
             return False
         if limits.cps is not None and not account.bucket.ready(now):
             return False
@@ -213,7 +253,7 @@ class Throttle:
     def _ready_at(self, account: _Account, head: _Entry, now: datetime) -> datetime | None:
         """When the head may start, or None while the account is at its concurrency cap."""
         limits = account.limits
-        if limits.max_concurrent is not None and account.active >= limits.max_concurrent:
+        if limits.max_concurrent is not None and account.active + account.elsewhere >= limits.max_concurrent:
             return None
         ready = now
         if limits.cps is not None and account.bucket.next_at is not None:

@@ -268,7 +268,7 @@ class Dispatcher:
             secret = await self._secret(item.account_sid)
         except Exception as exc:
             return Result("failed", error=f"no signing secret for account: {exc}")
-        signed = sign_event(item.event_sid, item.payload, secret, self._wall())
+        signed = sign_event(item.event_sid, item.payload, secret, self._wall(), item.endpoint)
         try:
             return await sink.deliver(item.endpoint, signed, item.payload)
         except Exception:  # the sink's own bug: retrying would hold the endpoint shut for a day

@@ -4,6 +4,9 @@
 Twilio's attributes map onto the conference (`record="record-from-start"`, `maxParticipants`) and the
 participant (`muted`, `coach`: a leg_sid to whisper to). `startConferenceOnEnter="false"` joins on hold until
 a participant with `true` joins; `endConferenceOnExit="true"` stops the conference when this leg leaves it.
+`statusCallback` (with `statusCallbackEvent`, `statusCallbackMethod`) of the leg that creates the conference
+makes its events Twilio's conference callbacks (dialects/twilio_conferences.py), delivered through the outbox
+like every event; as on Twilio, later participants' values are ignored.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from collections.abc import Awaitable
 from pydantic import ValidationError
 
 from legato.app.conferences import AddParticipant, ConferenceAction, CreateConference, ParticipantAction
+from legato.dialects.twilio_conferences import DEFAULT_EVENTS, EVENTS
 from legato.domain.conference import MAX_PARTICIPANTS
 from legato.domain.errors import LegatoError
 from legato.flows.runner import Flow, LegGone
@@ -36,10 +40,22 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
     size = noun.integer("maxParticipants", MAX_PARTICIPANTS, 2, MAX_PARTICIPANTS)
     starts, ends = noun.flag("startConferenceOnEnter", True), noun.flag("endConferenceOnExit")
     coach = noun.get("coach") or None
+    callback = _status_callback(flow, noun)
     await flow.answer()
-    room = service.active_named(flow.account, name) or await service.create(
-        flow.account, CreateConference(name=name, record=record == "record-from-start", max_participants=size)
-    )
+    room = service.active_named(flow.account, name)
+    if room is None:
+        try:
+            create = CreateConference(
+                name=name,
+                record=record == "record-from-start",
+                max_participants=size,
+                conference_event_endpoint=callback[0] if callback else None,
+            )
+            room = await service.create(flow.account, create, callback[1] if callback else None)
+        except (ValidationError, LegatoError) as exc:
+            problem = exc.errors()[0]["msg"] if isinstance(exc, ValidationError) else exc.message
+            message = f"<Conference> statusCallback: {problem}"
+            raise FlowError("attribute", "Conference.statusCallback", message) from None
     sid = room.conference_sid
     waits = not starts and not flow.host.starts.has_started(room)
     try:
@@ -50,7 +66,7 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
             role="coach" if coach else "participant",
             coach_leg_sid=coach,
         )
-        await service.add(flow.account, sid, request)
+        await service.add(flow.account, sid, request, start_on_enter=starts, end_on_exit=ends)
     except ValidationError as exc:
         raise FlowError("attribute", "Conference.coach", f"<Conference> coach: {exc.errors()[0]['msg']}") from None
     except LegatoError as exc:
@@ -77,6 +93,26 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
         await _quietly(service.act(flow.account, sid, ConferenceAction(action="stop")))
     seconds = int((flow.host.clock.now() - joined).total_seconds())
     return {"DialCallStatus": "completed", "DialCallDuration": str(seconds), "ConferenceSid": sid}, gone
+
+
+def _status_callback(flow: Flow, noun: Verb) -> tuple[str, dict[str, object]] | None:
+    """statusCallback's URL (relative ones resolved, no fragment) and the conference's `status_callback`."""
+    url = noun.get("statusCallback")
+    if not url:
+        return None
+    target = flow.resolve(url, "Conference.statusCallback").partition("#")[0]
+    events = (noun.get("statusCallbackEvent") or "").replace(",", " ").split() or list(DEFAULT_EVENTS)
+    unknown = [e for e in events if e not in EVENTS]
+    if unknown:
+        raise FlowError(
+            "attribute",
+            "Conference.statusCallbackEvent",
+            f"Conference statusCallbackEvent {unknown[0]!r}: one of {', '.join(EVENTS)}",
+        )
+    method = (noun.get("statusCallbackMethod") or "POST").upper()
+    if method not in ("POST", "GET"):
+        raise FlowError("attribute", "Conference.statusCallbackMethod", f"statusCallbackMethod={method!r}: POST or GET")
+    return target, {"events": events, "method": method}
 
 
 async def _quietly(step: Awaitable[object]) -> None:

@@ -1,13 +1,9 @@
-"""The form parameters of flow requests, as Twilio sends them, and Twilio's request signature. Pure."""
+"""The form parameters of flow requests, as Twilio sends them (Twilio's request signature: events/signature.py)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
-from collections.abc import Mapping
-
 from legato.domain.leg import AnsweredBy, Direction, Leg, LegState, TerminalStatus
+from legato.events.signature import twilio_signature
 
 API_VERSION = "2010-04-01"
 _ANSWERED_BY = {AnsweredBy.HUMAN: "human", AnsweredBy.MACHINE: "machine_start", AnsweredBy.BEEP: "machine_end_beep"}
@@ -63,9 +59,4 @@ def call_params(leg: Leg) -> dict[str, str]:
     return params
 
 
-def twilio_signature(url: str, params: Mapping[str, str], key: str) -> str:
-    """X-Twilio-Signature: base64 HMAC-SHA1 over the URL and, for a POST, each parameter's name and value
-    in name order (Twilio's documented algorithm; a GET passes no params: they are in the URL)."""
-    data = url + "".join(name + params[name] for name in sorted(params))
-    digest = hmac.new(key.encode(), data.encode(), hashlib.sha1).digest()
-    return base64.b64encode(digest).decode()
+__all__ = ["API_VERSION", "call_params", "call_status", "twilio_direction", "twilio_signature"]

@@ -39,7 +39,7 @@ from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
 from legato.domain.leg import AnsweredBy, HangupSource
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
-from legato.network.sandbox_audio import write_silence
+from legato.network.sandbox_audio import SilenceWriter, write_silence
 from legato.network.sandbox_leg import SandboxDelays, SandboxLeg
 from legato.network.sandbox_streams import SandboxStreams
 
@@ -70,6 +70,7 @@ class SandboxNetwork:
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
         self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
         self.streams = SandboxStreams(self.recordings_dir, cache_dir or Path("media-cache"))
+        self.files = SilenceWriter()  # leg recordings, written off the loop
 
     async def start(self, signals: SignalSink, inbound: InboundHandler) -> None:
         self._signals = signals
@@ -78,6 +79,7 @@ class SandboxNetwork:
     async def stop(self) -> None:
         for leg_sid in list(self._timers):
             self._forget(leg_sid)
+        await self.files.drain()
 
     def dial(self, request: DialRequest) -> None:
         digits = "".join(ch for ch in request.destination if ch.isdigit())
@@ -195,7 +197,7 @@ class SandboxNetwork:
         if far_end is None:
             far_end = self._legs[leg_sid] = SandboxLeg(
                 leg_sid, self._keys.get(leg_sid, INBOUND_KEYS), self.clock, self.delays, self.streams,
-                self.recordings_dir, lambda signal: self._signals(leg_sid, signal))
+                self.recordings_dir, lambda signal: self._signals(leg_sid, signal), self.files)
         return far_end
 
     def _seconds(self) -> float:

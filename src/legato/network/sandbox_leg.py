@@ -18,7 +18,7 @@ from typing import Any
 
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
-from legato.network.sandbox_audio import write_silence
+from legato.network.sandbox_audio import SilenceWriter, silence_frames
 from legato.network.sandbox_streams import SandboxStreams
 
 _ids = itertools.count(1)
@@ -59,6 +59,7 @@ class SandboxLeg:
     streams: SandboxStreams
     recordings_dir: Path
     signals: Callable[[m.Input], None]
+    files: SilenceWriter
     prompts: list[tuple[str, TimerHandle | None]] = field(default_factory=list)  # (play_id, end timer)
     prompts_end: float = 0.0  # clock seconds when the queued prompts finish
     recording: SandboxRecording | None = None
@@ -108,23 +109,28 @@ class SandboxLeg:
             self.emit("play_completed", {"play_id": play_id, "reason": reason})
 
     def finish_recording(self, reason: str) -> dict[str, Any]:
-        """Complete the running recording: a WAV of silence as long as it ran, `recording_completed` (and
-        `transcription_completed` when it was to be transcribed); returns recording_id and duration_ms."""
+        """Complete the running recording: a WAV of silence as long as it ran (written off the loop), then, once
+        the file is complete, `recording_completed` (and `transcription_completed` when it was to be
+        transcribed); returns recording_id and duration_ms at once."""
         recording = self.recording
         assert recording is not None
         self.recording = None
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
         name = f"{self.leg_sid}-{stamp}-{secrets.token_hex(3)}.wav"
         target = self.recordings_dir / recording.folder if recording.folder else self.recordings_dir
-        frames = write_silence(target, name, self.now() - recording.started)
-        rec_id = recording.recording_id
-        self.emit("recording_completed", {"recording_id": rec_id, "file": name, "duration_ms": frames // 8,
-                                          "direction": recording.direction, "reason": reason})
-        text = recording.transcript
-        if text is not None:
-            self.emit("transcription_completed", {"recording_id": rec_id, "file": name, "status": "completed",
-                                                  "text": text, "confidence": 1.0 if text else 0.0})
-        return {"recording_id": rec_id, "duration_ms": frames // 8}
+        seconds = self.now() - recording.started
+        rec_id, duration_ms = recording.recording_id, silence_frames(seconds) // 8
+
+        def written() -> None:
+            self.emit("recording_completed", {"recording_id": rec_id, "file": name, "duration_ms": duration_ms,
+                                              "direction": recording.direction, "reason": reason})
+            text = recording.transcript
+            if text is not None:
+                self.emit("transcription_completed", {"recording_id": rec_id, "file": name, "status": "completed",
+                                                      "text": text, "confidence": 1.0 if text else 0.0})
+
+        self.files.write(target, name, seconds, written)
+        return {"recording_id": rec_id, "duration_ms": duration_ms}
 
     def end(self) -> None:
         """The leg ended: nothing more happens on it; a running recording completes (reason hangup)."""

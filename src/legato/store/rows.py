@@ -75,7 +75,7 @@ def bridge_from_row(row: Any) -> Bridge:
 
 _CONFERENCE_FIELDS = ("conference_sid", "account_sid", "name", "conference_event_endpoint", "event_format", "record",
                       "max_participants", "end_when_empty", "dc_code", "end_reason", "recording_url",
-                      "date_created", "date_updated", "end_time", "event_sequence")
+                      "date_created", "date_updated", "end_time", "event_sequence", "status_callback")
 _PARTICIPANT_TIMES = ("date_joined", "date_left")
 
 

@@ -194,6 +194,7 @@ conferences = Table(
     Column("name", String(128), nullable=False),
     Column("conference_event_endpoint", Text, nullable=True),
     Column("event_format", String(32), nullable=True),
+    Column("status_callback", JSON, nullable=True),  # TwiML statusCallback: {"events": [...], "method": ...}
     Column("record", Boolean, nullable=False),
     Column("max_participants", Integer, nullable=False),
     Column("end_when_empty", Boolean, nullable=False),
@@ -232,6 +233,7 @@ nodes = Table(
     Column("data_centres", Text, nullable=True),  # JSON {dc_code: [nso_code, ...]} this node serves
     Column("live_legs", Integer, nullable=True),  # its live legs at the last renewal (placement by load)
     Column("bus", Boolean, nullable=True),  # true when it answers commands on the bus (a cluster node)
+    Column("inbound_legs", Text, nullable=True),  # JSON {account_sid: n}: its live inbound legs (max_concurrent)
 )
 
 idempotency_keys = Table(

@@ -13,7 +13,8 @@ GREETING = ("Hello, you have reached the voicemail of John Smith. I am not avail
 
 
 def _sox(*args: str) -> None:
-    subprocess.run(["sox", *args], check=True, capture_output=True, timeout=60)
+    """sox in repeatable mode (-R): its dither and white noise are seeded, so the same call makes the same file."""
+    subprocess.run(["sox", "-R", *args], check=True, capture_output=True, timeout=60)
 
 
 def speech(text: str, path: Path, voice: str = "en-us", rate: int = 160) -> Path:

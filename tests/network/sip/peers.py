@@ -292,7 +292,7 @@ def start_baresip(workdir: Path, *, user: str = "phone", answermode: str = "auto
     more = ""
     if audio_file is not None:
         converted = workdir / "source.wav"
-        subprocess.run(["sox", str(audio_file), "-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer",
+        subprocess.run(["sox", "-R", str(audio_file), "-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer",
                         str(converted)], check=True, capture_output=True, timeout=30)
         source = f"aufile,{converted}"
         more += "module aufile.so\n"

@@ -25,7 +25,7 @@ def phrase_for_baresip(folder: Path) -> Path:
     )  # baresip hangs up when its source file ends
     target = folder / "phrase48.wav"
     subprocess.run(
-        ["sox", str(spoken), "-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer", str(target)],
+        ["sox", "-R", str(spoken), "-r", "48000", "-c", "2", "-b", "16", "-e", "signed-integer", str(target)],
         check=True,
         capture_output=True,
         timeout=30,

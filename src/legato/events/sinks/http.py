@@ -1,4 +1,5 @@
-"""The HTTP(S) sink: POST the JSON body with Standard Webhooks headers over pooled keep-alive connections."""
+"""The HTTP(S) sink: POST the JSON body with Standard Webhooks headers over pooled keep-alive connections (a
+Twilio-form event: its form POSTed, or its parameters in a GET's query string)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ import certifi
 from legato import __version__
 from legato.events.connections import BODY_READ_LIMIT, ConnectionPool, ExchangeFailed
 from legato.events.endpoints import EndpointPolicy, parse_url
-from legato.events.signature import SignedEvent
+from legato.events.signature import JSON, SignedEvent
 from legato.events.sinks import NOT_SENT, Result, SinkKind, not_sent
 
 _FAILURES = {"connect": "ConnectError: could not connect",
@@ -57,7 +58,8 @@ class HttpSink:
         self.timeout = timeout
         self.max_connections_per_host = max_connections_per_host
         self._pool = ConnectionPool(policy, max_connections_per_host)
-        self._fixed = f"user-agent: legato/{__version__}\r\ncontent-type: application/json\r\naccept: */*\r\n".encode()
+        self._agent = f"user-agent: legato/{__version__}\r\n".encode()
+        self._fixed = self._agent + b"content-type: application/json\r\naccept: */*\r\n"
         self._targets: dict[str, tuple[str, str, int, bytes]] = {}  # endpoint -> scheme, host, port, request head
 
     def prepare(self) -> None:
@@ -83,10 +85,26 @@ class HttpSink:
             self._targets[endpoint] = target
         return target
 
+    def _form_head(self, endpoint: str, event: SignedEvent) -> bytes:
+        """The start of a Twilio-form event's request: its method, the query a GET carries, its content type."""
+        url = parse_url(endpoint, "endpoint", ("http", "https"))
+        path = url.raw_path
+        if event.query:
+            path += (b"&" if b"?" in path else b"?") + event.query.encode()
+        head = event.method.encode() + b" " + path + b" HTTP/1.1\r\nhost: " + url.netloc + b"\r\n" + self._agent
+        if event.content_type is not None:
+            head += b"content-type: " + event.content_type.encode() + b"\r\n"
+        head += b"accept: */*\r\n"
+        if url.userinfo:
+            head += b"authorization: Basic " + base64.b64encode(f"{url.username}:{url.password}".encode()) + b"\r\n"
+        return head
+
     async def deliver(self, endpoint: str, event: SignedEvent, payload: dict[str, Any]) -> Result:
-        """POST the signed body; a failure's body is measured, never echoed (it may be someone's secret)."""
+        """Send the signed body; a failure's body is measured, never echoed (it may be someone's secret)."""
         try:
             scheme, host, port, head = self._target(endpoint)
+            if event.method != "POST" or event.content_type != JSON or event.query:
+                head = self._form_head(endpoint, event)
             body = event.body.encode()
             signed = "".join(f"{name}: {value}\r\n" for name, value in event.headers.items())
             request = b"".join((head, signed.encode(), b"content-length: %d\r\n\r\n" % len(body), body))
