@@ -88,7 +88,7 @@ def test_another_node_name_leaves_the_first_ones_legs_alone(make_server: Make, d
     api_first = Api(first, account)
     theirs = up_leg(api_first)
 
-    second = on_one_database("--node", "b").start()
+    second = on_one_database("--node", "b", env=LONG_LEASE).start()  # a slow restart must not let it expire
     api_second = Api(second, account)
     mine = up_leg(api_second)
     assert api_second.leg(theirs)["state"] == "connected"  # read from the shared database
