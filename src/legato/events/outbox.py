@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from legato.store.direct import DirectStatements
 from legato.store.nodes import pending_of
 from legato.store.tables import delivery_attempts, events
 from legato.store.writer import Writer
@@ -119,7 +120,8 @@ class Outbox:
                 waiters, self._waiters = self._waiters, []
                 try:
                     if self.writer is not None:  # SQLite file: in the writer's thread, no aiosqlite hops
-                        await self.writer.transact(functools.partial(_record, attempts=attempts, updates=updates))
+                        await self.writer.transact(functools.partial(_record_direct, attempts=attempts,
+                                                                     updates=updates))
                     else:
                         async with self._engine.begin() as conn:
                             await conn.run_sync(_record, attempts, updates)
@@ -134,6 +136,23 @@ class Outbox:
                         waiter.set_result(None)
             if self._closing:
                 return
+
+
+def _record_direct(raw: Any, statements: DirectStatements, attempts: list[dict[str, Any]],
+                   updates: list[dict[str, Any]]) -> None:
+    """`_record` on the writer thread's `sqlite3` connection, statements bound as tuples (store/direct.py)."""
+    cursor = raw.cursor()
+    for rows, make in ((attempts, lambda keys: statements.insert(delivery_attempts, keys)),
+                       (updates, lambda keys: statements.update(events, "event_sid", keys))):
+        shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            shapes.setdefault(tuple(row), []).append(row)
+        for keys, same in shapes.items():
+            direct = make(keys)
+            if direct is None:
+                raise ValueError(f"no direct statement for rows with {keys}")
+            cursor.executemany(direct.sql, direct.many(same))
+    cursor.close()
 
 
 def _record(conn: Connection, attempts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:

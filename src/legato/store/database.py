@@ -32,6 +32,9 @@ def database_unavailable(exc: BaseException) -> bool:
     while current is not None and seen < 5:
         if isinstance(current, OSError | TimeoutError):
             return True
+        code = getattr(current, "sqlite_errorcode", None)  # the sqlite3 driver's own error (store/direct.py)
+        if code is not None:
+            return code & 0xFF in _TRANSIENT_SQLITE
         if isinstance(current, DBAPIError):
             code = getattr(current.orig, "sqlite_errorcode", None)
             if code is not None:
