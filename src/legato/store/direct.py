@@ -48,7 +48,7 @@ class DirectStatements:
 
     def __init__(self, dialect: Dialect) -> None:
         self.dialect = dialect
-        self._made: dict[tuple[str, str, tuple[str, ...]], Direct | None] = {}
+        self._made: dict[tuple[Any, ...], Direct | None] = {}
 
     def insert(self, table: Table, keys: tuple[str, ...], tolerant: bool = False) -> Direct | None:
         """INSERT of rows with exactly `keys`; `tolerant` skips rows already there (ON CONFLICT DO NOTHING)."""
@@ -59,7 +59,7 @@ class DirectStatements:
                 statement: Any = dml(table).on_conflict_do_nothing()
             else:
                 statement = insert(table)
-            self._made[made_key] = self.of(statement.inline(), keys, column_keys=list(keys))
+            self._made[made_key] = self._compile(statement.inline(), keys, column_keys=list(keys))
         return self._made[made_key]
 
     def update(self, table: Table, key: str, keys: tuple[str, ...]) -> Direct | None:
@@ -69,13 +69,19 @@ class DirectStatements:
             where = "b_" + key
             statement = (update(table).where(table.c[key] == bindparam(where))
                          .values({name: bindparam(name) for name in keys if name not in (key, where)}))
-            made = self.of(statement, tuple(where if name == key else name for name in keys))
+            made = self._compile(statement, tuple(where if name == key else name for name in keys))
             self._made[made_key] = made if made is None or where in keys else _Renamed(made, key)
         return self._made[made_key]
 
     def of(self, statement: Executable, keys: tuple[str, ...], **options: Any) -> Direct | None:
-        """`statement` (bound parameters named from `keys`) for the driver; None when it would bind anything else
-        or return rows. `options` go to `compile`."""
+        """`statement` (bound parameters named from `keys`) for the driver, made once; None when it would bind
+        anything else or return rows. `options` go to `compile`."""
+        made_key = ("of", statement, keys)  # the statement itself: kept alive, so never mistaken for another
+        if made_key not in self._made:
+            self._made[made_key] = self._compile(statement, keys, **options)
+        return self._made[made_key]
+
+    def _compile(self, statement: Executable, keys: tuple[str, ...], **options: Any) -> Direct | None:
         compiled = statement.compile(dialect=self.dialect, **options)  # type: ignore[attr-defined]
         names = compiled.positiontup
         if not compiled.positional or names is None or not set(names) <= set(keys) \
