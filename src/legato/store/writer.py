@@ -28,7 +28,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
+from legato.store.blocking import BlockingThread
 from legato.store.database import blocking_sqlite_engine, database_unavailable
 from legato.store.direct import Direct, DirectStatements
 from legato.store.rows import event_to_row, leg_to_row
@@ -137,7 +137,7 @@ class Writer:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._blocking = blocking_sqlite_engine(engine)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="legato-writer") if self._blocking else None
+        self._thread = BlockingThread("legato-writer") if self._blocking else None
         self._direct = DirectStatements(self._blocking.dialect) if self._blocking is not None else None
         self._raw: Any = None  # the writer thread's checkout of the blocking engine's one connection
         self._held: AsyncConnection | None = None  # PostgreSQL: the connection commits go on
@@ -186,8 +186,8 @@ class Writer:
             with contextlib.suppress(Exception):
                 await held.close()
         if self._blocking is not None and self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._close_blocking)
-            self._thread.shutdown(wait=False)
+            await self._thread.run(self._close_blocking)
+            self._thread.stop()
 
     @property
     def has_thread(self) -> bool:
@@ -199,7 +199,7 @@ class Writer:
         between its group commits, on its `sqlite3` connection with its `DirectStatements`: the recorder of
         delivery attempts (events/outbox.py) writes there too."""
         assert self._blocking is not None and self._thread is not None
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._transact_blocking, work)
+        await self._thread.run(self._transact_blocking, work)
 
     def _transact_blocking(self, work: Callable[[Any, DirectStatements], None]) -> None:
         assert self._direct is not None
@@ -291,8 +291,8 @@ class Writer:
         while True:
             try:
                 if self._blocking is not None:  # SQLite: the whole transaction in the writer's thread
-                    await asyncio.get_running_loop().run_in_executor(self._thread, self._write_blocking, batch,
-                                                                     retry > 0)
+                    assert self._thread is not None
+                    await self._thread.run(self._write_blocking, batch, retry > 0)
                 else:
                     await self._write_held(batch, tolerant=retry > 0)
             except Fenced as exc:
