@@ -92,6 +92,23 @@ class DirectStatements:
         return Direct(compiled.string, names, processors)
 
 
+Plan = list[tuple[Direct, list[dict[str, Any]]]]
+
+
+def add_rows(plan: Plan, rows: Sequence[dict[str, Any]], make: Callable[[tuple[str, ...]], Direct | None]) -> bool:
+    """Append `rows` to `plan`, one `Direct` statement (from `make(keys)`) per row shape, in first-seen order;
+    False when `make` has none for a shape."""
+    shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        shapes.setdefault(tuple(row), []).append(row)
+    for keys, same in shapes.items():
+        statement = make(keys)
+        if statement is None:
+            return False
+        plan.append((statement, same))
+    return True
+
+
 class _Renamed(Direct):
     """An UPDATE whose WHERE parameter (`b_<key>`) is read from the row's `key`."""
 

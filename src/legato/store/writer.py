@@ -39,7 +39,8 @@ from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 from legato.store.blocking import BlockingThread
 from legato.store.database import blocking_sqlite_engine, database_unavailable
-from legato.store.direct import Direct, DirectStatements
+from legato.store.direct import DirectStatements, Plan, add_rows
+from legato.store.held import HeldConnection
 from legato.store.rows import event_to_row, leg_to_row
 from legato.store.tables import bridges, conferences, events, legs, nodes
 
@@ -140,7 +141,7 @@ class Writer:
         self._thread = BlockingThread("legato-writer") if self._blocking else None
         self._direct = DirectStatements(self._blocking.dialect) if self._blocking is not None else None
         self._raw: Any = None  # the writer thread's checkout of the blocking engine's one connection
-        self._held: AsyncConnection | None = None  # PostgreSQL: the connection commits go on
+        self._held = HeldConnection(engine) if engine.dialect.name == "postgresql" else None  # commits go on it
         self._queue = _Batch()  # filling
         self._queued = 0
         self._full: list[_Batch] = []  # sealed, waiting their turn
@@ -182,9 +183,7 @@ class Writer:
             log.error("stopping with writes the database did not take; the next start reconciles these legs")
             self._settle_all(RuntimeError("stopped before the database took the write"))
         if self._held is not None:
-            held, self._held = self._held, None
-            with contextlib.suppress(Exception):
-                await held.close()
+            await self._held.close()
         if self._blocking is not None and self._thread is not None:
             await self._thread.run(self._close_blocking)
             self._thread.stop()
@@ -348,24 +347,24 @@ class Writer:
             result = await conn.execute(*step)
 
     async def _write_held(self, batch: _Batch, *, tolerant: bool) -> None:
-        """`_write` on a connection the writer keeps (on PostgreSQL; checking one out of the pool for each
-        commit costs a ping of three round trips and a reset). A failure gives it back; the next commit
-        takes a fresh one."""
-        if self._held is None:
-            self._held = await self._engine.connect() if self._engine.dialect.name == "postgresql" else None
-        conn = self._held
-        if conn is None:
-            async with self._engine.begin() as fresh:
-                await self._write(fresh, batch, tolerant=tolerant)
-            return
-        try:
-            async with conn.begin():
+        """The batch's transaction on PostgreSQL: on the connection the writer keeps, run on its asyncpg driver
+        with statements bound as tuples (store/held.py, store/direct.py); other databases, and rows of a shape
+        the direct statements cannot bind, go through SQLAlchemy on a pooled connection."""
+        plan = None if self._held is None else self._direct_plan(batch, tolerant, self._held.statements)
+        if self._held is None or plan is None:
+            async with self._engine.begin() as conn:
                 await self._write(conn, batch, tolerant=tolerant)
-        except BaseException:
-            self._held = None
-            with contextlib.suppress(Exception):
-                await conn.close()
-            raise
+            return
+        async with self._held.transaction() as driver:
+            if self.owner is not None:
+                name, epoch = self.owner
+                fence = self._held.statements.of(_FENCE, ("f_name", "f_epoch"))
+                assert fence is not None
+                status = await driver.execute(fence.sql, *fence.parameters({"f_name": name, "f_epoch": epoch}))
+                if status != "UPDATE 1":
+                    raise Fenced(f"node {name} is no longer at epoch {epoch}")
+            for direct, rows in plan:
+                await driver.executemany(direct.sql, direct.many(rows))
 
     def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
         """The batch's transaction on the `sqlite3` connection, in the writer's thread: one round trip per
@@ -401,34 +400,21 @@ class Writer:
             raise
 
     @staticmethod
-    def _direct_plan(batch: _Batch, tolerant: bool,
-                     direct: DirectStatements) -> list[tuple[Direct, list[dict[str, Any]]]] | None:
+    def _direct_plan(batch: _Batch, tolerant: bool, direct: DirectStatements) -> Plan | None:
         """`_statements`' INSERTs and UPDATEs as `Direct` statements, rows grouped by shape (None: one cannot be)."""
-        plan: list[tuple[Direct, list[dict[str, Any]]]] = []
-
-        def add(make: Callable[[tuple[str, ...]], Direct | None], rows: list[dict[str, Any]]) -> bool:
-            shapes: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-            for row in rows:
-                shapes.setdefault(tuple(row), []).append(row)
-            for keys, same in shapes.items():
-                statement = make(keys)
-                if statement is None:
-                    return False
-                plan.append((statement, same))
-            return True
-
+        plan: Plan = []
         for table, rows in ((legs, batch.legs), (bridges, batch.bridges), (conferences, batch.conferences)):
             if not rows:
                 continue
             key = table.primary_key.columns.keys()[0]
             fresh = [r.row for r in rows.values() if r.new]
-            if fresh and not add(lambda keys, t=table: direct.insert(t, keys, tolerant), fresh):
+            if fresh and not add_rows(plan, fresh, lambda keys, t=table: direct.insert(t, keys, tolerant)):
                 return None
             changed = [r.row for r in rows.values() if tolerant or not r.new]
-            if changed and not add(lambda keys, t=table, k=key: direct.update(t, k, keys), changed):
+            if changed and not add_rows(plan, changed, lambda keys, t=table, k=key: direct.update(t, k, keys)):
                 return None
         rows = batch.all_events()
-        if rows and not add(lambda keys: direct.insert(events, keys, tolerant), rows):
+        if rows and not add_rows(plan, rows, lambda keys: direct.insert(events, keys, tolerant)):
             return None
         return plan
 
