@@ -14,7 +14,11 @@ legs, that is `cpu_ms_per_leg`. CPU counts are robust to other load on the machi
 fresh PostgreSQL database (the PostgreSQL server's own CPU is not Legato's and is not counted).
 
 Bounded: a fixed count of legs, and every wait has a deadline. `--profile FILE` records the server with
-py-spy (`-f raw --idle` off, native frames) during the measured phase.
+py-spy (`-f raw --idle` off, native frames) during the measured phase. `--threads` adds, per leg, user and
+system CPU, voluntary and involuntary context switches, time run and time waiting for a core (schedstat), for
+the process and each of its threads; `--attach CMD` runs a tracer over the measured phase, e.g.
+`--attach 'perf trace -s -p {pid} -o trace.txt'` (system calls by kind and thread) or `--attach 'perf record
+-F 999 --per-thread -p {pid} -o perf.data'` (CPU samples only, unlike py-spy's).
 """
 
 from __future__ import annotations

@@ -207,7 +207,8 @@ class Writer:
             work(raw, self._direct)
             raw.commit()
         except BaseException:
-            raw.rollback()
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                raw.rollback()
             raise
 
     def _connection(self) -> Any:
@@ -396,7 +397,8 @@ class Writer:
             cursor.close()
             raw.commit()
         except BaseException:
-            raw.rollback()
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                raw.rollback()
             raise
 
     @staticmethod
