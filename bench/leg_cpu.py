@@ -14,7 +14,11 @@ legs, that is `cpu_ms_per_leg`. CPU counts are robust to other load on the machi
 fresh PostgreSQL database (the PostgreSQL server's own CPU is not Legato's and is not counted).
 
 Bounded: a fixed count of legs, and every wait has a deadline. `--profile FILE` records the server with
-py-spy (`-f raw --idle` off, native frames) during the measured phase.
+py-spy (`-f raw --idle` off, native frames) during the measured phase. `--threads` adds, per leg, user and
+system CPU, voluntary and involuntary context switches, time run and time waiting for a core (schedstat), for
+the process and each of its threads; `--attach CMD` runs a tracer over the measured phase, e.g.
+`--attach 'perf trace -s -p {pid} -o trace.txt'` (system calls by kind and thread) or `--attach 'perf record
+-F 999 --per-thread -p {pid} -o perf.data'` (CPU samples only, unlike py-spy's).
 """
 
 from __future__ import annotations
@@ -120,6 +124,47 @@ def tree_cpu_seconds(pid: int) -> float:
     return ticks / TICKS
 
 
+def thread_counters(pid: int) -> dict[int, dict[str, float]]:
+    """Per thread of `pid`: user and system CPU (s), voluntary and involuntary context switches, time run and
+    time spent runnable but waiting for a core (s, from schedstat), and the thread's name."""
+    threads: dict[int, dict[str, float]] = {}
+    for entry in os.listdir(f"/proc/{pid}/task"):
+        base = f"/proc/{pid}/task/{entry}"
+        try:
+            stat = Path(f"{base}/stat").read_text()
+            status = Path(f"{base}/status").read_text().splitlines()
+            run_ns, wait_ns, _ = Path(f"{base}/schedstat").read_text().split()
+        except OSError:
+            continue
+        fields = stat[stat.rindex(")") + 2 :].split()
+        switches = {k: int(v) for k, _, v in (line.partition(":\t") for line in status) if k.endswith("ctxt_switches")}
+        threads[int(entry)] = {"user": int(fields[11]) / TICKS, "system": int(fields[12]) / TICKS,
+                               "voluntary": switches["voluntary_ctxt_switches"],
+                               "involuntary": switches["nonvoluntary_ctxt_switches"],
+                               "run": int(run_ns) / 1e9, "runqueue": int(wait_ns) / 1e9,
+                               "name": stat[stat.index("(") + 1 : stat.rindex(")")]}  # type: ignore[dict-item]
+    return threads
+
+
+def counters_per_leg(before: dict[int, dict[str, float]], after: dict[int, dict[str, float]],
+                     legs: int) -> dict[str, object]:
+    """What the measured legs cost per leg: user and system CPU (ms), context switches, ms run and ms waiting
+    for a core, for the process and for each thread that ran (threads named by comm and tid)."""
+    keys = ("user", "system", "voluntary", "involuntary", "run", "runqueue")
+    scale = {"user": 1000, "system": 1000, "run": 1000, "runqueue": 1000, "voluntary": 1, "involuntary": 1}
+    total = dict.fromkeys(keys, 0.0)
+    threads: dict[str, dict[str, float]] = {}
+    for tid, end in after.items():
+        start = before.get(tid, dict.fromkeys(keys, 0.0))
+        delta = {k: (end[k] - start[k]) * scale[k] / legs for k in keys}
+        if delta["run"] < 0.001:
+            continue
+        for k in keys:
+            total[k] += delta[k]
+        threads[f"{end['name']}/{tid}"] = {k: round(v, 3) for k, v in delta.items()}
+    return {"process": {k: round(v, 3) for k, v in total.items()}, "threads": threads}
+
+
 def receiver_count(client: httpx.Client, url: str) -> tuple[int, int]:
     received, bad = client.get(url).text.split()
     return int(received), int(bad)
@@ -170,6 +215,7 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
     count_url = f"http://127.0.0.1:{receiver_port}/"
     server = LegatoServer(workdir=work, database_url=database, time_scale=args.time_scale).start()
     profiler: subprocess.Popen[bytes] | None = None
+    attached: subprocess.Popen[bytes] | None = None
     poll = httpx.Client(timeout=5)
     try:
         account = server.create_account()
@@ -219,15 +265,25 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
                 stderr=subprocess.DEVNULL,
             )
             time.sleep(1.0)
+        if args.attach:
+            attached = subprocess.Popen(args.attach.format(pid=pid, db=database.split(":", 1)[0]), shell=True,
+                                        start_new_session=True)
+            time.sleep(1.0)
+        threads0 = thread_counters(pid)
         cpu0, wall0 = tree_cpu_seconds(pid), time.monotonic()
         load = asyncio.run(offer(url, account.auth, endpoint, args.legs, args.rate))
         settle(EVENTS_PER_LEG * (1 + args.warmup + args.legs))
         time.sleep(0.3)  # the attempt recorder lingers 50 ms before it commits
         cpu1, wall1 = tree_cpu_seconds(pid), time.monotonic()
+        threads1 = thread_counters(pid)
         if profiler is not None:
             profiler.send_signal(2)
             profiler.wait(60)
             profiler = None
+        if attached is not None:
+            os.killpg(attached.pid, 2)
+            attached.wait(60)
+            attached = None
         cpu_ms = (cpu1 - cpu0) * 1000
         return {
             "database": database.split(":", 1)[0],
@@ -240,10 +296,13 @@ def run(database: str, work: Path, args: argparse.Namespace, receiver_port: int)
             "idle_cpu_ms_per_s": round(idle_ms_per_s, 1),
             "first_leg_to_last_webhook_s": round(first_leg_s, 3),
             "cpu_ms_per_leg": round(cpu_ms / args.legs, 3),
+            **({"per_leg": counters_per_leg(threads0, threads1, args.legs)} if args.threads else {}),
         }
     finally:
         if profiler is not None:
             profiler.kill()
+        if attached is not None:
+            os.killpg(attached.pid, 9)
         poll.close()
         server.stop()
 
@@ -255,6 +314,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=150)
     parser.add_argument("--time-scale", type=float, default=100.0)
     parser.add_argument("--profile", help="py-spy raw output file for the measured phase")
+    parser.add_argument("--threads", action="store_true",
+                        help="also report per leg: user/system CPU, context switches, run and run-queue time, "
+                             "for the server process and each of its threads (from /proc)")
+    parser.add_argument("--attach", help="a command run during the measured phase, {pid} the server's and {db} "
+                        "the database's name (e.g. 'strace -c -f -p {pid} -o s-{db}.txt'); stopped with SIGINT")
     parser.add_argument("--no-postgres", action="store_true", help="SQLite only, even with LEGATO_TEST_POSTGRES_URL")
     args = parser.parse_args()
     load0 = os.getloadavg()[0]

@@ -17,6 +17,8 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from legato.store.direct import DirectStatements, Plan, add_rows
+from legato.store.held import HeldConnection
 from legato.store.nodes import pending_of
 from legato.store.tables import delivery_attempts, events
 from legato.store.writer import Writer
@@ -47,6 +49,7 @@ class Outbox:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self.writer: Writer | None = None  # set when the writer runs transactions in its own thread
+        self._held = HeldConnection(engine) if engine.dialect.name == "postgresql" else None
 
     # ---- reads -------------------------------------------------------------------------
     async def claim_pending(self) -> list[dict[str, Any]]:
@@ -88,6 +91,8 @@ class Outbox:
         if self._task is not None:
             await self._task
             self._task = None
+        if self._held is not None:
+            await self._held.close()
 
     def record(self, attempt: dict[str, Any] | None, event_sid: str, *, status: str, attempts: int,
                next_attempt_at: datetime | None, delivered_at: datetime | None,
@@ -119,7 +124,12 @@ class Outbox:
                 waiters, self._waiters = self._waiters, []
                 try:
                     if self.writer is not None:  # SQLite file: in the writer's thread, no aiosqlite hops
-                        await self.writer.transact(functools.partial(_record, attempts=attempts, updates=updates))
+                        await self.writer.transact(functools.partial(_record_direct, attempts=attempts,
+                                                                     updates=updates))
+                    elif self._held is not None:  # PostgreSQL: on a kept connection's driver
+                        async with self._held.transaction() as driver:
+                            for direct, rows in _attempt_plan(self._held.statements, attempts, updates):
+                                await driver.executemany(direct.sql, direct.many(rows))
                     else:
                         async with self._engine.begin() as conn:
                             await conn.run_sync(_record, attempts, updates)
@@ -134,6 +144,25 @@ class Outbox:
                         waiter.set_result(None)
             if self._closing:
                 return
+
+
+def _attempt_plan(statements: DirectStatements, attempts: list[dict[str, Any]],
+                  updates: list[dict[str, Any]]) -> Plan:
+    """`_record`'s statements as `Direct` ones (store/direct.py)."""
+    plan: Plan = []
+    if not (add_rows(plan, attempts, lambda keys: statements.insert(delivery_attempts, keys))
+            and add_rows(plan, updates, lambda keys: statements.update(events, "event_sid", keys))):
+        raise ValueError("delivery attempts of a shape the direct statements cannot bind")
+    return plan
+
+
+def _record_direct(raw: Any, statements: DirectStatements, attempts: list[dict[str, Any]],
+                   updates: list[dict[str, Any]]) -> None:
+    """`_record` on the writer thread's `sqlite3` connection, statements bound as tuples."""
+    cursor = raw.cursor()
+    for direct, rows in _attempt_plan(statements, attempts, updates):
+        cursor.executemany(direct.sql, direct.many(rows))
+    cursor.close()
 
 
 def _record(conn: Connection, attempts: list[dict[str, Any]], updates: list[dict[str, Any]]) -> None:

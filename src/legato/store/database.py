@@ -32,6 +32,13 @@ def database_unavailable(exc: BaseException) -> bool:
     while current is not None and seen < 5:
         if isinstance(current, OSError | TimeoutError):
             return True
+        if not isinstance(current, DBAPIError):  # a driver's own error (writes on the driver, store/direct.py)
+            code = getattr(current, "sqlite_errorcode", None)
+            if code is not None:
+                return code & 0xFF in _TRANSIENT_SQLITE
+            if type(current).__module__.startswith("asyncpg"):  # its InterfaceError: the connection is gone
+                state = str(getattr(current, "sqlstate", None) or "08")
+                return state[:2] in _TRANSIENT_SQLSTATE
         if isinstance(current, DBAPIError):
             code = getattr(current.orig, "sqlite_errorcode", None)
             if code is not None:

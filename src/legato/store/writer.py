@@ -11,9 +11,11 @@ of one leg collapse into the newest, so memory grows with the events made during
 with every change. Retried inserts tolerate rows an ambiguous earlier commit already wrote. A write
 the database refuses for good (a bad row) fails alone, per leg.
 
-On a SQLite file each transaction runs whole in the writer's own thread on a blocking engine (aiosqlite
-would cross threads about three times per statement); on PostgreSQL it goes on a connection the writer
-keeps. Either way the statements come from one plan (`_statements`).
+On a SQLite file each transaction runs whole in the writer's own thread, on the `sqlite3` connection of a
+blocking engine (aiosqlite would cross threads about three times per statement), with statements rendered
+once and rows bound as tuples (store/direct.py: SQLAlchemy's per-execution work was ~0.35 ms of CPU per
+commit, and at a moderate rate a commit carries a leg or two); on PostgreSQL it goes on a connection the
+writer keeps. Either way the statements come from one plan (`_statements`).
 
 Every row is stamped with the owner node and its epoch; with an owner set, each transaction first
 checks that the node still holds that epoch, so a node whose name was taken over writes nothing more.
@@ -26,17 +28,19 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Table, bindparam, insert, update
+from sqlalchemy import Table, bindparam, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
+from legato.store.blocking import BlockingThread
 from legato.store.database import blocking_sqlite_engine, database_unavailable
+from legato.store.direct import DirectStatements, Plan, add_rows
+from legato.store.held import HeldConnection
 from legato.store.rows import event_to_row, leg_to_row
 from legato.store.tables import bridges, conferences, events, legs, nodes
 
@@ -122,6 +126,8 @@ def _update(table: Table, key: str) -> Any:
             .values({c.name: bindparam(c.name) for c in table.columns if c.name != key}))
 
 
+_FENCE = update(nodes).where(nodes.c.name == bindparam("f_name"), nodes.c.epoch == bindparam("f_epoch")) \
+    .values(epoch=bindparam("f_epoch"))
 _UPDATE = {"legs": _update(legs, "leg_sid"), "bridges": _update(bridges, "bridge_sid"),
            "conferences": _update(conferences, "conference_sid")}
 
@@ -132,8 +138,10 @@ class Writer:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._blocking = blocking_sqlite_engine(engine)
-        self._thread = ThreadPoolExecutor(1, thread_name_prefix="legato-writer") if self._blocking else None
-        self._held: AsyncConnection | None = None  # PostgreSQL: the connection commits go on
+        self._thread = BlockingThread("legato-writer") if self._blocking else None
+        self._direct = DirectStatements(self._blocking.dialect) if self._blocking is not None else None
+        self._raw: Any = None  # the writer thread's checkout of the blocking engine's one connection
+        self._held = HeldConnection(engine) if engine.dialect.name == "postgresql" else None  # commits go on it
         self._queue = _Batch()  # filling
         self._queued = 0
         self._full: list[_Batch] = []  # sealed, waiting their turn
@@ -175,28 +183,48 @@ class Writer:
             log.error("stopping with writes the database did not take; the next start reconciles these legs")
             self._settle_all(RuntimeError("stopped before the database took the write"))
         if self._held is not None:
-            held, self._held = self._held, None
-            with contextlib.suppress(Exception):
-                await held.close()
+            await self._held.close()
         if self._blocking is not None and self._thread is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self._blocking.dispose)
-            self._thread.shutdown(wait=False)
+            await self._thread.run(self._close_blocking)
+            self._thread.stop()
 
     @property
     def has_thread(self) -> bool:
         """Whether transactions run whole in the writer's thread (a SQLite file): `transact` is there."""
         return self._blocking is not None
 
-    async def transact(self, work: Callable[[Connection], None]) -> None:
-        """Run `work` in one transaction on the writer's thread and connection (with `has_thread`), between
-        its group commits: the recorder of delivery attempts (events/outbox.py) writes there too."""
+    async def transact(self, work: Callable[[Any, DirectStatements], None]) -> None:
+        """Run `work(connection, statements)` in one transaction on the writer's thread (with `has_thread`),
+        between its group commits, on its `sqlite3` connection with its `DirectStatements`: the recorder of
+        delivery attempts (events/outbox.py) writes there too."""
         assert self._blocking is not None and self._thread is not None
-        await asyncio.get_running_loop().run_in_executor(self._thread, self._transact_blocking, work)
+        await self._thread.run(self._transact_blocking, work)
 
-    def _transact_blocking(self, work: Callable[[Connection], None]) -> None:
+    def _transact_blocking(self, work: Callable[[Any, DirectStatements], None]) -> None:
+        assert self._direct is not None
+        raw = self._connection()
+        try:
+            work(raw, self._direct)
+            raw.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                raw.rollback()
+            raise
+
+    def _connection(self) -> Any:
+        """The `sqlite3` connection of the blocking engine (its pragmas set), kept checked out by this thread."""
+        if self._raw is None:
+            assert self._blocking is not None
+            self._raw = self._blocking.raw_connection()
+        return self._raw.driver_connection
+
+    def _close_blocking(self) -> None:
+        if self._raw is not None:
+            raw, self._raw = self._raw, None
+            with contextlib.suppress(Exception):
+                raw.close()
         assert self._blocking is not None
-        with self._blocking.begin() as conn:
-            work(conn)
+        self._blocking.dispose()
 
     def submit(self, leg: Leg, new_events: Sequence[LegEvent] = (), *, new: bool = False,
                endpoint: str | None = None) -> asyncio.Future[None]:
@@ -263,8 +291,8 @@ class Writer:
         while True:
             try:
                 if self._blocking is not None:  # SQLite: the whole transaction in the writer's thread
-                    await asyncio.get_running_loop().run_in_executor(self._thread, self._write_blocking, batch,
-                                                                     retry > 0)
+                    assert self._thread is not None
+                    await self._thread.run(self._write_blocking, batch, retry > 0)
                 else:
                     await self._write_held(batch, tolerant=retry > 0)
             except Fenced as exc:
@@ -320,33 +348,77 @@ class Writer:
             result = await conn.execute(*step)
 
     async def _write_held(self, batch: _Batch, *, tolerant: bool) -> None:
-        """`_write` on a connection the writer keeps (on PostgreSQL; checking one out of the pool for each
-        commit costs a ping of three round trips and a reset). A failure gives it back; the next commit
-        takes a fresh one."""
-        if self._held is None:
-            self._held = await self._engine.connect() if self._engine.dialect.name == "postgresql" else None
-        conn = self._held
-        if conn is None:
-            async with self._engine.begin() as fresh:
-                await self._write(fresh, batch, tolerant=tolerant)
-            return
-        try:
-            async with conn.begin():
+        """The batch's transaction on PostgreSQL: on the connection the writer keeps, run on its asyncpg driver
+        with statements bound as tuples (store/held.py, store/direct.py); other databases, and rows of a shape
+        the direct statements cannot bind, go through SQLAlchemy on a pooled connection."""
+        plan = None if self._held is None else self._direct_plan(batch, tolerant, self._held.statements)
+        if self._held is None or plan is None:
+            async with self._engine.begin() as conn:
                 await self._write(conn, batch, tolerant=tolerant)
-        except BaseException:
-            self._held = None
-            with contextlib.suppress(Exception):
-                await conn.close()
-            raise
+            return
+        async with self._held.transaction() as driver:
+            if self.owner is not None:
+                name, epoch = self.owner
+                fence = self._held.statements.of(_FENCE, ("f_name", "f_epoch"))
+                assert fence is not None
+                status = await driver.execute(fence.sql, *fence.parameters({"f_name": name, "f_epoch": epoch}))
+                if status != "UPDATE 1":
+                    raise Fenced(f"node {name} is no longer at epoch {epoch}")
+            for direct, rows in plan:
+                await driver.executemany(direct.sql, direct.many(rows))
 
     def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
-        """`_write` on the blocking SQLite engine, in the writer's thread: one round trip per transaction."""
-        assert self._blocking is not None
-        with self._blocking.begin() as conn:
-            plan = self._statements(batch, tolerant, conn.dialect.name)
-            result = None
-            while (step := plan.send(result)) is not None:
-                result = conn.execute(*step)
+        """The batch's transaction on the `sqlite3` connection, in the writer's thread: one round trip per
+        transaction. Rows of a shape `DirectStatements` cannot bind go through SQLAlchemy (`_statements`)."""
+        assert self._blocking is not None and self._direct is not None
+        plan = self._direct_plan(batch, tolerant, self._direct)
+        if plan is None:
+            with self._blocking.begin() as conn:
+                steps = self._statements(batch, tolerant, conn.dialect.name)
+                result = None
+                while (step := steps.send(result)) is not None:
+                    result = conn.execute(*step)
+            return
+        raw = self._connection()
+        try:
+            cursor = raw.cursor()
+            if self.owner is not None:
+                name, epoch = self.owner
+                fence = self._direct.of(_FENCE, ("f_name", "f_epoch"))
+                assert fence is not None
+                cursor.execute(fence.sql, fence.parameters({"f_name": name, "f_epoch": epoch}))
+                if cursor.rowcount != 1:
+                    raise Fenced(f"node {name} is no longer at epoch {epoch}")
+            for direct, rows in plan:
+                if len(rows) == 1:
+                    cursor.execute(direct.sql, direct.parameters(rows[0]))
+                else:
+                    cursor.executemany(direct.sql, direct.many(rows))
+            cursor.close()
+            raw.commit()
+        except BaseException:
+            with contextlib.suppress(Exception):  # the original error is the one to report
+                raw.rollback()
+            raise
+
+    @staticmethod
+    def _direct_plan(batch: _Batch, tolerant: bool, direct: DirectStatements) -> Plan | None:
+        """`_statements`' INSERTs and UPDATEs as `Direct` statements, rows grouped by shape (None: one cannot be)."""
+        plan: Plan = []
+        for table, rows in ((legs, batch.legs), (bridges, batch.bridges), (conferences, batch.conferences)):
+            if not rows:
+                continue
+            key = table.primary_key.columns.keys()[0]
+            fresh = [r.row for r in rows.values() if r.new]
+            if fresh and not add_rows(plan, fresh, lambda keys, t=table: direct.insert(t, keys, tolerant)):
+                return None
+            changed = [r.row for r in rows.values() if tolerant or not r.new]
+            if changed and not add_rows(plan, changed, lambda keys, t=table, k=key: direct.update(t, k, keys)):
+                return None
+        rows = batch.all_events()
+        if rows and not add_rows(plan, rows, lambda keys: direct.insert(events, keys, tolerant)):
+            return None
+        return plan
 
     def _statements(self, batch: _Batch, tolerant: bool, dialect: str) -> Generator[Any, Any, None]:
         """The transaction's statements with their parameters, each sent back its result; None at the end."""

@@ -1,0 +1,60 @@
+"""One thread that runs blocking jobs in order, each awaited from the event loop (the SQLite writer's thread).
+
+`loop.run_in_executor` on a one-thread `ThreadPoolExecutor` does the same with more machinery per job: a
+lock and an idle-semaphore probe in `submit`, a `concurrent.futures.Future` chained to an asyncio one with
+callbacks on both sides. The writer hands its thread a job per commit (at a moderate rate, one or two a
+leg), so each job here is a tuple on a `SimpleQueue` and its outcome one `call_soon_threadsafe`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_Job = tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[..., Any], tuple[Any, ...]]
+
+
+class BlockingThread:
+    """A daemon thread (started by the first job) running `run`'s jobs one after another."""
+
+    def __init__(self, name: str) -> None:
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+
+    def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        """`function(*args)` on the thread, after the jobs before it; the future gives its result or exception."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._jobs.put((loop, future, function, args))
+        if self._thread.ident is None:
+            self._thread.start()
+        return future
+
+    def stop(self) -> None:
+        """End the thread once the jobs already given have run."""
+        self._jobs.put(None)
+
+    def _serve(self) -> None:
+        while (job := self._jobs.get()) is not None:
+            loop, future, function, args = job
+            try:
+                outcome, failed = function(*args), False
+            except BaseException as exc:  # handed to the awaiting coroutine
+                outcome, failed = exc, True
+            try:
+                loop.call_soon_threadsafe(_settle, future, outcome, failed)
+            except RuntimeError:  # the loop is closed: nobody awaits it any more
+                pass
+
+
+def _settle(future: asyncio.Future[Any], outcome: Any, failed: bool) -> None:
+    if future.cancelled():
+        return
+    if failed:
+        future.set_exception(outcome)
+    else:
+        future.set_result(outcome)
