@@ -105,7 +105,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(conferences.router)
     app.include_router(metrics.router)
     console.install(app)
-    app.add_middleware(LegCreates, max_bytes=settings.max_body_bytes)  # POST /legs without the router (outermost)
+    app.add_middleware(LegCreates, max_bytes=settings.max_body_bytes,  # POST /legs without the router (outermost)
+                       handlers=app.exception_handlers)
 
     @app.get("/healthz", tags=["health"], summary="Liveness and the network in use")
     async def healthz(request: Request) -> JSONResponse:
