@@ -47,8 +47,9 @@ class EdgeRoute(APIRoute):
         async def edge(request: Request) -> Response:
             for name, value in request.path_params.items():
                 check_storable(value, name)
-            for name, value in request.query_params.multi_items():
-                check_storable(value, name)
+            if request.scope["query_string"]:  # most have none: no QueryParams to parse
+                for name, value in request.query_params.multi_items():
+                    check_storable(value, name)
             scope = await self.authorize(request)
             body = await _json_body(request) if reads_body else None
             check_storable(body)
