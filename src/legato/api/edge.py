@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -145,13 +144,21 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if announced_over(scope, self.max_bytes):
             error = error_data("body_too_large", BodyTooLarge(self.max_bytes).detail, field="body")
             response = envelope(Request(scope), 413, error=error, headers={"Connection": "close"})
             await response(scope, receive, send)
             return
         await self.app(scope, limited(receive, self.max_bytes), send)
+
+
+def announced_over(scope: Scope, max_bytes: int) -> bool:
+    """Whether the request's Content-Length (its first) announces more than `max_bytes`."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value.decode("latin-1")
+            return length.isdigit() and int(length) > max_bytes
+    return False
 
 
 def limited(receive: Receive, max_bytes: int) -> Receive:
