@@ -6,13 +6,16 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
 import re
 import signal
 from typing import Any
 
 import pytest
+import structlog
 
 from legato.config import Settings
+from legato.logformat import LineLogger, Logfmt
 from legato.observability.logs import configure_logging, log_start
 from tests.legato_server import Api, LegatoServer
 
@@ -88,3 +91,47 @@ def test_tracebacks_and_secrets(log_format: str) -> None:
     assert lines[0]["database"] == "postgresql+asyncpg://legato:***@db.internal/legato"
     assert lines[1]["level"] == "error" and lines[1]["event"] == "it failed leg_sid=L1"
     assert "Traceback" in lines[1]["exception"] and 'ValueError: a "quoted"\nmessage' in lines[1]["exception"]
+
+
+def test_logfmt_lines_are_structlogs_own() -> None:
+    """Legato's logfmt renderer (keys checked once) writes what structlog's writes, for awkward values too."""
+    order = ["ts", "level", "logger", "event"]
+    ours, theirs = Logfmt(key_order=order), structlog.processors.LogfmtRenderer(key_order=order)
+    rng = random.Random(7)
+    values = [None, True, False, 0, -3, 2**70, 1.5, float("nan"), float("-inf"), 1e-7, "", "plain", "two words",
+              'a "quote"', "back\\slash", "back\\slash and space", "a=b", "line\nbreak", "\u00e9\u00e8", "tab\there",
+              [1, "x y"], {"k": "v"}, ("t",), b"bytes", LineLogger, 3 + 4j]
+    keys = ["ts", "level", "logger", "event", "status", "path", "x", "", "\u00e9t\u00e9", "a.b", "k-1"]
+    for _ in range(3000):
+        event = {key: rng.choice(values) for key in rng.sample(keys, rng.randint(0, len(keys)))}
+        assert ours(None, "info", dict(event)) == theirs(None, "info", dict(event)), event
+    for bad in ("two words", "tab\tkey", "new\nline", "two words"):  # refused each time, as structlog does
+        errors = []
+        for renderer in (ours, theirs):
+            with pytest.raises(ValueError) as raised:
+                renderer(None, "info", {bad: 1})
+            errors.append(str(raised.value))
+        assert errors[0] == errors[1]
+
+
+def test_request_lines_reach_a_handler_added_later() -> None:
+    """A handler added after the logging was set up (as pytest's caplog adds one) gets the lines written
+    directly until then; once it is gone they are direct again, the same text either way."""
+    stream = io.StringIO()
+    configure_logging("text", stream=stream)
+    seen: list[logging.LogRecord] = []
+    extra = logging.Handler()
+    extra.emit = seen.append  # type: ignore[method-assign]
+    lines = LineLogger("legato.test.lines")
+    lines.info("first", n=1)
+    logging.getLogger().addHandler(extra)
+    try:
+        lines.info("second", n=2)
+    finally:
+        logging.getLogger().removeHandler(extra)
+    lines.info("third", n=3)
+    assert len(seen) == 1 and seen[0].name == "legato.test.lines"
+    written = [logfmt(line) for line in stream.getvalue().splitlines()]
+    assert [(w["event"], w["n"], w["logger"], w["level"]) for w in written] == [
+        ("first", "1", "legato.test.lines", "info"), ("second", "2", "legato.test.lines", "info"),
+        ("third", "3", "legato.test.lines", "info")]

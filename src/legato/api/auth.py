@@ -47,15 +47,20 @@ async def authenticate(request: Request) -> Account:
     account: Account | None = getattr(request.state, "account", None)
     if account is not None:
         return account
-    if bearer_token(request) is not None:
-        raise Unauthorized("account routes take the account's HTTP Basic credentials (api_key:api_token); "
-                           "the admin token only manages accounts and rates", field="Authorization")
-    credentials = await basic(request)
-    if credentials is None:
-        raise Unauthorized("HTTP Basic credentials (api_key:api_token) are required")
-    check_storable(credentials.username, "api_key")
-    check_storable(credentials.password, "api_token")
-    account = await request.app.state.runtime.accounts.authenticate(credentials.username, credentials.password)
+    authorization = request.headers.get("authorization", "")
+    pair = basic_credentials(authorization)
+    if pair is None:  # none, another scheme or not readable: as HTTPBasic and the Bearer check answer
+        if bearer_token(request) is not None:
+            raise Unauthorized("account routes take the account's HTTP Basic credentials (api_key:api_token); "
+                               "the admin token only manages accounts and rates", field="Authorization")
+        credentials = await basic(request)
+        if credentials is None:
+            raise Unauthorized("HTTP Basic credentials (api_key:api_token) are required")
+        pair = credentials.username, credentials.password
+    api_key, api_token = pair
+    check_storable(api_key, "api_key")
+    check_storable(api_token, "api_token")
+    account = await request.app.state.runtime.accounts.authenticate(api_key, api_token)
     if account.account_sid != request.path_params.get("account_sid"):
         raise Unauthorized("these credentials are not valid for this account")
     request.state.account = account

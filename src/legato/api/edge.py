@@ -11,7 +11,6 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,14 +32,23 @@ class EdgeRoute(APIRoute):
         return (await authenticate(request)).account_sid
 
     def get_route_handler(self) -> Handler:
-        handler = super().get_route_handler()
+        return self.edge(self.endpoint_handler())
+
+    def endpoint_handler(self) -> Handler:
+        """What runs once the edge passed: FastAPI's handler (dependencies, the body's validation, the
+        endpoint); `api/leg_create.py` gives the create route its own."""
+        return super().get_route_handler()
+
+    def edge(self, handler: Handler) -> Handler:
+        """`handler` behind the edge's checks, in their order."""
         reads_body = self.body_field is not None
 
         async def edge(request: Request) -> Response:
             for name, value in request.path_params.items():
                 check_storable(value, name)
-            for name, value in request.query_params.multi_items():
-                check_storable(value, name)
+            if request.scope["query_string"]:  # most have none: no QueryParams to parse
+                for name, value in request.query_params.multi_items():
+                    check_storable(value, name)
             scope = await self.authorize(request)
             body = await _json_body(request) if reads_body else None
             check_storable(body)
@@ -136,20 +144,33 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        length = Headers(scope=scope).get("content-length", "")
-        if length.isdigit() and int(length) > self.max_bytes:
+        if announced_over(scope, self.max_bytes):
             error = error_data("body_too_large", BodyTooLarge(self.max_bytes).detail, field="body")
             response = envelope(Request(scope), 413, error=error, headers={"Connection": "close"})
             await response(scope, receive, send)
             return
-        received = 0
+        await self.app(scope, limited(receive, self.max_bytes), send)
 
-        async def limited() -> Message:
-            nonlocal received
-            message = await receive()
-            received += len(message.get("body", b""))
-            if received > self.max_bytes:
-                raise BodyTooLarge(self.max_bytes)
-            return message
 
-        await self.app(scope, limited, send)
+def announced_over(scope: Scope, max_bytes: int) -> bool:
+    """Whether the request's Content-Length (its first) announces more than `max_bytes`."""
+    for name, value in scope["headers"]:
+        if name == b"content-length":
+            length = value.decode("latin-1")
+            return length.isdigit() and int(length) > max_bytes
+    return False
+
+
+def limited(receive: Receive, max_bytes: int) -> Receive:
+    """`receive`, raising BodyTooLarge as soon as the body read passes `max_bytes`."""
+    received = 0
+
+    async def limited() -> Message:
+        nonlocal received
+        message = await receive()
+        received += len(message.get("body", b""))
+        if received > max_bytes:
+            raise BodyTooLarge(max_bytes)
+        return message
+
+    return limited
