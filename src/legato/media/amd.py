@@ -39,7 +39,7 @@ from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 # 0.1-0.2 x 2.5-4 times and 18-24 dB all gave 52; 24 dB took the gated bed of tests/media/test_amd.py)
 BEEP_SETTINGS: dict[str, dict[str, float]] = {
     "adaptive": {"min_level_dbfs": -60.0, "quiet_db": 4.0, "noise_quantile": 0.2, "over_subtraction": 3.0,
-                 "under_talker_db": 18.0, "tone_levels": True, "noise_margin": 3.0},
+                 "under_talker_db": 18.0, "tone_levels": True, "noise_margin": 3.0, "steady_frames": 2},
     "app_amd": {"min_level_dbfs": -45.0}}
 
 

@@ -58,7 +58,7 @@ class BeepDetector:
                  quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0,
                  noise_quantile: float | None = None, over_subtraction: float = 1.0,
                  under_talker_db: float | None = None, tone_levels: bool = False,
-                 noise_margin: float = 1.5) -> None:
+                 noise_margin: float = 1.5, steady_frames: int = 3) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
@@ -73,6 +73,7 @@ class BeepDetector:
         self._over = over_subtraction
         self._under_talker = None if under_talker_db is None else 10 ** (-under_talker_db / 10)
         self._tone_levels = tone_levels
+        self._steady_frames = steady_frames  # tonal windows after which up to two odd ones are tolerated
         self._noise_margin = noise_margin
         self._noise_mean = 0.0  # mean square of the line's noise, from its spectrum (tone_levels)
         self._tone_power = 0.0  # mean square of the last tonal window's tone, noise taken off
@@ -173,7 +174,7 @@ class BeepDetector:
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
             seg.energy += level
-        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= 3:
+        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= self._steady_frames:
             seg.dropouts += 1  # tolerate up to two odd windows inside a tone (noise, a lost packet)
         else:
             if seg is not None:
