@@ -170,6 +170,11 @@ class AmdDetector:
                 self.done = True
         return out
 
+    @property
+    def after_human(self) -> bool:
+        """Still listening for a beep after a HUMAN verdict (beep_after_human_ms)."""
+        return not self.done and self.verdict is not None and self.verdict.answered_by is AnsweredBy.HUMAN
+
     def _listen_ms(self, verdict: AmdVerdict) -> int:
         """How long the beep detector goes on after `verdict`: beep_timeout_ms after MACHINE; after an unsure
         HUMAN (a greeting that ended in a pause like an answer), beep_after_human_ms."""
