@@ -9,7 +9,9 @@ when it stands alone: no other tonal segment ended shortly before it, the 180 ms
 rejects SIT tone triplets and note sequences (music); continuous hums never end and are never
 reported; hum harmonics and voiced speech fail the energy concentration test. Optionally (the
 adaptive AMD) a tone `under_talker_db` or more under the loudest recent non-tonal frame (the greeting's
-voice) is a music bed's note, not a beep.
+voice) is a music bed's note, not a beep; with `tone_levels` a tone's level is its own spectral power and
+the sound around it is what stands `noise_margin` times over the line's noise mean, so levels hold in
+loud noise (where a frame energy minus the noise's minimum is mostly the noise).
 """
 
 from __future__ import annotations
