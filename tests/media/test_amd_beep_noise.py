@@ -1,12 +1,14 @@
 """The adaptive AMD's beep settings: a beep with a sound 10.5 dB under it just before is still a beep
 (street or pink noise, the last syllable of a greeting), while a like-level sound next to it is not; a
-beep a few dB over white noise is heard; an isolated tone far under the greeting is not a beep."""
+beep a few dB over white noise is heard, also under -30 dBFS noise or broken by a concealed lost packet; an
+isolated tone far under the greeting, SIT tones, music and hum in noise are not a beep."""
 
+import numpy as np
 import pytest
 
 from legato.media.amd import BEEP_SETTINGS
 from legato.media.beep import BeepDetector
-from tests.media.signals import add, noise, silence, tone
+from tests.media.signals import add, hum, music, noise, silence, sit, tone
 
 
 def beeps(pcm: bytes, **settings: float) -> list[float]:
@@ -42,3 +44,35 @@ def test_a_music_bed_note_far_under_the_greeting_is_not_a_beep() -> None:
     assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
     no_rule = {k: v for k, v in BEEP_SETTINGS["adaptive"].items() if k != "under_talker_db"}
     assert len(beeps(pcm, **no_rule)) == 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_beep_in_white_noise_at_minus_30_dbfs_is_heard(seed: int) -> None:
+    # a 1000 Hz beep at -29 dBFS rms under -30 dBFS white noise (the noise louder than the beep)
+    beep = silence(1500) + tone(1000, 500, -26) + silence(1500)
+    pcm = add(noise(3500, -30, seed=seed), beep)
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == [pytest.approx(1000, abs=15)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_sit_tones_in_loud_noise_are_not_a_beep(seed: int) -> None:
+    # the three SIT tones as loud as the -25 dBFS white noise: each tone is measured by its own power,
+    # so the last is not taken for a lone beep when the noise blurs the levels of the first two
+    pcm = add(noise(4500, -25, seed=seed), silence(1500) + sit(-22) + silence(2000))
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
+
+
+@pytest.mark.parametrize("name", ["music", "hum"])
+def test_music_and_hum_in_noise_are_not_a_beep(name: str) -> None:
+    sound = music(6000, seed=4, dbfs=-22) if name == "music" else hum(6000, 50.0, dbfs=-22)
+    pcm = add(noise(7500, -35, seed=5), sound + silence(1500))
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
+
+
+def test_beep_broken_by_a_lost_packet_at_its_start_is_heard() -> None:
+    # the packet after the beep's first 40 ms is lost and concealed by repeating the one before, 6 dB down
+    x = np.frombuffer(silence(1500) + tone(440, 600, -20) + silence(1500), "<i2").copy()
+    start = 1500 * 8 + 2 * 160  # the third packet of the beep
+    x[start:start + 160] = x[start - 160:start] // 2
+    pcm = x.tobytes()
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == [pytest.approx(440, abs=15)]

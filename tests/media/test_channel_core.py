@@ -256,3 +256,35 @@ def test_a_gather_with_silence_timeout_ends_after_that_long_without_voice() -> N
     assert core.next_timer() == pytest.approx(1.8, abs=0.03)  # 1 s after the last voiced frame
     _, events = run_clock(core, until=2.0)
     assert notices(events, base.GATHER_COMPLETED) == [{"digits": "", "reason": "silence"}]
+
+
+def late_beep_call(tmp_path: Path) -> bytes:
+    """A greeting whose first phrase ends in a pause like a person's answer, its beep 4 s later."""
+    voice = read_pcm(synthesize("Hey, it's Jen.", tmp_path, rate=190))
+    return silence(400) + voice + silence(4000) + tone(1000, 500, -12) + silence(1500)
+
+
+def test_a_beep_after_a_human_verdict_is_reported(tmp_path: Path) -> None:
+    core = core_at()
+    core.start_amd(AmdParams(words_ms=0), now=0.0)
+    feed(core, Far().audio(late_beep_call(tmp_path)), 0.0)
+    verdicts = notices(core.drain()[1], base.AMD_RESULT)
+    assert [v["answered_by"] for v in verdicts] == ["HUMAN", "BEEP"]
+    assert core.amd is None
+
+
+def test_audio_sent_after_a_human_verdict_ends_the_beep_listen(tmp_path: Path) -> None:
+    # the person hears a prompt from the moment of the verdict: its echo must not be taken for a beep
+    core = core_at()
+    core.start_amd(AmdParams(words_ms=0), now=0.0)
+    now, verdicts = 0.0, []
+    for packet in Far().audio(late_beep_call(tmp_path)):
+        core.tick(now)
+        core.receive(packet, FAR, now)
+        now += 0.02
+        found = notices(core.drain()[1], base.AMD_RESULT)
+        if found and core.amd is not None:
+            core.play(tone(1000, 500, -12), 1, now)
+        verdicts += found
+    assert [v["answered_by"] for v in verdicts] == ["HUMAN"]
+    assert core.amd is None

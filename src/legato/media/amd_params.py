@@ -34,8 +34,9 @@ class AmdParams:
     vad_aggressiveness: int = 2  # webrtcvad mode 0..3
     detect_beep: bool = True
     beep_timeout_ms: int = 30000  # how long to keep listening for a beep after MACHINE
-    beep_after_human_ms: int = 0  # and this long after a HUMAN verdict of confidence at most
-    beep_after_human_confidence: float = 1.0  # this (a greeting ending in a beep, called HUMAN); 0 ms: off
+    beep_after_human_ms: int = 10000  # and this long after a HUMAN verdict of confidence at most
+    beep_after_human_confidence: float = 1.0  # this (a greeting ending in a beep, called HUMAN); 0 ms: off;
+    # the media engine ends it early once it sends the leg audio (its echo could hold a tone)
     undecided: AnsweredBy = AnsweredBy.HUMAN  # verdict when total_analysis_time runs out
     detector: str = "adaptive"  # "adaptive" or "app_amd" (fixed threshold, 20 ms frames)
     speech_snr_db: int = 8  # adaptive: a hop starts speech this far above the call's noise floor
@@ -58,7 +59,7 @@ class AmdParams:
                    total_analysis_time_ms=5000, minimum_word_length_ms=100, between_words_silence_ms=50,
                    maximum_number_of_words=3, silence_threshold=256, maximum_word_length_ms=5000,
                    short_answer_ms=0, steady_greeting_ms=0, words_ms=0, words_late_ms=0,
-                   greeting_syllables=0, greeting_max_ms=0)
+                   greeting_syllables=0, greeting_max_ms=0, beep_after_human_ms=0)
 
     @classmethod
     def tuned(cls) -> AmdParams:

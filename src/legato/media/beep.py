@@ -9,7 +9,9 @@ when it stands alone: no other tonal segment ended shortly before it, the 180 ms
 rejects SIT tone triplets and note sequences (music); continuous hums never end and are never
 reported; hum harmonics and voiced speech fail the energy concentration test. Optionally (the
 adaptive AMD) a tone `under_talker_db` or more under the loudest recent non-tonal frame (the greeting's
-voice) is a music bed's note, not a beep.
+voice) is a music bed's note, not a beep; with `tone_levels` a tone's level is its own spectral power and
+the sound around it is what stands `noise_margin` times over the line's noise mean, so levels hold in
+loud noise (where a frame energy minus the noise's minimum is mostly the noise).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ BIN_HZ = SAMPLE_RATE / WINDOW  # 25 Hz
 _HANN = np.hanning(WINDOW)
 _BED_RATIO = 10 ** (-6 / 10)  # an earlier tone 6 dB or more below this one is background, not a neighbour
 _TALKER_FADE = 10 ** (-2 / 10 * FRAME_MS / 1000)  # the greeting's loudest frame fades by 2 dB/s
+_TO_MEAN_SQUARE = 2 / (WINDOW**2 * float(np.mean(_HANN**2)))  # a one-sided Hann periodogram's sum -> mean square
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +59,8 @@ class BeepDetector:
                  min_level_dbfs: float = -45.0, isolation_before_ms: int = 800,
                  quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0,
                  noise_quantile: float | None = None, over_subtraction: float = 1.0,
-                 under_talker_db: float | None = None) -> None:
+                 under_talker_db: float | None = None, tone_levels: bool = False,
+                 noise_margin: float = 1.5, steady_frames: int = 3) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
@@ -70,6 +74,11 @@ class BeepDetector:
         self._quantile = noise_quantile
         self._over = over_subtraction
         self._under_talker = None if under_talker_db is None else 10 ** (-under_talker_db / 10)
+        self._tone_levels = tone_levels
+        self._steady_frames = steady_frames  # tonal windows after which up to two odd ones are tolerated
+        self._noise_margin = noise_margin
+        self._noise_mean = 0.0  # mean square of the line's noise, from its spectrum (tone_levels)
+        self._tone_power = 0.0  # mean square of the last tonal window's tone, noise taken off
         self.talker_energy = 0.0  # the loudest non-tonal frame lately (the greeting), fading 2 dB/s
         self._energies: deque[tuple[int, float]] = deque(maxlen=16)  # (frame end ms, mean square)
         self._spectra = np.full((50, WINDOW // 2 + 1), np.inf)  # the last second's non-tonal spectra
@@ -98,6 +107,7 @@ class BeepDetector:
             self._learned += 1
             if self._learned >= 10 and self._learned % 5 == 0:
                 self._noise_psd = self._noise_estimate(self._spectra[: self._learned])
+                self._noise_mean = float(self._noise_psd.sum()) * _TO_MEAN_SQUARE / max(self._over, 1.0)
         return freq
 
     def _noise_estimate(self, spectra: np.ndarray) -> np.ndarray:
@@ -118,8 +128,10 @@ class BeepDetector:
         if total <= 0:
             return None
         k = self._lo + int(np.argmax(power[self._lo:self._hi + 1]))
-        if float(power[k - 2:k + 3].sum()) < self._concentration * total:
+        peak = float(power[k - 2:k + 3].sum())
+        if peak < self._concentration * total:
             return None
+        self._tone_power = peak * _TO_MEAN_SQUARE
         a, b, c = np.log(power[k - 1:k + 2] + 1e-9)
         denom = a - 2 * b + c
         shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
@@ -151,16 +163,20 @@ class BeepDetector:
             self.talker_energy = max(self.talker_energy, raw_energy)
             self._recent_energy.append(raw_energy)
             self.noise_energy = min(self._recent_energy) * 1.5
-        # what stands above the line's noise; frames within 6 dB of it are the noise itself
-        energy = raw_energy - self.noise_energy if raw_energy > 4 * self.noise_energy else 0.0
+        if self._tone_levels:  # what stands above the line's noise (its mean, from its spectrum)
+            energy = max(raw_energy - self._noise_margin * self._noise_mean, 0.0)
+        else:  # what stands above the line's noise; frames within 6 dB of it are the noise itself
+            energy = raw_energy - self.noise_energy if raw_energy > 4 * self.noise_energy else 0.0
+        # a segment's level: its tone alone (tone_levels) or all it holds above the noise
+        level = self._tone_power if self._tone_levels and freq is not None else energy
         self._energies.append((self.now_ms, energy))
         seg = self._segment
         if seg is not None and freq is not None and abs(freq - seg.frequency) <= self._stability:
             seg.frames += 1
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
-            seg.energy += energy
-        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= 3:
+            seg.energy += level
+        elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= self._steady_frames:
             seg.dropouts += 1  # tolerate up to two odd windows inside a tone (noise, a lost packet)
         else:
             if seg is not None:
@@ -169,7 +185,7 @@ class BeepDetector:
             if freq is not None:
                 start = self.now_ms
                 before = [e for t, e in self._energies if start - 220 < t <= start - 40]
-                self._segment = _Segment(start, freq, energy=energy, before=max(before, default=0.0))
+                self._segment = _Segment(start, freq, energy=level, before=max(before, default=0.0))
         return self._check_candidate(energy)
 
     def _close(self, seg: _Segment) -> None:

@@ -183,6 +183,8 @@ class ChannelCore:
     def _send_audio(self, payload: bytes, now: float, marker: bool = False, pcm: bytes | None = None) -> None:
         ts, jumped = self.sender.timestamp(now, len(payload))
         self._send(int(self.codec), ts, payload, marker or jumped)
+        if self.amd is not None and self.amd.detector.after_human:
+            self.amd = None  # a person answered and hears us now: our audio's echo could hold a tone, not a beep
         if (self.recorder is not None and self.recorder.wants("out")) or self.streams.wants("outbound"):
             pcm = pcm if pcm is not None else g711.decode(self.codec, payload)
             if self.recorder is not None and self.recorder.wants("out"):
