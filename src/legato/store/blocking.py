@@ -22,8 +22,9 @@ class BlockingThread:
     """A daemon thread (started by the first job) running `run`'s jobs one after another."""
 
     def __init__(self, name: str) -> None:
+        self._name = name
         self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread = threading.Thread(target=self._serve, args=(self._jobs,), name=name, daemon=True)
 
     def run(self, function: Callable[..., T], *args: Any) -> asyncio.Future[T]:
         """`function(*args)` on the thread, after the jobs before it; the future gives its result or exception."""
@@ -35,11 +36,14 @@ class BlockingThread:
         return future
 
     def stop(self) -> None:
-        """End the thread once the jobs already given have run."""
+        """End the thread once the jobs already given have run; a later job starts a new thread."""
         self._jobs.put(None)
+        self._jobs = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._serve, args=(self._jobs,), name=self._name, daemon=True)
 
-    def _serve(self) -> None:
-        while (job := self._jobs.get()) is not None:
+    @staticmethod
+    def _serve(jobs: queue.SimpleQueue[_Job | None]) -> None:
+        while (job := jobs.get()) is not None:
             loop, future, function, args = job
             try:
                 outcome, failed = function(*args), False
