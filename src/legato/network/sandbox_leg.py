@@ -18,7 +18,7 @@ from typing import Any
 
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
-from legato.network.sandbox_audio import SilenceWriter, silence_frames
+from legato.network.sandbox_audio import SilenceWriter, silence_frames, write_silence
 from legato.network.sandbox_streams import SandboxStreams
 
 _ids = itertools.count(1)
@@ -108,10 +108,11 @@ class SandboxLeg:
                 timer.cancel()
             self.emit("play_completed", {"play_id": play_id, "reason": reason})
 
-    def finish_recording(self, reason: str) -> dict[str, Any]:
+    def finish_recording(self, reason: str, *, at_once: bool = False) -> dict[str, Any]:
         """Complete the running recording: a WAV of silence as long as it ran (written off the loop), then, once
         the file is complete, `recording_completed` (and `transcription_completed` when it was to be
-        transcribed); returns recording_id and duration_ms at once."""
+        transcribed); returns recording_id and duration_ms at once. With `at_once` (the leg is ending) the file is
+        written here, so its events come before the leg's terminal event."""
         recording = self.recording
         assert recording is not None
         self.recording = None
@@ -129,7 +130,11 @@ class SandboxLeg:
                 self.emit("transcription_completed", {"recording_id": rec_id, "file": name, "status": "completed",
                                                       "text": text, "confidence": 1.0 if text else 0.0})
 
-        self.files.write(target, name, seconds, written)
+        if at_once:
+            write_silence(target, name, seconds)
+            written()
+        else:
+            self.files.write(target, name, seconds, written)
         return {"recording_id": rec_id, "duration_ms": duration_ms}
 
     def end(self) -> None:
@@ -140,4 +145,4 @@ class SandboxLeg:
         for timer in (*self.gather, *self.timers):
             timer.cancel()
         if self.recording is not None:
-            self.finish_recording("hangup")
+            self.finish_recording("hangup", at_once=True)
