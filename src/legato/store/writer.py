@@ -28,7 +28,6 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Generator, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Table, bindparam, insert, update
@@ -37,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
+from legato.store.batch import Batch, Row
 from legato.store.blocking import BlockingThread
 from legato.store.database import blocking_sqlite_engine, database_unavailable
 from legato.store.direct import DirectStatements, Plan, add_rows
@@ -55,70 +55,6 @@ CommitListener = Callable[[list[dict[str, Any]]], None]
 
 class Fenced(RuntimeError):
     """This node's name was taken over (its epoch moved on): it must not write any more."""
-
-
-@dataclass(slots=True)
-class _Row:
-    new: bool
-    row: dict[str, Any]
-
-
-@dataclass(slots=True)
-class _Batch:
-    """Writes gathered for one transaction, per subject sid (leg, bridge, conference): the newest snapshot, events
-    in order."""
-
-    legs: dict[str, _Row] = field(default_factory=dict)
-    bridges: dict[str, _Row] = field(default_factory=dict)
-    conferences: dict[str, _Row] = field(default_factory=dict)
-    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    futures: dict[str, list[asyncio.Future[None]]] = field(default_factory=dict)
-
-    def add(self, sid: str, kind: dict[str, _Row], row: dict[str, Any] | None, new: bool,
-            new_events: list[dict[str, Any]], future: asyncio.Future[None]) -> None:
-        if row is not None:
-            old = kind.get(sid)
-            kind[sid] = _Row(new or (old is not None and old.new), row)
-        if new_events:
-            self.events.setdefault(sid, []).extend(new_events)
-        self.futures.setdefault(sid, []).append(future)
-
-    def absorb(self, other: _Batch) -> None:
-        """Take `other` (submitted later) into this batch."""
-        for mine, theirs in ((self.legs, other.legs), (self.bridges, other.bridges),
-                             (self.conferences, other.conferences)):
-            for sid, item in theirs.items():
-                old = mine.get(sid)
-                mine[sid] = _Row(item.new or (old is not None and old.new), item.row)
-        for sid, rows in other.events.items():
-            self.events.setdefault(sid, []).extend(rows)
-        for sid, futures in other.futures.items():
-            self.futures.setdefault(sid, []).extend(futures)
-
-    def split(self) -> list[_Batch]:
-        """One batch per sid, to find the write the database refuses."""
-        parts = []
-        for sid, futures in self.futures.items():
-            part = _Batch(futures={sid: futures})
-            if sid in self.legs:
-                part.legs[sid] = self.legs[sid]
-            if sid in self.bridges:
-                part.bridges[sid] = self.bridges[sid]
-            if sid in self.conferences:
-                part.conferences[sid] = self.conferences[sid]
-            if sid in self.events:
-                part.events[sid] = self.events[sid]
-            parts.append(part)
-        return parts
-
-    def all_events(self) -> list[dict[str, Any]]:
-        return [row for rows in self.events.values() for row in rows]
-
-    def settle(self, error: BaseException | None = None) -> None:
-        for futures in self.futures.values():
-            for future in futures:
-                if not future.done():
-                    future.set_result(None) if error is None else future.set_exception(error)
 
 
 def _update(table: Table, key: str) -> Any:
@@ -142,10 +78,10 @@ class Writer:
         self._direct = DirectStatements(self._blocking.dialect) if self._blocking is not None else None
         self._raw: Any = None  # the writer thread's checkout of the blocking engine's one connection
         self._held = HeldConnection(engine) if engine.dialect.name == "postgresql" else None  # commits go on it
-        self._queue = _Batch()  # filling
+        self._queue = Batch()  # filling
         self._queued = 0
-        self._full: list[_Batch] = []  # sealed, waiting their turn
-        self._current: _Batch | None = None  # being written
+        self._full: list[Batch] = []  # sealed, waiting their turn
+        self._current: Batch | None = None  # being written
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listeners: list[CommitListener] = []
@@ -242,7 +178,7 @@ class Writer:
         return self._enqueue("conference", row["conference_sid"], self._queue.conferences, dict(row), new, new_events,
                              endpoint)
 
-    def _enqueue(self, subject: str, sid: str, kind: dict[str, _Row], row: dict[str, Any], new: bool,
+    def _enqueue(self, subject: str, sid: str, kind: dict[str, Row], row: dict[str, Any], new: bool,
                  new_events: Sequence[LegEvent], endpoint: str | None) -> asyncio.Future[None]:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fenced:
@@ -259,9 +195,9 @@ class Writer:
     def _seal(self) -> None:
         if self._queued:
             self._full.append(self._queue)
-            self._queue, self._queued = _Batch(), 0
+            self._queue, self._queued = Batch(), 0
 
-    def _absorb_waiting(self, batch: _Batch) -> None:
+    def _absorb_waiting(self, batch: Batch) -> None:
         """Later writes join `batch`: order is kept and snapshots of a leg collapse into the newest."""
         self._seal()
         while self._full:
@@ -286,7 +222,7 @@ class Writer:
             if self._closing:
                 return
 
-    async def _commit(self, batch: _Batch) -> None:
+    async def _commit(self, batch: Batch) -> None:
         retry = 0
         while True:
             try:
@@ -322,7 +258,7 @@ class Writer:
             log.error("database write failed; retrying until it is back error=%s", exc)
         await asyncio.sleep(min(RETRY_MAX, RETRY_FIRST * 2 ** min(retry - 1, 10)))
 
-    async def _refused(self, batch: _Batch, exc: Exception) -> None:
+    async def _refused(self, batch: Batch, exc: Exception) -> None:
         """A write the database refuses for good: find it (per sid) and fail it alone."""
         parts = batch.split()
         if len(parts) > 1:
@@ -332,7 +268,7 @@ class Writer:
         log.error("write refused sids=%s error=%s", list(batch.futures), exc)
         batch.settle(RuntimeError("the database refused the write"))
 
-    def _fence(self, batch: _Batch, exc: Fenced) -> None:
+    def _fence(self, batch: Batch, exc: Fenced) -> None:
         log.critical("node %s lost its epoch %s: another process took the name over; writing nothing more",
                      *(self.owner or ("?", "?")))
         self.fenced = True
@@ -341,13 +277,13 @@ class Writer:
         for hook in self.on_fenced:
             hook()
 
-    async def _write(self, conn: AsyncConnection, batch: _Batch, *, tolerant: bool) -> None:
+    async def _write(self, conn: AsyncConnection, batch: Batch, *, tolerant: bool) -> None:
         plan = self._statements(batch, tolerant, conn.dialect.name)
         result = None
         while (step := plan.send(result)) is not None:
             result = await conn.execute(*step)
 
-    async def _write_held(self, batch: _Batch, *, tolerant: bool) -> None:
+    async def _write_held(self, batch: Batch, *, tolerant: bool) -> None:
         """The batch's transaction on PostgreSQL: on the connection the writer keeps, run on its asyncpg driver
         with statements bound as tuples (store/held.py, store/direct.py); other databases, and rows of a shape
         the direct statements cannot bind, go through SQLAlchemy on a pooled connection."""
@@ -367,7 +303,7 @@ class Writer:
             for direct, rows in plan:
                 await driver.executemany(direct.sql, direct.many(rows))
 
-    def _write_blocking(self, batch: _Batch, tolerant: bool) -> None:
+    def _write_blocking(self, batch: Batch, tolerant: bool) -> None:
         """The batch's transaction on the `sqlite3` connection, in the writer's thread: one round trip per
         transaction. Rows of a shape `DirectStatements` cannot bind go through SQLAlchemy (`_statements`)."""
         assert self._blocking is not None and self._direct is not None
@@ -402,7 +338,7 @@ class Writer:
             raise
 
     @staticmethod
-    def _direct_plan(batch: _Batch, tolerant: bool, direct: DirectStatements) -> Plan | None:
+    def _direct_plan(batch: Batch, tolerant: bool, direct: DirectStatements) -> Plan | None:
         """`_statements`' INSERTs and UPDATEs as `Direct` statements, rows grouped by shape (None: one cannot be)."""
         plan: Plan = []
         for table, rows in ((legs, batch.legs), (bridges, batch.bridges), (conferences, batch.conferences)):
@@ -420,7 +356,7 @@ class Writer:
             return None
         return plan
 
-    def _statements(self, batch: _Batch, tolerant: bool, dialect: str) -> Generator[Any, Any, None]:
+    def _statements(self, batch: Batch, tolerant: bool, dialect: str) -> Generator[Any, Any, None]:
         """The transaction's statements with their parameters, each sent back its result; None at the end."""
         if self.owner is not None:
             name, epoch = self.owner
