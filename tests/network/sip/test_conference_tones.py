@@ -78,3 +78,59 @@ def test_beeps_follow_each_participant_s_beep_and_wait_audio_plays_while_on_hold
     assert audio.notes(alice_heard, (LOW, HIGH, WAIT_HZ)) == [HIGH, LOW, LOW, HIGH, HIGH, LOW]
     # looped while on hold (one unbroken run), then never again; removed before carol came, bob hears no tone
     assert audio.notes(bob_heard, (LOW, HIGH, WAIT_HZ)) == [WAIT_HZ]
+
+
+def test_a_flow_s_wait_url_is_heard_until_the_conference_starts(
+    media_world: World,  # noqa: F811
+    peers: Peers,
+    tmp_path: Path,
+) -> None:
+    """TwiML over real SIP: alice waits (startConferenceOnEnter false) hearing her waitUrl, an audio file requested
+    with GET; bob (saying a 500 Hz tone) starts the conference: alice's wait audio stops and she hears bob; bob
+    hears his own entry tone (beep true by default) and never alice's wait audio."""
+    from twilio.twiml.voice_response import Conference, Dial, VoiceResponse
+
+    from tests.flows.twiml_app import TwimlApp
+
+    music = audio.tone(WAIT_HZ, 0.5, tmp_path / "music.wav").read_bytes()
+
+    def joining(**attributes: object) -> str:
+        response, dial = VoiceResponse(), Dial(action="/left")
+        dial.append(Conference("flow-room", **attributes))
+        response.append(dial)
+        return str(response)
+
+    app = TwimlApp({
+        "/waiter": lambda p: joining(start_conference_on_enter=False, wait_url="/music.wav", wait_method="GET"),
+        "/host": lambda p: joining(end_conference_on_exit=True),
+        "/music.wav": lambda p: music,
+        "/left": lambda p: str(VoiceResponse().hangup()),
+    })
+    quiet = audio.silence(30.0, tmp_path / "quiet.wav")
+    api, alice = media_world(user="alice", audio_file=quiet, dump_dir=tmp_path / "alice",
+                             env={"LEGATO_PLAY_URL_PREFIXES": f'["{app.base}/"]'})
+    bob = peers.phone(user="bob", tone_hz=500, dump_dir=tmp_path / "bob")
+    controls = [BaresipControl(p.extra["ctrl"]) for p in (alice, bob)]
+    try:
+        a = dial(api, alice, "alice", flow_url=app.url("/waiter"))
+        [asked, _] = app.wait_all("/music.wav", count=2)  # the waitUrl (waitMethod), then play's download
+        assert asked.method == "GET" and asked.params["CallSid"] == a
+        time.sleep(1.0)  # kept: alice hears her wait audio in real time for this long
+        b = dial(api, bob, "bob", reference_leg_sid=a, flow_url=app.url("/host"))
+        [stopped] = wait_event(api, a, "play_completed")
+        assert stopped["reason"] == "stopped"  # the conference started
+        time.sleep(1.0)  # kept: alice hears bob in real time for this long
+        api.action(b, action="hangup")  # endConferenceOnExit: alice's flow goes on to /left and hangs up
+        for control in controls:
+            control.wait_event("CALL_CLOSED", timeout=10)
+        assert api.wait_terminal(a)["terminal_status"] == "completed"
+    finally:
+        for control in controls:
+            control.close()
+        app.close()
+    [alice_heard] = (tmp_path / "alice").glob("*-dec.wav")
+    [bob_heard] = (tmp_path / "bob").glob("*-dec.wav")
+    heard = audio.notes(alice_heard, (LOW, HIGH, WAIT_HZ, 500))
+    assert heard[:2] == [WAIT_HZ, 500] and heard.count(WAIT_HZ) == 1, heard
+    heard = audio.notes(bob_heard, (LOW, HIGH, WAIT_HZ))
+    assert heard[:2] == [LOW, HIGH] and WAIT_HZ not in heard, heard
