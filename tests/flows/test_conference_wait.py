@@ -84,3 +84,32 @@ def test_bad_beep_and_wait_method_are_flow_errors(flow_api: tuple[Api, TwimlApp]
         assert api.wait_terminal(leg, 30)["terminal_status"] == "completed"
         [error] = _data(api, leg, "flow_error")
         assert (error["kind"], error["name"]) == ("attribute", name)
+
+
+def test_a_wait_document_with_pause_and_redirect_loops_until_the_start(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    room = f"loop-{uuid.uuid4().hex[:8]}"
+    app.routes["/hold-loop"] = lambda p: _document(
+        lambda r: (r.pause(length=1), r.say("Hold on"), r.redirect("/hold-loop", method="GET"))
+    )
+    app.routes["/loop-waiter"] = _joining(room, start_conference_on_enter=False, wait_url="/hold-loop")
+    app.routes["/loop-host"] = _joining(room, end_conference_on_exit=True)
+    app.routes["/wait-left"] = lambda p: _document(lambda r: r.hangup())
+    waiter = _create(api, "09100006021", flow_url=app.url("/loop-waiter"))
+    cid = _joined(api, room)["conference_sid"]
+    first, *again = app.wait_all("/hold-loop", waiter, count=3)  # each pass redirects to the next document
+    assert first.method == "POST" and {r.method for r in again} == {"GET"}  # waitMethod, then Redirect's method
+    api.wait_event(waiter, "play_completed", count=2)
+    host = _create(api, "09100006022", flow_url=app.url("/loop-host"))
+    wait_for(lambda: _event_legs(api, cid), lambda events: ("participant_updated", waiter) in events,
+             seconds=30, what="the waiter let in")
+    assert api.action(host, action="hangup").status_code < 300
+    assert api.wait_terminal(waiter, 30)["terminal_status"] == "completed"
+    plays, fetched = len(_data(api, waiter, "play_completed")), len(app.wait_all("/hold-loop", waiter))
+    assert app.wait_for("/wait-left", waiter).params["DialCallStatus"] == "completed"
+    assert (len(_data(api, waiter, "play_completed")), len(app.wait_all("/hold-loop", waiter))) == (plays, fetched)
+
+
+def _event_legs(api: Api, cid: str) -> list[tuple[str, Any]]:
+    events = api.http.get(f"{api.base}/conferences/{cid}/external-events").json()["response"]["data"]["events"]
+    return [(e["event_name"], e["payload"]["event_data"]["data"].get("leg_sid")) for e in events]

@@ -24,7 +24,7 @@ from legato.flows.twiml import FlowError, Verb, parse
 LEFT_CONFERENCE = "left_conference"  # the flow's own event (FlowHost.on_left): its leg left a conference
 STARTED = "waited_conference_started"  # the flow's own event (FlowHost.tell): the conference it waits in started
 WAIT_VERBS = frozenset({"Play", "Say", "Pause", "Redirect"})
-MAX_REDIRECTS = 10  # wait documents one wait may fetch
+MAX_REDIRECTS = 10  # wait documents fetched in a row with nothing heard in between (a loop of redirects)
 
 
 async def wait_for_start(flow: Flow, conference_sid: str, url: str | None, method: str) -> bool:
@@ -52,7 +52,8 @@ async def _play_until(flow: Flow, url: str, method: str, ours: Callable[[LegEven
     verbs = await _document(flow, url, method)
     if verbs is None:  # an audio file: played until stopped
         return await _loop_audio(flow, url, ours)
-    for _ in range(MAX_REDIRECTS):
+    idle = 0  # redirects in a row with nothing heard in between
+    while True:
         heard = False
         redirect: Verb | None = None
         while redirect is None:
@@ -66,12 +67,14 @@ async def _play_until(flow: Flow, url: str, method: str, ours: Callable[[LegEven
                 heard = heard or ran
             if redirect is None and not heard:
                 return None  # nothing in it takes time: a loop would spin
+        idle = 0 if heard else idle + 1
+        if idle > MAX_REDIRECTS:
+            raise FlowError("document", "Redirect", f"a <Conference> waitUrl redirected {idle} times, playing nothing")
         url = urljoin(url, redirect.text) if redirect.text else url
         method = (redirect.get("method") or "POST").upper()
         verbs = await _document(flow, url, method)
         if verbs is None:
             return await _loop_audio(flow, url, ours)
-    raise FlowError("document", "Redirect", f"a <Conference> waitUrl redirected more than {MAX_REDIRECTS} times")
 
 
 async def _loop_audio(flow: Flow, url: str, ours: Callable[[LegEvent], bool]) -> LegEvent | None:
