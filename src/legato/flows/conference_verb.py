@@ -7,9 +7,8 @@ a participant with `true` joins; `endConferenceOnExit="true"` stops the conferen
 `beep` (true, the default, false, onEnter, onExit) plays the conference's entry tone when this leg joins and/or its
 exit tone when it leaves. A waiting leg hears its `waitUrl` (fetched with `waitMethod`, flows/conference_wait.py)
 until the conference starts. `statusCallback` (with `statusCallbackEvent`, `statusCallbackMethod`) of the leg that
-creates the conference
-makes its events Twilio's conference callbacks (dialects/twilio_conferences.py), delivered through the outbox
-like every event; as on Twilio, later participants' values are ignored.
+creates the conference makes its events Twilio's conference callbacks (dialects/twilio_conferences.py), delivered
+through the outbox like every event; as on Twilio, later participants' values are ignored.
 """
 
 from __future__ import annotations
