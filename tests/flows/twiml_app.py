@@ -15,8 +15,9 @@ from twilio.request_validator import RequestValidator
 
 from tests.waiting import wait_for
 
-Route = Callable[[dict[str, str]], "str | int"]
-"""The request's parameters -> a TwiML document, or an HTTP status to fail with."""
+Route = Callable[[dict[str, str]], "str | bytes | int"]
+"""The request's parameters -> a TwiML document, a WAV file's bytes (served as audio/wav), or an HTTP status to
+fail with."""
 
 
 @dataclass
@@ -67,9 +68,9 @@ class TwimlApp:
                     self.send_header("content-length", "0")
                     self.end_headers()
                     return
-                data = answer.encode()
+                data = answer if isinstance(answer, bytes) else answer.encode()
                 self.send_response(200)
-                self.send_header("content-type", "application/xml")
+                self.send_header("content-type", "audio/wav" if isinstance(answer, bytes) else "application/xml")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
                 self.wfile.write(data)

@@ -115,3 +115,32 @@ async def test_a_beep_before_the_recording_and_a_gather_that_ends_on_silence(tmp
     finally:
         far.close()
         await core.close()
+
+
+async def test_conference_beep_plays_the_entry_and_exit_tones_into_the_room(tmp_path: Path) -> None:
+    from legato.media.player import CONFERENCE_NOTES, NOTE_SECONDS, conference_tone
+    from legato.media.wavfile import read_pcm
+    from tests.media.signals import tone_ratio
+
+    core = make_core(tmp_path, [])
+    with pytest.raises(MediaError) as err:
+        await core.handle(None, "conference_beep", {"conference_id": "none", "kind": "enter"})
+    assert err.value.code == "unknown_conference"
+    await core.handle(None, "conference_set", {"conference_id": "cf", "members": [], "record_folder": "acct"})
+    with pytest.raises(MediaError) as err:
+        await core.handle(None, "conference_beep", {"conference_id": "cf", "kind": "loud"})
+    assert err.value.code == "bad_request"
+    for kind in ("enter", "exit"):
+        assert await core.handle(None, "conference_beep", {"conference_id": "cf", "kind": kind}) == {}
+    tones = len(conference_tone("enter")) + len(conference_tone("exit"))
+    mix = core.conferences["cf"]
+    await until(lambda: len(mix.recorded) > tones, what="both tones mixed")  # the mix's own 20 ms timer
+    ended = await core.handle(None, "conference_end", {"conference_id": "cf"})
+    pcm = read_pcm(ended["path"])
+    start = next(i for i in range(0, len(pcm), 320) if any(pcm[i : i + 320]))  # the first 20 ms that is not silence
+    note = int(NOTE_SECONDS * 8000) * 2
+    low, high = CONFERENCE_NOTES
+    notes = [pcm[start + k * note : start + (k + 1) * note] for k in range(4)]
+    assert [round(tone_ratio(n, low), 1) for n in notes] == [1.0, 0.0, 0.0, 1.0]  # rising, then falling
+    assert [round(tone_ratio(n, high), 1) for n in notes] == [0.0, 1.0, 1.0, 0.0]
+    await core.close()

@@ -90,3 +90,21 @@ def test_reordered_members_keep_their_own_audio() -> None:
     mixer.push("b", frame(20))
     mixer.set_members([MixMember("c", "listener"), MixMember("b"), MixMember("a")])
     assert step(mixer, {}) == ({"a": 20, "b": 1, "c": 21}, 21)
+
+
+def test_a_tone_is_heard_by_every_member_not_held_and_recorded() -> None:
+    mixer = Mixer()
+    mixer.set_members([MixMember("a"), MixMember("b", "listener"), MixMember("held", hold=True)])
+    mixer.tone(frame(100) + frame(200)[: FRAME_SAMPLES])  # a frame and a half: the last one is padded
+    assert step(mixer, {"a": 1}) == ({"a": 100, "b": 101, "held": None}, 101)
+    heard, room = mixer.mix()
+    assert np.frombuffer(heard["a"] or b"", dtype="<i2")[:80].tolist() == [200] * 80
+    assert np.frombuffer(room, dtype="<i2")[80:].tolist() == [0] * 80
+    assert step(mixer, {"a": 1}) == ({"a": 0, "b": 1, "held": None}, 1)  # played once
+
+
+def test_a_tone_plays_into_an_empty_room() -> None:
+    mixer = Mixer()
+    mixer.tone(frame(40))
+    assert mixer.mix() == ({}, frame(40))
+    assert mixer.mix() == ({}, frame(0))

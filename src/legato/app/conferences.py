@@ -6,11 +6,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from legato.app.conference_waits import ConferenceWaits
 from legato.dialects import formats
 from legato.dialects.twilio_conferences import TWILIO
 from legato.domain.account import Account
 from legato.domain.clock import Clock
-from legato.domain.conference import MAX_PARTICIPANTS, Conference, ConferenceState, Role
+from legato.domain.conference import BEEPS, MAX_PARTICIPANTS, Conference, ConferenceState, Role
 from legato.domain.errors import Conflict, NotFound, ValidationFailed
 from legato.engine.conferences import Conferences, NewConference, conference_event
 from legato.events.endpoints import EndpointPolicy
@@ -52,6 +53,18 @@ class AddParticipant(BaseModel):
     coach_leg_sid: str | None = Field(
         None, min_length=1, max_length=64, description="for role coach: the participant it coaches (whispers to)"
     )
+    beep: Literal[BEEPS] = Field(  # type: ignore[valid-type]
+        "false",
+        description="a tone the conference hears when this leg joins and/or leaves: true, false, onEnter, onExit "
+        "(as Twilio's; false here by default)",
+    )
+    wait_url: str | None = Field(
+        None,
+        min_length=1,
+        max_length=2048,
+        description="a WAV (a file or URL `play` may use) played in a loop to the leg while it is on hold in the "
+        "conference (joining with hold, or put on hold), until unhold or it leaves",
+    )
 
 
 class ParticipantAction(BaseModel):
@@ -81,6 +94,7 @@ class ConferenceService:
         clock: Clock,
         writer: Writer,
         endpoints: EndpointPolicy | None = None,
+        waits: ConferenceWaits | None = None,
     ) -> None:
         self.conferences = conferences
         self.legs = legs
@@ -88,6 +102,9 @@ class ConferenceService:
         self.clock = clock
         self.writer = writer
         self.endpoints = endpoints or EndpointPolicy(allow_loopback=True)
+        self.waits = waits  # participants' wait_url (none: a wait_url is refused)
+        if waits is not None:
+            engine.on_leave.append(waits.left)
 
     async def create(
         self, account: Account, request: CreateConference, status_callback: dict[str, Any] | None = None
@@ -142,8 +159,9 @@ class ConferenceService:
         start_on_enter: bool = True,
         end_on_exit: bool = False,
     ) -> Conference:
-        """Join a leg: 404 for legs the account does not have, 409 when it cannot join, 400 for bad roles.
-        `start_on_enter`, `end_on_exit`: a call flow's startConferenceOnEnter and endConferenceOnExit."""
+        """Join a leg: 404 for legs the account does not have, 409 when it cannot join, 400 for bad roles or a
+        wait_url `play` could not play. `start_on_enter`, `end_on_exit`: a call flow's startConferenceOnEnter and
+        endConferenceOnExit."""
         role = Role(request.role)
         if (role is Role.COACH) != (request.coach_leg_sid is not None):
             raise ValidationFailed(
@@ -166,6 +184,10 @@ class ConferenceService:
                 f"leg {request.leg_sid} is not on this node's media engine; legs of one conference must be co-located",
                 field="leg_sid",
             )
+        if request.wait_url is not None:
+            if self.waits is None:
+                raise ValidationFailed("this server plays no wait audio", field="wait_url")
+            await self.waits.check(request.wait_url)
         await self.engine.add(
             conference,
             request.leg_sid,
@@ -175,7 +197,10 @@ class ConferenceService:
             coach_leg_sid=request.coach_leg_sid,
             start_on_enter=start_on_enter,
             end_on_exit=end_on_exit,
+            beep=request.beep,
         )
+        if self.waits is not None and request.wait_url is not None:
+            await self.waits.joined(account, request.leg_sid, request.wait_url, request.hold)
         return conference
 
     async def act_on_participant(
@@ -185,6 +210,8 @@ class ConferenceService:
         if conference.member(leg_sid) is None:
             raise NotFound(f"leg {leg_sid} is not a participant of this conference", field="leg_sid")
         await self.engine.act(conference, leg_sid, action.action)
+        if self.waits is not None and action.action in ("hold", "unhold"):
+            await self.waits.held(leg_sid, action.action == "hold")
         return conference
 
     async def act(self, account: Account, conference_sid: str, action: ConferenceAction) -> Conference:

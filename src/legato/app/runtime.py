@@ -14,6 +14,7 @@ from legato.app.accounts import AccountService
 from legato.app.admin import AdminTokens
 from legato.app.bridges import BridgeService
 from legato.app.calls import CallService
+from legato.app.conference_waits import ConferenceWaits
 from legato.app.conferences import ConferenceService
 from legato.app.drain import Drain
 from legato.app.events import EventService
@@ -225,7 +226,7 @@ class Runtime:
         mixer = Conferences(self.clock, switchboard, self._recording_url)
         switchboard.on_end.append(mixer.leg_ended)
         self.conferences = ConferenceService(ConferenceRepository(self.db), legs, mixer, self.clock, self.writer,
-                                             endpoints=self.endpoints)
+                                             endpoints=self.endpoints, waits=ConferenceWaits(self.legs))
 
     def _count_inbound(self, leg: Leg) -> None:
         """An inbound leg holds one of its account's max_concurrent slots while it lives (throttle.forget at its

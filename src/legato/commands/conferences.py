@@ -65,9 +65,12 @@ def add(
     coach: str | None = typer.Option(None, "--coach", help="For role coach: the leg it whispers to."),
     muted: bool = typer.Option(False, "--muted"),
     hold: bool = typer.Option(False, "--hold"),
+    beep: str | None = typer.Option(None, "--beep", help="A tone when it joins/leaves: true, false, onEnter, onExit."),
+    wait_url: str | None = typer.Option(None, "--wait-url", help="A WAV played in a loop to it while it is on hold."),
 ) -> None:
     """Add a connected leg."""
     body = {"leg_sid": leg_sid, "role": role, "muted": muted, "hold": hold, "coach_leg_sid": coach}
+    body.update({k: v for k, v in (("beep", beep), ("wait_url", wait_url)) if v is not None})
     _show(api, api.call("POST", _path(api, conference_sid, "participants"), json=body))
 
 

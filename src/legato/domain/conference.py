@@ -11,6 +11,12 @@ from legato.domain.errors import Conflict
 
 CONFERENCE_EVENT = "conference_lifecycle_event"
 MAX_PARTICIPANTS = 250  # the most one conference may be created for (one media process mixes it)
+BEEPS = ("true", "false", "onEnter", "onExit")  # Twilio's <Conference beep>: a tone when the leg enters/exits
+
+
+def beeps(beep: str, kind: str) -> bool:
+    """Whether a participant's `beep` (one of BEEPS) plays the conference's tone when it does `kind` (enter, exit)."""
+    return beep == "true" or beep == ("onEnter" if kind == "enter" else "onExit")
 
 
 class ConferenceState(StrEnum):

@@ -4,7 +4,9 @@ A conference's events (conference_created, participant_joined, participant_left,
 conference_recording_completed, conference_completed) are outbox events of subject "conference" (its sid in
 `subject_sid`), so the dispatcher delivers them to the conference's endpoint in order, signed and retried as leg
 events.
-The network mixes the members' audio (`network/base.py` `Conferencing`); legs stay up when they leave.
+The network mixes the members' audio (`network/base.py` `Conferencing`); legs stay up when they leave. A member's
+`beep` (Twilio's values) plays the network's entry tone into the mix when it joins and the exit tone when it leaves
+(`ConferenceTones`); a conference that ends plays none.
 """
 
 from __future__ import annotations
@@ -18,13 +20,13 @@ from typing import Any
 from legato.dialects.conferences import conference_event_data
 from legato.dialects.formats import render_conference_event
 from legato.domain.clock import Clock
-from legato.domain.conference import CONFERENCE_EVENT, Conference, ConferenceState, Participant, Role
+from legato.domain.conference import CONFERENCE_EVENT, Conference, ConferenceState, Participant, Role, beeps
 from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
 from legato.domain.ids import new_conference_sid, new_event_sid
 from legato.domain.leg import Leg, LegState
 from legato.engine.switchboard import Switchboard
-from legato.network.base import Conferencing
+from legato.network.base import ConferenceTones, Conferencing
 from legato.store.rows import conference_to_row
 
 log = logging.getLogger(__name__)
@@ -56,6 +58,7 @@ class Conferences:
         self.recording_url = recording_url
         self.active: dict[str, Conference] = {}  # also those ending (until their last event is written)
         self.by_leg: dict[str, str] = {}
+        self.beeps: dict[str, str] = {}  # leg_sid -> its `beep` (domain/conference.py BEEPS), while it is a member
         self._ending: set[str] = set()  # conferences whose members left, waiting for their last events
         self.on_leave: list[Left] = []  # told when a member leaves (call flows: <Dial><Conference> goes on)
         switchboard.holds.register(self)
@@ -112,9 +115,11 @@ class Conferences:
         coach_leg_sid: str | None,
         start_on_enter: bool = True,
         end_on_exit: bool = False,
+        beep: str = "false",
     ) -> asyncio.Future[None]:
         """Join a live, connected, co-located leg that is in no bridge or conference; Conflict says why not.
-        A conference with a TwiML status callback also gets `conference_started` when its first starter joins."""
+        A conference with a TwiML status callback also gets `conference_started` when its first starter joins.
+        `beep` (true, false, onEnter, onExit): whether the conference hears a tone when the leg joins / leaves."""
         self.switchboard.require_store()
         self._require_active(conference)
         leg = self.switchboard.get(leg_sid)
@@ -142,7 +147,9 @@ class Conferences:
         if starts:
             events.append(self._event(conference, "conference_started", leg_sid=leg_sid))
         future = self._submit(conference, events)
+        self.beeps[leg_sid] = beep
         self._mix(conference)
+        self._beep(conference, beep, "enter")
         return future
 
     def act(self, conference: Conference, leg_sid: str, action: str) -> asyncio.Future[None]:
@@ -191,12 +198,14 @@ class Conferences:
     def _leave(self, conference: Conference, leg_sid: str, reason: str) -> asyncio.Future[Any]:
         conference.leave(leg_sid, self.clock.now(), reason)
         self.by_leg.pop(leg_sid, None)
+        beep = self.beeps.pop(leg_sid, "false")
         event = self._event(conference, "participant_left", leg_sid=leg_sid, reason=reason)
         future = self._submit(conference, [event])
         self._tell_left(conference, [leg_sid], reason)
         if conference.end_when_empty and conference.empty_after_use:
             return asyncio.gather(future, self._end(conference, "empty"))
         self._mix(conference)
+        self._beep(conference, beep, "exit")
         return future
 
     def _end(self, conference: Conference, reason: str) -> asyncio.Future[Any]:
@@ -207,6 +216,7 @@ class Conferences:
         for member in conference.members:
             conference.leave(member.leg_sid, self.clock.now(), leave)
             self.by_leg.pop(member.leg_sid, None)
+            self.beeps.pop(member.leg_sid, None)
             events.append(self._event(conference, "participant_left", leg_sid=member.leg_sid, reason=leave))
         left = self._submit(conference, events) if events else None
         self._tell_left(conference, [e.data["leg_sid"] for e in events], leave)
@@ -271,6 +281,16 @@ class Conferences:
             )
         except Exception:
             log.exception("conference mix failed conference_sid=%s", conference.conference_sid)
+
+    def _beep(self, conference: Conference, beep: str, kind: str) -> None:
+        """The conference's `kind` tone, when the member's `beep` asks for it and the network plays tones."""
+        network = self.switchboard.network
+        if not beeps(beep, kind) or not isinstance(network, ConferenceTones):
+            return
+        try:
+            network.conference_beep(conference.conference_sid, kind)
+        except Exception:
+            log.exception("conference beep failed conference_sid=%s", conference.conference_sid)
 
     def _submit(self, conference: Conference, events: list[LegEvent], *, new: bool = False) -> asyncio.Future[None]:
         return self.switchboard.writer.submit_conference(

@@ -4,9 +4,11 @@
 Twilio's attributes map onto the conference (`record="record-from-start"`, `maxParticipants`) and the
 participant (`muted`, `coach`: a leg_sid to whisper to). `startConferenceOnEnter="false"` joins on hold until
 a participant with `true` joins; `endConferenceOnExit="true"` stops the conference when this leg leaves it.
-`statusCallback` (with `statusCallbackEvent`, `statusCallbackMethod`) of the leg that creates the conference
-makes its events Twilio's conference callbacks (dialects/twilio_conferences.py), delivered through the outbox
-like every event; as on Twilio, later participants' values are ignored.
+`beep` (true, the default, false, onEnter, onExit) plays the conference's entry tone when this leg joins and/or its
+exit tone when it leaves. A waiting leg hears its `waitUrl` (fetched with `waitMethod`, flows/conference_wait.py)
+until the conference starts. `statusCallback` (with `statusCallbackEvent`, `statusCallbackMethod`) of the leg that
+creates the conference makes its events Twilio's conference callbacks (dialects/twilio_conferences.py), delivered
+through the outbox like every event; as on Twilio, later participants' values are ignored.
 """
 
 from __future__ import annotations
@@ -17,13 +19,15 @@ from pydantic import ValidationError
 
 from legato.app.conferences import AddParticipant, ConferenceAction, CreateConference, ParticipantAction
 from legato.dialects.twilio_conferences import DEFAULT_EVENTS, EVENTS
-from legato.domain.conference import MAX_PARTICIPANTS
+from legato.domain.conference import BEEPS, MAX_PARTICIPANTS
 from legato.domain.errors import LegatoError
+from legato.flows.conference_wait import LEFT_CONFERENCE, STARTED, wait_for_start
 from legato.flows.runner import Flow, LegGone
 from legato.flows.twiml import FlowError, Verb
 
-LEFT_CONFERENCE = "left_conference"  # the flow's own event (FlowHost.on_left): its leg left a conference
+__all__ = ["LEFT_CONFERENCE", "join"]
 RECORDS = ("record-from-start", "do-not-record")
+_BEEPS = {b.lower(): b for b in BEEPS}
 
 
 async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
@@ -40,6 +44,11 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
     size = noun.integer("maxParticipants", MAX_PARTICIPANTS, 2, MAX_PARTICIPANTS)
     starts, ends = noun.flag("startConferenceOnEnter", True), noun.flag("endConferenceOnExit")
     coach = noun.get("coach") or None
+    beep = _BEEPS.get((noun.get("beep") or "true").strip().lower())
+    if beep is None:
+        message = f"Conference beep={noun.get('beep')!r}: one of {', '.join(BEEPS)}"
+        raise FlowError("attribute", "Conference.beep", message)
+    wait_url, wait_method = _wait(flow, noun)
     callback = _status_callback(flow, noun)
     await flow.answer()
     room = service.active_named(flow.account, name)
@@ -65,6 +74,7 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
             hold=waits,
             role="coach" if coach else "participant",
             coach_leg_sid=coach,
+            beep=beep,
         )
         await service.add(flow.account, sid, request, start_on_enter=starts, end_on_exit=ends)
     except ValidationError as exc:
@@ -79,9 +89,12 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
     elif starts:
         for waiting in flow.host.starts.start(sid):
             await _quietly(service.act_on_participant(flow.account, sid, waiting, ParticipantAction(action="unhold")))
+            flow.host.tell(waiting, STARTED, {"conference_sid": sid})
     gone = False
     try:
-        await flow.wait(lambda e: e.event_name == LEFT_CONFERENCE and e.data.get("conference_sid") == sid)
+        left = waits and await wait_for_start(flow, sid, wait_url, wait_method)
+        if not left:
+            await flow.wait(lambda e: e.event_name == LEFT_CONFERENCE and e.data.get("conference_sid") == sid)
     except LegGone:
         gone = True
     except BaseException:  # redirected: the leg leaves the conference (as on Twilio)
@@ -93,6 +106,15 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
         await _quietly(service.act(flow.account, sid, ConferenceAction(action="stop")))
     seconds = int((flow.host.clock.now() - joined).total_seconds())
     return {"DialCallStatus": "completed", "DialCallDuration": str(seconds), "ConferenceSid": sid}, gone
+
+
+def _wait(flow: Flow, noun: Verb) -> tuple[str | None, str]:
+    """waitUrl (resolved; None or "": silence) and waitMethod (POST or GET)."""
+    method = (noun.get("waitMethod") or "POST").strip().upper()
+    if method not in ("POST", "GET"):
+        raise FlowError("attribute", "Conference.waitMethod", f"Conference waitMethod={method!r}: POST or GET")
+    url = (noun.get("waitUrl") or "").strip()
+    return (flow.resolve(url, "Conference.waitUrl") if url else None), method
 
 
 def _status_callback(flow: Flow, noun: Verb) -> tuple[str, dict[str, object]] | None:

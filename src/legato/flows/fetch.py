@@ -91,12 +91,23 @@ class Fetcher:
 
     async def fetch(self, account_sid: str, url: str, method: str, params: dict[str, str]) -> bytes:
         """The body of a 2xx answer (at most MAX_DOCUMENT bytes); FlowError (kind fetch) after the retries."""
+        body = await self._fetch(account_sid, url, method, params, audio=False)
+        assert body is not None
+        return body
+
+    async def fetch_wait(self, account_sid: str, url: str, method: str, params: dict[str, str]) -> bytes | None:
+        """As `fetch` for a <Conference waitUrl>, which may answer audio: None then (its body is not read)."""
+        return await self._fetch(account_sid, url, method, params, audio=True)
+
+    async def _fetch(
+        self, account_sid: str, url: str, method: str, params: dict[str, str], *, audio: bool
+    ) -> bytes | None:
         bare, overrides = split_fragment(url)
         secret = await self.secret_of(account_sid)
         attempts = 1 + overrides.retries
         for attempt in range(attempts):
-            outcome = await self._attempt(bare, method, params, secret, overrides)
-            if isinstance(outcome, bytes):
+            outcome = await self._attempt(bare, method, params, secret, overrides, audio)
+            if outcome is None or isinstance(outcome, bytes):
                 return outcome
             retried = outcome.retry in overrides.policy or "all" in overrides.policy
             if attempt + 1 >= attempts or not retried:
@@ -104,9 +115,10 @@ class Fetcher:
         raise AssertionError("unreachable")
 
     async def _attempt(
-        self, url: str, method: str, params: dict[str, str], secret: str, overrides: Overrides
-    ) -> bytes | Failure:
-        """The body on success, else what failed and its retry class."""
+        self, url: str, method: str, params: dict[str, str], secret: str, overrides: Overrides, audio: bool = False
+    ) -> bytes | Failure | None:
+        """The body on success (None: an audio answer, when `audio` allows one), else what failed and its retry
+        class."""
         if method == "GET":
             split = urlsplit(url)
             query = "&".join(q for q in (split.query, urlencode(params)) if q)
@@ -130,6 +142,8 @@ class Fetcher:
                 try:
                     if not 200 <= response.status_code < 300:
                         return Failure(f"{response.status_code // 100}xx", f"HTTP {response.status_code}")
+                    if audio and response.headers.get("content-type", "").lower().startswith("audio/"):
+                        return None
                     return await _read_limited(response)
                 finally:
                     await response.aclose()

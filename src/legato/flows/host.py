@@ -101,11 +101,14 @@ class FlowHost:
         """Conference hook: a member left; its flow (a <Dial><Conference>) hears it as a `left_conference`
         event of its own (not stored: the conference's `participant_left` is)."""
         self.starts.left(conference, leg_sid)
+        self.tell(leg_sid, LEFT_CONFERENCE, {"conference_sid": conference.conference_sid, "reason": reason})
+
+    def tell(self, leg_sid: str, name: str, data: dict[str, object]) -> None:
+        """Give the leg's flow an event of its own `name` (not stored), when the leg has a flow."""
         flow = self.flows.get(leg_sid)
         if flow is not None:
-            data = {"conference_sid": conference.conference_sid, "reason": reason}
-            event = LegEvent("", leg_sid, conference.account_sid, 0, LEFT_CONFERENCE, "", self.clock.now(), data)
-            flow.inbox.put_nowait(event)
+            account_sid = flow.last.account_sid
+            flow.inbox.put_nowait(LegEvent("", leg_sid, account_sid, 0, name, "", self.clock.now(), dict(data)))
 
     def start(self, leg: Leg, first: Next) -> None:
         """Run a flow on the leg from `first`, replacing the one running (a redirect). The flow hears the leg's

@@ -80,6 +80,9 @@ class Host(Protocol):
     def finished(self, flow: Flow) -> None:
         """The flow is over: forget it."""
 
+    def tell(self, leg_sid: str, name: str, data: dict[str, object]) -> None:
+        """Give the leg's flow an event of its own (a conference it waits in started)."""
+
     def watch(self, leg_sid: str, queue: asyncio.Queue[tuple[Leg, LegEvent]]) -> None:
         """Put the events of a leg the flow placed (<Dial>) on `queue`."""
 

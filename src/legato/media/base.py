@@ -116,6 +116,9 @@ class MediaEngine(Protocol):
     async def conference_end(self, conference_id: str) -> dict[str, Any]:
         """Stop mixing; returns steps and late_steps, and the recording (file, path, duration_ms) if any."""
 
+    async def conference_beep(self, conference_id: str, kind: str) -> None:
+        """Play the conference's `enter` or `exit` tone into its mix (every member not held hears it)."""
+
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
         """Queue a WAV file to be played to the leg `loop` times (0 = until stopped); returns a play id."""
 

@@ -126,6 +126,9 @@ class MediaClient:
     async def conference_end(self, conference_id: str) -> dict[str, Any]:
         return await self.send(commands.ConferenceEnd(conference_id))
 
+    async def conference_beep(self, conference_id: str, kind: str) -> None:
+        await self.send(commands.ConferenceBeep(conference_id, kind))
+
     async def play(self, leg_id: str, path: str, loop: int = 1) -> str:
         return (await self.send(commands.Play(leg_id, path, loop)))["play_id"]
 

@@ -122,6 +122,15 @@ class ConferenceEnd(Command):
 
 
 @dataclass(frozen=True, slots=True)
+class ConferenceBeep(Command):
+    """Play the conference's notification tone into its mix: `enter` (rising) or `exit` (falling)."""
+
+    name: ClassVar[str] = "conference_beep"
+    conference_id: str
+    kind: str = "enter"
+
+
+@dataclass(frozen=True, slots=True)
 class StartStream(LegCommand):
     """Stream the leg's audio to `url`, connecting to `address` (checked by the caller); see media/stream/."""
 
@@ -156,8 +165,8 @@ Mute, Unmute, Hold, Unhold = (_leg_only(n) for n in ("mute", "unmute", "hold", "
 
 COMMANDS: dict[str, type[Command]] = {cls.name: cls for cls in (
     Ping, Allocate, SetRemote, Release, Bridge, Unbridge, Play, Say, StopPlay, StartRecording, StopRecording,
-    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd, ConferenceSet, ConferenceEnd, StartStream,
-    StopStream)}
+    Gather, SendDigits, Mute, Unmute, Hold, Unhold, StartAmd, ConferenceSet, ConferenceEnd, ConferenceBeep,
+    StartStream, StopStream)}
 
 
 def parse(name: str, args: dict[str, Any]) -> Command:

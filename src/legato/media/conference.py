@@ -16,6 +16,7 @@ from typing import Any
 from legato.media.channel import Channel
 from legato.media.g711 import SAMPLE_RATE, SAMPLE_WIDTH
 from legato.media.mixer import Mixer, MixMember
+from legato.media.player import conference_tone
 from legato.media.recorder import write_recording
 from legato.media.rtp_sender import PTIME
 
@@ -55,6 +56,10 @@ class ConferenceMix:
             self.started = self.loop.time()
             self._next = self.started + PTIME
             self._timer = self.loop.call_at(self._next, self._tick)
+
+    def beep(self, kind: str) -> None:
+        """Play the conference's `enter` or `exit` tone into the room (ValueError for another kind)."""
+        self.mixer.tone(conference_tone(kind))
 
     def _attach(self, leg_id: str, sink: Callable[[bytes], None] | None) -> None:
         channel = self.channel_of(leg_id)

@@ -64,6 +64,7 @@ class MediaCore:
             commands.Mute: self.cmd_mute, commands.Unmute: self.cmd_mute, commands.Hold: self.cmd_hold,
             commands.Unhold: self.cmd_hold, commands.StartAmd: self.cmd_start_amd,
             commands.ConferenceSet: self.cmd_conference_set, commands.ConferenceEnd: self.cmd_conference_end,
+            commands.ConferenceBeep: self.cmd_conference_beep,
             commands.StartStream: self.cmd_start_stream, commands.StopStream: self.cmd_stop_stream}
 
     async def handle(self, owner: object, command: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -291,6 +292,16 @@ class MediaCore:
         if mix is None:
             raise base.MediaError("unknown_conference", f"no conference {cmd.conference_id!r}")
         return await mix.end()
+
+    async def cmd_conference_beep(self, owner: object, cmd: commands.ConferenceBeep) -> dict[str, Any]:
+        mix = self.conferences.get(cmd.conference_id)
+        if mix is None:
+            raise base.MediaError("unknown_conference", f"no conference {cmd.conference_id!r}")
+        try:
+            mix.beep(cmd.kind)
+        except ValueError as exc:
+            raise base.MediaError("bad_request", str(exc)) from exc
+        return {}
 
     async def cmd_start_stream(self, owner: object, cmd: commands.StartStream) -> dict[str, Any]:
         channel = self._channel(cmd.leg_id)

@@ -4,7 +4,9 @@ Rules: a participant is heard by every other member; a coach only by the leg it 
 nobody; a muted member is not heard; a held member is not heard and hears nothing (None). Each member
 hears the sum of what it may hear minus its own voice, saturated to 16 bits (no wrap-around clicks).
 The recording frame is what the room hears: the sum of the participants heard (coaches whisper, so they
-are not in it). Audio is 16-bit linear PCM at 8 kHz; the channel decodes and encodes G.711 around this.
+are not in it). A tone (`tone`: a conference's entry or exit beep) is played into the room: every member that is
+not held hears it, and the recording holds it. Audio is 16-bit linear PCM at 8 kHz; the channel decodes and
+encodes G.711 around this.
 """
 
 from __future__ import annotations
@@ -46,6 +48,7 @@ class Mixer:
         self._heard_by_all = np.zeros(0, dtype=bool)  # per member, in order: a participant that speaks
         self._whispers: list[tuple[int, int]] = []  # (coach row, coached row) of coaches that speak
         self._held: list[bool] = []
+        self._tone: deque[bytes] = deque()  # 20 ms frames of the tones still to play into the room
 
     def set_members(self, members: list[MixMember]) -> None:
         """Replace the membership (audio queued for members that stay is kept)."""
@@ -78,10 +81,16 @@ class Mixer:
         if whole < len(data):
             self._partial[leg_id] = data[whole:]
 
+    def tone(self, pcm: bytes) -> None:
+        """Play `pcm` into the room from the next step (after any tone still playing)."""
+        for start in range(0, len(pcm), FRAME_BYTES):
+            self._tone.append(pcm[start : start + FRAME_BYTES].ljust(FRAME_BYTES, b"\x00"))
+
     def mix(self) -> tuple[dict[str, bytes | None], bytes]:
         """One 20 ms step: what each member hears (None: nothing, it is held) and the recording frame."""
+        tone = np.frombuffer(self._tone.popleft(), dtype="<i2").astype(np.int32) if self._tone else None
         if not self.members:
-            return {}, SILENCE_BYTES
+            return {}, SILENCE_BYTES if tone is None else _saturate(tone).tobytes()
         queues = [self._queues[leg_id] for leg_id in self.members]
         raw = b"".join(q.popleft() if q else SILENCE_BYTES for q in queues)  # every queue moves on, heard or not
         frames = np.frombuffer(raw, dtype="<i2").reshape(len(self.members), FRAME_SAMPLES).astype(np.int32)
@@ -89,6 +98,9 @@ class Mixer:
         heard = room - frames * self._heard_by_all[:, None]  # all but your own voice
         for coach, coached in self._whispers:
             heard[coached] += frames[coach]
+        if tone is not None:
+            heard += tone
+            room = room + tone
         pcm = _saturate(heard)
         out = {
             leg_id: None if held else pcm[k].tobytes()

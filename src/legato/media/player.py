@@ -1,4 +1,4 @@
-"""Prompts: queued PCM sources that yield 20 ms frames, looping as asked."""
+"""Prompts: queued PCM sources that yield 20 ms frames, looping as asked; the built-in tones."""
 
 from __future__ import annotations
 
@@ -11,14 +11,32 @@ from legato.media.g711 import FRAME_BYTES, SAMPLE_RATE
 
 BEEP_HZ = 1000
 BEEP_SECONDS = 0.5  # a recording's beep (Twilio's Record playBeep)
+CONFERENCE_NOTES = (660, 880)  # a conference's entry tone rises through these; its exit tone falls
+NOTE_SECONDS = 0.15
+CONFERENCE_TONES = ("enter", "exit")
+
+
+def sine(hz: int, seconds: float, amplitude: int) -> bytes:
+    """`seconds` of a sine at `hz` (16-bit PCM at 8 kHz; `amplitude` of 32767 is full scale)."""
+    count = int(SAMPLE_RATE * seconds)
+    samples = (int(amplitude * math.sin(2 * math.pi * hz * i / SAMPLE_RATE)) for i in range(count))
+    return b"".join(s.to_bytes(2, "little", signed=True) for s in samples)
 
 
 @cache
 def beep_tone() -> bytes:
-    """The recording beep: BEEP_SECONDS of a BEEP_HZ sine (16-bit PCM at 8 kHz, about -10 dBFS)."""
-    count = int(SAMPLE_RATE * BEEP_SECONDS)
-    samples = (int(10_000 * math.sin(2 * math.pi * BEEP_HZ * i / SAMPLE_RATE)) for i in range(count))
-    return b"".join(s.to_bytes(2, "little", signed=True) for s in samples)
+    """The recording beep: BEEP_SECONDS of a BEEP_HZ sine (about -10 dBFS)."""
+    return sine(BEEP_HZ, BEEP_SECONDS, 10_000)
+
+
+@cache
+def conference_tone(kind: str) -> bytes:
+    """A conference's notification tone (Twilio's <Conference beep>): two soft notes (about -16 dBFS), rising
+    for `enter`, falling for `exit`."""
+    if kind not in CONFERENCE_TONES:
+        raise ValueError(f"tone must be one of {', '.join(CONFERENCE_TONES)}")
+    notes = CONFERENCE_NOTES if kind == "enter" else CONFERENCE_NOTES[::-1]
+    return b"".join(sine(hz, NOTE_SECONDS, 5_000) for hz in notes)
 
 
 @dataclass(slots=True)

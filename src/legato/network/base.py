@@ -147,3 +147,14 @@ class Conferencing(Protocol):
 
     async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
         """Stop mixing (the legs stay up); finish and report the recording."""
+
+
+@runtime_checkable
+class ConferenceTones(Protocol):
+    """Optional part of a conferencing Network: notification tones played into a conference's mix.
+
+    Call control calls `conference_beep` after the membership change the tone announces (a participant with
+    Twilio's `beep` entered or left); every member that is not held hears it, and a recording holds it."""
+
+    def conference_beep(self, conference_sid: str, kind: str) -> None:
+        """Play the `enter` (rising) or `exit` (falling) tone into the conference, after its last mix change."""

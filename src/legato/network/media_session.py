@@ -244,6 +244,17 @@ class MediaSessions:
 
         self._mixes[conference_sid] = self.spawn(self._quietly(apply()))
 
+    def conference_beep(self, conference_sid: str, kind: str) -> None:
+        """Play a tone into the mix, after the conference's last change reached the engine."""
+        previous = self._mixes.get(conference_sid)
+
+        async def apply() -> None:
+            if previous is not None:
+                await asyncio.wait([previous])
+            await self.engine.conference_beep(conference_sid, kind)
+
+        self._mixes[conference_sid] = self.spawn(self._quietly(apply()))
+
     async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
         """Stop the mix (after its last change reached the engine); the recording it wrote, if any."""
         previous = self._mixes.pop(conference_sid, None)

@@ -24,8 +24,9 @@ fail with 480 after ring_after + far_hangup_after s, any other number answers af
 answer_after s (`transfer_answered`, `transfer_completed`, the leg ends, cause `transferred`).
 Attended: the new leg to `to` is an ordinary sandbox leg, so the table above decides its fate.
 
-Conferences carry no audio either: a recorded conference ends with a WAV of silence as long as it ran,
-named `<conference_sid>.wav` in the account's recordings folder.
+Conferences carry no voices either: a recorded conference ends with a WAV of silence as long as it ran,
+named `<conference_sid>.wav` in the account's recordings folder, holding the notification tones (Twilio's
+`beep`) where they were played, as a real mix's recording does; `tones` lists each live conference's tones.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import Any
 from legato.domain import machine as m
 from legato.domain.clock import Clock, TimerHandle
 from legato.domain.leg import AnsweredBy, HangupSource
+from legato.media.player import conference_tone
 from legato.network.base import DialRequest, InboundHandler, MediaCommand, SignalSink
 from legato.network.sandbox_audio import SilenceWriter, write_silence
 from legato.network.sandbox_leg import SandboxDelays, SandboxLeg
@@ -69,6 +71,7 @@ class SandboxNetwork:
         self._legs: dict[str, SandboxLeg] = {}  # the far ends media actions acted on
         self._magic: dict[str, str] = {}  # leg_sid -> the last four digits it was dialled to
         self._conferences: dict[str, tuple[float, str]] = {}  # recorded conference -> (started, folder)
+        self.tones: dict[str, list[tuple[float, str]]] = {}  # live conference -> (clock seconds, enter|exit)
         self.streams = SandboxStreams(self.recordings_dir, cache_dir or Path("media-cache"))
         self.files = SilenceWriter()  # leg recordings, written off the loop
 
@@ -154,14 +157,20 @@ class SandboxNetwork:
         if record_folder is not None and conference_sid not in self._conferences:
             self._conferences[conference_sid] = (self._seconds(), record_folder)
 
+    def conference_beep(self, conference_sid: str, kind: str) -> None:
+        """No audio to mix: the tone is kept (`tones`, and the recording holds it)."""
+        self.tones.setdefault(conference_sid, []).append((self._seconds(), kind))
+
     async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
-        """A recorded conference's recording: silence as long as it ran."""
+        """A recorded conference's recording: silence as long as it ran, with its tones."""
+        tones = self.tones.pop(conference_sid, [])
         started = self._conferences.pop(conference_sid, None)
         if started is None:
             return None
         name = f"{conference_sid}.wav"
+        sounds = [(at - started[0], conference_tone(kind)) for at, kind in tones]
         frames = await asyncio.to_thread(write_silence, self.recordings_dir / started[1], name,
-                                         self._seconds() - started[0])
+                                         self._seconds() - started[0], sounds)
         return {"file": name, "duration_ms": frames // 8}
 
     def _later(self, leg_sid: str, seconds: float, signal: m.Input, *, last: bool = False,

@@ -1,11 +1,12 @@
-"""The sandbox's stand-in audio files: silence as long as a simulated recording ran, a prompt's length."""
+"""The sandbox's stand-in audio files: silence as long as a simulated recording ran (a conference's with its tones),
+a prompt's length."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
 import wave
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from legato.domain.errors import ValidationFailed
@@ -20,10 +21,16 @@ def silence_frames(seconds: float) -> int:
     return int(min(max(0.0, seconds), MAX_SILENCE_SECONDS) * 8000)
 
 
-def write_silence(folder: Path, name: str, seconds: float) -> int:
-    """Write `seconds` (capped) of 8 kHz silence to folder/name; returns the frames written."""
+def write_silence(folder: Path, name: str, seconds: float, sounds: Sequence[tuple[float, bytes]] = ()) -> int:
+    """Write `seconds` (capped) of 8 kHz silence to folder/name, with `sounds` (offset in seconds, 16-bit PCM)
+    laid over it (cut at its end); returns the frames written."""
     frames = silence_frames(seconds)
-    write_recording(folder / name, bytes(2 * frames))
+    pcm = bytearray(2 * frames)
+    for offset, sound in sounds:
+        start = 2 * silence_frames(offset)
+        piece = sound[: max(0, len(pcm) - start)]
+        pcm[start : start + len(piece)] = piece
+    write_recording(folder / name, bytes(pcm))
     return frames
 
 

@@ -104,3 +104,21 @@ def level(path: Path, start: float = 0.0, end: float | None = None) -> float:
     last = len(pcm) if end is None else int(end * 8000) * 2
     samples = memoryview(pcm[first:last]).cast("h")
     return sum(abs(s) for s in samples) / max(1, len(samples))
+
+
+def notes(path: Path, candidates: tuple[int, ...], least: float = 200.0) -> list[int]:
+    """The tones heard in a WAV, in order: each 20 ms frame louder than `least` (mean absolute sample) whose power
+    is mostly at one of `candidates` is that note; runs of one note (two frames or more) count once."""
+    pcm = read_pcm(path)
+    runs: list[list[int]] = []  # [note, frames]
+    for start in range(0, len(pcm) - 319, 320):
+        frame = pcm[start : start + 320]
+        samples = memoryview(frame).cast("h")
+        note = None
+        if sum(abs(s) for s in samples) / 160 > least:
+            note = next((hz for hz in candidates if tone_ratio(frame, hz) > 0.6), None)
+        if runs and runs[-1][0] == note:
+            runs[-1][1] += 1
+        else:
+            runs.append([note, 1])  # type: ignore[list-item]
+    return [note for note, frames in runs if note is not None and frames >= 2]

@@ -33,20 +33,23 @@ World = Callable[..., tuple[Api, Peer]]
 
 @pytest.fixture
 def media_world(peers: Peers, tmp_path: Path) -> Iterator[World]:
-    """`media_world(**phone_options)`: a baresip phone and Legato on SIP (media engine, play folder)."""
+    """`media_world(env=..., **phone_options)`: a baresip phone and Legato on SIP (media engine, play folder; `env`:
+    more settings)."""
     servers: list[LegatoServer] = []
 
-    def start(amd_sync_cap: float = 10.0, **phone_options: Any) -> tuple[Api, Peer]:
+    def start(amd_sync_cap: float = 10.0, env: dict[str, str] | None = None, **phone_options: Any) -> tuple[Api, Peer]:
         phone = peers.phone(**phone_options)
         sip_port, rtp = free_port(count=1), free_port(count=20)
         config = tmp_path / "legato.toml"
         config.write_text(CONFIG.format(sip_port=sip_port, rtp=rtp, rtp_max=rtp + 19))
         (tmp_path / "prompts").mkdir(exist_ok=True)
-        env = {"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config),
-               "LEGATO_RECORDINGS_DIR": str(tmp_path / "recordings"), "LEGATO_MEDIA_CACHE_DIR": str(tmp_path / "cache"),
-               "LEGATO_PLAY_DIRS": json.dumps([str(tmp_path / "prompts")]), "LEGATO_AMD_SYNC_CAP": str(amd_sync_cap)}
+        settings = {"LEGATO_NETWORK": "sip", "LEGATO_CONFIG_FILE": str(config),
+                    "LEGATO_RECORDINGS_DIR": str(tmp_path / "recordings"),
+                    "LEGATO_MEDIA_CACHE_DIR": str(tmp_path / "cache"),
+                    "LEGATO_PLAY_DIRS": json.dumps([str(tmp_path / "prompts")]),
+                    "LEGATO_AMD_SYNC_CAP": str(amd_sync_cap), **(env or {})}
         server = LegatoServer(workdir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'legato.db'}",
-                              time_scale=1.0, env=env)
+                              time_scale=1.0, env=settings)
         account = server.create_account("--sid", "acme", "--exophone", EXOPHONE)
         servers.append(server.start())
         return Api(server, account), phone

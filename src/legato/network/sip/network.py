@@ -203,6 +203,10 @@ class SipNetwork:
         """Mix the members' audio in the media engine (all terminate there)."""
         self.sessions.conference_mix(conference_sid, members, record_folder)
 
+    def conference_beep(self, conference_sid: str, kind: str) -> None:
+        """A notification tone into the mix (after its last change)."""
+        self.sessions.conference_beep(conference_sid, kind)
+
     async def conference_end(self, conference_sid: str) -> dict[str, Any] | None:
         return await self.sessions.conference_end(conference_sid)
 
