@@ -14,13 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import Leg, LegState, TerminalStatus
 from legato.events.outbox import _UPDATE_EVENT, Outbox
+from legato.store.blocking import Stopped
 from legato.store.database import create_engine, migrate
 from legato.store.nodes import NodeRepository
 from legato.store.repositories import LegRepository
 from legato.store.rows import event_to_row, leg_to_row
 from legato.store.tables import delivery_attempts, events
 from legato.store.tables import legs as legs_table
-from legato.store.blocking import Stopped
 from legato.store.writer import _UPDATE, Fenced, Writer
 from tests.conftest import DATABASES, database_url
 from tests.store.support import NOW, event, leg
