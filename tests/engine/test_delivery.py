@@ -205,3 +205,43 @@ async def test_events_pending_at_stop_go_out_after_the_next_start_with_their_sid
             await again.stop()
         made = [row["event_sid"] for row in await e.legs.events(leg.leg_sid)]
     assert [c.signed.event_sid for c in sink.calls] == made
+
+
+async def test_a_stop_lets_the_attempt_under_way_finish_and_records_it(tmp_path: Path) -> None:
+    """A graceful stop starts no attempt more, but the one under way gets its answer and is recorded before the
+    recorder stops: after the next start the endpoint gets only the events queued behind it, each once."""
+    at_endpoint, release = asyncio.Event(), asyncio.Event()
+
+    async def held(endpoint: str, payload: dict[str, Any]) -> Result:
+        at_endpoint.set()
+        await release.wait()
+        return DELIVERED
+
+    first = MemorySink(held)
+    async with engine(tmp_path) as e:
+        dispatcher = Dispatcher(Outbox(e.db), {"mem": first}, secret, e.clock, time_scale=FAST)
+        e.writer.add_listener(dispatcher.on_commit)
+        await dispatcher.start()
+        leg = await dial_until(e, HUMAN, 3.0, "leg_answered", endpoint="mem://app/events")
+        await asyncio.wait_for(at_endpoint.wait(), WAIT)
+        stopping = asyncio.create_task(dispatcher.stop(grace=WAIT))
+        await asyncio.sleep(0)  # one turn of the loop: the stop runs up to its wait for the attempt under way
+        assert dispatcher.stopping and not stopping.done()
+        release.set()
+        await stopping
+        rows = {row["event_name"]: row for row in await e.legs.events(leg.leg_sid)}
+        attempts = await Outbox(e.db).attempts(leg.leg_sid)
+        assert [(c.name, c.result.outcome) for c in first.calls] == [("leg_connecting", "delivered")]
+        assert [(name, rows[name]["status"], rows[name]["attempts"]) for name in rows] == [
+            ("leg_connecting", "delivered", 1), ("leg_ringing", "pending", 0), ("leg_answered", "pending", 0)]
+        assert [a["outcome"] for a in attempts[rows["leg_connecting"]["event_sid"]]] == ["delivered"]
+
+        again = MemorySink()
+        restarted = Dispatcher(Outbox(e.db), {"mem": again}, secret, e.clock, time_scale=FAST)
+        assert await restarted.start() == 2
+        try:
+            await again.until(lambda: len(again.calls) == 2)
+        finally:
+            await restarted.stop()
+        delivered = [c.signed.event_sid for c in first.calls + again.calls]
+        assert delivered == [row["event_sid"] for row in rows.values()]  # every event once, in order

@@ -1,10 +1,13 @@
-"""The writer's blocking thread: jobs in order, and a job given after `stop` still runs (it never hangs)."""
+"""The writer's blocking thread: jobs in order; `stop` is final, a job given after it is refused (it never hangs
+and never reopens anything)."""
 
 from __future__ import annotations
 
 import threading
 
-from legato.store.blocking import BlockingThread
+import pytest
+
+from legato.store.blocking import BlockingThread, Stopped
 
 
 async def test_jobs_run_in_order_on_one_thread_and_errors_reach_the_awaiter() -> None:
@@ -28,12 +31,25 @@ async def test_jobs_run_in_order_on_one_thread_and_errors_reach_the_awaiter() ->
     thread.stop()
 
 
-async def test_a_job_given_after_stop_still_runs() -> None:
+async def test_a_job_given_after_stop_is_refused_and_the_jobs_before_it_run() -> None:
     thread = BlockingThread("test-blocking")
     assert await thread.run(lambda: 1) == 1
+    ran: list[int] = []
+    before = thread.run(ran.append, 2)  # given before the stop: runs
     thread.stop()
-    assert await thread.run(lambda: 2) == 2  # e.g. a last attempt record flushed after the writer stopped
+    await before
+    assert ran == [2]
+    with pytest.raises(Stopped, match="test-blocking has stopped"):
+        thread.run(ran.append, 3)
+    thread.stop()  # again: nothing more
+    with pytest.raises(Stopped):
+        thread.run(ran.append, 4)
+    assert ran == [2]
+
+
+async def test_a_thread_stopped_before_any_job_refuses_them_all() -> None:
+    thread = BlockingThread("test-blocking-unused")
     thread.stop()
-    thread.stop()
-    assert await thread.run(lambda: 3) == 3
-    thread.stop()
+    with pytest.raises(Stopped):
+        thread.run(lambda: 1)
+    assert not any(t.name == "test-blocking-unused" for t in threading.enumerate())

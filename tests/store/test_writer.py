@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import Leg, LegState, TerminalStatus
 from legato.events.outbox import _UPDATE_EVENT, Outbox
+from legato.store.blocking import Stopped
 from legato.store.database import create_engine, migrate
 from legato.store.nodes import NodeRepository
 from legato.store.repositories import LegRepository
@@ -163,4 +164,46 @@ async def test_rows_are_stored_as_sqlalchemy_itself_stores_them(tmp_path: Path, 
 
     ours_stored, theirs_stored = await stored(ours), await stored(theirs)
     assert len(ours_stored) == 4 and ours_stored == theirs_stored
+    await engine.dispose()
+
+
+@pytest.mark.parametrize("database", DATABASES)
+async def test_stop_is_final_a_later_write_or_record_is_refused(tmp_path: Path, database: str) -> None:
+    """Stopped in order (the outbox's recorder, then the writer): what was queued is written, and anything given
+    later is refused with Stopped, never queued forever nor written on a reopened connection."""
+    engine = create_engine(database_url(database, tmp_path))
+    await migrate(engine)
+    writer = Writer(engine)
+    outbox = Outbox(engine)
+    outbox.writer = writer if writer.has_thread else None
+    await writer.start()
+    await outbox.start()
+    queued = leg()
+    made = [event(queued, "leg_connecting")]
+    written = writer.submit(queued, made, new=True, endpoint="http://x")
+    await written
+    recorded = outbox.record(None, made[0].event_sid, status="failed", attempts=0, next_attempt_at=None,
+                             delivered_at=None, durable=True)
+    last = writer.submit(queued, [event(queued, "leg_ringing")], endpoint="http://x")  # queued at the stop: written
+    await outbox.stop()
+    await writer.stop()
+    assert recorded is not None and recorded.done() and recorded.exception() is None
+    assert last.done() and last.exception() is None
+
+    late = leg()
+    with pytest.raises(Stopped, match="writer has stopped"):
+        await writer.submit(late, [event(late, "leg_connecting")], new=True)
+    with pytest.raises(Stopped, match="recorder of delivery attempts has stopped"):
+        outbox.record(None, made[0].event_sid, status="pending", attempts=0, next_attempt_at=None,
+                      delivered_at=None)
+    if writer.has_thread:
+        with pytest.raises(Stopped, match="legato-writer has stopped"):
+            await writer.transact(lambda raw, statements: None)
+    await writer.stop()  # again: nothing more
+    await outbox.stop()
+    repo = LegRepository(engine)
+    assert await repo.get("acct", late.leg_sid) is None
+    stored = await repo.events(queued.leg_sid)
+    assert [(e["event_name"], e["status"]) for e in stored] == [("leg_connecting", "failed"),
+                                                                ("leg_ringing", "pending")]
     await engine.dispose()

@@ -321,14 +321,18 @@ class Runtime:
         return self.legs.inbound_leg(account, call.caller, call.called)
 
     async def stop(self) -> None:
+        """Stop in the order writes flow: first what makes or sends work (takeover, the bus, the throttle, the
+        network), then the dispatcher, whose recorder writes its last attempts through the writer, then the
+        writer (it drains what call control queued; a write after it is refused), the lease, the database."""
         await self.takeover.stop()
         if self.cluster is not None:
             await self.cluster.stop()
         self.throttle.close()
         if self._refresher is not None:
             self._refresher.cancel()
+            await asyncio.gather(self._refresher, return_exceptions=True)
         await self.switchboard.stop()
+        await self.dispatcher.stop(grace=self.settings.events_attempt_timeout)
         await self.writer.stop(DRAIN_SECONDS)
-        await self.dispatcher.stop()
         await self.lease.release()
         await self.db.dispose()

@@ -19,7 +19,9 @@ per backoff step, not thousands. The gate is per account and URL: another accoun
 on the same host, is never held by it.
 
 At start every pending event in the store is claimed, so a crash (even SIGKILL) loses nothing: events
-whose delivery was under way are sent again, with the same event_sid.
+whose delivery was under way are sent again, with the same event_sid. A graceful stop starts no attempt
+more, lets the attempts under way get their answer (bounded by `grace`) and records them, so an event the
+endpoint took is not sent again; the rest stay pending for the next start.
 """
 
 from __future__ import annotations
@@ -106,7 +108,9 @@ class Dispatcher:
         self._wall = wall
         self._queues: dict[str, _Queue] = {}
         self._gates: dict[tuple[str, str], _Gate] = {}  # by (account_sid, endpoint URL)
+        self._attempting: set[asyncio.Task[Any]] = set()  # queue tasks waiting for an endpoint's answer
         self._running = False
+        self._stopping = False
 
     # ---- intake ------------------------------------------------------------------------
     def on_commit(self, rows: list[dict[str, Any]]) -> None:
@@ -133,11 +137,21 @@ class Dispatcher:
             log.info("claimed pending events count=%d", len(rows))
         return len(rows)
 
-    async def stop(self) -> None:
-        """Stop sending; undelivered events stay pending in the store for the next start."""
-        self._running = False
+    async def stop(self, grace: float = 0.0) -> None:
+        """Stop sending, then stop the recorder once every attempt and status it was given is written.
+
+        No attempt starts any more; one under way gets up to `grace` seconds for its answer, which is recorded
+        (the sink's own attempt timeout bounds it), and is cancelled after that (its event goes again at the
+        next start, with the same event_sid). Undelivered events stay pending in the store for the next start."""
+        self._running, self._stopping = False, True
         tasks = [q.task for q in self._queues.values() if q.task is not None]
+        under_way = [task for task in tasks if task in self._attempting]
         for task in tasks:
+            if task not in self._attempting:
+                task.cancel()
+        if under_way and grace > 0:
+            await asyncio.wait(under_way, timeout=grace)
+        for task in under_way:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await self.outbox.stop()
@@ -174,15 +188,17 @@ class Dispatcher:
     # ---- delivery ----------------------------------------------------------------------
     async def _run_queue(self, sid: str, queue: _Queue) -> None:
         try:
-            while queue.items:
+            while queue.items and self._running:
                 item = queue.items[0]
                 try:
-                    await self._deliver(item)
+                    settled = await self._deliver(item)
                 except Exception:  # not expected: keep the event and try again after a pause
                     log.exception("event delivery failed unexpectedly leg_sid=%s event_sid=%s", sid,
                                   item.event_sid)
                     await asyncio.sleep(self.schedule.base / self.time_scale)
                     continue
+                if not settled:  # stopping: it stays pending in the store
+                    break
                 queue.items.remove(item)
                 queue.sids.discard(item.event_sid)
         finally:
@@ -190,11 +206,12 @@ class Dispatcher:
             if not queue.items and self._queues.get(sid) is queue:
                 del self._queues[sid]
 
-    async def _deliver(self, item: _Item) -> None:
-        """Attempt until delivered, failed for good, or given up; every attempt is recorded."""
+    async def _deliver(self, item: _Item) -> bool:
+        """Attempt until delivered, failed for good, or given up (True), or the dispatcher stops (False); every
+        attempt is recorded."""
         address = (item.account_sid, item.endpoint)
         try:
-            await self._attempt_until_done(item, address)
+            return await self._attempt_until_done(item, address)
         finally:
             gate = self._gates.get(address)
             if gate is not None and gate.prober == item.event_sid:  # let the waiting events go
@@ -212,7 +229,7 @@ class Dispatcher:
             return False
         return True
 
-    async def _attempt_until_done(self, item: _Item, address: tuple[str, str]) -> None:
+    async def _attempt_until_done(self, item: _Item, address: tuple[str, str]) -> bool:
         while True:
             gate = self._gates.get(address)
             if gate is not None and gate.prober != item.event_sid and not await self._wait_for_gate(item, gate):
@@ -221,12 +238,12 @@ class Dispatcher:
                                    next_attempt_at=None, delivered_at=None)
                 log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
                             item.subject_sid, item.account_sid, item.event_sid, error)
-                return
+                return True
             if gate is not None and gate.prober != item.event_sid:
                 continue  # the endpoint answered the probe: try now
             at = self.clock.now()
             started = time.perf_counter()
-            result = await self._attempt(item)
+            result = await self._attempt_under_way(item)
             latency_ms = round((time.perf_counter() - started) * 1000)
             item.attempts += 1
             now = self.clock.now()
@@ -257,8 +274,20 @@ class Dispatcher:
                 if outcome == "failed":
                     log.warning("event not delivered leg_sid=%s account_sid=%s event_sid=%s error=%s",
                                 item.subject_sid, item.account_sid, item.event_sid, error)
-                return
+                return True
+            if not self._running:
+                return False
             await asyncio.sleep(max(0.0, wait) / self.time_scale)
+
+    async def _attempt_under_way(self, item: _Item) -> Result:
+        """`_attempt`, its task known as under way meanwhile (a stop lets it finish, within its grace)."""
+        task = asyncio.current_task()
+        assert task is not None
+        self._attempting.add(task)
+        try:
+            return await self._attempt(item)
+        finally:
+            self._attempting.discard(task)
 
     async def _attempt(self, item: _Item) -> Result:
         sink = self.sinks.get(urlsplit(item.endpoint).scheme)
@@ -274,6 +303,11 @@ class Dispatcher:
         except Exception:  # the sink's own bug: retrying would hold the endpoint shut for a day
             log.exception("event sink failed leg_sid=%s event_sid=%s", item.subject_sid, item.event_sid)
             return Result("failed", error="internal error in the event sink (logged)")
+
+    @property
+    def stopping(self) -> bool:
+        """True once `stop` began: no attempt starts any more."""
+        return self._stopping
 
     @property
     def held_shut(self) -> int:

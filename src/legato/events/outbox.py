@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from legato.store.blocking import Stopped
 from legato.store.direct import DirectStatements, Plan, add_rows
 from legato.store.held import HeldConnection
 from legato.store.nodes import pending_of
@@ -85,7 +86,8 @@ class Outbox:
         self._task = asyncio.create_task(self._run(), name="legato-outbox-recorder")
 
     async def stop(self) -> None:
-        """Write what is queued, then stop."""
+        """Write what is queued, then stop (before the writer, on whose thread a SQLite file's records go);
+        a `record` after that is refused (Stopped)."""
         self._closing = True
         self._wake.set()
         if self._task is not None:
@@ -99,8 +101,11 @@ class Outbox:
                durable: bool = False) -> asyncio.Future[None] | None:
         """Queue an attempt row (None for a status change alone) and the event's new status.
 
-        With `durable`, returns a future that resolves once the change is committed.
+        With `durable`, returns a future that resolves once the change is committed. Raises Stopped once the
+        recorder has stopped (nothing would write it).
         """
+        if self._closing and (self._task is None or self._task.done()):
+            raise Stopped(f"the recorder of delivery attempts has stopped: event {event_sid} was not recorded")
         if attempt is not None:
             self._attempts.append(attempt)
         self._updates.append({"b_event_sid": event_sid, "status": status, "attempts": attempts,

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from legato.domain.events import LegEvent
 from legato.domain.leg import Leg
 from legato.store.batch import Batch, Row
-from legato.store.blocking import BlockingThread
+from legato.store.blocking import BlockingThread, Stopped
 from legato.store.database import blocking_sqlite_engine, database_unavailable
 from legato.store.direct import DirectStatements, Plan, add_rows
 from legato.store.held import HeldConnection
@@ -108,21 +108,30 @@ class Writer:
         self._task = asyncio.create_task(self._run(), name="legato-writer")
 
     async def stop(self, drain_for: float | None = None) -> None:
-        """Write what is queued, then stop; after `drain_for` seconds give up on what the database did not take."""
+        """Write what is queued, then stop; after `drain_for` seconds give up on what the database did not take.
+
+        Final: a write submitted once the queue is drained, and a `transact` after the stop, are refused with
+        Stopped. What writes through the writer (call control, the outbox's recorder) stops before it does."""
+        if self._closing:
+            return
         self._closing = True
         self._wake.set()
-        if self._task is None:
-            return
-        done, _ = await asyncio.wait({self._task}, timeout=drain_for)
-        if not done:
-            self._task.cancel()
-            log.error("stopping with writes the database did not take; the next start reconciles these legs")
-            self._settle_all(RuntimeError("stopped before the database took the write"))
+        if self._task is not None:
+            done, _ = await asyncio.wait({self._task}, timeout=drain_for)
+            if not done:
+                self._task.cancel()
+                log.error("stopping with writes the database did not take; the next start reconciles these legs")
+                self._settle_all(RuntimeError("stopped before the database took the write"))
         if self._held is not None:
             await self._held.close()
-        if self._blocking is not None and self._thread is not None:
+        if self._thread is not None:
             await self._thread.run(self._close_blocking)
             self._thread.stop()
+
+    @property
+    def stopped(self) -> bool:
+        """Whether the writer has stopped taking writes (its last queued ones written or given up)."""
+        return self._closing and (self._task is None or self._task.done())
 
     @property
     def has_thread(self) -> bool:
@@ -132,7 +141,7 @@ class Writer:
     async def transact(self, work: Callable[[Any, DirectStatements], None]) -> None:
         """Run `work(connection, statements)` in one transaction on the writer's thread (with `has_thread`),
         between its group commits, on its `sqlite3` connection with its `DirectStatements`: the recorder of
-        delivery attempts (events/outbox.py) writes there too."""
+        delivery attempts (events/outbox.py) writes there too. Raises Stopped after `stop`."""
         assert self._blocking is not None and self._thread is not None
         await self._thread.run(self._transact_blocking, work)
 
@@ -183,6 +192,9 @@ class Writer:
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         if self.fenced:
             future.set_exception(Fenced("this node was fenced: another process took its name over"))
+            return future
+        if self.stopped:
+            future.set_exception(Stopped(f"the writer has stopped: {subject} {sid} was not written"))
             return future
         row["node"], row["node_epoch"] = self.owner or (None, None)
         self._queue.add(sid, kind, row, new, [event_to_row(e, endpoint, subject) for e in new_events], future)
