@@ -44,7 +44,8 @@ from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 # one false BEEP, a SIT in -25 dBFS noise, gone; BENCHMARKS.md)
 BEEP_SETTINGS: dict[str, dict[str, float]] = {
     "adaptive": {"min_level_dbfs": -60.0, "quiet_db": 4.0, "noise_quantile": 0.2, "over_subtraction": 3.0,
-                 "under_talker_db": 18.0, "tone_levels": True, "noise_margin": 3.0, "steady_frames": 2},
+                 "under_talker_db": 18.0, "tone_levels": True, "noise_margin": 3.0, "steady_frames": 2,
+                 "weak_concentration": 0.7},
     "app_amd": {"min_level_dbfs": -45.0}}
 
 
