@@ -45,7 +45,7 @@ from legato.media.g711 import FRAME_BYTES, FRAME_MS, SAMPLE_RATE
 BEEP_SETTINGS: dict[str, dict[str, float]] = {
     "adaptive": {"min_level_dbfs": -60.0, "quiet_db": 4.0, "noise_quantile": 0.2, "over_subtraction": 3.0,
                  "under_talker_db": 18.0, "tone_levels": True, "noise_margin": 3.0, "steady_frames": 2,
-                 "weak_concentration": 0.7},
+                 "weak_concentration": 0.7, "long_tone_ms": 500},
     "app_amd": {"min_level_dbfs": -45.0}}
 
 

@@ -62,7 +62,7 @@ class BeepDetector:
                  noise_quantile: float | None = None, over_subtraction: float = 1.0,
                  under_talker_db: float | None = None, tone_levels: bool = False,
                  noise_margin: float = 1.5, steady_frames: int = 3, weak_concentration: float | None = None,
-                 weak_level_db: float = 3.0) -> None:
+                 weak_level_db: float = 3.0, long_tone_ms: int | None = None) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
@@ -75,6 +75,8 @@ class BeepDetector:
         self._lead: tuple[int, float, float, float] | None = None  # the weakly tonal run so far: start ms, Hz,
         # its quietest and loudest window's tone (a steady tone's onset, not a note's decay)
         self._stability = stability_hz
+        # a steady tone this long needs no quiet before and after it (babble, loud noise), only to stand alone
+        self._long_ms = long_tone_ms or 10**9
         self._min_ms, self._max_ms = min_ms, max_ms
         self._min_power = (32768.0 * 10 ** (min_level_dbfs / 20)) ** 2
         self._isolation = isolation_before_ms
@@ -229,7 +231,7 @@ class BeepDetector:
         if self._candidate is not None and length >= self._neighbour:
             self._candidate = None  # another tone right after: a sequence, not a beep
         level = seg.energy / seg.frames
-        quiet_before = seg.before <= level * self._quiet_ratio
+        quiet_before = seg.before <= level * self._quiet_ratio or length >= self._long_ms
         # a tone soon after another of like level is a note sequence (music, SIT); a much quieter one
         # before it (a music bed under the greeting) does not count
         alone = (seg.start_ms - self._last_tonal_end >= self._isolation
@@ -246,7 +248,8 @@ class BeepDetector:
             return None
         seg, end_ms, level = self._candidate
         current = self._segment
-        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio
+        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio and \
+            seg.frames * FRAME_MS < self._long_ms
         if loud or (current is not None and current.frames * FRAME_MS >= self._neighbour):
             self._candidate = None
             return None
