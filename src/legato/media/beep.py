@@ -11,7 +11,11 @@ reported; hum harmonics and voiced speech fail the energy concentration test. Op
 adaptive AMD) a tone `under_talker_db` or more under the loudest recent non-tonal frame (the greeting's
 voice) is a music bed's note, not a beep; with `tone_levels` a tone's level is its own spectral power and
 the sound around it is what stands `noise_margin` times over the line's noise mean, so levels hold in
-loud noise (where a frame energy minus the noise's minimum is mostly the noise).
+loud noise (where a frame energy minus the noise's minimum is mostly the noise). Under babble (which no
+noise spectrum takes off) a beep's windows are often only 70-90% tonal: with `weak_concentration` such a
+window goes on a tone that started at the full concentration when it is at its frequency and within
+`weak_level_db` of its loudest window, and a steady run of them just before a tone's start was its onset;
+with `long_tone_ms` a tone at least that long needs no quiet before and after it, only to stand alone.
 """
 
 from __future__ import annotations
