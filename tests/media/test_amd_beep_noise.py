@@ -1,7 +1,9 @@
 """The adaptive AMD's beep settings: a beep with a sound 10.5 dB under it just before is still a beep
 (street or pink noise, the last syllable of a greeting), while a like-level sound next to it is not; a
 beep a few dB over white noise is heard, also under -30 dBFS noise or broken by a concealed lost packet; an
-isolated tone far under the greeting, SIT tones, music and hum in noise are not a beep."""
+isolated tone far under the greeting, SIT tones, music and hum in noise are not a beep. A beep under bursts
+of noise as loud as babble (its windows only 70-90% tonal in the bursts) is heard, and a tone of 500 ms or more
+is a beep with like-level sounds right before and after it, a 300 ms one is not."""
 
 import numpy as np
 import pytest
@@ -26,6 +28,31 @@ def test_beep_just_after_a_sound_10_db_under_it_is_heard() -> None:
 def test_tone_just_after_a_like_level_sound_is_not_a_beep() -> None:
     pcm = silence(1000) + noise(160, -24, seed=3) + silence(40) + tone(1000, 300, -20) + silence(1000)
     assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == []
+
+
+def test_long_tone_between_like_level_sounds_is_a_beep() -> None:
+    def around(ms: int) -> bytes:
+        return silence(1000) + noise(160, -24, seed=3) + silence(40) + tone(1000, ms, -20) + silence(40) + \
+            noise(160, -24, seed=4) + silence(1000)
+    assert beeps(around(600), **BEEP_SETTINGS["adaptive"]) == [pytest.approx(1000, abs=15)]
+    assert beeps(around(300), **BEEP_SETTINGS["adaptive"]) == []  # short tones still need quiet around them
+    no_rule = {k: v for k, v in BEEP_SETTINGS["adaptive"].items() if k != "long_tone_ms"}
+    assert beeps(around(600), **no_rule) == []
+
+
+def bursts(ms: int, dbfs: float, seed: int) -> bytes:
+    """Noise switched on and off every 100 ms (babble's changing level, which no noise spectrum takes off)."""
+    return b"".join(noise(100, dbfs, seed=seed * 100 + i) if i % 2 == 0 else silence(100) for i in range(ms // 100))
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_beep_under_bursts_of_noise_is_heard(seed: int) -> None:
+    # a 1000 Hz beep at -23 dBFS rms under -30 dBFS bursts: the windows in a burst are only 70-90% tonal, and go
+    # on the tone at the weak concentration (0.7) instead of breaking it into pieces
+    pcm = add(bursts(3600, -30, seed), silence(1500) + tone(1000, 600, -20) + silence(1500))
+    assert beeps(pcm, **BEEP_SETTINGS["adaptive"]) == [pytest.approx(1000, abs=15)]
+    no_weak = {k: v for k, v in BEEP_SETTINGS["adaptive"].items() if k != "weak_concentration"}
+    assert beeps(pcm, **no_weak) == []
 
 
 def test_beep_6_db_over_white_noise_is_heard() -> None:

@@ -11,7 +11,11 @@ reported; hum harmonics and voiced speech fail the energy concentration test. Op
 adaptive AMD) a tone `under_talker_db` or more under the loudest recent non-tonal frame (the greeting's
 voice) is a music bed's note, not a beep; with `tone_levels` a tone's level is its own spectral power and
 the sound around it is what stands `noise_margin` times over the line's noise mean, so levels hold in
-loud noise (where a frame energy minus the noise's minimum is mostly the noise).
+loud noise (where a frame energy minus the noise's minimum is mostly the noise). Under babble (which no
+noise spectrum takes off) a beep's windows are often only 70-90% tonal: with `weak_concentration` such a
+window goes on a tone that started at the full concentration when it is at its frequency and within
+`weak_level_db` of its loudest window, and a steady run of them just before a tone's start was its onset;
+with `long_tone_ms` a tone at least that long needs no quiet before and after it, only to stand alone.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ class _Segment:
     frequency: float
     frames: int = 1
     dropouts: int = 0
+    peak: float = 0.0  # the loudest window's tone
     energy: float = 0.0  # sum of frame energies
     before: float = 0.0  # loudest frame energy in the 180 ms before the tone
 
@@ -60,11 +65,22 @@ class BeepDetector:
                  quiet_after_ms: int = 200, tonal_neighbour_ms: int = 100, quiet_db: float = 12.0,
                  noise_quantile: float | None = None, over_subtraction: float = 1.0,
                  under_talker_db: float | None = None, tone_levels: bool = False,
-                 noise_margin: float = 1.5, steady_frames: int = 3) -> None:
+                 noise_margin: float = 1.5, steady_frames: int = 3, weak_concentration: float | None = None,
+                 weak_level_db: float = 3.0, long_tone_ms: int | None = None) -> None:
         self._lo = int(np.ceil(low_hz / BIN_HZ))
         self._hi = int(high_hz / BIN_HZ)
         self._concentration = concentration
+        # a window only `weak_concentration` tonal (babble over a beep) goes on a tone that started at the full
+        # concentration, within `weak_level_db` of its loudest window, or was that tone's onset (see _step)
+        self._weak = concentration if weak_concentration is None else weak_concentration
+        self._weak_level = 10 ** (-weak_level_db / 10)  # a weak window's tone at most this far under the tone's
+        self._strong = False  # the last tonal window was at the full concentration
+        self._lead_hz: tuple[float, float] | None = None  # the last window was weakly tonal alone: (Hz, power)
+        self._lead: tuple[int, float, float, float] | None = None  # the weakly tonal run so far: start ms, Hz,
+        # its quietest and loudest window's tone (a steady tone's onset, not a note's decay)
         self._stability = stability_hz
+        # a steady tone this long needs no quiet before and after it (babble, loud noise), only to stand alone
+        self._long_ms = long_tone_ms or 10**9
         self._min_ms, self._max_ms = min_ms, max_ms
         self._min_power = (32768.0 * 10 ** (min_level_dbfs / 20)) ** 2
         self._isolation = isolation_before_ms
@@ -129,13 +145,24 @@ class BeepDetector:
             return None
         k = self._lo + int(np.argmax(power[self._lo:self._hi + 1]))
         peak = float(power[k - 2:k + 3].sum())
-        if peak < self._concentration * total:
+        self._strong = peak >= self._concentration * total
+        weak = not self._strong and peak >= self._weak * total
+        if weak and not self._holds(k * BIN_HZ, peak * _TO_MEAN_SQUARE):
+            self._lead_hz = (k * BIN_HZ, peak * _TO_MEAN_SQUARE)  # maybe a tone's onset under babble
+            return None
+        if not self._strong and not weak:
             return None
         self._tone_power = peak * _TO_MEAN_SQUARE
         a, b, c = np.log(power[k - 1:k + 2] + 1e-9)
         denom = a - 2 * b + c
         shift = 0.5 * (a - c) / denom if denom != 0 else 0.0
         return float((k + shift) * BIN_HZ)
+
+    def _holds(self, freq: float, power: float) -> bool:
+        """A weakly tonal window goes on the current tone: the same frequency, about its level."""
+        seg = self._segment
+        return seg is not None and abs(freq - seg.frequency) <= self._stability + BIN_HZ and \
+            power >= seg.peak * self._weak_level
 
     def feed(self, pcm: bytes) -> list[Beep]:
         """Feed linear PCM (any length); returns beeps confirmed in it."""
@@ -158,6 +185,13 @@ class BeepDetector:
         learn = self._quantile is None or raw_energy <= 4 * self.noise_energy
         freq = self.frequency(np.concatenate((self._prev, frame)), learn)
         self._prev = frame
+        lead, self._lead_hz = self._lead_hz, None
+        if freq is None and lead is None:
+            self._lead = None
+        elif freq is None and (self._lead is None or abs(lead[0] - self._lead[1]) > self._stability + BIN_HZ):
+            self._lead = (self.now_ms, lead[0], lead[1], lead[1])
+        elif freq is None and self._lead is not None:  # its quietest and loudest window
+            self._lead = (self._lead[0], self._lead[1], min(self._lead[2], lead[1]), max(self._lead[3], lead[1]))
         self.talker_energy *= _TALKER_FADE
         if freq is None:
             self.talker_energy = max(self.talker_energy, raw_energy)
@@ -176,16 +210,23 @@ class BeepDetector:
             seg.dropouts = 0
             seg.frequency += (freq - seg.frequency) / seg.frames
             seg.energy += level
+            seg.peak = max(seg.peak, level)
         elif seg is not None and freq is None and seg.dropouts < 2 and seg.frames >= self._steady_frames:
             seg.dropouts += 1  # tolerate up to two odd windows inside a tone (noise, a lost packet)
         else:
             if seg is not None:
                 self._close(seg)
             self._segment = None
-            if freq is not None:
-                start = self.now_ms
+            if freq is not None and self._strong:  # a tone starts at the full concentration
+                start, onset = self.now_ms, 0
+                if self._lead is not None and abs(freq - self._lead[1]) <= self._stability + BIN_HZ and \
+                        self._lead[2] >= max(self._lead[3], self._tone_power) * self._weak_level:
+                    onset = (self.now_ms - self._lead[0]) // FRAME_MS  # the weakly tonal windows just before
+                    start = self._lead[0]  # it were its onset (under babble)
+                self._lead = None
                 before = [e for t, e in self._energies if start - 220 < t <= start - 40]
-                self._segment = _Segment(start, freq, energy=level, before=max(before, default=0.0))
+                self._segment = _Segment(start, freq, frames=1 + onset, energy=level * (1 + onset),
+                                         before=max(before, default=0.0), peak=level)
         return self._check_candidate(energy)
 
     def _close(self, seg: _Segment) -> None:
@@ -194,7 +235,7 @@ class BeepDetector:
         if self._candidate is not None and length >= self._neighbour:
             self._candidate = None  # another tone right after: a sequence, not a beep
         level = seg.energy / seg.frames
-        quiet_before = seg.before <= level * self._quiet_ratio
+        quiet_before = seg.before <= level * self._quiet_ratio or length >= self._long_ms
         # a tone soon after another of like level is a note sequence (music, SIT); a much quieter one
         # before it (a music bed under the greeting) does not count
         alone = (seg.start_ms - self._last_tonal_end >= self._isolation
@@ -211,7 +252,8 @@ class BeepDetector:
             return None
         seg, end_ms, level = self._candidate
         current = self._segment
-        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio
+        loud = self.now_ms > end_ms + FRAME_MS and energy > level * self._quiet_ratio and \
+            seg.frames * FRAME_MS < self._long_ms
         if loud or (current is not None and current.frames * FRAME_MS >= self._neighbour):
             self._candidate = None
             return None
