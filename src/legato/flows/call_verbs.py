@@ -191,7 +191,7 @@ async def _connect(
         if recording is not None and ended is not None:
             await flow.act("stop_recording")
             flow.recording = False
-            done = await flow.wait(lambda e: e.event_name == "recording_completed", within=60)
+            done = await flow.recording_completed(recording.get("recording_id"), within=60)
             if done is not None:
                 params["RecordingUrl"] = str(done.data.get("recording_url") or "")
                 params["RecordingSid"] = str(done.data.get("recording_id") or "")

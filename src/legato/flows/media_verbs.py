@@ -81,10 +81,7 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     if not hung_up:
         await flow.act("stop_recording")
     flow.recording = False
-    done = await flow.wait(
-        lambda e: e.event_name == "recording_completed" and e.data.get("recording_id") == started.get("recording_id"),
-        within=60,
-    )
+    done = await flow.recording_completed(started.get("recording_id"), within=60)
     if done is None:
         return End() if hung_up else None
     params = _recording_params(done)

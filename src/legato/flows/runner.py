@@ -103,6 +103,7 @@ class Flow:
         self.method = "POST"
         self.fallback_used = False
         self.recording = False  # a recording this flow started is running (Record, Dial record)
+        self.recordings: dict[str, LegEvent] = {}  # recording_completed events seen, by recording_id
 
     @property
     def leg(self) -> Leg:
@@ -144,16 +145,20 @@ class Flow:
     def _terminal_event(self) -> LegEvent:
         return LegEvent("", self.leg_sid, self.leg.account_sid, 0, "leg_terminated", "", self.leg.date_created, {})
 
-    async def wait(self, match: Callable[[LegEvent], bool], within: float | None = None) -> LegEvent | None:
+    async def wait(self, match: Callable[[LegEvent], bool], within: float | None = None, *,
+                   through_end: bool = False) -> LegEvent | None:
         """The next event of the leg that `match`es (None after `within` clock seconds); LegGone when the
-        leg ends first. Events that do not match are passed over."""
+        leg ends first, unless `through_end` (an event that comes after the end). Events that do not match
+        are passed over."""
 
         async def until() -> LegEvent:
             while True:
                 event = await self.inbox.get()
+                if event.event_name == "recording_completed":  # kept: a wait for something else may pass it
+                    self.recordings[str(event.data.get("recording_id"))] = event
                 if match(event):
                     return event
-                if event.event_name == "leg_terminated":
+                if event.event_name == "leg_terminated" and not through_end:
                     raise LegGone(event)
 
         if within is None:
@@ -166,6 +171,18 @@ class Flow:
             if not waiting.done():
                 waiting.cancel()
         return waiting.result() if waiting.done() and not waiting.cancelled() else None
+
+    async def recording_completed(self, recording_id: object, within: float) -> LegEvent | None:
+        """The `recording_completed` of a recording this flow started: also when an earlier wait passed it
+        over, and when the call ended first (its `leg_terminated` may still be queued before it, or have
+        been read); None after `within` clock seconds."""
+        key = str(recording_id)
+        if key in self.recordings:
+            return self.recordings.pop(key)
+        done = await self.wait(lambda e: e.event_name == "recording_completed" and
+                               str(e.data.get("recording_id")) == key, within=within, through_end=True)
+        self.recordings.pop(key, None)
+        return done
 
     async def sleep(self, seconds: float) -> None:
         """Wait `seconds` of clock time (on the injected clock: the sandbox's time scale applies)."""
