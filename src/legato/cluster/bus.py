@@ -23,9 +23,10 @@ class NoAnswer(RuntimeError):
     """The node did not answer in time (gone, or the bus is down)."""
 
 
-def command_subject(node: str) -> str:
-    """Where node `node` takes commands."""
-    return f"legato.node.{node}.http"
+def command_subject(cluster: str, node: str) -> str:
+    """Where node `node` of cluster `cluster` (the database's cluster id) takes commands: two clusters on one
+    NATS server never see each other's commands, whatever their nodes are called."""
+    return f"legato.{cluster}.node.{node}.http"
 
 
 class Bus:

@@ -51,6 +51,7 @@ class ClusterNode:
         self.limited = limited
         self.inbound_legs = inbound_legs  # this node's live inbound legs per account, published with its lease
         self.elsewhere = elsewhere  # told the other nodes' (the throttle counts them toward max_concurrent)
+        self.cluster_id = ""  # read from the database at start
         self._view: tuple[float, list[NodeView]] = (0.0, [])
         self._watch: asyncio.Task[None] | None = None
 
@@ -62,9 +63,14 @@ class ClusterNode:
 
     async def start(self, app: ASGIApp) -> None:
         """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
+        self.cluster_id = await self.nodes.cluster_id()
         await self.bus.connect()
-        await self.bus.serve(command_subject(self.name), lambda payload: serve_routed(app, payload))
+        await self.bus.serve(self.subject(self.name), lambda payload: serve_routed(app, payload))
         self._watch = asyncio.create_task(self._watch_inbound(), name="legato-inbound-elsewhere")
+
+    def subject(self, node: str) -> str:
+        """Where node `node` of this cluster takes commands."""
+        return command_subject(self.cluster_id, node)
 
     async def stop(self) -> None:
         if self._watch is not None:

@@ -19,7 +19,7 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from legato.cluster.bus import NoAnswer, command_subject
+from legato.cluster.bus import NoAnswer
 from legato.domain.ids import new_request_id
 
 log = logging.getLogger(__name__)
@@ -75,7 +75,7 @@ class ClusterRouting:
             return await self.app(scope, _replay(body, receive), send)
         try:
             reply = json.loads(
-                await node.bus.request(command_subject(owner), _request(scope, body, node.name), node.route_timeout)
+                await node.bus.request(node.subject(owner), _request(scope, body, node.name), node.route_timeout)
             )
         except NoAnswer as exc:
             log.warning("owner node did not answer owner=%s path=%s error=%s", owner, scope["path"], exc)

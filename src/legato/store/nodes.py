@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from legato.domain.leg import LegState
-from legato.store.tables import bridges, conferences, events, legs, nodes
+from legato.store.tables import bridges, cluster_identity, conferences, events, legs, nodes
 
 LIVE_LEG = legs.c.state != LegState.TERMINAL.value
 ACTIVE_BRIDGE = bridges.c.state == "active"
@@ -47,6 +47,14 @@ class NodeRepository:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
+
+    async def cluster_id(self) -> str:
+        """The id every node on this database shares (made by the migrations, one per database)."""
+        async with self._engine.connect() as conn:
+            found = (await conn.execute(select(cluster_identity.c.cluster_id))).scalar_one_or_none()
+        if found is None:
+            raise RuntimeError("the database has no cluster identity: run `legato db upgrade`")
+        return str(found)
 
     async def get(self, name: str) -> dict[str, Any] | None:
         async with self._engine.connect() as conn:

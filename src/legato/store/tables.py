@@ -236,6 +236,12 @@ nodes = Table(
     Column("inbound_legs", Text, nullable=True),  # JSON {account_sid: n}: its live inbound legs (max_concurrent)
 )
 
+cluster_identity = Table(
+    "cluster_identity", metadata,  # one row: the id the nodes on this database share (their bus subjects)
+    Column("id", Integer, primary_key=True),
+    Column("cluster_id", String(32), nullable=False),
+)
+
 idempotency_keys = Table(
     "idempotency_keys", metadata,
     Column("account_sid", String(64), primary_key=True),
