@@ -20,7 +20,7 @@ RECORD_DIAL = ("record-from-answer", "record-from-ringing", "record-from-answer-
 
 
 async def redirect(flow: Flow, verb: Verb) -> Next:
-    return Next(flow.resolve(verb.text or None, "Redirect"), verb.get("method") or "POST")
+    return Next(flow.resolve(verb.text or None, "Redirect"), verb.method())
 
 
 async def hangup(flow: Flow, verb: Verb) -> End:
@@ -70,7 +70,7 @@ def _request(flow: Flow, verb: Verb, noun: Verb, parent: Leg) -> CreateLeg:
             reference_leg_sid=parent.leg_sid,
             status_callback=flow.resolve(callback, f"{noun.name}.statusCallback") if callback else None,
             status_callback_event=(noun.get("statusCallbackEvent") or "completed").split() if callback else None,
-            status_callback_method=noun.get("statusCallbackMethod") or "POST",
+            status_callback_method=noun.method("statusCallbackMethod"),
         )
     except ValidationError as exc:
         where = str(exc.errors()[0]["loc"][0])
@@ -78,7 +78,7 @@ def _request(flow: Flow, verb: Verb, noun: Verb, parent: Leg) -> CreateLeg:
 
 
 async def dial(flow: Flow, verb: Verb) -> Next | End | None:
-    nouns = _targets(verb)
+    nouns, method = _targets(verb), verb.method()
     record = verb.get("record", "do-not-record")
     if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
         raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
@@ -88,7 +88,7 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
         await flow.answer()
         params, parent_gone = await _ring(flow, verb, nouns, record in RECORD_DIAL or record == "true")
     action = verb.get("action")
-    step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
+    step = Next(flow.resolve(action, "Dial.action"), method, params) if action else None
     if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
         if step is not None:
             await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})

@@ -71,7 +71,7 @@ async def gather(flow: Flow, verb: Verb) -> Next | None:
     inputs = (verb.get("input") or "dtmf").split()
     if not inputs or set(inputs) - {"dtmf", "speech"}:
         raise FlowError("attribute", "Gather.input", f"Gather input={verb.get('input')!r}: dtmf, speech or both")
-    fields = _fields(verb, inputs)
+    fields, method = _fields(verb, inputs), verb.method()
     first = await _prompts(flow, verb.children, "dtmf" in inputs)
     finish, wanted = fields["finish_on_key"], fields["num_digits"]
     if first and first == finish:
@@ -91,4 +91,4 @@ async def gather(flow: Flow, verb: Verb) -> Next | None:
         params["FinishedOnKey"] = str(finish or "")
     if speech:
         params.update(SpeechResult=str(speech), Confidence=str(result.get("confidence", "")))
-    return Next(flow.resolve(verb.get("action"), "Gather.action"), verb.get("method") or "POST", params)
+    return Next(flow.resolve(verb.get("action"), "Gather.action"), method, params)

@@ -72,7 +72,8 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     finish = verb.get("finishOnKey", RECORD_FINISH_KEYS) or ""
     silence = verb.integer("timeout", 5, 0, 600)  # seconds of silence that end it; 0: none
     transcribe = verb.flag("transcribe") or bool(verb.get("transcribeCallback"))
-    beep = verb.flag("playBeep", True)
+    beep, method = verb.flag("playBeep", True), verb.method()
+    verb.method("recordingStatusCallbackMethod")  # checked before the recording starts
     started = await flow.act(
         "start_recording", direction="in", transcribe=True if transcribe else None, beep=True if beep else None
     )
@@ -87,7 +88,7 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     params = _recording_params(done)
     params["Digits"] = "hangup" if hung_up else pressed
     _recording_callbacks(flow, verb, params, transcribe)
-    step = Next(flow.resolve(verb.get("action"), "Record.action"), verb.get("method") or "POST", params)
+    step = Next(flow.resolve(verb.get("action"), "Record.action"), method, params)
     if hung_up:  # Twilio still tells the action URL; what it answers cannot run on an ended call
         await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
         return End()
@@ -137,7 +138,7 @@ def _recording_callbacks(flow: Flow, verb: Verb, params: dict[str, str], transcr
         callbacks.send(
             flow.leg,
             flow.resolve(status, "Record.recordingStatusCallback"),
-            verb.get("recordingStatusCallbackMethod") or "POST",
+            verb.method("recordingStatusCallbackMethod"),
             {**params, "RecordingStatus": "completed"},
         )
     target = verb.get("transcribeCallback")

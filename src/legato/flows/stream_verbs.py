@@ -38,11 +38,12 @@ def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
 
 async def connect(flow: Flow, verb: Verb) -> Next | None:
     """Stream both ways until the stream ends, then the action URL (or the next verb)."""
+    fields, method = _fields(_stream(verb), True), verb.method()
     await flow.answer()
-    await flow.act("start_stream", **_fields(_stream(verb), True))
+    await flow.act("start_stream", **fields)
     await flow.wait(lambda e: e.event_name in STREAM_ENDED)
     action = verb.get("action")
-    return Next(flow.resolve(action, "Connect.action"), verb.get("method") or "POST") if action else None
+    return Next(flow.resolve(action, "Connect.action"), method) if action else None
 
 
 async def start(flow: Flow, verb: Verb) -> None:

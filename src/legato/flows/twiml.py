@@ -103,6 +103,15 @@ class Verb:
             raise FlowError("attribute", f"{self.name}.{name}", f"{self.name} {name}={value} is outside {low}..{high}")
         return value
 
+    def method(self, name: str = "method") -> str:
+        """An HTTP method attribute: GET or POST in any case (Twilio's), POST when absent; FlowError otherwise."""
+        raw = (self.attributes.get(name) or "").strip().upper() or "POST"
+        if raw not in ("GET", "POST"):
+            raise FlowError(
+                "attribute", f"{self.name}.{name}", f"{self.name} {name}={self.attributes[name]!r}: GET or POST"
+            )
+        return raw
+
     def flag(self, name: str, default: bool = False) -> bool:
         raw = self.attributes.get(name)
         return default if raw is None else raw.strip().lower() in ("true", "1", "yes")
