@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENTS = 1000  # documents one call may fetch (a loop of redirects ends there)
+# verbs that run on a ringing inbound call without answering it: the refusals, and a <Pause> before any other
+# verb, which delays the pick-up as on Twilio
+UNANSWERED = frozenset({"Reject", "Hangup", "Pause"})
 
 
 class LegGone(Exception):
@@ -239,8 +242,8 @@ class Flow:
             return await self._failed(error, step)
         for verb in verbs:
             try:
-                if verb.name not in ("Reject", "Hangup"):
-                    await self.answer()  # an inbound call is answered by its first verb that is not a refusal
+                if verb.name not in UNANSWERED:
+                    await self.answer()  # an inbound call is answered by its first verb that is not in UNANSWERED
                 outcome = await self.host.verbs[verb.name](self, verb)
             except FlowError as error:
                 return await self._failed(error, step)
