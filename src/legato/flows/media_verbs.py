@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.domain.events import LegEvent
+from legato.domain.leg import Leg
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -131,6 +132,20 @@ def _recording_params(done: LegEvent) -> dict[str, str]:
     }
 
 
+def _status_params(leg: Leg, params: dict[str, str]) -> dict[str, str]:
+    """A recordingStatusCallback's parameters, as Twilio sends them for a <Record> (no call status, no Digits)."""
+    return {
+        "AccountSid": leg.account_sid,
+        "CallSid": leg.leg_sid,
+        "RecordingSid": params["RecordingSid"],
+        "RecordingUrl": params["RecordingUrl"],
+        "RecordingStatus": "completed",
+        "RecordingDuration": params["RecordingDuration"],
+        "RecordingChannels": "1",
+        "RecordingSource": "RecordVerb",
+    }
+
+
 def _recording_callbacks(flow: Flow, verb: Verb, params: dict[str, str], transcribe: bool) -> None:
     status = verb.get("recordingStatusCallback")
     callbacks = flow.host.callbacks
@@ -139,7 +154,7 @@ def _recording_callbacks(flow: Flow, verb: Verb, params: dict[str, str], transcr
             flow.leg,
             flow.resolve(status, "Record.recordingStatusCallback"),
             verb.method("recordingStatusCallbackMethod"),
-            {**params, "RecordingStatus": "completed"},
+            _status_params(flow.leg, params),
         )
     target = verb.get("transcribeCallback")
     if transcribe and target:

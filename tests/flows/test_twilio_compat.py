@@ -1,0 +1,94 @@
+"""Call flows against Twilio's documented behaviour, on a real sandbox server with a real TwiML app: what a
+Twilio app relies on (method values, a <Pause> that delays the pick-up, a recording status callback's
+parameters, HTTP redirects of a document's URL)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from twilio.twiml.voice_response import VoiceResponse
+
+from tests.flows.twiml_app import TwimlApp
+from tests.legato_server import Api, LegatoServer
+
+EXOPHONE = "08030752400"
+PAUSING = "08030752412"
+
+
+@pytest.fixture(scope="module")
+def flow_api(shared_server: LegatoServer) -> Iterator[tuple[Api, TwimlApp]]:
+    app = TwimlApp({})
+    account = shared_server.create_account("--exophone", EXOPHONE, "--exophone", PAUSING)
+    shared_server.cli(
+        "accounts", "update", account.account_sid, "--exophone-flow", f"{PAUSING}={app.url('/pause-first')}"
+    )
+    yield Api(shared_server, account), app
+    app.close()
+
+
+def _document(build: Any) -> str:
+    response = VoiceResponse()
+    build(response)
+    return str(response)
+
+
+def _create(api: Api, contact: str, **fields: Any) -> str:
+    response = api.http.post(api.base + "/legs", json={"contact_uri": contact, "exophone": EXOPHONE, **fields})
+    assert response.status_code == 202, response.text
+    return response.json()["response"]["data"]["leg_sid"]
+
+
+def _data(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:
+    return [e["payload"]["event_data"]["data"] for e in api.events(leg_sid) if e["event_name"] == name]
+
+
+def test_method_values_are_twilio_s_in_any_case_and_others_are_a_flow_error(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/m-start"] = lambda p: '<Response><Redirect method="get">/m-next?step=2</Redirect></Response>'
+    app.routes["/m-next"] = lambda p: '<Response><Redirect method="PUT">/m-never</Redirect></Response>'
+    leg_sid = _create(api, "09100007001", flow_url=app.url("/m-start"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    got = app.wait_for("/m-next", leg_sid)
+    # method="get" is a GET: the parameters in the query string, signed over the URL alone
+    assert got.method == "GET" and got.body == "" and got.params["step"] == "2" and got.params["CallSid"] == leg_sid
+    app.check_signed(api.account.webhook_secret)
+    [error] = _data(api, leg_sid, "flow_error")
+    assert (error["kind"], error["name"]) == ("attribute", "Redirect.method")
+    assert "/m-never" not in app.paths()
+
+
+def test_a_pause_before_any_other_verb_delays_the_pick_up(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    # Twilio: "If <Pause> is the first verb in a TwiML document, Twilio will wait the specified number of
+    # seconds before picking up the call"; a <Hangup> after it refuses the call, never answered
+    app.routes["/pause-first"] = lambda p: _document(lambda r: (r.pause(length=2), r.hangup()))
+    response = api.http.post(api.base + "/sandbox/incoming", json={"from": "09999912345", "to": PAUSING})
+    leg_sid = response.json()["response"]["data"]["leg_sid"]
+    leg = api.wait_terminal(leg_sid, 30)
+    assert app.wait_for("/pause-first", leg_sid).params["CallStatus"] == "ringing"
+    assert "leg_answered" not in [e["event_name"] for e in api.events(leg_sid)]
+    assert leg["answer_time"] is None
+
+
+def test_a_recording_status_callback_carries_twilio_s_parameters(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/r-start"] = lambda p: _document(
+        lambda r: r.record(action="/r-done", max_length=30, recording_status_callback="/r-status")
+    )
+    app.routes["/r-done"] = lambda p: _document(lambda r: r.hangup())
+    app.routes["/r-status"] = lambda p: "<Response/>"
+    leg_sid = _create(api, "09100004321", flow_url=app.url("/r-start"))
+    done = app.wait_for("/r-done", leg_sid)
+    status = app.wait_for("/r-status").params
+    assert status["AccountSid"] == api.account.account_sid and status["CallSid"] == leg_sid
+    assert status["RecordingSid"] == done.params["RecordingSid"]
+    assert status["RecordingUrl"] == done.params["RecordingUrl"]
+    assert status["RecordingDuration"] == done.params["RecordingDuration"]
+    assert (status["RecordingStatus"], status["RecordingChannels"], status["RecordingSource"]) == (
+        "completed", "1", "RecordVerb"
+    )
+    assert "Digits" not in status  # the action's parameter, not the callback's
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    app.check_signed(api.account.webhook_secret)
