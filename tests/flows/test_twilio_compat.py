@@ -92,3 +92,24 @@ def test_a_recording_status_callback_carries_twilio_s_parameters(flow_api: tuple
     assert "Digits" not in status  # the action's parameter, not the callback's
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
     app.check_signed(api.account.webhook_secret)
+
+
+def test_redirects_of_a_document_s_url_are_followed_as_twilio_follows_them(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/rd-start"] = lambda p: (301, "/rd-voice")  # e.g. a framework adding a slash: POST again
+    app.routes["/rd-voice"] = lambda p: _document(lambda r: r.redirect("/rd-see"))
+    app.routes["/rd-see"] = lambda p: (303, app.url("/rd-final?via=303"))  # 303: a GET of the Location
+    app.routes["/rd-final"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100007002", flow_url=app.url("/rd-start"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    voice, final = app.wait_for("/rd-voice", leg_sid), app.wait_for("/rd-final")
+    assert voice.method == "POST" and voice.params["CallStatus"] == "in-progress"
+    assert final.method == "GET" and final.params == {"via": "303"}
+    assert not _data(api, leg_sid, "flow_error")
+    app.check_signed(api.account.webhook_secret)  # each hop signed for its own URL
+
+    app.routes["/rd-odd"] = lambda p: (300, "/rd-voice")  # Twilio follows 301, 302, 303, 307 only (error 11216)
+    leg_sid = _create(api, "09100007003", flow_url=app.url("/rd-odd"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    [error] = _data(api, leg_sid, "flow_error")
+    assert error["kind"] == "fetch" and "HTTP 300" in error["message"]
