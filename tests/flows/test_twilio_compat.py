@@ -113,3 +113,13 @@ def test_redirects_of_a_document_s_url_are_followed_as_twilio_follows_them(flow_
     assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
     [error] = _data(api, leg_sid, "flow_error")
     assert error["kind"] == "fetch" and "HTTP 300" in error["message"]
+
+
+def test_a_redirect_loop_ends_the_call_with_a_flow_error(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/loop"] = lambda p: _document(lambda r: r.redirect("/loop"))
+    leg_sid = _create(api, "09100007004", flow_url=app.url("/loop"))
+    assert api.wait_terminal(leg_sid, 60)["terminal_status"] == "completed"
+    assert len(app.wait_all("/loop", leg_sid, count=1000)) == 1000  # MAX_DOCUMENTS, then no more
+    [error] = _data(api, leg_sid, "flow_error")  # the call does not end without saying why
+    assert (error["kind"], error["name"]) == ("document", "Response") and "1000 documents" in error["message"]

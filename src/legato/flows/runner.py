@@ -217,6 +217,9 @@ class Flow:
                 if not isinstance(step, Next) or self.leg.is_terminal:
                     break
                 step = await self._document(step)
+            else:
+                if isinstance(step, Next) and not self.leg.is_terminal:  # a redirect loop: say so, no fallback
+                    self.report(FlowError("document", "Response", f"more than {MAX_DOCUMENTS} documents in one call"))
             if not self.leg.is_terminal and self.leg.state is not LegState.CREATED:
                 await self.act("hangup")
         except LegGone:
