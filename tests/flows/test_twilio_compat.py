@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from twilio.twiml.voice_response import VoiceResponse
+from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import Start, VoiceResponse
 
 from tests.flows.twiml_app import TwimlApp
 from tests.legato_server import Api, LegatoServer
+from tests.stream_agent import Agent
 
 EXOPHONE = "08030752400"
 PAUSING = "08030752412"
@@ -123,3 +125,35 @@ def test_a_redirect_loop_ends_the_call_with_a_flow_error(flow_api: tuple[Api, Tw
     assert len(app.wait_all("/loop", leg_sid, count=1000)) == 1000  # MAX_DOCUMENTS, then no more
     [error] = _data(api, leg_sid, "flow_error")  # the call does not end without saying why
     assert (error["kind"], error["name"]) == ("document", "Response") and "1000 documents" in error["message"]
+
+
+def test_a_stream_s_status_callback_and_handshake_signature_are_twilio_s(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    agent = Agent("twilio")
+    try:
+
+        def fork(r: VoiceResponse) -> None:
+            start = Start()
+            start.stream(url=agent.url, name="fork", status_callback="/st-status", status_callback_method="get")
+            r.append(start)
+            r.pause(length=600)
+
+        app.routes["/st-start"] = lambda p: _document(fork)
+        app.routes["/st-status"] = lambda p: "<Response/>"
+        leg_sid = _create(api, "09100007005", flow_url=app.url("/st-start"))
+        agent.wait(lambda: agent.events("start"), what="the stream's start")
+        api.action(leg_sid, action="hangup")
+        started, stopped = app.wait_all("/st-status", leg_sid, count=2)
+        sid = agent.sid()
+        for request, event in ((started, "stream-started"), (stopped, "stream-stopped")):
+            assert request.method == "GET"  # statusCallbackMethod
+            assert request.params["StreamEvent"] == event and request.params["StreamSid"] == sid
+            assert request.params["StreamName"] == "fork" and request.params["AccountSid"] == api.account.account_sid
+            assert request.params["Timestamp"]
+        app.check_signed(api.account.webhook_secret)
+        # the handshake is signed as Twilio signs it: the stream URL, no parameters
+        assert RequestValidator(api.account.webhook_secret).validate(
+            agent.url, {}, agent.headers[0]["x-twilio-signature"]
+        )
+    finally:
+        agent.close()

@@ -1,4 +1,5 @@
-"""Twilio-style call status callbacks (`status_callback`, `status_callback_event`) for legs that ask for them.
+"""Twilio-style call status callbacks (`status_callback`, `status_callback_event`) for legs that ask for them, and
+the callbacks of verbs that outlive their verb (`<Record transcribeCallback>`, `<Stream statusCallback>`).
 
 Form-encoded as Twilio sends them (the call's parameters plus CallbackSource, SequenceNumber, Timestamp,
 and CallDuration when completed), signed like flow requests, in order per leg, each tried as Twilio
@@ -26,6 +27,8 @@ STATUS_OF_EVENT = {
     "leg_terminated": "completed",
 }
 PENDING_TRANSCRIPTS = 10_000  # recordings whose transcribeCallback waits for its transcription
+PENDING_STREAMS = 10_000  # streams whose statusCallback waits for their start or end
+STREAM_ERRORS = frozenset({"error", "unreachable"})  # stream_stopped reasons Twilio reports as stream-error
 
 
 class StatusCallbacks:
@@ -36,12 +39,41 @@ class StatusCallbacks:
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._sequence: dict[str, int] = {}
         self._transcripts: OrderedDict[tuple[str, str], tuple[str, dict[str, str]]] = OrderedDict()
+        self._streams: OrderedDict[tuple[str, str], tuple[str, str, str]] = OrderedDict()
 
     def expect_transcription(self, leg: Leg, recording_sid: str, url: str, params: dict[str, str]) -> None:
         """When the recording's `transcription_completed` event comes, POST it to `url` (transcribeCallback)."""
         self._transcripts[(leg.leg_sid, recording_sid)] = (url, {**call_params(leg), **params})
         while len(self._transcripts) > PENDING_TRANSCRIPTS:
             self._transcripts.popitem(last=False)
+
+    def expect_stream(self, leg: Leg, stream_sid: str, url: str, method: str, name: str) -> None:
+        """Send a <Stream statusCallback>'s `stream-started`, then `stream-stopped` (or `stream-error`) to `url`."""
+        self._streams[(leg.leg_sid, stream_sid)] = (url, method, name or stream_sid)
+        while len(self._streams) > PENDING_STREAMS:
+            self._streams.popitem(last=False)
+
+    def _streamed(self, leg: Leg, event: LegEvent) -> None:
+        sid = str(event.data.get("stream_sid") or "")
+        key = (leg.leg_sid, sid)
+        pending = self._streams.get(key) if event.event_name == "stream_started" else self._streams.pop(key, None)
+        if pending is None:
+            return
+        url, method, name = pending
+        params = {
+            "AccountSid": leg.account_sid,
+            "CallSid": leg.leg_sid,
+            "StreamSid": sid,
+            "StreamName": name,
+            "StreamEvent": "stream-started",
+            "Timestamp": format_datetime(event.timestamp),
+        }
+        if event.event_name == "stream_stopped":
+            error = event.data.get("reason") in STREAM_ERRORS
+            params["StreamEvent"] = "stream-error" if error else "stream-stopped"
+            if error:
+                params["StreamError"] = str(event.data.get("message") or event.data.get("reason"))
+        self.send(leg, url, method, params)
 
     def _transcribed(self, leg: Leg, event: LegEvent) -> None:
         key = (leg.leg_sid, str(event.data.get("recording_id") or ""))
@@ -65,6 +97,9 @@ class StatusCallbacks:
     def on_event(self, leg: Leg, event: LegEvent) -> None:
         if event.event_name == "transcription_completed":
             self._transcribed(leg, event)
+            return
+        if event.event_name in ("stream_started", "stream_stopped"):
+            self._streamed(leg, event)
             return
         spec = leg.extra.get(FLOW_KEY) or {}
         status = STATUS_OF_EVENT.get(event.event_name)

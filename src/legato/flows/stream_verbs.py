@@ -36,11 +36,23 @@ def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
     }
 
 
+async def _start(flow: Flow, stream: Verb, bidirectional: bool) -> None:
+    """Start the stream; its statusCallback (Twilio's stream-started, stream-stopped, stream-error) follows it."""
+    fields = _fields(stream, bidirectional)
+    callback = stream.get("statusCallback")
+    url = flow.resolve(callback, "Stream.statusCallback") if callback else None
+    method = stream.method("statusCallbackMethod")
+    await flow.answer()
+    started = await flow.act("start_stream", **fields)
+    if url is not None:
+        sid = str(started.get("stream_sid"))
+        flow.host.callbacks.expect_stream(flow.leg, sid, url, method, stream.get("name") or "")
+
+
 async def connect(flow: Flow, verb: Verb) -> Next | None:
     """Stream both ways until the stream ends, then the action URL (or the next verb)."""
-    fields, method = _fields(_stream(verb), True), verb.method()
-    await flow.answer()
-    await flow.act("start_stream", **fields)
+    method = verb.method()
+    await _start(flow, _stream(verb), True)
     await flow.wait(lambda e: e.event_name in STREAM_ENDED)
     action = verb.get("action")
     return Next(flow.resolve(action, "Connect.action"), method) if action else None
@@ -48,8 +60,7 @@ async def connect(flow: Flow, verb: Verb) -> Next | None:
 
 async def start(flow: Flow, verb: Verb) -> None:
     """Fork the call's audio to the stream and go on with the next verb."""
-    await flow.answer()
-    await flow.act("start_stream", **_fields(_stream(verb), False))
+    await _start(flow, _stream(verb), False)
 
 
 async def stop(flow: Flow, verb: Verb) -> None:

@@ -68,7 +68,7 @@ NOUNS: dict[str, VerbSpec] = {
         "statusCallback statusCallbackEvent statusCallbackMethod recordingStatusCallback recordingStatusCallbackMethod "
         "recordingStatusCallbackEvent participantLabel region jitterBufferSize"
     ),
-    "Stream": _spec("url name track bidirectional", "Parameter"),
+    "Stream": _spec("url name track bidirectional statusCallback statusCallbackMethod", "Parameter"),
     "Parameter": _spec("name value"),
 }
 
