@@ -72,7 +72,8 @@ async def gather(flow: Flow, verb: Verb) -> Next | None:
     if not inputs or set(inputs) - {"dtmf", "speech"}:
         raise FlowError("attribute", "Gather.input", f"Gather input={verb.get('input')!r}: dtmf, speech or both")
     fields, method = _fields(verb, inputs), verb.method()
-    first = await _prompts(flow, verb.children, "dtmf" in inputs)
+    # bargeIn (Twilio's, default true): a key stops the nested prompts; false: they play to their end
+    first = await _prompts(flow, verb.children, "dtmf" in inputs and verb.flag("bargeIn", True))
     finish, wanted = fields["finish_on_key"], fields["num_digits"]
     if first and first == finish:
         result: dict[str, object] = {"digits": "", "reason": "finish_on_key"}

@@ -44,7 +44,7 @@ VERBS: dict[str, VerbSpec] = {
     "Play": _spec("loop digits"),
     "Pause": _spec("length"),
     "Gather": _spec(
-        f"input numDigits timeout finishOnKey action method actionOnEmptyResult {_SPEECH}", "Say Play Pause"
+        f"input numDigits timeout finishOnKey action method actionOnEmptyResult bargeIn {_SPEECH}", "Say Play Pause"
     ),
     "Record": _spec(
         "action method maxLength timeout finishOnKey playBeep trim transcribe transcribeCallback "
