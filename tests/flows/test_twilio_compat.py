@@ -157,3 +157,28 @@ def test_a_stream_s_status_callback_and_handshake_signature_are_twilio_s(flow_ap
         )
     finally:
         agent.close()
+
+
+def test_stop_stream_by_name_stops_the_stream_start_started(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    kept, stopped = Agent("twilio"), Agent("twilio")
+    try:
+        app.routes["/sn-start"] = lambda p: (
+            f'<Response><Start><Stream url="{kept.url}" name="kept"/></Start>'
+            f'<Start><Stream url="{stopped.url}" name="fork"/></Start>'
+            '<Redirect>/sn-stop</Redirect></Response>'
+        )  # <Stop> in a later document, as Twilio allows
+        app.routes["/sn-stop"] = lambda p: (
+            '<Response><Stop><Stream name="fork"/></Stop><Pause length="600"/></Response>'
+        )
+        leg_sid = _create(api, "09100007006", flow_url=app.url("/sn-start"))
+        stopped.wait(lambda: stopped.events("stop"), what="the named stream's stop")
+        events = api.wait_event(leg_sid, "stream_stopped")
+        [ended] = [e["payload"]["event_data"]["data"] for e in events if e["event_name"] == "stream_stopped"]
+        assert ended["stream_sid"] == stopped.sid() and ended["reason"] == "requested"
+        assert not kept.events("stop") and not _data(api, leg_sid, "flow_error")
+        api.action(leg_sid, action="hangup")
+        kept.wait(lambda: kept.events("stop"), what="the other stream's stop at hang-up")
+    finally:
+        kept.close()
+        stopped.close()

@@ -107,6 +107,7 @@ class Flow:
         self.fallback_used = False
         self.recording = False  # a recording this flow started is running (Record, Dial record)
         self.recordings: dict[str, LegEvent] = {}  # recording_completed events seen, by recording_id
+        self.streams: dict[str, str] = {}  # stream_sid -> the name of each stream <Start> started ('' unnamed)
 
     @property
     def leg(self) -> Leg:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from legato.domain.errors import Conflict
 from legato.flows.runner import Flow, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -44,6 +45,8 @@ async def _start(flow: Flow, stream: Verb, bidirectional: bool) -> None:
     method = stream.method("statusCallbackMethod")
     await flow.answer()
     started = await flow.act("start_stream", **fields)
+    if not bidirectional:
+        flow.streams[str(started.get("stream_sid"))] = stream.get("name") or ""
     if url is not None:
         sid = str(started.get("stream_sid"))
         flow.host.callbacks.expect_stream(flow.leg, sid, url, method, stream.get("name") or "")
@@ -64,5 +67,14 @@ async def start(flow: Flow, verb: Verb) -> None:
 
 
 async def stop(flow: Flow, verb: Verb) -> None:
-    _stream(verb)
-    await flow.act("stop_stream")
+    """Stop the stream <Start> started with that `name` (Twilio's way), or without a name every one it started."""
+    name = _stream(verb).get("name") or ""
+    sids = [sid for sid, named in flow.streams.items() if named == name or not name]
+    if name and not sids:
+        raise FlowError("attribute", "Stream.name", f"<Stop><Stream name={name!r}>: no stream of that name was started")
+    for sid in sids:
+        del flow.streams[sid]
+        try:
+            await flow.act("stop_stream", stream_sid=sid)
+        except Conflict:
+            pass  # it had ended already (the agent closed it): nothing to stop
