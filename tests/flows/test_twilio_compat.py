@@ -182,3 +182,14 @@ def test_stop_stream_by_name_stops_the_stream_start_started(flow_api: tuple[Api,
     finally:
         kept.close()
         stopped.close()
+
+
+def test_a_url_is_signed_as_it_is_requested(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/enc-start"] = lambda p: "<Response><Redirect>/enc-next?q=a b&amp;who=José</Redirect></Response>"
+    app.routes["/enc-next"] = lambda p: _document(lambda r: r.hangup())
+    leg_sid = _create(api, "09100007007", flow_url=app.url("/enc-start"))
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+    got = app.wait_for("/enc-next", leg_sid)
+    assert got.url.endswith("/enc-next?q=a%20b&who=Jos%C3%A9") and got.params["CallSid"] == leg_sid
+    app.check_signed(api.account.webhook_secret)  # over the percent-encoded URL the app received

@@ -158,6 +158,7 @@ class Fetcher:
             url, body, signed = split._replace(query=query).geturl(), b"", {}
         else:
             body, signed = urlencode(params).encode(), params
+        url = str(httpx.URL(url))  # as it goes on the wire (a space or an é percent-encoded): what is signed
         message_id, now = "msg_" + secrets.token_hex(12), self.now()
         headers = {
             "x-twilio-signature": twilio_signature(url, signed, secret),
