@@ -193,3 +193,14 @@ def test_a_url_is_signed_as_it_is_requested(flow_api: tuple[Api, TwimlApp]) -> N
     got = app.wait_for("/enc-next", leg_sid)
     assert got.url.endswith("/enc-next?q=a%20b&who=Jos%C3%A9") and got.params["CallSid"] == leg_sid
     app.check_signed(api.account.webhook_secret)  # over the percent-encoded URL the app received
+
+
+def test_a_say_longer_than_one_say_action_is_spoken_whole(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    text = "word " * 420  # 2100 characters: Twilio speaks up to 4096; one say action takes 2000
+    app.routes["/long-say"] = lambda p: _document(lambda r: (r.say(text), r.hangup()))
+    leg_sid = _create(api, "09100007008", flow_url=app.url("/long-say"))
+    assert api.wait_terminal(leg_sid, 60)["terminal_status"] == "completed"
+    played = _data(api, leg_sid, "play_completed")
+    assert [p["reason"] for p in played] == ["finished", "finished"]  # in two parts, not cut at 2000
+    assert not _data(api, leg_sid, "flow_error")

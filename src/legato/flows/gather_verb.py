@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
-from legato.flows.media_verbs import played, start_prompt
+from legato.flows.media_verbs import played, prompt_parts, start_prompt
 from legato.flows.runner import Flow, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -16,7 +16,7 @@ def _key(event: LegEvent) -> bool:
 
 async def _prompts(flow: Flow, prompts: tuple[Verb, ...], listen: bool) -> str:
     """Play the nested prompts in order; with `listen`, the first key pressed stops them: that key, or ''."""
-    for prompt in prompts:
+    for prompt in [part for verb in prompts for part in prompt_parts(verb)]:
         if prompt.name == "Pause":
             length = prompt.integer("length", 1, 0, 600)
             key = await flow.wait(_key, within=length) if listen else await flow.sleep(length)

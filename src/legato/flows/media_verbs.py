@@ -16,6 +16,7 @@ ESPEAK_LANGUAGES = frozenset(
 )
 FEMALE = ("woman", "alice")
 RECORD_FINISH_KEYS = "1234567890*#"
+SAY_TEXT = 2000  # characters one say action speaks (Twilio's <Say> takes up to 4096 to 5000: spoken in parts)
 
 
 def espeak_voice(voice: str | None, language: str | None) -> str:
@@ -28,6 +29,22 @@ def espeak_voice(voice: str | None, language: str | None) -> str:
     return lang + ("+f3" if female else "")
 
 
+def prompt_parts(verb: Verb) -> list[Verb]:
+    """A prompt as the say actions that speak it: a `Say` longer than one say action takes (SAY_TEXT) in parts cut
+    at spaces, each spoken once, the whole `loop` times (0: up to 1000, as Twilio's); any other prompt as it is."""
+    if verb.name != "Say" or len(verb.text) <= SAY_TEXT:
+        return [verb]
+    parts, text = [], verb.text
+    while len(text) > SAY_TEXT:
+        cut = text.rfind(" ", 1, SAY_TEXT + 1)
+        cut = cut if cut > 0 else SAY_TEXT
+        parts.append(text[:cut])
+        text = text[cut:].lstrip()
+    parts += [text] if text else []
+    once = {**verb.attributes, "loop": "1"}
+    return [Verb("Say", once, part) for _ in range(verb.integer("loop", 1, 0, 100) or 1000) for part in parts]
+
+
 def played(play_id: object) -> Callable[[LegEvent], bool]:
     return lambda e: e.event_name == "play_completed" and e.data.get("play_id") == play_id
 
@@ -38,7 +55,7 @@ async def start_prompt(flow: Flow, verb: Verb) -> object | None:
         if not verb.text:
             return None
         voice = espeak_voice(verb.get("voice"), verb.get("language"))
-        result = await flow.act("say", text=verb.text[:2000], loop=verb.integer("loop", 1, 0, 100), voice=voice)
+        result = await flow.act("say", text=verb.text, loop=verb.integer("loop", 1, 0, 100), voice=voice)
         return result.get("play_id")
     digits = verb.get("digits")
     if digits:
@@ -56,9 +73,10 @@ async def start_prompt(flow: Flow, verb: Verb) -> object | None:
 
 
 async def say(flow: Flow, verb: Verb) -> None:
-    play_id = await start_prompt(flow, verb)
-    if play_id is not None:
-        await flow.wait(played(play_id))
+    for part in prompt_parts(verb):
+        play_id = await start_prompt(flow, part)
+        if play_id is not None:
+            await flow.wait(played(play_id))
 
 
 play = say
