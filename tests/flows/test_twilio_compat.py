@@ -204,3 +204,34 @@ def test_a_say_longer_than_one_say_action_is_spoken_whole(flow_api: tuple[Api, T
     played = _data(api, leg_sid, "play_completed")
     assert [p["reason"] for p in played] == ["finished", "finished"]  # in two parts, not cut at 2000
     assert not _data(api, leg_sid, "flow_error")
+
+
+def test_dial_record_sends_its_recording_status_callback(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/dr-start"] = lambda p: _document(
+        lambda r: r.dial(
+            "09100000007",  # answers, hangs up after 5 s (sandbox)
+            action="/dr-after",
+            record="record-from-answer-dual",
+            recording_status_callback="/dr-status",
+        )
+    )
+    app.routes["/dr-after"] = lambda p: _document(lambda r: r.hangup())
+    app.routes["/dr-status"] = lambda p: "<Response/>"
+    leg_sid = _create(api, "09100007009", flow_url=app.url("/dr-start"))
+    after = app.wait_for("/dr-after", leg_sid)
+    status = app.wait_for("/dr-status", leg_sid).params
+    assert (status["RecordingSource"], status["RecordingStatus"]) == ("DialVerb", "completed")
+    assert status["RecordingSid"] == after.params["RecordingSid"] and status["RecordingUrl"].endswith(".wav")
+    assert api.wait_terminal(leg_sid, 30)["terminal_status"] == "completed"
+
+    # the caller hangs up while bridged: the recording still completes and its callback is sent (Twilio's)
+    app.routes["/dr-long"] = lambda p: _document(
+        lambda r: r.dial("09100005678", record="record-from-answer", recording_status_callback="/dr-status")
+    )
+    leg_sid = _create(api, "09100007010", flow_url=app.url("/dr-long"))
+    api.wait_event(leg_sid, "leg_joined_bridge")
+    api.action(leg_sid, action="hangup")
+    status = app.wait_for("/dr-status", leg_sid).params
+    assert status["RecordingSource"] == "DialVerb" and status["RecordingUrl"].endswith(".wav")
+    app.check_signed(api.account.webhook_secret)

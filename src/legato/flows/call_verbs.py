@@ -12,6 +12,7 @@ from legato.domain.errors import Conflict, LegatoError, ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
 from legato.flows.conference_verb import join
+from legato.flows.media_verbs import recording_status
 from legato.flows.params import call_status
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
@@ -86,7 +87,8 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
         params, parent_gone = await join(flow, nouns[0])
     else:
         await flow.answer()
-        params, parent_gone = await _ring(flow, verb, nouns, record in RECORD_DIAL or record == "true")
+        recording = (record in RECORD_DIAL or record == "true", recording_status(flow, verb))
+        params, parent_gone = await _ring(flow, verb, nouns, recording)
     action = verb.get("action")
     step = Next(flow.resolve(action, "Dial.action"), method, params) if action else None
     if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
@@ -96,7 +98,9 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     return step
 
 
-async def _ring(flow: Flow, verb: Verb, nouns: list[Verb], record: bool) -> tuple[dict[str, str], bool]:
+async def _ring(
+    flow: Flow, verb: Verb, nouns: list[Verb], record: tuple[bool, tuple[str, str] | None]
+) -> tuple[dict[str, str], bool]:
     """Place a leg per noun and bridge the first to answer: (the action's params, the parent ended)."""
     parent = flow.leg
     events: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
@@ -146,9 +150,13 @@ async def _answered(
 
 
 async def _connect(
-    flow: Flow, children: dict[str, str], events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
+    flow: Flow,
+    children: dict[str, str],
+    events: asyncio.Queue[tuple[Leg, LegEvent]],
+    record: tuple[bool, tuple[str, str] | None],
 ) -> tuple[dict[str, str], bool]:
-    """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended)."""
+    """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended). `record`:
+    whether to record the bridged call, and where its recordingStatusCallback goes."""
     params = {"DialCallSid": next(iter(children)), "DialBridged": "false"}
     parent_end = asyncio.ensure_future(flow.wait(lambda e: False))  # raises LegGone when the parent ends
     try:
@@ -167,8 +175,10 @@ async def _connect(
                 )
             except LegatoError:
                 pass  # it hung up meanwhile: the bridge below says so
-        recording = await flow.act("start_recording", direction="both") if record else None
+        recording = await flow.act("start_recording", direction="both") if record[0] else None
         flow.recording = recording is not None
+        if recording is not None and record[1] is not None:
+            flow.host.callbacks.expect_recording(flow.leg, str(recording.get("recording_id")), *record[1], "DialVerb")
         try:
             await flow.host.bridges.create(
                 flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)

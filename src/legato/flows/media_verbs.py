@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.domain.events import LegEvent
-from legato.domain.leg import Leg
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -92,10 +91,12 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     silence = verb.integer("timeout", 5, 0, 600)  # seconds of silence that end it; 0: none
     transcribe = verb.flag("transcribe") or bool(verb.get("transcribeCallback"))
     beep, method = verb.flag("playBeep", True), verb.method()
-    verb.method("recordingStatusCallbackMethod")  # checked before the recording starts
+    status = recording_status(flow, verb)  # checked before the recording starts
     started = await flow.act(
         "start_recording", direction="in", transcribe=True if transcribe else None, beep=True if beep else None
     )
+    if status is not None:
+        flow.host.callbacks.expect_recording(flow.leg, str(started.get("recording_id")), *status, "RecordVerb")
     flow.recording = True
     pressed, hung_up = await _record_until_key(flow, max_length, finish, silence)
     if not hung_up:
@@ -106,7 +107,7 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
         return End() if hung_up else None
     params = _recording_params(done)
     params["Digits"] = "hangup" if hung_up else pressed
-    _recording_callbacks(flow, verb, params, transcribe)
+    _transcription_callback(flow, verb, params, transcribe)
     step = Next(flow.resolve(verb.get("action"), "Record.action"), method, params)
     if hung_up:  # Twilio still tells the action URL; what it answers cannot run on an ended call
         await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
@@ -150,32 +151,16 @@ def _recording_params(done: LegEvent) -> dict[str, str]:
     }
 
 
-def _status_params(leg: Leg, params: dict[str, str]) -> dict[str, str]:
-    """A recordingStatusCallback's parameters, as Twilio sends them for a <Record> (no call status, no Digits)."""
-    return {
-        "AccountSid": leg.account_sid,
-        "CallSid": leg.leg_sid,
-        "RecordingSid": params["RecordingSid"],
-        "RecordingUrl": params["RecordingUrl"],
-        "RecordingStatus": "completed",
-        "RecordingDuration": params["RecordingDuration"],
-        "RecordingChannels": "1",
-        "RecordingSource": "RecordVerb",
-    }
+def recording_status(flow: Flow, verb: Verb) -> tuple[str, str] | None:
+    """A verb's recordingStatusCallback (Record, Dial): its URL and method, or None."""
+    url = verb.get("recordingStatusCallback")
+    method = verb.method("recordingStatusCallbackMethod")
+    return (flow.resolve(url, f"{verb.name}.recordingStatusCallback"), method) if url else None
 
 
-def _recording_callbacks(flow: Flow, verb: Verb, params: dict[str, str], transcribe: bool) -> None:
-    status = verb.get("recordingStatusCallback")
-    callbacks = flow.host.callbacks
-    if status:
-        callbacks.send(
-            flow.leg,
-            flow.resolve(status, "Record.recordingStatusCallback"),
-            verb.method("recordingStatusCallbackMethod"),
-            _status_params(flow.leg, params),
-        )
+def _transcription_callback(flow: Flow, verb: Verb, params: dict[str, str], transcribe: bool) -> None:
     target = verb.get("transcribeCallback")
     if transcribe and target:
-        callbacks.expect_transcription(
+        flow.host.callbacks.expect_transcription(
             flow.leg, params["RecordingSid"], flow.resolve(target, "Record.transcribeCallback"), params
         )

@@ -51,7 +51,9 @@ VERBS: dict[str, VerbSpec] = {
         "recordingStatusCallback recordingStatusCallbackMethod recordingStatusCallbackEvent"
     ),
     "Dial": _spec(
-        "action method timeout callerId record timeLimit hangupOnStar answerOnBridge", "Number Sip Conference"
+        "action method timeout callerId record timeLimit hangupOnStar answerOnBridge recordingStatusCallback "
+        "recordingStatusCallbackMethod recordingStatusCallbackEvent",
+        "Number Sip Conference",
     ),
     "Redirect": _spec("method"),
     "Hangup": _spec(),
