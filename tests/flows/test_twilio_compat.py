@@ -235,3 +235,13 @@ def test_dial_record_sends_its_recording_status_callback(flow_api: tuple[Api, Tw
     status = app.wait_for("/dr-status", leg_sid).params
     assert status["RecordingSource"] == "DialVerb" and status["RecordingUrl"].endswith(".wav")
     app.check_signed(api.account.webhook_secret)
+
+
+def test_recording_sids_are_unique_across_calls(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    app.routes["/rs-start"] = lambda p: _document(lambda r: r.record(action="/rs-done", max_length=30))
+    app.routes["/rs-done"] = lambda p: _document(lambda r: r.hangup())
+    legs = [_create(api, number, flow_url=app.url("/rs-start")) for number in ("09100007011", "09100007012")]
+    sids = [app.wait_for("/rs-done", leg_sid).params["RecordingSid"] for leg_sid in legs]
+    # an app keys its recordings by RecordingSid (Twilio's are unique): not the media engine's per-process rec-N
+    assert len(set(sids)) == 2 and all(sid.startswith(leg_sid) for sid, leg_sid in zip(sids, legs, strict=True))

@@ -13,7 +13,7 @@ from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
 from legato.flows.conference_verb import join
 from legato.flows.media_verbs import recording_status
-from legato.flows.params import call_status
+from legato.flows.params import call_status, recording_sid
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -204,7 +204,7 @@ async def _connect(
             done = await flow.recording_completed(recording.get("recording_id"), within=60)
             if done is not None:
                 params["RecordingUrl"] = str(done.data.get("recording_url") or "")
-                params["RecordingSid"] = str(done.data.get("recording_id") or "")
+                params["RecordingSid"] = recording_sid(done.data)
         return params, ended is None
     finally:
         parent_end.cancel()

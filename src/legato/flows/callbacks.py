@@ -17,7 +17,7 @@ from typing import Any
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_KEY, Leg
 from legato.flows.fetch import Fetcher
-from legato.flows.params import call_params
+from legato.flows.params import call_params, recording_sid
 from legato.flows.twiml import FlowError
 
 log = logging.getLogger(__name__)
@@ -44,10 +44,10 @@ class StatusCallbacks:
         self._streams: OrderedDict[tuple[str, str], tuple[str, str, str]] = OrderedDict()
         self._recordings: OrderedDict[tuple[str, str], tuple[str, str, str]] = OrderedDict()
 
-    def expect_transcription(self, leg: Leg, recording_sid: str, url: str, params: dict[str, str]) -> None:
+    def expect_transcription(self, leg: Leg, recording_id: str, url: str, params: dict[str, str]) -> None:
         """When the recording's `transcription_completed` event comes, POST it to `url` (transcribeCallback)."""
         pending = (url, {**call_params(leg), **params})
-        _keep(self._transcripts, (leg.leg_sid, recording_sid), pending, PENDING_TRANSCRIPTS)
+        _keep(self._transcripts, (leg.leg_sid, recording_id), pending, PENDING_TRANSCRIPTS)
 
     def expect_stream(self, leg: Leg, stream_sid: str, url: str, method: str, name: str) -> None:
         """Send a <Stream statusCallback>'s `stream-started`, then `stream-stopped` (or `stream-error`) to `url`."""
@@ -68,7 +68,7 @@ class StatusCallbacks:
         params = {
             "AccountSid": leg.account_sid,
             "CallSid": leg.leg_sid,
-            "RecordingSid": recording_id,
+            "RecordingSid": recording_sid(event.data),
             "RecordingUrl": str(event.data.get("recording_url") or ""),
             "RecordingStatus": "completed",
             "RecordingDuration": str((duration_ms + 500) // 1000),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.domain.events import LegEvent
+from legato.flows.params import recording_sid
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -107,7 +108,7 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
         return End() if hung_up else None
     params = _recording_params(done)
     params["Digits"] = "hangup" if hung_up else pressed
-    _transcription_callback(flow, verb, params, transcribe)
+    _transcription_callback(flow, verb, str(done.data.get("recording_id") or ""), params, transcribe)
     step = Next(flow.resolve(verb.get("action"), "Record.action"), method, params)
     if hung_up:  # Twilio still tells the action URL; what it answers cannot run on an ended call
         await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
@@ -146,7 +147,7 @@ def _recording_params(done: LegEvent) -> dict[str, str]:
     duration_ms = int(done.data.get("duration_ms") or 0)
     return {
         "RecordingUrl": str(done.data.get("recording_url") or ""),
-        "RecordingSid": str(done.data.get("recording_id") or ""),
+        "RecordingSid": recording_sid(done.data),
         "RecordingDuration": str((duration_ms + 500) // 1000),
     }
 
@@ -158,9 +159,11 @@ def recording_status(flow: Flow, verb: Verb) -> tuple[str, str] | None:
     return (flow.resolve(url, f"{verb.name}.recordingStatusCallback"), method) if url else None
 
 
-def _transcription_callback(flow: Flow, verb: Verb, params: dict[str, str], transcribe: bool) -> None:
+def _transcription_callback(
+    flow: Flow, verb: Verb, recording_id: str, params: dict[str, str], transcribe: bool
+) -> None:
     target = verb.get("transcribeCallback")
     if transcribe and target:
         flow.host.callbacks.expect_transcription(
-            flow.leg, params["RecordingSid"], flow.resolve(target, "Record.transcribeCallback"), params
+            flow.leg, recording_id, flow.resolve(target, "Record.transcribeCallback"), params
         )
