@@ -5,7 +5,8 @@ from __future__ import annotations
 from twilio.twiml.voice_response import Connect, Gather, VoiceResponse
 
 from legato.flows import gather_verb, stream_verbs
-from legato.flows.twiml import parse
+from legato.flows.media_verbs import SAY_TEXT, prompt_parts
+from legato.flows.twiml import Verb, parse
 
 
 def test_a_speech_gather_maps_onto_the_gather_action_s_speech_fields() -> None:
@@ -48,3 +49,13 @@ def test_a_stream_maps_onto_start_stream() -> None:
         "bidirectional": True,
         "custom_parameters": {"customer": "42"},
     }
+
+
+def test_a_long_say_is_cut_into_parts_at_spaces_and_looped_whole() -> None:
+    text = ("abc " * 600).strip()  # 2399 characters
+    parts = prompt_parts(Verb("Say", {"loop": "2", "voice": "alice"}, text))
+    assert len(parts) == 4 and all(len(p.text) <= SAY_TEXT for p in parts)
+    assert " ".join(p.text for p in parts[:2]) == text and parts[2:] == parts[:2]
+    assert all(p.get("loop") == "1" and p.get("voice") == "alice" for p in parts)
+    short = Verb("Say", {}, "hello")
+    assert prompt_parts(short) == [short]

@@ -15,9 +15,9 @@ from twilio.request_validator import RequestValidator
 
 from tests.waiting import wait_for
 
-Route = Callable[[dict[str, str]], "str | bytes | int"]
-"""The request's parameters -> a TwiML document, a WAV file's bytes (served as audio/wav), or an HTTP status to
-fail with."""
+Route = Callable[[dict[str, str]], "str | bytes | int | tuple[int, str]"]
+"""The request's parameters -> a TwiML document, a WAV file's bytes (served as audio/wav), an HTTP status to
+fail with, or (a 3xx status, its Location)."""
 
 
 @dataclass
@@ -63,6 +63,12 @@ class TwimlApp:
                     )
                 route = app.routes.get(split.path)
                 answer = route(params) if route else 404
+                if isinstance(answer, tuple):
+                    self.send_response(answer[0])
+                    self.send_header("location", answer[1])
+                    self.send_header("content-length", "0")
+                    self.end_headers()
+                    return
                 if isinstance(answer, int):
                     self.send_response(answer)
                     self.send_header("content-length", "0")

@@ -6,7 +6,9 @@ and checked again (the media engine connects to that address, keeping the URL's 
 and the Standard Webhooks headers that sign the handshake with the account's webhook secret. The
 signed payload is the handshake's request target (the URL's path and query, as sent in the GET line) as
 a JSON string: an agent verifies it with
-`standardwebhooks.Webhook(secret).verify(json.dumps(request.path), request.headers)`.
+`standardwebhooks.Webhook(secret).verify(json.dumps(request.path), request.headers)`. A `twilio` stream's
+handshake also carries `X-Twilio-Signature`, as Twilio's does: over the stream URL as given, with no parameters
+(`twilio.request_validator.RequestValidator(secret).validate(url, {}, signature)`).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from legato.domain.errors import ValidationFailed
 from legato.domain.ids import new_id
 from legato.events.endpoints import EndpointPolicy, EndpointRefused, IPAddress, Unresolvable, parse_url
-from legato.events.signature import webhook_headers
+from legato.events.signature import twilio_signature, webhook_headers
 from legato.media.stream.registry import PROTOCOLS, SAMPLE_RATES
 
 log = logging.getLogger(__name__)
@@ -118,7 +120,7 @@ class Streams:
             raise ValidationFailed(f"{field} {exc}", field=field) from None
         if url.scheme == "ws":
             self._check_plaintext(addresses, field)
-        headers = await self._signed(account_sid, sid, url.raw_path.decode("ascii"))
+        headers = await self._signed(account_sid, sid, url.raw_path.decode("ascii"), request)
         spec: dict[str, Any] = {
             "stream_sid": sid,
             "url": str(url),
@@ -145,11 +147,14 @@ class Streams:
                     field=field,
                 )
 
-    async def _signed(self, account_sid: str, sid: str, target: str) -> dict[str, str]:
+    async def _signed(self, account_sid: str, sid: str, target: str, request: StreamRequest) -> dict[str, str]:
         if self.secret is None:
             return {}
         secret = await self.secret(account_sid)
-        return webhook_headers(sid, json.dumps(target), secret, datetime.now(UTC))
+        headers = webhook_headers(sid, json.dumps(target), secret, datetime.now(UTC))
+        if request.protocol == "twilio":  # as Twilio signs a stream's handshake: the URL, no parameters
+            headers["x-twilio-signature"] = twilio_signature(request.url.partition("#")[0], {}, secret)
+        return headers
 
 
 def from_action(fields: dict[str, Any]) -> StreamRequest:

@@ -12,7 +12,8 @@ from legato.domain.errors import Conflict, LegatoError, ValidationFailed
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_PARENT_KEY, Leg, LegState
 from legato.flows.conference_verb import join
-from legato.flows.params import call_status
+from legato.flows.media_verbs import recording_status
+from legato.flows.params import call_status, recording_sid
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -20,7 +21,7 @@ RECORD_DIAL = ("record-from-answer", "record-from-ringing", "record-from-answer-
 
 
 async def redirect(flow: Flow, verb: Verb) -> Next:
-    return Next(flow.resolve(verb.text or None, "Redirect"), verb.get("method") or "POST")
+    return Next(flow.resolve(verb.text or None, "Redirect"), verb.method())
 
 
 async def hangup(flow: Flow, verb: Verb) -> End:
@@ -70,7 +71,7 @@ def _request(flow: Flow, verb: Verb, noun: Verb, parent: Leg) -> CreateLeg:
             reference_leg_sid=parent.leg_sid,
             status_callback=flow.resolve(callback, f"{noun.name}.statusCallback") if callback else None,
             status_callback_event=(noun.get("statusCallbackEvent") or "completed").split() if callback else None,
-            status_callback_method=noun.get("statusCallbackMethod") or "POST",
+            status_callback_method=noun.method("statusCallbackMethod"),
         )
     except ValidationError as exc:
         where = str(exc.errors()[0]["loc"][0])
@@ -78,7 +79,7 @@ def _request(flow: Flow, verb: Verb, noun: Verb, parent: Leg) -> CreateLeg:
 
 
 async def dial(flow: Flow, verb: Verb) -> Next | End | None:
-    nouns = _targets(verb)
+    nouns, method = _targets(verb), verb.method()
     record = verb.get("record", "do-not-record")
     if record not in (*RECORD_DIAL, "do-not-record", "true", "false"):
         raise FlowError("attribute", "Dial.record", f"Dial record={record!r} is not a recording mode")
@@ -86,9 +87,10 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
         params, parent_gone = await join(flow, nouns[0])
     else:
         await flow.answer()
-        params, parent_gone = await _ring(flow, verb, nouns, record in RECORD_DIAL or record == "true")
+        recording = (record in RECORD_DIAL or record == "true", recording_status(flow, verb))
+        params, parent_gone = await _ring(flow, verb, nouns, recording)
     action = verb.get("action")
-    step = Next(flow.resolve(action, "Dial.action"), verb.get("method") or "POST", params) if action else None
+    step = Next(flow.resolve(action, "Dial.action"), method, params) if action else None
     if parent_gone:  # Twilio tells the action URL; what it answers cannot run on an ended call
         if step is not None:
             await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
@@ -96,7 +98,9 @@ async def dial(flow: Flow, verb: Verb) -> Next | End | None:
     return step
 
 
-async def _ring(flow: Flow, verb: Verb, nouns: list[Verb], record: bool) -> tuple[dict[str, str], bool]:
+async def _ring(
+    flow: Flow, verb: Verb, nouns: list[Verb], record: tuple[bool, tuple[str, str] | None]
+) -> tuple[dict[str, str], bool]:
     """Place a leg per noun and bridge the first to answer: (the action's params, the parent ended)."""
     parent = flow.leg
     events: asyncio.Queue[tuple[Leg, LegEvent]] = asyncio.Queue()
@@ -146,9 +150,13 @@ async def _answered(
 
 
 async def _connect(
-    flow: Flow, children: dict[str, str], events: asyncio.Queue[tuple[Leg, LegEvent]], record: bool
+    flow: Flow,
+    children: dict[str, str],
+    events: asyncio.Queue[tuple[Leg, LegEvent]],
+    record: tuple[bool, tuple[str, str] | None],
 ) -> tuple[dict[str, str], bool]:
-    """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended)."""
+    """Ring the dialled legs; bridge the first to answer until one side ends: (params, parent ended). `record`:
+    whether to record the bridged call, and where its recordingStatusCallback goes."""
     params = {"DialCallSid": next(iter(children)), "DialBridged": "false"}
     parent_end = asyncio.ensure_future(flow.wait(lambda e: False))  # raises LegGone when the parent ends
     try:
@@ -167,8 +175,10 @@ async def _connect(
                 )
             except LegatoError:
                 pass  # it hung up meanwhile: the bridge below says so
-        recording = await flow.act("start_recording", direction="both") if record else None
+        recording = await flow.act("start_recording", direction="both") if record[0] else None
         flow.recording = recording is not None
+        if recording is not None and record[1] is not None:
+            flow.host.callbacks.expect_recording(flow.leg, str(recording.get("recording_id")), *record[1], "DialVerb")
         try:
             await flow.host.bridges.create(
                 flow.account, CreateBridge(leg_sids=[flow.leg_sid, winner.leg_sid], end_on_exit=False)
@@ -194,7 +204,7 @@ async def _connect(
             done = await flow.recording_completed(recording.get("recording_id"), within=60)
             if done is not None:
                 params["RecordingUrl"] = str(done.data.get("recording_url") or "")
-                params["RecordingSid"] = str(done.data.get("recording_id") or "")
+                params["RecordingSid"] = recording_sid(done.data)
         return params, ended is None
     finally:
         parent_end.cancel()

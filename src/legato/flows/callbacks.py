@@ -1,4 +1,5 @@
-"""Twilio-style call status callbacks (`status_callback`, `status_callback_event`) for legs that ask for them.
+"""Twilio-style call status callbacks (`status_callback`, `status_callback_event`) for legs that ask for them, and
+the callbacks of verbs that outlive their verb (`<Record transcribeCallback>`, `<Stream statusCallback>`).
 
 Form-encoded as Twilio sends them (the call's parameters plus CallbackSource, SequenceNumber, Timestamp,
 and CallDuration when completed), signed like flow requests, in order per leg, each tried as Twilio
@@ -11,11 +12,12 @@ import asyncio
 import logging
 from collections import OrderedDict
 from email.utils import format_datetime
+from typing import Any
 
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_KEY, Leg
 from legato.flows.fetch import Fetcher
-from legato.flows.params import call_params
+from legato.flows.params import call_params, recording_sid
 from legato.flows.twiml import FlowError
 
 log = logging.getLogger(__name__)
@@ -26,6 +28,9 @@ STATUS_OF_EVENT = {
     "leg_terminated": "completed",
 }
 PENDING_TRANSCRIPTS = 10_000  # recordings whose transcribeCallback waits for its transcription
+PENDING_STREAMS = 10_000  # streams whose statusCallback waits for their start or end
+PENDING_RECORDINGS = 10_000  # recordings whose recordingStatusCallback waits for recording_completed
+STREAM_ERRORS = frozenset({"error", "unreachable"})  # stream_stopped reasons Twilio reports as stream-error
 
 
 class StatusCallbacks:
@@ -36,12 +41,63 @@ class StatusCallbacks:
         self._chains: dict[str, asyncio.Task[None]] = {}
         self._sequence: dict[str, int] = {}
         self._transcripts: OrderedDict[tuple[str, str], tuple[str, dict[str, str]]] = OrderedDict()
+        self._streams: OrderedDict[tuple[str, str], tuple[str, str, str]] = OrderedDict()
+        self._recordings: OrderedDict[tuple[str, str], tuple[str, str, str]] = OrderedDict()
 
-    def expect_transcription(self, leg: Leg, recording_sid: str, url: str, params: dict[str, str]) -> None:
+    def expect_transcription(self, leg: Leg, recording_id: str, url: str, params: dict[str, str]) -> None:
         """When the recording's `transcription_completed` event comes, POST it to `url` (transcribeCallback)."""
-        self._transcripts[(leg.leg_sid, recording_sid)] = (url, {**call_params(leg), **params})
-        while len(self._transcripts) > PENDING_TRANSCRIPTS:
-            self._transcripts.popitem(last=False)
+        pending = (url, {**call_params(leg), **params})
+        _keep(self._transcripts, (leg.leg_sid, recording_id), pending, PENDING_TRANSCRIPTS)
+
+    def expect_stream(self, leg: Leg, stream_sid: str, url: str, method: str, name: str) -> None:
+        """Send a <Stream statusCallback>'s `stream-started`, then `stream-stopped` (or `stream-error`) to `url`."""
+        _keep(self._streams, (leg.leg_sid, stream_sid), (url, method, name or stream_sid), PENDING_STREAMS)
+
+    def expect_recording(self, leg: Leg, recording_id: str, url: str, method: str, source: str) -> None:
+        """Send a recordingStatusCallback (`RecordingSource` `source`: RecordVerb, DialVerb) to `url` when the
+        recording is complete, whatever ends it (a hang-up too)."""
+        _keep(self._recordings, (leg.leg_sid, recording_id), (url, method, source), PENDING_RECORDINGS)
+
+    def _recorded(self, leg: Leg, event: LegEvent) -> None:
+        recording_id = str(event.data.get("recording_id") or "")
+        pending = self._recordings.pop((leg.leg_sid, recording_id), None)
+        if pending is None:
+            return
+        url, method, source = pending
+        duration_ms = int(event.data.get("duration_ms") or 0)
+        params = {
+            "AccountSid": leg.account_sid,
+            "CallSid": leg.leg_sid,
+            "RecordingSid": recording_sid(event.data),
+            "RecordingUrl": str(event.data.get("recording_url") or ""),
+            "RecordingStatus": "completed",
+            "RecordingDuration": str((duration_ms + 500) // 1000),
+            "RecordingChannels": "1",
+            "RecordingSource": source,
+        }
+        self.send(leg, url, method, params)
+
+    def _streamed(self, leg: Leg, event: LegEvent) -> None:
+        sid = str(event.data.get("stream_sid") or "")
+        key = (leg.leg_sid, sid)
+        pending = self._streams.get(key) if event.event_name == "stream_started" else self._streams.pop(key, None)
+        if pending is None:
+            return
+        url, method, name = pending
+        params = {
+            "AccountSid": leg.account_sid,
+            "CallSid": leg.leg_sid,
+            "StreamSid": sid,
+            "StreamName": name,
+            "StreamEvent": "stream-started",
+            "Timestamp": format_datetime(event.timestamp),
+        }
+        if event.event_name == "stream_stopped":
+            error = event.data.get("reason") in STREAM_ERRORS
+            params["StreamEvent"] = "stream-error" if error else "stream-stopped"
+            if error:
+                params["StreamError"] = str(event.data.get("message") or event.data.get("reason"))
+        self.send(leg, url, method, params)
 
     def _transcribed(self, leg: Leg, event: LegEvent) -> None:
         key = (leg.leg_sid, str(event.data.get("recording_id") or ""))
@@ -65,6 +121,12 @@ class StatusCallbacks:
     def on_event(self, leg: Leg, event: LegEvent) -> None:
         if event.event_name == "transcription_completed":
             self._transcribed(leg, event)
+            return
+        if event.event_name in ("stream_started", "stream_stopped"):
+            self._streamed(leg, event)
+            return
+        if event.event_name == "recording_completed":
+            self._recorded(leg, event)
             return
         spec = leg.extra.get(FLOW_KEY) or {}
         status = STATUS_OF_EVENT.get(event.event_name)
@@ -114,3 +176,10 @@ class StatusCallbacks:
     async def stop(self) -> None:
         tasks = list(self._chains.values())
         await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _keep(table: OrderedDict[tuple[str, str], Any], key: tuple[str, str], value: Any, limit: int) -> None:
+    """Remember what a later event needs, the oldest forgotten past `limit` (a leg that never sends it)."""
+    table[key] = value
+    while len(table) > limit:
+        table.popitem(last=False)

@@ -3,6 +3,7 @@
 Every connection goes to an address the endpoint policy allows (events/pinned.py). A URL's fragment tunes
 the request as Twilio's connection overrides do: `#ct=` connect timeout, `#rt=` read timeout, `#tt=` total
 timeout (milliseconds), `#rc=` retries, `#rp=` retry policy (ct, rt, 4xx, 5xx, all; comma-separated).
+Redirects are followed as Twilio follows them (301, 302, 303, 307), each hop checked and signed for its own URL.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit
 
 import httpx
 
@@ -62,6 +63,18 @@ class Failure:
     problem: str
 
 
+@dataclass(frozen=True, slots=True)
+class Redirect:
+    """A 3xx answer: its status and Location."""
+
+    status: int
+    location: str
+
+
+MAX_REDIRECTS = 5
+REDIRECTS = frozenset({301, 302, 303, 307})  # the statuses Twilio follows (its error 11216 for any other 3xx)
+
+
 def split_fragment(url: str) -> tuple[str, Overrides]:
     """The URL to request (no fragment) and the overrides its fragment asks for."""
     bare, _, fragment = url.partition("#")
@@ -106,7 +119,7 @@ class Fetcher:
         secret = await self.secret_of(account_sid)
         attempts = 1 + overrides.retries
         for attempt in range(attempts):
-            outcome = await self._attempt(bare, method, params, secret, overrides, audio)
+            outcome = await self._follow(bare, method, params, secret, overrides, audio)
             if outcome is None or isinstance(outcome, bytes):
                 return outcome
             retried = outcome.retry in overrides.policy or "all" in overrides.policy
@@ -114,17 +127,38 @@ class Fetcher:
                 raise FlowError("fetch", bare, f"{method} {bare}: {outcome.problem}")
         raise AssertionError("unreachable")
 
-    async def _attempt(
+    async def _follow(
         self, url: str, method: str, params: dict[str, str], secret: str, overrides: Overrides, audio: bool = False
     ) -> bytes | Failure | None:
-        """The body on success (None: an audio answer, when `audio` allows one), else what failed and its retry
-        class."""
+        """One attempt, following HTTP redirects as Twilio does (301, 302, 307 keep the method and a POST its form;
+        303, and any redirect of a GET, get the Location as given; each request signed for its own URL; at most
+        MAX_REDIRECTS; another 3xx or no Location is a failure)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            outcome = await self._attempt(url, method, params, secret, overrides, audio)
+            if not isinstance(outcome, Redirect):
+                return outcome
+            if outcome.status not in REDIRECTS or not outcome.location:
+                problem = "not a redirect Legato follows (301, 302, 303, 307 with a Location)"
+                return Failure("3xx", f"HTTP {outcome.status}: {problem}")
+            url = urljoin(url, outcome.location).partition("#")[0]
+            if urlsplit(url).scheme not in ("http", "https"):
+                return Failure("3xx", f"HTTP {outcome.status}: a redirect to a URL that is not http(s)")
+            if outcome.status == 303 or method == "GET":  # the Location as given (a GET's query was in its URL)
+                method, params = "GET", {}
+        return Failure("3xx", f"more than {MAX_REDIRECTS} redirects")
+
+    async def _attempt(
+        self, url: str, method: str, params: dict[str, str], secret: str, overrides: Overrides, audio: bool = False
+    ) -> bytes | Failure | Redirect | None:
+        """The body on success (None: an audio answer, when `audio` allows one), a redirect to follow, else what
+        failed and its retry class."""
         if method == "GET":
             split = urlsplit(url)
             query = "&".join(q for q in (split.query, urlencode(params)) if q)
             url, body, signed = split._replace(query=query).geturl(), b"", {}
         else:
             body, signed = urlencode(params).encode(), params
+        url = str(httpx.URL(url))  # as it goes on the wire (a space or an é percent-encoded): what is signed
         message_id, now = "msg_" + secrets.token_hex(12), self.now()
         headers = {
             "x-twilio-signature": twilio_signature(url, signed, secret),
@@ -140,6 +174,8 @@ class Fetcher:
                 request = self._http().build_request(method, url, content=body, headers=headers, timeout=timeout)
                 response = await self._http().send(request, stream=True)
                 try:
+                    if 300 <= response.status_code < 400:
+                        return Redirect(response.status_code, response.headers.get("location", ""))
                     if not 200 <= response.status_code < 300:
                         return Failure(f"{response.status_code // 100}xx", f"HTTP {response.status_code}")
                     if audio and response.headers.get("content-type", "").lower().startswith("audio/"):

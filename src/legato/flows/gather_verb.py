@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from legato.domain.errors import Conflict
 from legato.domain.events import LegEvent
-from legato.flows.media_verbs import played, start_prompt
+from legato.flows.media_verbs import played, prompt_parts, start_prompt
 from legato.flows.runner import Flow, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -16,7 +16,7 @@ def _key(event: LegEvent) -> bool:
 
 async def _prompts(flow: Flow, prompts: tuple[Verb, ...], listen: bool) -> str:
     """Play the nested prompts in order; with `listen`, the first key pressed stops them: that key, or ''."""
-    for prompt in prompts:
+    for prompt in [part for verb in prompts for part in prompt_parts(verb)]:
         if prompt.name == "Pause":
             length = prompt.integer("length", 1, 0, 600)
             key = await flow.wait(_key, within=length) if listen else await flow.sleep(length)
@@ -71,8 +71,9 @@ async def gather(flow: Flow, verb: Verb) -> Next | None:
     inputs = (verb.get("input") or "dtmf").split()
     if not inputs or set(inputs) - {"dtmf", "speech"}:
         raise FlowError("attribute", "Gather.input", f"Gather input={verb.get('input')!r}: dtmf, speech or both")
-    fields = _fields(verb, inputs)
-    first = await _prompts(flow, verb.children, "dtmf" in inputs)
+    fields, method = _fields(verb, inputs), verb.method()
+    # bargeIn (Twilio's, default true): a key stops the nested prompts; false: they play to their end
+    first = await _prompts(flow, verb.children, "dtmf" in inputs and verb.flag("bargeIn", True))
     finish, wanted = fields["finish_on_key"], fields["num_digits"]
     if first and first == finish:
         result: dict[str, object] = {"digits": "", "reason": "finish_on_key"}
@@ -91,4 +92,4 @@ async def gather(flow: Flow, verb: Verb) -> Next | None:
         params["FinishedOnKey"] = str(finish or "")
     if speech:
         params.update(SpeechResult=str(speech), Confidence=str(result.get("confidence", "")))
-    return Next(flow.resolve(verb.get("action"), "Gather.action"), verb.get("method") or "POST", params)
+    return Next(flow.resolve(verb.get("action"), "Gather.action"), method, params)

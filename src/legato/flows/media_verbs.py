@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.domain.events import LegEvent
+from legato.flows.params import recording_sid
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -15,6 +16,7 @@ ESPEAK_LANGUAGES = frozenset(
 )
 FEMALE = ("woman", "alice")
 RECORD_FINISH_KEYS = "1234567890*#"
+SAY_TEXT = 2000  # characters one say action speaks (Twilio's <Say> takes up to 4096 to 5000: spoken in parts)
 
 
 def espeak_voice(voice: str | None, language: str | None) -> str:
@@ -27,6 +29,22 @@ def espeak_voice(voice: str | None, language: str | None) -> str:
     return lang + ("+f3" if female else "")
 
 
+def prompt_parts(verb: Verb) -> list[Verb]:
+    """A prompt as the say actions that speak it: a `Say` longer than one say action takes (SAY_TEXT) in parts cut
+    at spaces, each spoken once, the whole `loop` times (0: up to 1000, as Twilio's); any other prompt as it is."""
+    if verb.name != "Say" or len(verb.text) <= SAY_TEXT:
+        return [verb]
+    parts, text = [], verb.text
+    while len(text) > SAY_TEXT:
+        cut = text.rfind(" ", 1, SAY_TEXT + 1)
+        cut = cut if cut > 0 else SAY_TEXT
+        parts.append(text[:cut])
+        text = text[cut:].lstrip()
+    parts += [text] if text else []
+    once = {**verb.attributes, "loop": "1"}
+    return [Verb("Say", once, part) for _ in range(verb.integer("loop", 1, 0, 100) or 1000) for part in parts]
+
+
 def played(play_id: object) -> Callable[[LegEvent], bool]:
     return lambda e: e.event_name == "play_completed" and e.data.get("play_id") == play_id
 
@@ -37,7 +55,7 @@ async def start_prompt(flow: Flow, verb: Verb) -> object | None:
         if not verb.text:
             return None
         voice = espeak_voice(verb.get("voice"), verb.get("language"))
-        result = await flow.act("say", text=verb.text[:2000], loop=verb.integer("loop", 1, 0, 100), voice=voice)
+        result = await flow.act("say", text=verb.text, loop=verb.integer("loop", 1, 0, 100), voice=voice)
         return result.get("play_id")
     digits = verb.get("digits")
     if digits:
@@ -55,9 +73,10 @@ async def start_prompt(flow: Flow, verb: Verb) -> object | None:
 
 
 async def say(flow: Flow, verb: Verb) -> None:
-    play_id = await start_prompt(flow, verb)
-    if play_id is not None:
-        await flow.wait(played(play_id))
+    for part in prompt_parts(verb):
+        play_id = await start_prompt(flow, part)
+        if play_id is not None:
+            await flow.wait(played(play_id))
 
 
 play = say
@@ -72,10 +91,13 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     finish = verb.get("finishOnKey", RECORD_FINISH_KEYS) or ""
     silence = verb.integer("timeout", 5, 0, 600)  # seconds of silence that end it; 0: none
     transcribe = verb.flag("transcribe") or bool(verb.get("transcribeCallback"))
-    beep = verb.flag("playBeep", True)
+    beep, method = verb.flag("playBeep", True), verb.method()
+    status = recording_status(flow, verb)  # checked before the recording starts
     started = await flow.act(
         "start_recording", direction="in", transcribe=True if transcribe else None, beep=True if beep else None
     )
+    if status is not None:
+        flow.host.callbacks.expect_recording(flow.leg, str(started.get("recording_id")), *status, "RecordVerb")
     flow.recording = True
     pressed, hung_up = await _record_until_key(flow, max_length, finish, silence)
     if not hung_up:
@@ -86,8 +108,8 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
         return End() if hung_up else None
     params = _recording_params(done)
     params["Digits"] = "hangup" if hung_up else pressed
-    _recording_callbacks(flow, verb, params, transcribe)
-    step = Next(flow.resolve(verb.get("action"), "Record.action"), verb.get("method") or "POST", params)
+    _transcription_callback(flow, verb, str(done.data.get("recording_id") or ""), params, transcribe)
+    step = Next(flow.resolve(verb.get("action"), "Record.action"), method, params)
     if hung_up:  # Twilio still tells the action URL; what it answers cannot run on an ended call
         await flow.host.fetcher.fetch(flow.account.account_sid, step.url, step.method, {**flow.params(), **params})
         return End()
@@ -125,23 +147,23 @@ def _recording_params(done: LegEvent) -> dict[str, str]:
     duration_ms = int(done.data.get("duration_ms") or 0)
     return {
         "RecordingUrl": str(done.data.get("recording_url") or ""),
-        "RecordingSid": str(done.data.get("recording_id") or ""),
+        "RecordingSid": recording_sid(done.data),
         "RecordingDuration": str((duration_ms + 500) // 1000),
     }
 
 
-def _recording_callbacks(flow: Flow, verb: Verb, params: dict[str, str], transcribe: bool) -> None:
-    status = verb.get("recordingStatusCallback")
-    callbacks = flow.host.callbacks
-    if status:
-        callbacks.send(
-            flow.leg,
-            flow.resolve(status, "Record.recordingStatusCallback"),
-            verb.get("recordingStatusCallbackMethod") or "POST",
-            {**params, "RecordingStatus": "completed"},
-        )
+def recording_status(flow: Flow, verb: Verb) -> tuple[str, str] | None:
+    """A verb's recordingStatusCallback (Record, Dial): its URL and method, or None."""
+    url = verb.get("recordingStatusCallback")
+    method = verb.method("recordingStatusCallbackMethod")
+    return (flow.resolve(url, f"{verb.name}.recordingStatusCallback"), method) if url else None
+
+
+def _transcription_callback(
+    flow: Flow, verb: Verb, recording_id: str, params: dict[str, str], transcribe: bool
+) -> None:
     target = verb.get("transcribeCallback")
     if transcribe and target:
-        callbacks.expect_transcription(
-            flow.leg, params["RecordingSid"], flow.resolve(target, "Record.transcribeCallback"), params
+        flow.host.callbacks.expect_transcription(
+            flow.leg, recording_id, flow.resolve(target, "Record.transcribeCallback"), params
         )

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from pathlib import PurePosixPath
+from typing import Any
+from urllib.parse import urlsplit
+
 from legato.domain.leg import AnsweredBy, Direction, Leg, LegState, TerminalStatus
 from legato.events.signature import twilio_signature
 
@@ -59,4 +64,11 @@ def call_params(leg: Leg) -> dict[str, str]:
     return params
 
 
-__all__ = ["API_VERSION", "call_params", "call_status", "twilio_direction", "twilio_signature"]
+def recording_sid(data: Mapping[str, Any]) -> str:
+    """Twilio's RecordingSid for a recording_completed event's data: the recording file's name (the leg_sid, a time
+    and a random part: unique, as Twilio's), not the media engine's recording_id (`rec-N`, counted per process)."""
+    stem = PurePosixPath(urlsplit(str(data.get("recording_url") or "")).path).stem
+    return stem or str(data.get("recording_id") or "")
+
+
+__all__ = ["API_VERSION", "call_params", "call_status", "recording_sid", "twilio_direction", "twilio_signature"]

@@ -38,6 +38,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 MAX_DOCUMENTS = 1000  # documents one call may fetch (a loop of redirects ends there)
+# verbs that run on a ringing inbound call without answering it: the refusals, and a <Pause> before any other
+# verb, which delays the pick-up as on Twilio
+UNANSWERED = frozenset({"Reject", "Hangup", "Pause"})
 
 
 class LegGone(Exception):
@@ -104,6 +107,7 @@ class Flow:
         self.fallback_used = False
         self.recording = False  # a recording this flow started is running (Record, Dial record)
         self.recordings: dict[str, LegEvent] = {}  # recording_completed events seen, by recording_id
+        self.streams: dict[str, str] = {}  # stream_sid -> the name of each stream <Start> started ('' unnamed)
 
     @property
     def leg(self) -> Leg:
@@ -214,6 +218,9 @@ class Flow:
                 if not isinstance(step, Next) or self.leg.is_terminal:
                     break
                 step = await self._document(step)
+            else:
+                if isinstance(step, Next) and not self.leg.is_terminal:  # a redirect loop: say so, no fallback
+                    self.report(FlowError("document", "Response", f"more than {MAX_DOCUMENTS} documents in one call"))
             if not self.leg.is_terminal and self.leg.state is not LegState.CREATED:
                 await self.act("hangup")
         except LegGone:
@@ -239,8 +246,8 @@ class Flow:
             return await self._failed(error, step)
         for verb in verbs:
             try:
-                if verb.name not in ("Reject", "Hangup"):
-                    await self.answer()  # an inbound call is answered by its first verb that is not a refusal
+                if verb.name not in UNANSWERED:
+                    await self.answer()  # an inbound call is answered by its first verb that is not in UNANSWERED
                 outcome = await self.host.verbs[verb.name](self, verb)
             except FlowError as error:
                 return await self._failed(error, step)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from legato.domain.errors import Conflict
 from legato.flows.runner import Flow, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -36,21 +37,44 @@ def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
     }
 
 
+async def _start(flow: Flow, stream: Verb, bidirectional: bool) -> None:
+    """Start the stream; its statusCallback (Twilio's stream-started, stream-stopped, stream-error) follows it."""
+    fields = _fields(stream, bidirectional)
+    callback = stream.get("statusCallback")
+    url = flow.resolve(callback, "Stream.statusCallback") if callback else None
+    method = stream.method("statusCallbackMethod")
+    await flow.answer()
+    started = await flow.act("start_stream", **fields)
+    if not bidirectional:
+        flow.streams[str(started.get("stream_sid"))] = stream.get("name") or ""
+    if url is not None:
+        sid = str(started.get("stream_sid"))
+        flow.host.callbacks.expect_stream(flow.leg, sid, url, method, stream.get("name") or "")
+
+
 async def connect(flow: Flow, verb: Verb) -> Next | None:
     """Stream both ways until the stream ends, then the action URL (or the next verb)."""
-    await flow.answer()
-    await flow.act("start_stream", **_fields(_stream(verb), True))
+    method = verb.method()
+    await _start(flow, _stream(verb), True)
     await flow.wait(lambda e: e.event_name in STREAM_ENDED)
     action = verb.get("action")
-    return Next(flow.resolve(action, "Connect.action"), verb.get("method") or "POST") if action else None
+    return Next(flow.resolve(action, "Connect.action"), method) if action else None
 
 
 async def start(flow: Flow, verb: Verb) -> None:
     """Fork the call's audio to the stream and go on with the next verb."""
-    await flow.answer()
-    await flow.act("start_stream", **_fields(_stream(verb), False))
+    await _start(flow, _stream(verb), False)
 
 
 async def stop(flow: Flow, verb: Verb) -> None:
-    _stream(verb)
-    await flow.act("stop_stream")
+    """Stop the stream <Start> started with that `name` (Twilio's way), or without a name every one it started."""
+    name = _stream(verb).get("name") or ""
+    sids = [sid for sid, named in flow.streams.items() if named == name or not name]
+    if name and not sids:
+        raise FlowError("attribute", "Stream.name", f"<Stop><Stream name={name!r}>: no stream of that name was started")
+    for sid in sids:
+        del flow.streams[sid]
+        try:
+            await flow.act("stop_stream", stream_sid=sid)
+        except Conflict:
+            pass  # it had ended already (the agent closed it): nothing to stop

@@ -44,14 +44,16 @@ VERBS: dict[str, VerbSpec] = {
     "Play": _spec("loop digits"),
     "Pause": _spec("length"),
     "Gather": _spec(
-        f"input numDigits timeout finishOnKey action method actionOnEmptyResult {_SPEECH}", "Say Play Pause"
+        f"input numDigits timeout finishOnKey action method actionOnEmptyResult bargeIn {_SPEECH}", "Say Play Pause"
     ),
     "Record": _spec(
         "action method maxLength timeout finishOnKey playBeep trim transcribe transcribeCallback "
         "recordingStatusCallback recordingStatusCallbackMethod recordingStatusCallbackEvent"
     ),
     "Dial": _spec(
-        "action method timeout callerId record timeLimit hangupOnStar answerOnBridge", "Number Sip Conference"
+        "action method timeout callerId record timeLimit hangupOnStar answerOnBridge recordingStatusCallback "
+        "recordingStatusCallbackMethod recordingStatusCallbackEvent",
+        "Number Sip Conference",
     ),
     "Redirect": _spec("method"),
     "Hangup": _spec(),
@@ -68,7 +70,7 @@ NOUNS: dict[str, VerbSpec] = {
         "statusCallback statusCallbackEvent statusCallbackMethod recordingStatusCallback recordingStatusCallbackMethod "
         "recordingStatusCallbackEvent participantLabel region jitterBufferSize"
     ),
-    "Stream": _spec("url name track bidirectional", "Parameter"),
+    "Stream": _spec("url name track bidirectional statusCallback statusCallbackMethod", "Parameter"),
     "Parameter": _spec("name value"),
 }
 
@@ -102,6 +104,15 @@ class Verb:
         if not low <= value <= high:
             raise FlowError("attribute", f"{self.name}.{name}", f"{self.name} {name}={value} is outside {low}..{high}")
         return value
+
+    def method(self, name: str = "method") -> str:
+        """An HTTP method attribute: GET or POST in any case (Twilio's), POST when absent; FlowError otherwise."""
+        raw = (self.attributes.get(name) or "").strip().upper() or "POST"
+        if raw not in ("GET", "POST"):
+            raise FlowError(
+                "attribute", f"{self.name}.{name}", f"{self.name} {name}={self.attributes[name]!r}: GET or POST"
+            )
+        return raw
 
     def flag(self, name: str, default: bool = False) -> bool:
         raw = self.attributes.get(name)

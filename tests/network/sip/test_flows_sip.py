@@ -78,6 +78,43 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
         app.close()
 
 
+def test_a_gather_with_barge_in_false_plays_its_prompt_to_the_end(media_world: World) -> None:
+    def menu(params: dict[str, str]) -> str:
+        response = VoiceResponse()
+        gather = Gather(num_digits=1, action="/nb-chosen", timeout=2, barge_in=False)
+        gather.say("Welcome to the test line. Please listen.")
+        response.append(gather)
+        response.redirect("/nb-none")
+        return str(response)
+
+    app = TwimlApp({"/nb-menu": menu, "/nb-chosen": _bye, "/nb-none": _bye})
+    api, phone = media_world()
+    control = BaresipControl(phone.extra["ctrl"])
+    try:
+        response = api.http.post(
+            api.base + "/legs",
+            json={
+                "contact_uri": f"sip:phone@127.0.0.1:{phone.port}",
+                "exophone": EXOPHONE,
+                "network_type": "voip",
+                "flow_url": app.url("/nb-menu"),
+            },
+        )
+        assert response.status_code == 202, response.text
+        leg_sid = response.json()["response"]["data"]["leg_sid"]
+        app.wait_for("/nb-menu")
+        control.command("sndcode", "7")  # during the prompt: bargeIn="false" does not let it stop the prompt
+        [played] = wait_event(api, leg_sid, "play_completed", count=1, seconds=20)
+        assert played["reason"] == "finished"
+        assert api.wait_terminal(leg_sid, 20)["terminal_status"] == "completed"
+        assert app.paths() == ["/nb-menu", "/nb-none"]  # the key was not taken: no input, the next verb runs
+        names = [e["event_name"] for e in api.events(leg_sid)]
+        assert names.index("dtmf_received") < names.index("play_completed") and "flow_error" not in names
+    finally:
+        control.close()
+        app.close()
+
+
 def test_an_inbound_call_runs_the_account_s_flow(peers: Peers, tmp_path: Path) -> None:
     app = TwimlApp({"/in": lambda p: _gather("/in-chosen", 1, LONG_PROMPT), "/in-chosen": _bye})
     api, server, sip_port = start_world(
