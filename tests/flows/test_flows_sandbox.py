@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from twilio.twiml.voice_response import Dial, Gather, VoiceResponse
 
-from tests.flows.twiml_app import TwimlApp
+from tests.flows.twiml_app import EXOPHONE, TwimlApp
+from tests.flows.twiml_app import create_leg as _create
+from tests.flows.twiml_app import document as _document
 from tests.legato_server import Api, LegatoServer
 from tests.waiting import wait_for
 
-EXOPHONE = "08030752400"
 REJECTING = "08030752411"
 
 
@@ -76,16 +77,6 @@ def flow_api(shared_server: LegatoServer) -> Iterator[tuple[Api, TwimlApp]]:
     app.close()
 
 
-def _document(build: Any) -> str:
-    response = VoiceResponse()
-    build(response)
-    return str(response)
-
-
-def _create(api: Api, contact: str, **fields: Any) -> str:
-    response = api.http.post(api.base + "/legs", json={"contact_uri": contact, "exophone": EXOPHONE, **fields})
-    assert response.status_code == 202, response.text
-    return response.json()["response"]["data"]["leg_sid"]
 
 
 def _names(api: Api, leg_sid: str) -> list[str]:

@@ -11,11 +11,12 @@ import pytest
 from twilio.request_validator import RequestValidator
 from twilio.twiml.voice_response import Start, VoiceResponse
 
-from tests.flows.twiml_app import TwimlApp
+from tests.flows.twiml_app import EXOPHONE, TwimlApp
+from tests.flows.twiml_app import create_leg as _create
+from tests.flows.twiml_app import document as _document
 from tests.legato_server import Api, LegatoServer
 from tests.stream_agent import Agent
 
-EXOPHONE = "08030752400"
 PAUSING = "08030752412"
 
 
@@ -30,16 +31,6 @@ def flow_api(shared_server: LegatoServer) -> Iterator[tuple[Api, TwimlApp]]:
     app.close()
 
 
-def _document(build: Any) -> str:
-    response = VoiceResponse()
-    build(response)
-    return str(response)
-
-
-def _create(api: Api, contact: str, **fields: Any) -> str:
-    response = api.http.post(api.base + "/legs", json={"contact_uri": contact, "exophone": EXOPHONE, **fields})
-    assert response.status_code == 202, response.text
-    return response.json()["response"]["data"]["leg_sid"]
 
 
 def _data(api: Api, leg_sid: str, name: str) -> list[dict[str, Any]]:

@@ -8,11 +8,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from standardwebhooks import Webhook
 from twilio.request_validator import RequestValidator
+from twilio.twiml.voice_response import VoiceResponse
 
+from tests.legato_server import Api
 from tests.waiting import wait_for
 
 Route = Callable[[dict[str, str]], "str | bytes | int | tuple[int, str]"]
@@ -127,3 +130,20 @@ class TwimlApp:
             stamp = datetime.fromtimestamp(int(r.headers["webhook-timestamp"]), UTC)
             # verify() also parses the body as JSON; a form body is checked by signing it again
             assert Webhook(secret).sign(r.headers["webhook-id"], stamp, r.body) == r.headers["webhook-signature"]
+
+
+EXOPHONE = "08030752400"
+
+
+def document(build: Callable[[VoiceResponse], object]) -> str:
+    """A TwiML document: `build` adds verbs to a Twilio VoiceResponse."""
+    response = VoiceResponse()
+    build(response)
+    return str(response)
+
+
+def create_leg(api: Api, contact: str, **fields: Any) -> str:
+    """A leg from EXOPHONE to `contact` (202 asserted): its sid."""
+    response = api.http.post(api.base + "/legs", json={"contact_uri": contact, "exophone": EXOPHONE, **fields})
+    assert response.status_code == 202, response.text
+    return response.json()["response"]["data"]["leg_sid"]

@@ -93,13 +93,7 @@ async def test_a_node_taken_over_writes_nothing_more(tmp_path: Path, database: s
 async def test_rows_are_stored_as_sqlalchemy_itself_stores_them(tmp_path: Path, database: str) -> None:
     """The writer binds its rows without SQLAlchemy's execution (store/direct.py): what the database holds for a
     leg, its events and its delivery attempt is what SQLAlchemy's own INSERT and UPDATE store for the same rows."""
-    engine = create_engine(database_url(database, tmp_path))
-    await migrate(engine)
-    writer = Writer(engine)
-    outbox = Outbox(engine)
-    outbox.writer = writer if writer.has_thread else None
-    await writer.start()
-    await outbox.start()
+    engine, writer, outbox = await _running(database, tmp_path)
     india = timezone(timedelta(hours=5, minutes=30))
     fields = {"custom_param": "naïve \"quotes\" 'and' ünïcode", "amd_enable": True, "dc_code": None,
               "date_created": datetime(2026, 5, 1, 17, 30, 0, 123456, tzinfo=india)}
@@ -171,13 +165,7 @@ async def test_rows_are_stored_as_sqlalchemy_itself_stores_them(tmp_path: Path, 
 async def test_stop_is_final_a_later_write_or_record_is_refused(tmp_path: Path, database: str) -> None:
     """Stopped in order (the outbox's recorder, then the writer): what was queued is written, and anything given
     later is refused with Stopped, never queued forever nor written on a reopened connection."""
-    engine = create_engine(database_url(database, tmp_path))
-    await migrate(engine)
-    writer = Writer(engine)
-    outbox = Outbox(engine)
-    outbox.writer = writer if writer.has_thread else None
-    await writer.start()
-    await outbox.start()
+    engine, writer, outbox = await _running(database, tmp_path)
     queued = leg()
     made = [event(queued, "leg_connecting")]
     written = writer.submit(queued, made, new=True, endpoint="http://x")
@@ -207,3 +195,15 @@ async def test_stop_is_final_a_later_write_or_record_is_refused(tmp_path: Path, 
     assert [(e["event_name"], e["status"]) for e in stored] == [("leg_connecting", "failed"),
                                                                 ("leg_ringing", "pending")]
     await engine.dispose()
+
+
+async def _running(database: str, tmp_path: Path) -> tuple[Any, Writer, Outbox]:
+    """A migrated database's engine with a started writer and attempt recorder on it (as the runtime wires them)."""
+    engine = create_engine(database_url(database, tmp_path))
+    await migrate(engine)
+    writer = Writer(engine)
+    outbox = Outbox(engine)
+    outbox.writer = writer if writer.has_thread else None
+    await writer.start()
+    await outbox.start()
+    return engine, writer, outbox

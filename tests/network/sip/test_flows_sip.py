@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from twilio.twiml.voice_response import Gather, VoiceResponse
@@ -46,17 +47,7 @@ def test_a_flow_gathers_digits_the_phone_sends(media_world: World) -> None:
     api, phone = media_world()
     control = BaresipControl(phone.extra["ctrl"])
     try:
-        response = api.http.post(
-            api.base + "/legs",
-            json={
-                "contact_uri": f"sip:phone@127.0.0.1:{phone.port}",
-                "exophone": EXOPHONE,
-                "network_type": "voip",
-                "flow_url": app.url("/menu"),
-            },
-        )
-        assert response.status_code == 202, response.text
-        leg_sid = response.json()["response"]["data"]["leg_sid"]
+        leg_sid = _dial(api, phone, app.url("/menu"))
         app.wait_for("/menu")  # the flow hears the leg's keys from before its first request
         control.command("sndcode", "7")  # during the long prompt: it stops the prompt and is the digit
         chosen = app.wait_for("/chosen")
@@ -91,17 +82,7 @@ def test_a_gather_with_barge_in_false_plays_its_prompt_to_the_end(media_world: W
     api, phone = media_world()
     control = BaresipControl(phone.extra["ctrl"])
     try:
-        response = api.http.post(
-            api.base + "/legs",
-            json={
-                "contact_uri": f"sip:phone@127.0.0.1:{phone.port}",
-                "exophone": EXOPHONE,
-                "network_type": "voip",
-                "flow_url": app.url("/nb-menu"),
-            },
-        )
-        assert response.status_code == 202, response.text
-        leg_sid = response.json()["response"]["data"]["leg_sid"]
+        leg_sid = _dial(api, phone, app.url("/nb-menu"))
         app.wait_for("/nb-menu")
         control.command("sndcode", "7")  # during the prompt: bargeIn="false" does not let it stop the prompt
         [played] = wait_event(api, leg_sid, "play_completed", count=1, seconds=20)
@@ -140,3 +121,14 @@ def test_an_inbound_call_runs_the_account_s_flow(peers: Peers, tmp_path: Path) -
         control.close()
         server.stop()
         app.close()
+
+
+def _dial(api: Any, phone: Any, flow_url: str) -> str:
+    """A voip leg to the baresip phone running the flow at `flow_url`: its sid."""
+    response = api.http.post(
+        api.base + "/legs",
+        json={"contact_uri": f"sip:phone@127.0.0.1:{phone.port}", "exophone": EXOPHONE, "network_type": "voip",
+              "flow_url": flow_url},
+    )
+    assert response.status_code == 202, response.text
+    return str(response.json()["response"]["data"]["leg_sid"])
