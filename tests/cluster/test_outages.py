@@ -3,15 +3,20 @@ NATS URL nobody answers, or a relay to the real NATS server cut and restored).""
 
 from __future__ import annotations
 
+import asyncio
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
+from legato.store.database import create_engine
+from legato.store.nodes import NodeRepository
 from tests.cluster.nodes import Cluster, nats_running
 from tests.cluster.test_cluster import HUMAN, connected_leg
-from tests.legato_server import POSTGRES_URL, Api
+from tests.legato_server import POSTGRES_URL, Api, free_port
 from tests.outage import TcpProxy
 from tests.waiting import wait_for
 
@@ -54,5 +59,60 @@ def test_commands_through_a_node_whose_database_is_away_get_503_not_500(cluster:
                         seconds=30, what="the hangup once the database is back")
         assert hung.status_code == 202, hung.text
         assert api1.wait_terminal(leg["leg_sid"])["hangup_cause"] == "hangup_requested"
+    finally:
+        proxy.close()
+
+
+def published(url: str, name: str) -> dict[str, object]:
+    """Node `name`'s row as its last lease renewal wrote it."""
+    async def read() -> dict[str, object]:
+        engine = create_engine(url)
+        try:
+            row = await NodeRepository(engine).get(name)
+            assert row is not None
+            return row
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(read())
+
+
+def test_a_node_that_cannot_reach_the_bus_refuses_to_start_saying_so(cluster: Cluster) -> None:
+    server = cluster.node("n1")
+    nowhere = f"nats://127.0.0.1:{free_port()}"
+    result = subprocess.run(
+        [sys.executable, "-m", "legato", "serve", "--port", str(free_port()), "--node", "n9", "--bus", nowhere],
+        cwd=server.workdir, env=server._env(), capture_output=True, text=True, timeout=90,
+    )
+    assert result.returncode == 2, result.stderr[-2000:]
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: BusUnreachable: cannot reach the cluster's bus at " + nowhere), last
+    assert "Traceback" not in result.stderr  # one line per problem, not the client's traceback per attempt
+    assert "node n9 holds its lease" not in result.stderr  # it took no lease (and no legs) first
+
+
+def test_a_node_off_the_bus_gets_no_new_legs_from_the_others(cluster: Cluster) -> None:
+    proxy = TcpProxy(4222).restore()
+    try:
+        n1 = cluster.node("n1")
+        n1.args = ["--node", "n1", "--bus", f"nats://127.0.0.1:{proxy.port}"]
+        cluster.env["n2"] = {"LEGATO_ROUTE_TIMEOUT": "1"}
+        n1, n2 = cluster.start("n1", "n2")
+        account = n1.create_account("--exophone", "08030752400")
+        api2 = Api(n2, account)
+
+        proxy.cut()  # n1 is off the bus: no create sent there could reach it
+        wait_for(lambda: Api(n1, account).http.get("/readyz").json()["response"]["data"]["checks"]["bus"],
+                 lambda check: check != "ok", seconds=30, what="n1's readiness saying it is off the bus")
+        wait_for(lambda: published(cluster.database_url, "n1")["bus"], lambda bus: bus is False, seconds=30,
+                 what="n1 publishing that it takes no new legs")
+        for _ in range(5):  # more than 2 legs above n1's: by load, creates would go to n1
+            created = api2.create_leg(HUMAN, leg_event_endpoint="http://127.0.0.1:9/events")
+            assert created.status_code == 202, created.text
+            assert created.json()["response"]["data"]["node"] == "n2"
+
+        proxy.restore()  # back on the bus: placed on again
+        wait_for(lambda: published(cluster.database_url, "n1")["bus"], lambda bus: bus is True, seconds=30,
+                 what="n1 taking new legs again")
     finally:
         proxy.close()

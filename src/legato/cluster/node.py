@@ -56,15 +56,20 @@ class ClusterNode:
         self._watch: asyncio.Task[None] | None = None
 
     def status(self) -> dict[str, Any]:
-        """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
-        new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
-        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(), "bus": self.accepting(),
+        """What this node publishes with each lease renewal (cluster/lease.py); a node that is draining, or off
+        the bus (no peer can send it a create), says it takes no new legs (`bus` false leaves it out of placement,
+        while commands still reach its legs)."""
+        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(),
+                "bus": self.accepting() and self.bus.connected,
                 "inbound_legs": json.dumps(self.inbound_legs(), separators=(",", ":"))}
 
-    async def start(self, app: ASGIApp) -> None:
-        """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
-        self.cluster_id = await self.nodes.cluster_id()
+    async def connect(self) -> None:
+        """Reach the bus (before this node takes its lease and legs): BusUnreachable when it cannot."""
         await self.bus.connect()
+
+    async def start(self, app: ASGIApp) -> None:
+        """Answer the commands peers send here through `app` (this node's API), once connected."""
+        self.cluster_id = await self.nodes.cluster_id()
         await self.bus.serve(self.subject(self.name), lambda payload: serve_routed(app, payload))
         self._watch = asyncio.create_task(self._watch_inbound(), name="legato-inbound-elsewhere")
 
