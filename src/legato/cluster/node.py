@@ -120,8 +120,9 @@ class ClusterNode:
             reference = body.get("reference_leg_sid")
             if isinstance(reference, str):
                 return await self._owner("legs", account_sid, reference)
-            me = NodeView(self.name, self.data_centres, self.live_legs())
-            nodes = [me if n.name == self.name else n for n in await self.live_nodes()]
+            me, accepting = NodeView(self.name, self.data_centres, self.live_legs()), self.accepting()
+            nodes = [me if n.name == self.name else n for n in await self.live_nodes(fresh=not accepting)
+                     if n.name != self.name or accepting]  # draining: new legs go to the others at once
             return placement.choose(body, account_sid, await self.limited(account_sid), me, nodes or [me])
         return await self._owner(kind, account_sid, sid) if sid is not None else None
 
