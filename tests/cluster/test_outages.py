@@ -4,6 +4,7 @@ NATS URL nobody answers, or a relay to the real NATS server cut and restored).""
 from __future__ import annotations
 
 import asyncio
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -116,3 +117,20 @@ def test_a_node_off_the_bus_gets_no_new_legs_from_the_others(cluster: Cluster) -
                  what="n1 taking new legs again")
     finally:
         proxy.close()
+
+
+def test_a_create_sent_to_a_draining_node_goes_to_another(cluster: Cluster) -> None:
+    cluster.lease = {"LEGATO_LEASE_RENEW_INTERVAL": "30", "LEGATO_LEASE_TTL": "600"}  # its row says "taking legs"
+    cluster.env["n1"] = {"LEGATO_DRAIN_TIMEOUT": "60"}
+    n1, _ = cluster.start("n1", "n2")
+    account = n1.create_account("--exophone", "08030752400")
+    api1 = Api(n1, account)
+    assert connected_leg(api1)["node"] == "n1"  # a live leg: the drain waits for it
+    assert n1.process is not None
+    n1.process.send_signal(signal.SIGTERM)
+    wait_for(lambda: api1.http.get("/readyz").json()["response"]["data"]["checks"]["drain"],
+             lambda check: check == "draining", seconds=30, what="n1 draining")
+    created = api1.create_leg(HUMAN, leg_event_endpoint="http://127.0.0.1:9/events")
+    assert created.status_code == 202, created.text
+    assert created.json()["response"]["data"]["node"] == "n2"
+
