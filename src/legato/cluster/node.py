@@ -116,6 +116,9 @@ class ClusterNode:
             sids = body.get("leg_sids")
             first = sids[0] if isinstance(sids, list) and sids else None
             return await self._owner("legs", account_sid, first) if isinstance(first, str) else None
+        if create == "conferences":  # made on the node of a leg that will join it (its legs must be co-located)
+            reference = body.get("reference_leg_sid")
+            return await self._owner("legs", account_sid, reference) if isinstance(reference, str) else None
         if create == "legs" and account_sid is not None:
             reference = body.get("reference_leg_sid")
             if isinstance(reference, str):
@@ -127,6 +130,7 @@ class ClusterNode:
         return await self._owner(kind, account_sid, sid) if sid is not None else None
 
     async def _owner(self, kind: str, account_sid: str | None, sid: str) -> str | None:
-        """The owner of a live leg or active bridge (None: ended or unknown, so any node answers from the store)."""
+        """The owner of a live leg, active bridge or conference (None: ended or unknown, so any node answers from
+        the store)."""
         found = await self.nodes.owner_of(kind, account_sid, sid)
         return found[0] if found is not None and found[1] else None

@@ -3,8 +3,9 @@ sent to that node over the bus and its answer (status, headers, body) is returne
 
 The one place that knows: reads are served from the database by whichever node is asked; these POSTs go to
 the owner: a leg's actions and event redeliveries, a bridge's actions, a bridge's creation (the owner of its
-first leg), and a leg's creation (the node `cluster/placement.py` chooses). The owner runs the forwarded
-request through its own API, so the answer is exactly the one it would give to the caller directly.
+first leg), a leg's creation (the node `cluster/placement.py` chooses), a conference's participants and actions
+(its node mixes it), and a conference's creation with a `reference_leg_sid` (that leg's node). The owner runs
+the forwarded request through its own API, so the answer is exactly the one it would give to the caller directly.
 When the owner does not answer within `route_timeout`, or the database cannot say who it is (it is unavailable),
 the caller gets 503 with Retry-After, as the API answers while the database is away (never 500).
 """
@@ -28,8 +29,9 @@ log = logging.getLogger(__name__)
 ROUTED = "legato.routed"  # scope key of a request a peer sent here: served here, never sent on
 RETRY_AFTER = 2
 _COMMAND = re.compile(
-    r"^/v2/accounts/(?P<account>[^/]+)/(?:(?P<kind>legs|bridges)/(?P<sid>[^/]+)/"
-    r"(?:actions|external-events/[^/]+/redeliver)|(?P<create>legs|bridges))/?$"
+    r"^/v2/accounts/(?P<account>[^/]+)/(?:(?P<kind>legs|bridges|conferences)/(?P<sid>[^/]+)/"
+    r"(?:actions|external-events/[^/]+/redeliver|participants(?:/[^/]+/actions)?)"
+    r"|(?P<create>legs|bridges|conferences))/?$"
     r"|^/console/(?P<console>legs)/(?P<console_sid>[^/]+)/actions/?$"  # the console's Hang up (cookie auth)
 )
 _DROP = {b"connection", b"transfer-encoding"}
