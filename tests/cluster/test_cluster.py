@@ -273,3 +273,27 @@ def test_an_inbound_leg_on_another_node_counts_toward_max_concurrent_on_the_home
     assert elsewhere.action(inbound["leg_sid"], action="hangup").status_code == 202
     assert at_home.wait_state(outbound["leg_sid"], "connected", 60)["state"] == "connected"  # its slot came free
     assert at_home.action(outbound["leg_sid"], action="hangup").status_code == 202
+
+
+def test_a_conference_is_run_by_its_node_whichever_node_is_asked(cluster: Cluster) -> None:
+    n1, n2 = cluster.start("n1", "n2")
+    account = n1.create_account("--exophone", "08030752400")
+    api1, api2 = Api(n1, account), Api(n2, account)
+    first, second = connected_leg(api1), connected_leg(api1)
+    assert first["node"] == second["node"] == "n1"
+
+    def post(api: Api, path: str, **body: Any) -> httpx.Response:
+        return api.http.post(f"{api.base}/conferences{path}", json=body)
+
+    made = post(api2, "", name="room", reference_leg_sid=first["leg_sid"])  # made on n1, beside its legs
+    assert made.status_code == 201, made.text
+    room = made.json()["response"]["data"]["conference_sid"]
+    joined = post(api2, f"/{room}/participants", leg_sid=first["leg_sid"])  # run by n1, through n2
+    assert joined.status_code == 201, joined.text
+    assert post(api1, f"/{room}/participants", leg_sid=second["leg_sid"]).status_code == 201
+    assert post(api2, f"/{room}/participants/{first['leg_sid']}/actions", action="mute").status_code == 202
+    stopped = post(api2, f"/{room}/actions", action="stop")
+    assert stopped.status_code == 202, stopped.text
+    assert stopped.json()["response"]["data"]["state"] == "completed"
+    unknown = post(api2, "", name="nowhere", reference_leg_sid="0ERnosuchleg00000000000000000000")
+    assert unknown.status_code == 404 and unknown.json()["response"]["error_data"]["field"] == "reference_leg_sid"

@@ -9,6 +9,7 @@ import logging
 import random
 import re
 import signal
+import socket
 from typing import Any
 
 import pytest
@@ -63,6 +64,7 @@ def test_every_line_of_a_server_parses_and_says_what_happened(make_server, log_f
     started = next(line for line in lines if line["event"] == "legato started")
     assert {"version", "node", "listen", "database", "network"} <= set(started)
     assert started["listen"] == server.url and started["network"] == "sandbox"
+    assert (started["node"], started["host"]) == ("default", socket.gethostname())  # the node's name, not the host's
     access = [line for line in lines if line["logger"] == "legato.access"]
     assert {(a["method"], a["operation"], str(a["status"])) for a in access} >= {
         ("POST", "createLeg", "202"), ("POST", "createLeg", "400")}

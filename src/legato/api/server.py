@@ -85,9 +85,13 @@ def create_app(settings: Settings) -> FastAPI:
             return
         runtime = Runtime(settings)
         flows = FlowHost.for_runtime(runtime)
+        if runtime.cluster is not None:  # first: a node off the bus takes no lease and no legs
+            await runtime.cluster.connect()
         try:
             await runtime.start()
         except LeaseHeld as exc:
+            if runtime.cluster is not None:
+                await runtime.cluster.stop()
             log.error("refusing to start: %s", exc)
             await runtime.db.dispose()
             raise

@@ -36,6 +36,11 @@ class CreateConference(BaseModel):
     record: bool = Field(False, description="record the mix; conference_recording_completed gives its URL")
     max_participants: int = Field(50, ge=2, le=MAX_PARTICIPANTS, description="most legs in it at once")
     end_when_empty: bool = Field(True, description="complete it when the last participant leaves")
+    reference_leg_sid: str | None = Field(
+        None, min_length=1, max_length=64,
+        description="a live leg that will join: on a cluster the conference is made on that leg's node "
+        "(legs of one conference must be co-located)",
+    )
 
 
 class AddParticipant(BaseModel):
@@ -113,6 +118,9 @@ class ConferenceService:
         makes its events Twilio's conference callbacks to `conference_event_endpoint` (event_format "twilio")."""
         if request.conference_event_endpoint is not None:
             await check_event_endpoint(self.endpoints, request.conference_event_endpoint, "conference_event_endpoint")
+        if request.reference_leg_sid is not None and await self.legs.get(account.account_sid,
+                                                                         request.reference_leg_sid) is None:
+            raise NotFound(f"no such leg {request.reference_leg_sid}", field="reference_leg_sid")
         settings = NewConference(
             request.name,
             request.conference_event_endpoint,

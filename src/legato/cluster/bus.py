@@ -2,6 +2,8 @@
 
 A node subscribes to `legato.node.<name>.http`; any node sends a request there and waits for the
 reply. Each request is handled in its own task, so a slow command does not hold up the next one.
+A node that cannot reach the bus when it starts stops, saying so (`BusUnreachable`); once connected, the
+client reconnects by itself, and a lost or regained connection is one log line each.
 """
 
 from __future__ import annotations
@@ -13,10 +15,17 @@ from collections.abc import Awaitable, Callable
 import nats
 from nats.aio.client import Client
 from nats.aio.msg import Msg
-from nats.errors import NoRespondersError, TimeoutError
+from nats.errors import Error as NatsError
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as RequestTimeout
 
 log = logging.getLogger(__name__)
 Handler = Callable[[bytes], Awaitable[bytes]]
+START_WAIT = 10.0  # seconds a starting node tries to reach the bus before it gives up
+
+
+class BusUnreachable(RuntimeError):
+    """The bus could not be reached when this node started."""
 
 
 class NoAnswer(RuntimeError):
@@ -37,11 +46,35 @@ class Bus:
         self.name = name
         self._nc: Client | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._error: str | None = None  # the last connection error, said once until the bus is back
 
-    async def connect(self) -> None:
-        self._nc = await nats.connect(
-            self.url, name=f"legato-{self.name}", connect_timeout=2, max_reconnect_attempts=-1, reconnect_time_wait=0.5
-        )
+    async def connect(self, wait: float = START_WAIT) -> None:
+        """Connect, trying for up to `wait` seconds; BusUnreachable (naming the URL and why) after that."""
+        try:
+            self._nc = await asyncio.wait_for(nats.connect(
+                self.url, name=f"legato-{self.name}", connect_timeout=2, max_reconnect_attempts=-1,
+                reconnect_time_wait=0.5, error_cb=self._on_error, disconnected_cb=self._on_disconnected,
+                reconnected_cb=self._on_reconnected), wait)
+        except (TimeoutError, OSError, NatsError) as exc:
+            raise BusUnreachable(
+                f"cannot reach the cluster's bus at {self.url} within {wait:g} s ({self._error or exc!r}); "
+                f"is nats-server running there? (--bus, LEGATO_BUS_URL)") from None
+        self._error = None
+
+    async def _on_error(self, exc: Exception) -> None:
+        """The client's every failed attempt: one line (no traceback) until the bus is reached again."""
+        said = f"{type(exc).__name__}: {exc}".rstrip(": ")
+        if said != self._error:
+            log.warning("bus connection error url=%s error=%s", self.url, said)
+        self._error = said
+
+    async def _on_disconnected(self) -> None:
+        if self._nc is not None and not self._nc.is_closed:
+            log.warning("off the bus url=%s; reconnecting (commands routed here get 503 meanwhile)", self.url)
+
+    async def _on_reconnected(self) -> None:
+        self._error = None
+        log.warning("back on the bus url=%s", self.url)
 
     @property
     def connected(self) -> bool:
@@ -73,7 +106,7 @@ class Bus:
             raise NoAnswer("this node is not connected to the bus")
         try:
             return (await self._nc.request(subject, payload, timeout=wait)).data
-        except (TimeoutError, NoRespondersError) as exc:
+        except (RequestTimeout, NoRespondersError) as exc:
             raise NoAnswer(f"no answer on {subject} within {wait:g} s") from exc
 
     async def close(self) -> None:

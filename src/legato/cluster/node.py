@@ -56,15 +56,20 @@ class ClusterNode:
         self._watch: asyncio.Task[None] | None = None
 
     def status(self) -> dict[str, Any]:
-        """What this node publishes with each lease renewal (cluster/lease.py); a draining node says it takes no
-        new legs (`bus` false leaves it out of placement, while commands still reach its legs)."""
-        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(), "bus": self.accepting(),
+        """What this node publishes with each lease renewal (cluster/lease.py); a node that is draining, or off
+        the bus (no peer can send it a create), says it takes no new legs (`bus` false leaves it out of placement,
+        while commands still reach its legs)."""
+        return {"data_centres": self._data_centres_json, "live_legs": self.live_legs(),
+                "bus": self.accepting() and self.bus.connected,
                 "inbound_legs": json.dumps(self.inbound_legs(), separators=(",", ":"))}
 
-    async def start(self, app: ASGIApp) -> None:
-        """Connect to the bus and answer the commands peers send here through `app` (this node's API)."""
-        self.cluster_id = await self.nodes.cluster_id()
+    async def connect(self) -> None:
+        """Reach the bus (before this node takes its lease and legs): BusUnreachable when it cannot."""
         await self.bus.connect()
+
+    async def start(self, app: ASGIApp) -> None:
+        """Answer the commands peers send here through `app` (this node's API), once connected."""
+        self.cluster_id = await self.nodes.cluster_id()
         await self.bus.serve(self.subject(self.name), lambda payload: serve_routed(app, payload))
         self._watch = asyncio.create_task(self._watch_inbound(), name="legato-inbound-elsewhere")
 
@@ -111,16 +116,21 @@ class ClusterNode:
             sids = body.get("leg_sids")
             first = sids[0] if isinstance(sids, list) and sids else None
             return await self._owner("legs", account_sid, first) if isinstance(first, str) else None
+        if create == "conferences":  # made on the node of a leg that will join it (its legs must be co-located)
+            reference = body.get("reference_leg_sid")
+            return await self._owner("legs", account_sid, reference) if isinstance(reference, str) else None
         if create == "legs" and account_sid is not None:
             reference = body.get("reference_leg_sid")
             if isinstance(reference, str):
                 return await self._owner("legs", account_sid, reference)
-            me = NodeView(self.name, self.data_centres, self.live_legs())
-            nodes = [me if n.name == self.name else n for n in await self.live_nodes()]
+            me, accepting = NodeView(self.name, self.data_centres, self.live_legs()), self.accepting()
+            nodes = [me if n.name == self.name else n for n in await self.live_nodes(fresh=not accepting)
+                     if n.name != self.name or accepting]  # draining: new legs go to the others at once
             return placement.choose(body, account_sid, await self.limited(account_sid), me, nodes or [me])
         return await self._owner(kind, account_sid, sid) if sid is not None else None
 
     async def _owner(self, kind: str, account_sid: str | None, sid: str) -> str | None:
-        """The owner of a live leg or active bridge (None: ended or unknown, so any node answers from the store)."""
+        """The owner of a live leg, active bridge or conference (None: ended or unknown, so any node answers from
+        the store)."""
         found = await self.nodes.owner_of(kind, account_sid, sid)
         return found[0] if found is not None and found[1] else None

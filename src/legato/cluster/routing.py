@@ -3,9 +3,11 @@ sent to that node over the bus and its answer (status, headers, body) is returne
 
 The one place that knows: reads are served from the database by whichever node is asked; these POSTs go to
 the owner: a leg's actions and event redeliveries, a bridge's actions, a bridge's creation (the owner of its
-first leg), and a leg's creation (the node `cluster/placement.py` chooses). The owner runs the forwarded
-request through its own API, so the answer is exactly the one it would give to the caller directly.
-When the owner does not answer within `route_timeout`, the caller gets 503 with Retry-After.
+first leg), a leg's creation (the node `cluster/placement.py` chooses), a conference's participants and actions
+(its node mixes it), and a conference's creation with a `reference_leg_sid` (that leg's node). The owner runs
+the forwarded request through its own API, so the answer is exactly the one it would give to the caller directly.
+When the owner does not answer within `route_timeout`, or the database cannot say who it is (it is unavailable),
+the caller gets 503 with Retry-After, as the API answers while the database is away (never 500).
 """
 
 from __future__ import annotations
@@ -21,13 +23,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from legato.cluster.bus import NoAnswer
 from legato.domain.ids import new_request_id
+from legato.store.database import database_unavailable
 
 log = logging.getLogger(__name__)
 ROUTED = "legato.routed"  # scope key of a request a peer sent here: served here, never sent on
 RETRY_AFTER = 2
 _COMMAND = re.compile(
-    r"^/v2/accounts/(?P<account>[^/]+)/(?:(?P<kind>legs|bridges)/(?P<sid>[^/]+)/"
-    r"(?:actions|external-events/[^/]+/redeliver)|(?P<create>legs|bridges))/?$"
+    r"^/v2/accounts/(?P<account>[^/]+)/(?:(?P<kind>legs|bridges|conferences)/(?P<sid>[^/]+)/"
+    r"(?:actions|external-events/[^/]+/redeliver|participants(?:/[^/]+/actions)?)"
+    r"|(?P<create>legs|bridges|conferences))/?$"
     r"|^/console/(?P<console>legs)/(?P<console_sid>[^/]+)/actions/?$"  # the console's Hang up (cookie auth)
 )
 _DROP = {b"connection", b"transfer-encoding"}
@@ -64,13 +68,19 @@ class ClusterRouting:
             parsed = json.loads(body) if body else {}
         except ValueError:
             parsed = {}
-        owner = await node.target(
-            match["account"],
-            match["kind"] or match["create"] or match["console"],
-            match["create"],
-            match["sid"] or match["console_sid"],
-            parsed if isinstance(parsed, dict) else {},
-        )
+        try:
+            owner = await node.target(
+                match["account"],
+                match["kind"] or match["create"] or match["console"],
+                match["create"],
+                match["sid"] or match["console_sid"],
+                parsed if isinstance(parsed, dict) else {},
+            )
+        except Exception as exc:  # outside the API's handlers: answer as they do (503, never 500)
+            if not database_unavailable(exc):
+                raise
+            log.warning("database unavailable path=%s error=%s", scope["path"], exc)
+            return await _unavailable("the database is unavailable; try again shortly")(scope, receive, send)
         if owner is None or owner == node.name:
             return await self.app(scope, _replay(body, receive), send)
         try:
@@ -79,7 +89,8 @@ class ClusterRouting:
             )
         except NoAnswer as exc:
             log.warning("owner node did not answer owner=%s path=%s error=%s", owner, scope["path"], exc)
-            return await _unavailable(owner)(scope, receive, send)
+            message = f"node {owner}, which holds this, did not answer; try again shortly"
+            return await _unavailable(message)(scope, receive, send)
         headers = [
             (k.encode("latin-1"), v.encode("latin-1")) for k, v in reply["headers"] if k.encode("latin-1") not in _DROP
         ]
@@ -87,9 +98,8 @@ class ClusterRouting:
         await send({"type": "http.response.body", "body": base64.b64decode(reply["body"])})
 
 
-def _unavailable(owner: str) -> JSONResponse:
+def _unavailable(message: str) -> JSONResponse:
     """503 in the API's envelope (api/envelope.py), with Retry-After."""
-    message = f"node {owner}, which holds this, did not answer; try again shortly"
     error = {"code": "unavailable", "message": message, "description": message, "field": None}
     return JSONResponse(
         {

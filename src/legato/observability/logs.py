@@ -51,9 +51,10 @@ def log_delivery_failure(event_sid: str, endpoint: str, payload: dict[str, Any],
 
 
 def log_start(settings: Settings) -> None:
-    """The start-up line: version, node, where it listens, the database (without password), the network."""
+    """The start-up line: version, node (its name in the cluster), host, where it listens, the database (without
+    password), the network."""
     structlog.get_logger("legato.server").info(
-        "legato started", version=__version__, node=socket.gethostname(), pid=os.getpid(),
+        "legato started", version=__version__, node=settings.node_name, host=socket.gethostname(), pid=os.getpid(),
         listen=f"http://{settings.host}:{settings.port}",
         database=make_url(settings.database_url).render_as_string(hide_password=True),
         network=settings.network, time_scale=settings.time_scale, dc_codes=",".join(settings.dc_map))

@@ -95,10 +95,9 @@ class NodeRepository:
             return [dict(r) for r in (await conn.execute(query)).mappings().all()]
 
     async def owner_of(self, kind: str, account_sid: str | None, sid: str) -> tuple[str | None, bool] | None:
-        """(owner node, live) of a leg (`kind` "legs") or bridge ("bridges"), of the account when given; None
-        when unknown."""
-        table, key, live = (legs, legs.c.leg_sid, LIVE_LEG) if kind == "legs" else (
-            bridges, bridges.c.bridge_sid, ACTIVE_BRIDGE)
+        """(owner node, live) of a leg (`kind` "legs"), bridge ("bridges") or conference ("conferences"), of the
+        account when given; None when unknown."""
+        _, table, key, live = next(holder for holder in _HOLDERS if f"{holder[0]}s" == kind)
         query = select(table.c.node, live).where(key == sid)
         if account_sid is not None:
             query = query.where(table.c.account_sid == account_sid)
