@@ -159,7 +159,8 @@ def test_stop_stream_by_name_stops_the_stream_start_started(flow_api: tuple[Api,
             f'<Start><Stream url="{stopped.url}" name="fork"/></Start>'
             '<Redirect>/sn-stop</Redirect></Response>'
         )  # <Stop> in a later document, as Twilio allows
-        app.routes["/sn-stop"] = lambda p: (
+        # answered once the fork is open: a stream stopped while it still connects is closed without frames
+        app.routes["/sn-stop"] = lambda p: stopped.wait(lambda: stopped.events("start"), what="the fork's start") and (
             '<Response><Stop><Stream name="fork"/></Stop><Pause length="600"/></Response>'
         )
         leg_sid = _create(api, "09100007006", flow_url=app.url("/sn-start"))
