@@ -105,7 +105,7 @@ def test_ivr_menu_gathers_a_digit_dials_a_second_leg_and_hangs_up(flow_api: tupl
     first, menu, dialed = (app.wait_for(p) for p in ("/ivr", "/menu", "/dialed"))
     assert first.params["CallSid"] == leg_sid and first.params["CallStatus"] == "in-progress"
     assert first.params["Direction"] == "outbound-api" and first.params["AccountSid"] == api.account.account_sid
-    assert first.params["From"] == EXOPHONE and first.params["To"] == "09100001234"
+    assert first.params["From"] == "+918030752400" and first.params["To"] == "+919100001234"  # E.164, as Twilio
     assert menu.params["Digits"] == "1"  # the sandbox keys 1234#: numDigits=1 takes the first
     assert dialed.params["DialCallStatus"] == "completed" and dialed.params["DialBridged"] == "true"
     assert dialed.params["RecordingUrl"].endswith(".wav")  # record="record-from-answer"
@@ -196,7 +196,7 @@ def test_inbound_calls_run_the_number_s_flow(flow_api: tuple[Api, TwimlApp]) -> 
     leg_sid = response.json()["response"]["data"]["leg_sid"]
     menu = app.wait_for("/menu", leg_sid)
     assert menu.params["Direction"] == "inbound" and menu.params["Digits"] == "1"
-    assert menu.params["From"] == "09999912345" and menu.params["To"] == EXOPHONE
+    assert menu.params["From"] == "+919999912345" and menu.params["To"] == "+918030752400"
     assert api.wait_terminal(leg_sid, 60)["terminal_status"] == "completed"
 
 

@@ -44,10 +44,10 @@ def test_call_params_are_twilio_s() -> None:
     assert params == {
         "AccountSid": "AC1",
         "CallSid": "LEG1",
-        "From": "08030752400",
-        "To": "09163816621",
-        "Caller": "08030752400",
-        "Called": "09163816621",
+        "From": "+918030752400",
+        "To": "+919163816621",
+        "Caller": "+918030752400",
+        "Called": "+919163816621",
         "CallStatus": "in-progress",
         "Direction": "outbound-api",
         "ApiVersion": "2010-04-01",
@@ -55,8 +55,8 @@ def test_call_params_are_twilio_s() -> None:
     }
     inbound = call_params(_leg(direction=Direction.INBOUND, state=LegState.RINGING))
     assert (inbound["From"], inbound["To"], inbound["CallStatus"], inbound["Direction"]) == (
-        "09163816621",
-        "08030752400",
+        "+919163816621",
+        "+918030752400",
         "ringing",
         "inbound",
     )
@@ -67,3 +67,13 @@ def test_fragments_tune_timeouts_and_retries() -> None:
     assert url == "https://app.example.com/voice"
     assert overrides == Overrides(connect=1.0, read=2.5, total=15.0, retries=3, policy=frozenset({"ct", "5xx"}))
     assert split_fragment("https://app.example.com/voice")[1] == Overrides()
+
+
+def test_from_and_to_are_e164_as_twilio_writes_them_and_sip_uris_stay_uris() -> None:
+    # Twilio: "Phone numbers are formatted with a '+' and country code, e.g. +16175551212 (E.164 format)"
+    params = call_params(_leg(state=LegState.RINGING, contact_uri="919163816621", contact_e164=None))
+    assert (params["From"], params["To"], params["Caller"], params["Called"]) == (
+        "+918030752400", "+919163816621", "+918030752400", "+919163816621")
+    sip = call_params(_leg(state=LegState.RINGING, contact_uri="sip:alice@pbx.example.com", contact_e164=None,
+                           network_type="voip"))
+    assert sip["To"] == "sip:alice@pbx.example.com"

@@ -7,6 +7,7 @@ from pathlib import PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
 
+from legato.dialects.parties import Party, parties
 from legato.domain.leg import AnsweredBy, Direction, Leg, LegState, TerminalStatus
 from legato.events.signature import twilio_signature
 
@@ -41,10 +42,14 @@ def twilio_direction(leg: Leg) -> str:
     return "outbound-dial" if leg.extra.get("flow_parent") else "outbound-api"
 
 
+def twilio_party(p: Party) -> str:
+    """A party as Twilio writes From/To: a SIP URI as given, a phone number in E.164 (`+918030752400`)."""
+    return p.sip_uri or p.e164 or p.raw
+
+
 def call_params(leg: Leg) -> dict[str, str]:
     """What every request about the leg carries: AccountSid, CallSid (= leg_sid), From, To, CallStatus..."""
-    inbound = leg.direction is Direction.INBOUND
-    caller, called = (leg.contact_uri, leg.exophone) if inbound else (leg.exophone, leg.contact_uri)
+    caller, called = (twilio_party(p) for p in parties(leg))
     params = {
         "AccountSid": leg.account_sid,
         "CallSid": leg.leg_sid,
