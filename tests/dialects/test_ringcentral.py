@@ -191,3 +191,13 @@ def test_call_log_page() -> None:
         "pageEnd": 1,
     }
     assert page["records"] == [record]
+    # RingCentral's CallLogResponse requires `navigation`: the pages around this one, by uri
+    assert page["navigation"] == {
+        "firstPage": {"uri": "https://legato.example.com/call-log?page=1"},
+        "previousPage": {"uri": "https://legato.example.com/call-log?page=1"},
+        "nextPage": {"uri": "https://legato.example.com/call-log?page=3"},
+        "lastPage": {"uri": "https://legato.example.com/call-log?page=3"},
+    }
+    last = ringcentral.render_call_log([], "https://h/call-log?perPage=5&page=1&view=Simple", 1, 5, 0)
+    assert last["navigation"] == {"firstPage": {"uri": "https://h/call-log?perPage=5&view=Simple&page=1"},
+                                  "lastPage": {"uri": "https://h/call-log?perPage=5&view=Simple&page=1"}}

@@ -58,6 +58,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from legato.dialects.conditions import ALL_CONDITIONS, Condition, condition
 from legato.dialects.dialect import Dialect
@@ -229,13 +230,25 @@ def _total(call: Call) -> Price | None:
 
 def render_call_log(records: list[dict[str, Any]], uri: str, page: int, per_page: int,
                     total: int) -> dict[str, Any]:
-    """A call-log page (`uri`, `records`, `paging`) as RingCentral's CallLogResponse (no `navigation`)."""
+    """A call-log page as RingCentral's CallLogResponse: `uri`, `records`, `paging` and `navigation` (all four
+    required there): first and last page always, previous and next where they exist, each the `uri` with its
+    `page` set."""
     pages = max(1, -(-total // per_page))
     start = (page - 1) * per_page
     paging: dict[str, int] = {"page": page, "perPage": per_page, "totalPages": pages, "totalElements": total}
     if records:
         paging |= {"pageStart": start, "pageEnd": start + len(records) - 1}
-    return {"uri": uri, "records": records, "paging": paging}
+    targets = {"firstPage": 1, "previousPage": page - 1 if page > 1 else None,
+               "nextPage": page + 1 if page < pages else None, "lastPage": pages}
+    navigation = {name: {"uri": _page_uri(uri, n)} for name, n in targets.items() if n is not None}
+    return {"uri": uri, "records": records, "paging": paging, "navigation": navigation}
+
+
+def _page_uri(uri: str, page: int) -> str:
+    """`uri` with its `page` query parameter set to `page` (other parameters kept in order)."""
+    parts = urlsplit(uri)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "page"]
+    return urlunsplit(parts._replace(query=urlencode([*query, ("page", str(page))])))
 
 
 DIALECT = Dialect("ringcentral", lambda leg: render_leg(leg, DETAILED),
