@@ -237,3 +237,18 @@ def test_recording_sids_are_unique_across_calls(flow_api: tuple[Api, TwimlApp]) 
     sids = [app.wait_for("/rs-done", leg_sid).params["RecordingSid"] for leg_sid in legs]
     # an app keys its recordings by RecordingSid (Twilio's are unique): not the media engine's per-process rec-N
     assert len(set(sids)) == 2 and all(sid.startswith(leg_sid) for sid, leg_sid in zip(sids, legs, strict=True))
+
+
+def test_dial_action_tells_the_dialled_call_s_duration_when_the_caller_hangs_up(flow_api: tuple[Api, TwimlApp]) -> None:
+    api, app = flow_api
+    # Twilio's <Dial> action: DialCallDuration, "the duration in seconds of the dialed call", also when the caller
+    # is the one who hangs up while bridged
+    app.routes["/dd-start"] = lambda p: _document(lambda r: r.dial("09100005679", action="/dd-after"))
+    app.routes["/dd-after"] = lambda p: "<Response/>"
+    leg_sid = _create(api, "09100007013", flow_url=app.url("/dd-start"))
+    api.wait_event(leg_sid, "leg_joined_bridge")
+    api.action(leg_sid, action="hangup")
+    after = app.wait_for("/dd-after", leg_sid).params
+    child = api.leg(after["DialCallSid"])
+    assert (after["DialCallStatus"], after["DialBridged"]) == ("completed", "true")
+    assert after["DialCallDuration"] == str(child["duration"])

@@ -194,8 +194,11 @@ async def _connect(
             if ended is None:
                 break
         parent_end.cancel()  # the parent's own events matter again (its recording's end)
-        if ended is None:
+        if ended is None:  # the caller hung up: the dialled leg is hung up, and its duration still told (Twilio's)
             await _hang_up(flow, winner.leg_sid)
+            gone = await _terminated(events, winner.leg_sid)
+            if gone is not None:
+                params["DialCallDuration"] = str(gone.duration())
         else:
             params["DialCallDuration"] = str(ended[0].duration())
         if recording is not None and ended is not None:
@@ -225,6 +228,18 @@ async def _first(
         leg, event = getting.result()
         if event.event_name in names:
             return leg, event
+
+
+async def _terminated(events: asyncio.Queue[tuple[Leg, LegEvent]], leg_sid: str, within: float = 10.0) -> Leg | None:
+    """The dialled leg as it ended (its leg_terminated), or None when that does not come `within` seconds."""
+    try:
+        async with asyncio.timeout(within):
+            while True:
+                leg, event = await events.get()
+                if leg.leg_sid == leg_sid and event.event_name == "leg_terminated":
+                    return leg
+    except TimeoutError:
+        return None
 
 
 async def _hang_up(flow: Flow, leg_sid: str) -> None:
