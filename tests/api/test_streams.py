@@ -207,3 +207,20 @@ def test_answering_an_inbound_leg_with_a_stream_starts_it(world: tuple[Api, Path
         agent.wait(agent.closed.is_set, what="the close")
     finally:
         agent.close()
+
+
+def test_a_frame_over_the_size_limit_ends_the_stream_as_an_error(world: tuple[Api, Path]) -> None:
+    api, _ = world
+    leg_sid = connected_leg(api)
+    agent = Agent("twilio")
+    try:
+        assert api.action(leg_sid, action="start_stream", url=agent.url, bidirectional=True).status_code == 202
+        agent.wait(lambda: agent.events("start"), what="start")
+        agent.send({"event": "media", "media": {"payload": "A" * (2 << 20)}})
+        [stopped] = wait_event(api, leg_sid, "stream_stopped")
+        assert stopped["reason"] == "error"
+        assert "exceeds limit" in stopped["message"]
+        assert api.leg(leg_sid)["state"] == "connected"
+    finally:
+        api.action(leg_sid, action="hangup")
+        agent.close()

@@ -124,6 +124,8 @@ class StreamSocket:
                 self.on_frame(frame)
         except ConnectionClosed as exc:
             message = str(exc)
+            if exc.sent is not None and (exc.rcvd is None or exc.rcvd_then_sent is False):
+                reason = "error"  # the library refused a frame (over MAX_FRAME, bad UTF-8): not a remote close
         except ProtocolError as exc:
             reason, message = "error", str(exc)
             await ws.close(1008, str(exc)[:120])
