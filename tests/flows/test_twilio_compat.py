@@ -252,3 +252,33 @@ def test_dial_action_tells_the_dialled_call_s_duration_when_the_caller_hangs_up(
     child = api.leg(after["DialCallSid"])
     assert (after["DialCallStatus"], after["DialBridged"]) == ("completed", "true")
     assert after["DialCallDuration"] == str(child["duration"])
+
+
+def test_connect_stream_holds_the_call_until_its_own_stream_ends(flow_api: tuple[Api, TwimlApp]) -> None:
+    """A <Start><Stream> fork ending is not the end of the <Connect><Stream> beside it."""
+    api, app = flow_api
+    fork, agent = Agent("twilio"), Agent("twilio")
+    agent_closed_before_action: list[bool] = []
+    try:
+        app.routes["/cs-start"] = lambda p: (
+            f'<Response><Start><Stream url="{fork.url}"/></Start>'
+            f'<Connect action="/cs-after"><Stream url="{agent.url}"/></Connect></Response>'
+        )
+        app.routes["/cs-after"] = lambda p: (
+            agent_closed_before_action.append(agent.closed.is_set()) or "<Response><Hangup/></Response>"
+        )
+        leg_sid = _create(api, "09100007007", flow_url=app.url("/cs-start"))
+        fork.wait(lambda: fork.events("start"), what="the fork's start")
+        agent.wait(lambda: agent.events("start"), what="the connected stream's start")
+        assert fork.connection is not None and agent.connection is not None
+        fork.connection.close()
+        api.wait_event(leg_sid, "stream_stopped")
+        seen = agent.media_count()  # the connected stream goes on: 25 more frames (0.5 s of audio), no stop
+        agent.wait(lambda: agent.events("stop") or agent.media_count() >= seen + 25, what="more media")
+        assert not agent.events("stop") and "/cs-after" not in app.paths()
+        agent.connection.close()
+        app.wait_for("/cs-after", leg_sid)
+        assert agent_closed_before_action == [True]
+    finally:
+        fork.close()
+        agent.close()

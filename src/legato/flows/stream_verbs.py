@@ -37,26 +37,28 @@ def _fields(stream: Verb, bidirectional: bool) -> dict[str, object]:
     }
 
 
-async def _start(flow: Flow, stream: Verb, bidirectional: bool) -> None:
-    """Start the stream; its statusCallback (Twilio's stream-started, stream-stopped, stream-error) follows it."""
+async def _start(flow: Flow, stream: Verb, bidirectional: bool) -> str:
+    """Start the stream, return its stream_sid; its statusCallback (stream-started, -stopped, -error) follows it."""
     fields = _fields(stream, bidirectional)
     callback = stream.get("statusCallback")
     url = flow.resolve(callback, "Stream.statusCallback") if callback else None
     method = stream.method("statusCallbackMethod")
     await flow.answer()
     started = await flow.act("start_stream", **fields)
+    sid = str(started.get("stream_sid"))
     if not bidirectional:
-        flow.streams[str(started.get("stream_sid"))] = stream.get("name") or ""
+        flow.streams[sid] = stream.get("name") or ""
     if url is not None:
-        sid = str(started.get("stream_sid"))
         flow.host.callbacks.expect_stream(flow.leg, sid, url, method, stream.get("name") or "")
+    return sid
 
 
 async def connect(flow: Flow, verb: Verb) -> Next | None:
-    """Stream both ways until the stream ends, then the action URL (or the next verb)."""
+    """Stream both ways until this stream ends (not a <Start><Stream> fork beside it), then the action URL
+    (or the next verb)."""
     method = verb.method()
-    await _start(flow, _stream(verb), True)
-    await flow.wait(lambda e: e.event_name in STREAM_ENDED)
+    sid = await _start(flow, _stream(verb), True)
+    await flow.wait(lambda e: e.event_name in STREAM_ENDED and e.data.get("stream_sid") == sid)
     action = verb.get("action")
     return Next(flow.resolve(action, "Connect.action"), method) if action else None
 
