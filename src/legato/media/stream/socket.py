@@ -26,6 +26,7 @@ OPEN_TIMEOUT = 5.0
 CLOSE_TIMEOUT = 2.0
 MAX_BACKLOG = 1500  # frames waiting for a slow application (30 s of one track) before the stream ends
 MAX_FRAME = 1 << 20  # a frame from the application: 1 MiB (about 60 s of 8 kHz mu-law in base64)
+REFUSED = frozenset({1002, 1007, 1009})  # close codes the library sends when it refuses the application's frame
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ class StreamSocket:
                 self.on_frame(frame)
         except ConnectionClosed as exc:
             message = str(exc)
-            if exc.sent is not None and (exc.rcvd is None or exc.rcvd_then_sent is False):
+            if exc.sent is not None and exc.sent.code in REFUSED and (exc.rcvd is None or not exc.rcvd_then_sent):
                 reason = "error"  # the library refused a frame (over MAX_FRAME, bad UTF-8): not a remote close
         except ProtocolError as exc:
             reason, message = "error", str(exc)
