@@ -41,7 +41,17 @@ def test_leg_audio_leaves_in_20ms_chunks_whatever_the_packet_size() -> None:
     core.feed("inbound", b"\x00\x00" * 240, 0.06)
     sent = [json.loads(f) for f in core.drain()]
     assert [m["media"]["chunk"] for m in sent] == ["1", "2", "3"]
-    assert [m["media"]["timestamp"] for m in sent] == ["30", "60", "60"]
+    # a chunk's timestamp is when its first sample arrived (Twilio's presentation timestamp): never repeated
+    assert [m["media"]["timestamp"] for m in sent] == ["0", "20", "40"]
+
+
+def test_timestamps_grow_by_at_least_a_chunk_and_follow_gaps() -> None:
+    core = stream()
+    core.feed("inbound", b"\x00\x00" * 160, 0.1)  # 0.08-0.1
+    core.feed("inbound", b"\x00\x00" * 160, 0.101)  # bunched behind it: still 20 ms later
+    core.feed("inbound", b"\x00\x00" * 160, 0.5)  # after a gap in the packets
+    stamps = [int(json.loads(f)["media"]["timestamp"]) for f in core.drain()]
+    assert stamps == [80, 100, 480]
 
 
 def test_marks_return_in_order_after_their_audio() -> None:

@@ -20,7 +20,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from legato.media.commands import StartStream
-from legato.media.g711 import FRAME_BYTES
+from legato.media.g711 import FRAME_BYTES, FRAME_MS
 from legato.media.stream.protocol import (
     AgentAudio,
     AgentClear,
@@ -117,6 +117,7 @@ class StreamCore:
         self.playout = Playout()
         self._partial: dict[str, bytes] = {}
         self._chunks: dict[str, int] = {}
+        self._stamps: dict[str, int] = {}  # the last chunk's timestamp (ms), per track
         self._out: list[str] = []
 
     def drain(self) -> list[str]:
@@ -135,8 +136,11 @@ class StreamCore:
         pending = self._partial.get(track, b"") + pcm
         while len(pending) >= FRAME_BYTES:
             chunk = self._chunks[track] = self._chunks.get(track, 0) + 1
-            stamp = round((now - self.started) * 1000)
-            self._out.append(self.framing.media(track, pending[:FRAME_BYTES], chunk, max(0, stamp)))
+            # when the chunk's first sample arrived (16 bytes a ms), at least one chunk after the last one
+            arrived = round((now - self.started) * 1000 - len(pending) / 16)
+            stamp = max(0, arrived, self._stamps.get(track, -FRAME_MS) + FRAME_MS)
+            self._stamps[track] = stamp
+            self._out.append(self.framing.media(track, pending[:FRAME_BYTES], chunk, stamp))
             pending = pending[FRAME_BYTES:]
         self._partial[track] = pending
 
