@@ -108,8 +108,10 @@ def test_a_short_tail_waits_one_frame_then_is_padded() -> None:
 
 def test_unidirectional_streams_take_no_media_and_close_with_stop() -> None:
     core = stream(bidirectional=False)
-    with pytest.raises(ProtocolError):
+    with pytest.raises(ProtocolError, match=r"^media sent on a unidirectional stream"):  # the event's name
         core.receive(media(20))
+    with pytest.raises(ProtocolError, match=r"^clear sent"):
+        core.receive('{"event": "clear"}')
     core.close()
     assert events(core) == ["stop"]
     core.feed("inbound", bytes(FRAME), 1.0)

@@ -34,6 +34,7 @@ from legato.media.stream.registry import PROTOCOLS
 STREAM_SID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # framed into JSON as is (media/stream/twilio.py)
 MAX_UNIDIRECTIONAL = 4  # streams that only listen, per leg, beside the one bidirectional stream
 MAX_MARKS = 10_000  # marks waiting for their audio, per stream
+EVENT_NAMES = {AgentAudio: "media", AgentMark: "mark", AgentClear: "clear"}  # as the application sent them
 MAX_QUEUED_BYTES = 16_000 * 300  # 5 minutes of queued playout per stream; more is a protocol error
 
 
@@ -155,7 +156,7 @@ class StreamCore:
         if message is None or self.closed:
             return False
         if not self.bidirectional:
-            raise ProtocolError(f"{type(message).__name__} sent on a unidirectional stream")
+            raise ProtocolError(f"{EVENT_NAMES[type(message)]} sent on a unidirectional stream")
         if isinstance(message, AgentAudio):
             if self.playout.queued + len(message.pcm) > MAX_QUEUED_BYTES:
                 raise ProtocolError("more than 5 minutes of audio queued")
