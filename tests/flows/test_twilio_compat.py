@@ -267,7 +267,7 @@ def test_connect_stream_holds_the_call_until_its_own_stream_ends(flow_api: tuple
         app.routes["/cs-after"] = lambda p: (
             agent_closed_before_action.append(agent.closed.is_set()) or "<Response><Hangup/></Response>"
         )
-        leg_sid = _create(api, "09100007007", flow_url=app.url("/cs-start"))
+        leg_sid = _create(api, "09100007014", flow_url=app.url("/cs-start"))
         fork.wait(lambda: fork.events("start"), what="the fork's start")
         agent.wait(lambda: agent.events("start"), what="the connected stream's start")
         assert fork.connection is not None and agent.connection is not None
