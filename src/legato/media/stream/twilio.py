@@ -75,6 +75,6 @@ class TwilioFraming:
             return AgentMark(mark_name(message))
         if event == "clear":
             return AgentClear()
-        if not isinstance(event, str):
+        if event is not None and not isinstance(event, str):  # no event at all: a message to pass over
             raise ProtocolError("event must be a string")
         return None
