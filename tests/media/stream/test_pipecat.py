@@ -46,5 +46,8 @@ def test_pipecat_serializers_understand_legato(protocol: str, rate: int) -> None
         )
         assert isinstance(framing.parse(said), AgentAudio)
         assert framing.parse(await serializer.serialize(frames.InterruptionFrame())) == AgentClear()
+        # a pipeline's own transport messages go through the serializer as they are (RTVI's only when not ignored)
+        note = frames.OutputTransportMessageUrgentFrame(message={"type": "agent-state", "state": "thinking"})
+        assert framing.parse(await serializer.serialize(note)) is None
 
     asyncio.run(run())

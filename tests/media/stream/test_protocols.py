@@ -97,7 +97,7 @@ def test_malformed_frames_are_protocol_errors(text: str) -> None:
 
 
 def test_a_message_without_an_event_is_passed_over_as_twilio_does() -> None:
-    """Pipecat's serializers send a pipeline's transport messages as they are (RTVI's have `label` and `type`, no
-    `event`); Twilio only logs a warning (31951) for them and the stream goes on."""
+    """Pipecat's serializers send a pipeline's transport messages as they are (e.g. RTVI's, `label` and `type`, when
+    `ignore_rtvi_messages` is off); Twilio only logs a warning (31951) for them and the stream goes on."""
     for framing_of in PROTOCOLS.values():
         assert framing_of(INFO).parse('{"label": "rtvi-ai", "type": "bot-ready", "data": {}}') is None
