@@ -4,6 +4,7 @@ request rules (400/409 naming the field); a dropped or unreachable agent leaves 
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from legato.media import g711
 from legato.media.wavfile import read_pcm
 from tests.legato_server import Api, LegatoServer, free_port
 from tests.media.signals import tone
@@ -224,3 +226,35 @@ def test_a_frame_over_the_size_limit_ends_the_stream_as_an_error(world: tuple[Ap
     finally:
         api.action(leg_sid, action="hangup")
         agent.close()
+
+
+def test_a_listener_beside_an_agent_hears_the_agent_on_its_outbound_track(world: tuple[Api, Path]) -> None:
+    api, _ = world
+    leg_sid = connected_leg(api, sandbox_far_end={"say": "hi"})
+    agent, listener = Agent("twilio"), Agent("twilio")
+    try:
+        assert api.action(leg_sid, action="start_stream", url=agent.url, bidirectional=True).status_code == 202
+        assert api.action(leg_sid, action="start_stream", url=listener.url, track="outbound").status_code == 202
+        agent.wait(lambda: agent.events("start"), what="the agent's start")
+        listener.wait(lambda: listener.events("start"), what="the listener's start")
+        agent.send_audio(tone(1000, 1000))
+        agent.mark("said")
+        agent.wait(lambda: agent.events("mark"), what="the mark after the tone")
+
+        def heard() -> int:
+            pcm = b"".join(decode_frame(f) for f in listener.events("media"))
+            return int((envelope(pcm) > 1000).sum())
+
+        assert wait_for(lambda: heard() >= 45, what="the tone on the listener's outbound track")
+        media = listener.events("media")
+        assert {m["media"]["track"] for m in media} == {"outbound"}
+        chunks = [int(m["media"]["chunk"]) for m in media]
+        assert chunks == list(range(1, len(chunks) + 1))  # one chunk per 20 ms, none twice
+    finally:
+        api.action(leg_sid, action="hangup")
+        agent.close()
+        listener.close()
+
+
+def decode_frame(frame: dict[str, Any]) -> bytes:
+    return g711.decode(g711.Codec.PCMU, base64.b64decode(frame["media"]["payload"]))

@@ -132,7 +132,13 @@ class SandboxStreams:
         played = (stream.core.next_frame() if stream.core.bidirectional else None) or bytes(FRAME_BYTES)
         if stream.core.bidirectional and len(stream.heard) < MAX_RECORDING_BYTES:
             stream.heard += played
-        stream.core.feed("outbound", played, now)  # what the far end hears
+        # what the far end hears: the bidirectional stream's playout goes to every stream of the leg (a listener
+        # beside an agent hears the agent), silence when the leg has no bidirectional stream
+        others = [s for s in self.legs.get(leg_sid, {}).values() if s is not stream and not s.core.closed]
+        if stream.core.bidirectional or not any(s.core.bidirectional for s in others):
+            for listener in (stream, *others) if stream.core.bidirectional else (stream,):
+                listener.core.feed("outbound", played, now)
+                listener.socket.flush()
         stream.socket.flush()
         stream.ticks += 1
         stream.timer = loop.call_at(max(now, start + stream.ticks * PTIME), self._tick, leg_sid, stream, start)
