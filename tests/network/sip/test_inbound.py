@@ -18,6 +18,7 @@ from tests.waiting import until
 pytestmark = pytest.mark.sip
 
 EXOPHONE = "+918047112233"
+OFFER = "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 9 RTP/AVP 0\r\n"
 EXOPHONES = [{"number": EXOPHONE, "account_sid": "acct_test"},
              {"number": "sip:support@legato.example", "account_sid": "acct_sip"}]
 
@@ -144,7 +145,8 @@ async def test_raw_nul_byte_is_refused_with_400_naming_the_header(sip) -> None:
                   f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-nul-1\r\n"
                   f"From: \"a\0b\" <sip:+919163816621@127.0.0.1:{port}>;tag=1\r\n"
                   f"To: <sip:{EXOPHONE}@127.0.0.1>\r\nCall-ID: nul-1\r\nCSeq: 1 INVITE\r\n"
-                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n"
+                  f"Content-Type: application/sdp\r\nContent-Length: {len(OFFER)}\r\n\r\n{OFFER}")
         sock.sendto(invite.encode(), ("127.0.0.1", net.network.config.listen_port))
         reply = (await asyncio.to_thread(sock.recv, 4096)).decode()
     assert reply.startswith("SIP/2.0 400 Bad Request - NUL in From\r\n"), reply
@@ -180,7 +182,8 @@ async def test_invite_while_draining_gets_503_with_retry_after(sip) -> None:
                   f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-drain-1\r\n"
                   f"From: <sip:+919163816621@127.0.0.1:{port}>;tag=1\r\n"
                   f"To: <sip:{EXOPHONE}@127.0.0.1>\r\nCall-ID: drain-1\r\nCSeq: 1 INVITE\r\n"
-                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\nContent-Length: 0\r\n\r\n")
+                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n"
+                  f"Content-Type: application/sdp\r\nContent-Length: {len(OFFER)}\r\n\r\n{OFFER}")
         sock.sendto(invite.encode(), ("127.0.0.1", net.network.config.listen_port))
         reply = ""
         while not re.match(r"SIP/2\.0 [2-6]\d\d ", reply):  # skip 100 Trying
@@ -188,3 +191,18 @@ async def test_invite_while_draining_gets_503_with_retry_after(sip) -> None:
     assert reply.startswith("SIP/2.0 503 Service Unavailable\r\n"), reply
     assert re.search(r"^Retry-After: 30\r$", reply, re.M | re.I), reply
     assert len(net.inbound) == 1 and net.signals == []  # asked once, no leg, nothing reported
+
+
+@pytest.mark.parametrize(("scenario", "extra"), [
+    ("invite_codec_488", ["-key", "formats", "18", "-key", "rtpmap", "18 G729/8000"]),
+    ("invite_codec_488", ["-key", "formats", "9", "-key", "rtpmap", "9 G722/8000"]),
+    ("invite_no_sdp_488", []),
+])
+async def test_invite_without_usable_offer_gets_488_before_any_leg(peers, sip, scenario: str,
+                                                                   extra: list[str]) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp(scenario, remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE, *extra])
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
+    assert net.inbound == []

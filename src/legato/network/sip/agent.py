@@ -22,6 +22,7 @@ from legato.network.sip.dialog import Dialog, InboundDialog, OutboundDialog
 from legato.network.sip.gate import SourceGate, trusted_networks
 from legato.network.sip.reactor import TraceLog
 from legato.network.sip.route import Route
+from legato.network.sip.sdp import remote_media
 from legato.network.sip.transactions import NUL, TransactionManager
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,8 @@ class Agent:
             exophone = self.match_exophone(req)
             if exophone is None:
                 return (req.genResponse(404, "Not Found"), None, None)
+            if _unacceptable_offer(req):  # no leg: nothing could be heard on it
+                return (req.genResponse(488, "Not Acceptable Here"), None, None)
             caller = _caller_of(req)
             dialog = InboundDialog(self, f"sip-{next(self._refs)}", caller, exophone.number)
             self.by_ref[dialog.call_ref] = dialog
@@ -232,6 +235,12 @@ def _with_nul(req: Any) -> str | None:
         if any(NUL in part for part in (url.username, url.password, url.host) if part):
             return name
     return None
+
+
+def _unacceptable_offer(req: Any) -> bool:
+    """True when an INVITE has no SDP offer (a late offer is not supported) or none with G.711 audio."""
+    body = req.getBody()
+    return body is None or remote_media(str(body)) is None
 
 
 def _caller_of(req: Any) -> str:
