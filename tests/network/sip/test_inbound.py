@@ -206,3 +206,12 @@ async def test_invite_without_usable_offer_gets_488_before_any_leg(peers, sip, s
     caller = peers.sipp(scenario, remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE, *extra])
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
     assert net.inbound == []
+
+
+async def test_invite_without_contact_gets_400_and_leaves_no_dialog(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp("invite_no_contact_400", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # 400, not 500
+    assert net.inbound == []

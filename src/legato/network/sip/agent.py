@@ -139,6 +139,8 @@ class Agent:
             unstorable = _with_nul(req)
             if unstorable is not None:  # e.g. sip:%00@...: no leg can record it
                 return (req.genResponse(400, f"Bad Request - NUL in {unstorable}"), None, None)
+            if req.countHFs("contact") == 0:  # no target for our BYE: sippy's UAS cannot take it
+                return (req.genResponse(400, "Bad Request - Missing Contact"), None, None)
             exophone = self.match_exophone(req)
             if exophone is None:
                 return (req.genResponse(404, "Not Found"), None, None)
@@ -148,7 +150,11 @@ class Agent:
             dialog = InboundDialog(self, f"sip-{next(self._refs)}", caller, exophone.number)
             self.by_ref[dialog.call_ref] = dialog
             assert dialog.ua is not None
-            return dialog.ua.recvRequest(req, sip_t)
+            try:
+                return dialog.ua.recvRequest(req, sip_t)
+            except Exception:
+                del self.by_ref[dialog.call_ref]  # answered 500 by on_request: no dialog stays behind
+                raise
         if method == "OPTIONS":
             return (req.genResponse(200, "OK"), None, None)
         if method in ("ACK", "CANCEL"):
