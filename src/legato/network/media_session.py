@@ -138,6 +138,18 @@ class MediaSessions:
             if media.amd:  # no audio analysis possible: the verdict the detector gives when undecided
                 self.emit(leg_sid, AmdResult(self.amd_params.undecided))
 
+    def retarget(self, leg_sid: str, remote: RemoteMedia) -> None:
+        """Point a connected leg's audio at a new far-end address or codec (a re-INVITE), nothing else."""
+        async def set_remote() -> None:
+            try:
+                await self.engine.set_remote(leg_sid, remote.address, remote.port, remote.payload_type,
+                                             remote.telephone_event_pt)
+            except MediaError as exc:
+                log.warning("media re-target failed leg_sid=%s code=%s message=%s", leg_sid, exc.code, exc.message)
+
+        if leg_sid in self.legs:
+            self.spawn(set_remote())
+
     def drop(self, leg_sid: str) -> None:
         """Forget a leg and release its media (after its allocation, if still under way, finished)."""
         media = self.legs.pop(leg_sid, None)

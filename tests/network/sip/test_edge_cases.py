@@ -9,6 +9,7 @@ import pytest
 
 from legato.domain.leg import HangupSource
 from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Ringing
+from tests.waiting import until
 
 pytestmark = pytest.mark.sip
 
@@ -110,4 +111,21 @@ async def test_a_bye_that_cannot_be_sent_is_retried_then_reported(peers, sip) ->
     failed = await net.wait_for("leg1", HangupFailed, within=8)
     assert failed.message.startswith("the BYE could not be sent after 4 tries"), failed.message
     assert [type(s) for s in net.of("leg1")] == [Answered, HangupFailed]
+    await net.wait_ports_free()
+
+
+
+async def test_far_end_hold_and_unhold_reinvites_are_answered_and_the_leg_stays_up(peers, sip) -> None:
+    uas = peers.sipp("reinvite_hold")  # checks our 200s: recvonly to its sendonly, then sendrecv
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    answered = await net.wait_for("leg1", Answered)
+    port = int(re.search(r"m=audio (\d+)", answered.sdp).group(1))
+    moved = f"m=audio {port + 2} "  # the unhold's offer moves its audio two ports up
+    await until(lambda: net.network.remote_sdp("leg1") or "", lambda sdp: moved in sdp, seconds=5,
+                what="the leg's audio pointed at the unhold's address")
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered]  # up all along
+    net.network.bye("leg1")
+    assert await sipp_done(uas) == 0, uas.log()
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, HangupSent]
     await net.wait_ports_free()

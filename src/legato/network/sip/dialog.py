@@ -7,6 +7,7 @@ and never again once it has ended (a local CANCEL/BYE, or the signal that ended 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from sippy.CCEvents import (
@@ -17,6 +18,7 @@ from sippy.CCEvents import (
     CCEventRedirect,
     CCEventRing,
     CCEventTry,
+    CCEventUpdate,
 )
 from sippy.MsgBody import MsgBody
 from sippy.SipAddress import SipAddress
@@ -32,11 +34,20 @@ from legato.domain.leg import HangupSource
 from legato.domain.machine import Answered, Ended, HangupFailed, HangupSent, Input, Ringing, TransferUpdate
 from legato.network.sip.config import SipConfig
 from legato.network.sip.refer import ConnectedAnsweringNotify, Referral
+from legato.network.sip.sdp import reanswer, remote_media
 
 if TYPE_CHECKING:
     from legato.network.sip.route import Route
 
 log = logging.getLogger(__name__)
+@dataclass(frozen=True)
+class Retarget:
+    """Reported (not a leg signal) when the far end's re-INVITE changed its media description: the
+    asyncio side points the leg's audio at it."""
+
+    sdp: str
+
+
 HANGUP_RETRIES = (0.5, 1.0, 2.0)  # seconds before each new try of a BYE/CANCEL that could not be sent
 
 
@@ -47,7 +58,7 @@ class Agent(Protocol):
     global_config: dict[str, Any]
     user_agent: str
 
-    def report(self, leg_sid: str, signal: Input | None, *, ended: bool = False) -> None: ...
+    def report(self, leg_sid: str, signal: Input | Retarget | None, *, ended: bool = False) -> None: ...
 
     def forget(self, dialog: Dialog) -> None: ...
 
@@ -108,7 +119,7 @@ class _CancellingAckFirst(UacStateCancelling):
 class Dialog:
     """Common parts of inbound and outbound calls."""
 
-    __slots__ = ("agent", "answered", "done", "leg_sid", "ua")  # one per live call: no per-object dict
+    __slots__ = ("agent", "answered", "done", "leg_sid", "local_sdp", "ua")  # one per live call: no dict
     direction = ""
 
     def __init__(self, agent: Agent, leg_sid: str | None) -> None:
@@ -117,6 +128,7 @@ class Dialog:
         self.done = False
         self.answered = False
         self.ua: UA | None = None
+        self.local_sdp: str | None = None  # our SDP in force (offer or answer), for answering re-INVITEs
 
     def _contact(self) -> SipContact:
         url = SipURL(host=self.agent.config.contact_host, port=self.agent.config.contact_port)
@@ -131,6 +143,19 @@ class Dialog:
         self.agent.forget(self)
         if self.leg_sid is not None:
             self.agent.report(self.leg_sid, signal, ended=True)
+
+    def _reinvited(self, event: CCEventUpdate, ua: UA) -> None:
+        """The far end's re-INVITE (hold, unhold, a new media address): 200 with our answer, the leg stays up
+        and its audio follows the new address; 488 when the offer has no G.711 audio (the call goes on)."""
+        body = event.getData()
+        offer = str(body) if body is not None else ""
+        if self.local_sdp is None or remote_media(offer) is None:
+            ua.recvEvent(CCEventFail((488, "Not Acceptable Here")))
+            return
+        self.local_sdp = reanswer(offer, self.local_sdp)
+        ua.recvEvent(CCEventConnect((200, "OK", MsgBody(self.local_sdp))))
+        if self.leg_sid is not None:
+            self.agent.report(self.leg_sid, Retarget(offer))
 
     def refer(self, target: str) -> None:
         """Blind-transfer the answered call to the URI `target` (refer.py); its outcome comes as TransferUpdate."""
@@ -184,6 +209,7 @@ class OutboundDialog(Dialog):
     def __init__(self, agent: Agent, leg_sid: str, offer: str) -> None:
         super().__init__(agent, leg_sid)
         self.offer = offer
+        self.local_sdp = offer
         self.rang = False
 
     def start(self, route: Route) -> None:
@@ -206,7 +232,9 @@ class OutboundDialog(Dialog):
         if self.done or self.leg_sid is None:
             return
         data = event.getData()
-        if isinstance(event, CCEventRing):
+        if isinstance(event, CCEventUpdate):
+            self._reinvited(event, ua)
+        elif isinstance(event, CCEventRing):
             code, _reason, body = data[0], data[1], data[2] if len(data) > 2 else None
             if code == 100 or self.rang:
                 return
@@ -256,7 +284,9 @@ class InboundDialog(Dialog):
         """sippy's event callback for this UA."""
         if self.done:
             return
-        if isinstance(event, CCEventTry):
+        if isinstance(event, CCEventUpdate):
+            self._reinvited(event, ua)
+        elif isinstance(event, CCEventTry):
             body = event.getData()[3]
             self.remote_sdp = str(body) if body is not None else None
             self.agent.offer_inbound(self)
@@ -279,6 +309,7 @@ class InboundDialog(Dialog):
         if self.done or self.answered or self.ua is None:
             return
         self.answered = True
+        self.local_sdp = sdp
         self.ua.recvEvent(CCEventConnect((200, "OK", MsgBody(sdp))))
 
     def reject(self, sip_code: int, retry_after: int | None = None) -> None:

@@ -24,7 +24,7 @@ from legato.network.base import DialRequest, InboundCall, InboundHandler, MediaC
 from legato.network.media_session import MediaSessions
 from legato.network.sip.agent import Agent
 from legato.network.sip.config import SipConfig
-from legato.network.sip.dialog import InboundDialog
+from legato.network.sip.dialog import InboundDialog, Retarget
 from legato.network.sip.reactor import Reactor
 from legato.network.sip.route import NoRoute, route_for, trunk_name
 from legato.network.sip.sdp import AnswerFactory, OfferFactory, g711_answer, g711_offer, remote_media
@@ -243,15 +243,21 @@ class SipNetwork:
             except Exception:
                 log.exception("signal sink failed leg_sid=%s signal=%r", leg_sid, signal)
 
-    def _report_from_sippy(self, leg_sid: str, signal: Input | None, *, ended: bool = False) -> None:
+    def _report_from_sippy(self, leg_sid: str, signal: Input | Retarget | None, *, ended: bool = False) -> None:
         """Called on the sippy thread; moves the report onto the loop (the far end's SDP travels in the
         signal: `Answered.sdp`)."""
         reactor = self._reactor
         if reactor is not None:
             reactor.deliver(self._on_report, leg_sid, signal, ended)
 
-    def _on_report(self, leg_sid: str, signal: Input | None, ended: bool) -> None:
+    def _on_report(self, leg_sid: str, signal: Input | Retarget | None, ended: bool) -> None:
         media = self.sessions.get(leg_sid)
+        if isinstance(signal, Retarget):  # a re-INVITE: the audio follows; held (0.0.0.0) keeps its target
+            remote = _remote(signal.sdp)
+            if media is not None and remote is not None and remote.address != "0.0.0.0":
+                media.remote_sdp = signal.sdp
+                self.sessions.retarget(leg_sid, remote)
+            return
         if isinstance(signal, Answered) and media is not None:
             media.remote_sdp = signal.sdp
             self.sessions.connect(leg_sid, media, _remote(signal.sdp))

@@ -77,3 +77,25 @@ def remote_media(sdp: str) -> RemoteMedia | None:
 def _connection(text: str) -> str | None:
     found = re.search(r"^c=IN IP[46] (\S+)", text, re.MULTILINE)
     return found.group(1).split("/", 1)[0] if found else None
+
+
+_MIRRORED = {"sendonly": "recvonly", "recvonly": "sendonly", "inactive": "inactive"}
+
+
+def reanswer(offer: str, ours: str) -> str:
+    """Our answer to a far end's new offer (a re-INVITE: hold, unhold, a moved media address) on an
+    established call: our address and port as in `ours` (our SDP in force), the offer's G.711 codecs,
+    its direction mirrored (sendonly -> recvonly, inactive -> inactive), and `ours`'s origin line with
+    the version one higher (RFC 3264 §8)."""
+    host_port = re.search(r"^m=audio (\d+) ", ours, re.MULTILINE)
+    address = _connection(ours.replace("\r\n", "\n")) or "0.0.0.0"
+    answer = g711_answer(offer, address, int(host_port.group(1)) if host_port else 9)
+    direction = re.search(r"^a=(sendonly|recvonly|inactive)\s*$", offer, re.MULTILINE)
+    if direction:
+        answer = answer.replace("a=sendrecv", f"a={_MIRRORED[direction.group(1)]}")
+    origin = re.search(r"^o=(\S+) (\S+) (\d+) (.*?)\r?$", ours, re.MULTILINE)
+    if origin:
+        user, session, version, rest = origin.groups()
+        answer = re.sub(r"^o=.*$", f"o={user} {session} {int(version) + 1} {rest}", answer, count=1,
+                        flags=re.MULTILINE)
+    return answer
