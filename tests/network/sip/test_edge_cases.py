@@ -129,3 +129,15 @@ async def test_far_end_hold_and_unhold_reinvites_are_answered_and_the_leg_stays_
     assert await sipp_done(uas) == 0, uas.log()
     assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, HangupSent]
     await net.wait_ports_free()
+
+
+@pytest.mark.parametrize("codec", [("18", "18 G729/8000"), ("9", "9 G722/8000")])
+async def test_answer_without_g711_audio_is_acked_then_byed(peers, sip, codec: tuple[str, str]) -> None:
+    uas = peers.sipp("answer_codec", extra=["-key", "formats", codec[0], "-key", "rtpmap", codec[1]])
+    net = await sip()
+    net.dial("leg1", uri(uas))
+    ended = await net.wait_for("leg1", Ended)
+    assert [type(s) for s in net.of("leg1")] == [Ringing, Answered, Ended]
+    assert (ended.source, ended.q850, ended.sip_code) == (HangupSource.PLATFORM, 65, None)
+    assert await sipp_done(uas) == 0, uas.log()  # our ACK, then our BYE
+    await net.wait_ports_free()

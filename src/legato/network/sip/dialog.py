@@ -248,6 +248,8 @@ class OutboundDialog(Dialog):
             self.agent.report(self.leg_sid, Answered(sdp=str(body) if body is not None else None))
             if isinstance(event, CCEventConnect):  # a final 2xx: no CANCEL can follow, the only use of ua.tr
                 ua.tr = None  # (sippy's transaction manager keeps the transaction as long as it needs it)
+                if body is None or remote_media(str(body)) is None:
+                    self._unusable_answer(ua)
         elif isinstance(event, CCEventFail | CCEventRedirect):
             code, reason = int(data[0]), str(data[1])
             self._finish(Ended(sip_code=code, q850=causes.q850_from_sip(code, reason_header_text(event)),
@@ -261,6 +263,21 @@ class OutboundDialog(Dialog):
             else:  # our no-reply timer expired: nothing at all came back
                 self._finish(Ended(sip_code=408, q850=causes.RECOVERY_ON_TIMER_EXPIRY,
                                    reason="No response", source=HangupSource.PLATFORM))
+
+    def _unusable_answer(self, ua: UA) -> None:
+        """A 200 without G.711 audio (or without SDP) to our offer: nothing could be heard, so the call is
+        ended here (q850 65, as for a 488) and BYEd once sippy has ACKed the 200."""
+        log.warning("the answer has no G.711 audio: hanging up leg_sid=%s", self.leg_sid)
+        self._finish(Ended(q850=causes.q850_from_sip(488, None), reason="no G.711 audio in the answer",
+                           source=HangupSource.PLATFORM))
+
+        def bye() -> None:
+            try:
+                ua.recvEvent(CCEventDisconnect())
+            except Exception:
+                log.exception("could not send the BYE leg_sid=%s", self.leg_sid)
+
+        Timeout(bye, 0.001)  # after the ACK, which sippy sends once this event was handled
 
 
 class InboundDialog(Dialog):
