@@ -215,3 +215,30 @@ async def test_invite_without_contact_gets_400_and_leaves_no_dialog(peers, sip) 
     caller = peers.sipp("invite_no_contact_400", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # 400, not 500
     assert net.inbound == []
+
+
+@pytest.mark.parametrize(("change", "why"), [
+    (lambda m: re.sub(r"Call-ID: [^\r]*\r\n", "", m), "Missing Call-ID"),
+    (lambda m: re.sub(r"CSeq: [^\r]*\r\n", "", m), "Missing CSeq"),
+    (lambda m: re.sub(r"To: [^\r]*\r\n", "", m), "Missing To"),
+    (lambda m: m.replace("CSeq: 1 INVITE", "CSeq: one INVITE"), "Bad CSeq"),
+    (lambda m: m.replace(f"Content-Length: {len(OFFER)}", "Content-Length: 9999"), "Bad Content-Length"),
+])
+async def test_malformed_invite_gets_400_saying_why(sip, change, why: str) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:  # SIPp always writes these headers
+        sock.bind(("127.0.0.1", 0))
+        sock.settimeout(5)
+        port = sock.getsockname()[1]
+        invite = (f"INVITE sip:{EXOPHONE}@127.0.0.1 SIP/2.0\r\n"
+                  f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-bad-1\r\n"
+                  f"From: <sip:+919163816621@127.0.0.1:{port}>;tag=1\r\n"
+                  f"To: <sip:{EXOPHONE}@127.0.0.1>\r\nCall-ID: bad-1\r\nCSeq: 1 INVITE\r\n"
+                  f"Contact: <sip:caller@127.0.0.1:{port}>\r\nMax-Forwards: 70\r\n"
+                  f"Content-Type: application/sdp\r\nContent-Length: {len(OFFER)}\r\n\r\n{OFFER}")
+        sock.sendto(change(invite).encode(), ("127.0.0.1", net.network.config.listen_port))
+        reply = (await asyncio.to_thread(sock.recv, 4096)).decode()
+    assert reply.startswith(f"SIP/2.0 400 Bad Request - {why}\r\n"), reply
+    assert f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-bad-1\r\n" in reply
+    assert net.inbound == [] and net.signals == []

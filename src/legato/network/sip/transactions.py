@@ -9,6 +9,8 @@
   says `;transport=UDP` must still get our BYE, which sippy refuses for anything but `udp`.
 - New INVITEs from sources the operator did not list are refused before any transaction or dialog
   exists (see gate.py): a 403 at a bounded rate per source, then silence.
+- A request sippy cannot parse (no Call-ID, From, To or CSeq, a bad CSeq or Content-Length) gets a
+  400 saying why (malformed.py) instead of being dropped unanswered.
 - A message with a NUL character (which PostgreSQL cannot store) is refused whole: a request gets a
   400 naming the header, a response is dropped. `%00` in a URI is caught after parsing (agent.py).
 """
@@ -25,6 +27,7 @@ from sippy.Udp_server import Udp_server_opts
 
 from legato.network.sip.fastpaths import DirectUdpServer
 from legato.network.sip.gate import SourceGate
+from legato.network.sip.malformed import bad_request, defect
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +78,21 @@ class TransactionManager(SipTransactionManager):
         if (b"\x00" if isinstance(data_in, bytes) else NUL) in data_in:
             self._refuse_nul(data_in.decode(errors="replace") if isinstance(data_in, bytes) else data_in, ra, server)
             return
+        if not _is_response(data_in) and self._refused_malformed(data_in, ra, server):
+            return
         super().handleIncoming(data_in, ra, server, rtime)
+
+    def _refused_malformed(self, data_in: Any, ra: Any, server: Any) -> bool:
+        """True when the request is one sippy would drop unanswered (malformed.py): it got a 400 (an ACK none)."""
+        text = data_in.decode(errors="replace") if isinstance(data_in, bytes) else data_in
+        why = defect(text)
+        if why is None:
+            return False
+        log.warning("refused a malformed SIP request from %s:%s: %s", *ra.address, why)
+        response = None if text.startswith("ACK ") else bad_request(text, why)
+        if response is not None:
+            self.transmitData(server, response, ra.address)
+        return True
 
     def _refuse_nul(self, text: str, ra: Any, server: Any) -> None:
         where = nul_location(text)
@@ -124,6 +141,11 @@ def nul_location(text: str) -> str:
         if NUL in line:
             return "Request-URI" if number == 0 else line.split(":", 1)[0].strip() or "a header"
     return "body"
+
+
+def _is_response(data: Any) -> bool:
+    head = data[:8]
+    return head == (b"SIP/2.0 " if isinstance(head, bytes) else "SIP/2.0 ")
 
 
 def _is_invite(data: Any) -> bool:
