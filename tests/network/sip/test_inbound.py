@@ -242,3 +242,16 @@ async def test_malformed_invite_gets_400_saying_why(sip, change, why: str) -> No
     assert reply.startswith(f"SIP/2.0 400 Bad Request - {why}\r\n"), reply
     assert f"Via: SIP/2.0/UDP 127.0.0.1:{port};branch=z9hG4bK-bad-1\r\n" in reply
     assert net.inbound == [] and net.signals == []
+
+
+async def test_caller_hold_reinvite_is_answered_and_the_leg_stays_up(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp("caller_holds", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    await net.wait_inbound()
+    net.network.answer("leg-in")
+    ended = await net.wait_for("leg-in", Ended, within=8)  # its BYE, after our 200 (a=inactive) to its hold
+    assert (ended.source, ended.q850, ended.reason) == (HangupSource.CALLER, 16, "BYE")
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
+    await net.wait_ports_free()
