@@ -26,4 +26,14 @@ def test_no_g711_or_no_audio_is_none() -> None:
 def test_our_offer_and_answer_read_back() -> None:
     assert remote_media(g711_offer("198.51.100.1", 20000)) == RemoteMedia("198.51.100.1", 20000, 0, 101)
     answer = g711_answer(BARESIP, "198.51.100.1", 20002)
-    assert remote_media(answer) == RemoteMedia("198.51.100.1", 20002, 8, 101)
+    assert remote_media(answer) == RemoteMedia("198.51.100.1", 20002, 8, 96)  # the offer's event payload type
+
+
+def test_answer_keeps_the_offers_telephone_event_payload_type() -> None:
+    offer = ("v=0\r\nc=IN IP4 10.0.0.9\r\nm=audio 4000 RTP/AVP 8 96\r\na=rtpmap:8 PCMA/8000\r\n"
+             "a=rtpmap:96 telephone-event/8000\r\n")
+    answer = g711_answer(offer, "127.0.0.1", 5000)
+    assert "m=audio 5000 RTP/AVP 8 96\r\n" in answer and "a=rtpmap:96 telephone-event/8000\r\n" in answer
+    assert "101" not in answer
+    ours = remote_media(answer)
+    assert ours is not None and ours.telephone_event_pt == 96  # what the engine was told from the offer

@@ -24,30 +24,32 @@ AnswerFactory = Callable[[str, str, int], str]
 _session_ids = itertools.count(1)
 
 
-def _render(host: str, port: int, payloads: list[int], with_events: bool) -> str:
+def _render(host: str, port: int, payloads: list[int], events: int | None) -> str:
     session = next(_session_ids)
-    formats = [*payloads, *([TELEPHONE_EVENT] if with_events else [])]
+    formats = [*payloads, *([events] if events is not None else [])]
     lines = ["v=0", f"o=legato {session} {session} IN IP4 {host}", "s=legato", f"c=IN IP4 {host}", "t=0 0",
              f"m=audio {port} RTP/AVP {' '.join(str(p) for p in formats)}"]
     lines += [f"a=rtpmap:{p} {CODECS[p]}" for p in payloads]
-    if with_events:
-        lines += [f"a=rtpmap:{TELEPHONE_EVENT} telephone-event/8000", f"a=fmtp:{TELEPHONE_EVENT} 0-16"]
+    if events is not None:
+        lines += [f"a=rtpmap:{events} telephone-event/8000", f"a=fmtp:{events} 0-16"]
     lines += ["a=ptime:20", "a=sendrecv"]
     return "\r\n".join(lines) + "\r\n"
 
 
 def g711_offer(host: str, port: int) -> str:
     """An offer of PCMU (0), PCMA (8) and telephone-event (101) at host:port."""
-    return _render(host, port, list(CODECS), True)
+    return _render(host, port, list(CODECS), TELEPHONE_EVENT)
 
 
 def g711_answer(remote_sdp: str, host: str, port: int) -> str:
-    """An answer keeping the offered G.711 codecs (in the offer's order) and telephone-event if offered."""
+    """An answer keeping the offered G.711 codecs (in the offer's order) and telephone-event if offered, on
+    the offer's payload type (RFC 3264 §6.1: the media engine sends and expects events on that one)."""
     media = re.search(r"^m=audio \d+ \S+ ([\d ]+)", remote_sdp, re.MULTILINE)
     offered = [int(p) for p in media.group(1).split()] if media else list(CODECS)
     payloads = [p for p in offered if p in CODECS] or list(CODECS)
     events = re.search(r"^a=rtpmap:(\d+) telephone-event/8000", remote_sdp, re.MULTILINE | re.IGNORECASE)
-    return _render(host, port, payloads, events is not None)
+    te_pt = int(events.group(1)) if events and int(events.group(1)) in offered else None
+    return _render(host, port, payloads, te_pt)
 
 
 def remote_media(sdp: str) -> RemoteMedia | None:
