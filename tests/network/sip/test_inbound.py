@@ -244,14 +244,15 @@ async def test_malformed_invite_gets_400_saying_why(sip, change, why: str) -> No
     assert net.inbound == [] and net.signals == []
 
 
-async def test_caller_hold_reinvite_is_answered_and_the_leg_stays_up(peers, sip) -> None:
+@pytest.mark.parametrize("scenario", ["caller_holds", "caller_refreshes"])  # a=inactive; the same SDP again
+async def test_caller_reinvite_is_answered_with_our_sdp_and_the_leg_stays_up(peers, sip, scenario: str) -> None:
     net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
     net.decide = lambda call: "leg-in"
     port = net.network.config.listen_port
-    caller = peers.sipp("caller_holds", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    caller = peers.sipp(scenario, remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
     await net.wait_inbound()
     net.network.answer("leg-in")
-    ended = await net.wait_for("leg-in", Ended, within=8)  # its BYE, after our 200 (a=inactive) to its hold
+    ended = await net.wait_for("leg-in", Ended, within=8)  # its BYE, after our 200 to its re-INVITE
     assert (ended.source, ended.q850, ended.reason) == (HangupSource.CALLER, 16, "BYE")
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
     await net.wait_ports_free()
