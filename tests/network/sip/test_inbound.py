@@ -256,3 +256,16 @@ async def test_caller_reinvite_is_answered_with_our_sdp_and_the_leg_stays_up(pee
     assert (ended.source, ended.q850, ended.reason) == (HangupSource.CALLER, 16, "BYE")
     assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()
     await net.wait_ports_free()
+
+
+async def test_update_in_an_answered_call_gets_501_and_the_call_goes_on(peers, sip) -> None:
+    net = await sip(exophones=EXOPHONES, inbound_networks=["127.0.0.1"])
+    net.decide = lambda call: "leg-in"
+    port = net.network.config.listen_port
+    caller = peers.sipp("caller_update", remote=f"127.0.0.1:{port}", extra=["-s", EXOPHONE])
+    await net.wait_inbound()
+    net.network.answer("leg-in")
+    ended = await net.wait_for("leg-in", Ended, within=8)  # its own BYE (SIPp aborting would BYE too: see below)
+    assert (ended.source, ended.reason) == (HangupSource.CALLER, "BYE")
+    assert await asyncio.to_thread(caller.wait, 10) == 0, caller.log()  # the 501 came, not silence then 500
+    await net.wait_ports_free()

@@ -39,7 +39,15 @@ Notify = Callable[[Any], None]
 
 
 class ConnectedAnsweringNotify(UaStateConnected):
-    """sippy's Connected state, plus: an in-dialog NOTIFY is answered 200 and given to the UA's `on_notify`."""
+    """sippy's Connected state, plus: an in-dialog NOTIFY is answered 200 and given to the UA's `on_notify`,
+    and a request it has no handler for (UPDATE, MESSAGE...) is answered 501 instead of nothing at all
+    (its retransmission would then get sippy's 500 for a repeated CSeq)."""
+
+    def recvRequest(self, req: Any) -> Any:
+        if req.getMethod() not in self.recv_request_handlers:
+            req.sendResponse(501, "Not Implemented")
+            return None
+        return super().recvRequest(req)
 
     def _recvRequestNotify(self, req: Any) -> None:
         req.sendResponse(200, "OK")
