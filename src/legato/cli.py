@@ -35,7 +35,7 @@ app.command("login")(login)
 app.command("profiles")(profiles_list)
 app.add_typer(conferences_app, name="conferences")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 
 def _version(value: bool) -> None:
@@ -98,10 +98,7 @@ def serve(
                                  header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus,
                                  workers=workers)
     except ValidationError as exc:
-        for problem in exc.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
+        _print_invalid(exc)
         raise typer.Exit(2) from None
     configure_logging(settings.log_format)
     if settings.workers > 1:
@@ -112,6 +109,14 @@ def serve(
     with store_errors():  # the store opens once, as the server starts: a missing or wrong key stops it, saying why
         serve_api(create_app(settings), settings.host, settings.port,
                   http=with_header_timeout(settings.header_timeout), reuse_port=settings.reuse_port)
+
+
+def _print_invalid(exc: ValidationError) -> None:
+    """One line per invalid setting: its name and the rule (never its value: a database URL has a password)."""
+    for problem in exc.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:
@@ -146,6 +151,9 @@ def main() -> None:
     except KeyboardInterrupt:
         print("aborted", file=sys.stderr)
         sys.exit(130)
+    except ValidationError as exc:  # the settings, read by a command that opens the database
+        _print_invalid(exc)
+        sys.exit(2)
     except Exception as exc:  # a bug or an unforeseen local problem: say what, without a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(2)
