@@ -144,11 +144,20 @@ def config_check(path: Path = typer.Argument(..., help="TOML configuration file.
     console.print(f"{path}: ok")
 
 
+# click's UsageError, as the typer in use has it (its own copy of click in recent versions, click before)
+USAGE_ERROR = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "UsageError")
+
+
 def main() -> None:
     """The `legato` entry point: user errors end with a message and an exit code, never a traceback."""
     try:
-        app()  # usage errors: a message and exit status 2 (click's)
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)  # click's own handling would draw usage errors in a six-line box
+    except USAGE_ERROR as exc:  # bad usage: one line, exit status 2
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        if exc.format_message():  # none: the help was shown instead (a group run without a command)
+            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         print("aborted", file=sys.stderr)
         sys.exit(130)
     except ValidationError as exc:  # the settings, read by a command that opens the database
@@ -157,3 +166,4 @@ def main() -> None:
     except Exception as exc:  # a bug or an unforeseen local problem: say what, without a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,5 +1,6 @@
-"""`legato serve` with a bad setting stops before it starts: exit status 2 and one line naming the setting, no
-traceback (a setting it cannot use is never ignored)."""
+"""Errors found before any server is asked: `legato serve` with a bad setting stops before it starts (a setting
+it cannot use is never ignored), and bad usage of any command; each is exit status 2 and one line on stderr
+naming what is wrong, no traceback, no usage box."""
 
 from __future__ import annotations
 
@@ -49,3 +50,13 @@ def test_a_command_on_the_database_names_a_bad_setting_without_its_value(tmp_pat
     stderr = refused(tmp_path, command=("accounts", "list"), LEGATO_DATABASE_URL="mysql://user:secret@127.0.0.1/x")
     assert "database_url" in stderr and "secret" not in stderr
     assert "port" in refused(tmp_path, command=("accounts", "list"), LEGATO_PORT="eighty")
+
+
+@pytest.mark.parametrize(("command", "words"), [
+    (("accounts", "show"), "Missing argument 'account_sid'"),
+    (("accounts", "create", "--cps", "ten"), "--cps"),
+    (("bogus",), "No such command 'bogus'"),
+    (("legs", "list", "--nope"), "No such option: --nope"),
+])
+def test_bad_usage_is_one_line(tmp_path: Path, command: tuple[str, ...], words: str) -> None:
+    assert words in refused(tmp_path, command=command)
