@@ -3,11 +3,13 @@ the database directly, to bootstrap (store_cli.py)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -162,6 +164,12 @@ def main() -> None:
         sys.exit(130)
     except ValidationError as exc:  # the settings, read by a command that opens the database
         _print_invalid(exc)
+        sys.exit(2)
+    except SettingsError as exc:  # a LEGATO_* variable that is not the JSON its setting needs
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = field.group(1) if field else "a setting"
+        print(f"error {name}: LEGATO_{name.upper()} must be JSON (a list or an object, see README's "
+              "Configuration)", file=sys.stderr)
         sys.exit(2)
     except Exception as exc:  # a bug or an unforeseen local problem: say what, without a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)

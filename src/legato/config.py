@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -111,6 +112,16 @@ class Settings(BaseSettings):
                              if "://" in url else "must be a URL: sqlite+aiosqlite:///PATH or "
                              "postgresql+asyncpg://USER@HOST/DB")
         return url
+
+    @field_validator("allow_private_endpoints")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (a CIDR such as 10.0.0.0/8)") from None
+        return networks
 
     @field_validator("config_file")
     @classmethod

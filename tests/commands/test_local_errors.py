@@ -52,6 +52,15 @@ def test_a_command_on_the_database_names_a_bad_setting_without_its_value(tmp_pat
     assert "port" in refused(tmp_path, command=("accounts", "list"), LEGATO_PORT="eighty")
 
 
+def test_a_variable_that_is_not_the_json_or_network_its_setting_needs_names_it(tmp_path: Path) -> None:
+    stderr = refused(tmp_path, LEGATO_ALLOW_PRIVATE_ENDPOINTS="10.0.0.0/8")  # not a JSON list
+    assert "LEGATO_ALLOW_PRIVATE_ENDPOINTS must be JSON" in stderr
+    assert "LEGATO_DATA_CENTRES must be JSON" in refused(tmp_path, command=("accounts", "list"),
+                                                         LEGATO_DATA_CENTRES="101=nso-a")
+    stderr = refused(tmp_path, LEGATO_ALLOW_PRIVATE_ENDPOINTS='["10.0.0.0/8", "office"]')
+    assert "allow_private_endpoints" in stderr and "'office' is not a network" in stderr
+
+
 @pytest.mark.parametrize(("command", "words"), [
     (("accounts", "show"), "Missing argument 'account_sid'"),
     (("accounts", "create", "--cps", "ten"), "--cps"),
