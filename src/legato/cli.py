@@ -3,11 +3,13 @@ the database directly, to bootstrap (store_cli.py)."""
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from pydantic_settings import SettingsError
 from rich.console import Console
 from rich.markup import escape
 
@@ -35,7 +37,7 @@ app.command("login")(login)
 app.command("profiles")(profiles_list)
 app.add_typer(conferences_app, name="conferences")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 
 def _version(value: bool) -> None:
@@ -98,10 +100,7 @@ def serve(
                                  header_timeout=header_timeout, drain_timeout=drain_timeout, bus_url=bus,
                                  workers=workers)
     except ValidationError as exc:
-        for problem in exc.errors():
-            where = ".".join(str(part) for part in problem["loc"])
-            message = str(problem["msg"]).removeprefix("Value error, ")
-            err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
+        _print_invalid(exc)
         raise typer.Exit(2) from None
     configure_logging(settings.log_format)
     if settings.workers > 1:
@@ -112,6 +111,14 @@ def serve(
     with store_errors():  # the store opens once, as the server starts: a missing or wrong key stops it, saying why
         serve_api(create_app(settings), settings.host, settings.port,
                   http=with_header_timeout(settings.header_timeout), reuse_port=settings.reuse_port)
+
+
+def _print_invalid(exc: ValidationError) -> None:
+    """One line per invalid setting: its name and the rule (never its value: a database URL has a password)."""
+    for problem in exc.errors():
+        where = ".".join(str(part) for part in problem["loc"])
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        err.print(f"[red]error[/red] {escape(where + ': ' if where else '')}{escape(message)}")
 
 
 def _trunk_limit(spec: str) -> tuple[str, int]:
@@ -139,13 +146,32 @@ def config_check(path: Path = typer.Argument(..., help="TOML configuration file.
     console.print(f"{path}: ok")
 
 
+# click's UsageError, as the typer in use has it (its own copy of click in recent versions, click before)
+USAGE_ERROR = next(kind for kind in typer.BadParameter.__mro__ if kind.__name__ == "UsageError")
+
+
 def main() -> None:
     """The `legato` entry point: user errors end with a message and an exit code, never a traceback."""
     try:
-        app()  # usage errors: a message and exit status 2 (click's)
-    except KeyboardInterrupt:
+        code = app(standalone_mode=False)  # click's own handling would draw usage errors in a six-line box
+    except USAGE_ERROR as exc:  # bad usage: one line, exit status 2
+        hint = f" (see `{exc.ctx.command_path} --help`)" if exc.ctx is not None else ""
+        if exc.format_message():  # none: the help was shown instead (a group run without a command)
+            print(f"error: {exc.format_message()}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, typer.Abort):
         print("aborted", file=sys.stderr)
         sys.exit(130)
+    except ValidationError as exc:  # the settings, read by a command that opens the database
+        _print_invalid(exc)
+        sys.exit(2)
+    except SettingsError as exc:  # a LEGATO_* variable that is not the JSON its setting needs
+        field = re.search(r'field "([^"]+)"', str(exc))
+        name = field.group(1) if field else "a setting"
+        print(f"error {name}: LEGATO_{name.upper()} must be JSON (a list or an object, see README's "
+              "Configuration)", file=sys.stderr)
+        sys.exit(2)
     except Exception as exc:  # a bug or an unforeseen local problem: say what, without a traceback
         print(f"error: {type(exc).__name__}: {exc}", file=sys.stderr)
         sys.exit(2)
+    sys.exit(code if isinstance(code, int) else 0)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import tomllib
 from pathlib import Path
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from legato.speech.registry import ENGINES
@@ -15,6 +17,9 @@ def default_data_dir() -> Path:
     """Where the default SQLite database and its key live: $XDG_DATA_HOME/legato, else ~/.local/share/legato."""
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
     return Path(base) / "legato"
+
+
+DATABASE_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")  # the async drivers Legato ships with
 
 
 class Settings(BaseSettings):
@@ -97,6 +102,39 @@ class Settings(BaseSettings):
     # A request that changes a leg waits this long (s) for the database while it is unavailable, then gets 503.
     write_wait: float = Field(5.0, gt=0, le=60)
     config_file: Path | None = None
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_driver(cls, url: str) -> str:
+        scheme = url.partition("://")[0]
+        if url and scheme not in DATABASE_SCHEMES:
+            raise ValueError(f"must start with sqlite+aiosqlite:/// or postgresql+asyncpg://, not {scheme}://"
+                             if "://" in url else "must be a URL: sqlite+aiosqlite:///PATH or "
+                             "postgresql+asyncpg://USER@HOST/DB")
+        return url
+
+    @field_validator("allow_private_endpoints")
+    @classmethod
+    def _networks(cls, networks: list[str]) -> list[str]:
+        for network in networks:
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"{network!r} is not a network (a CIDR such as 10.0.0.0/8)") from None
+        return networks
+
+    @field_validator("config_file")
+    @classmethod
+    def _readable_toml(cls, path: Path | None) -> Path | None:
+        if path is None:
+            return None
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise ValueError(f"cannot read {path}: {exc.strerror or exc}") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise ValueError(f"{path} is not valid TOML: {exc}") from None
+        return path
 
     @model_validator(mode="after")
     def _check(self) -> Settings:

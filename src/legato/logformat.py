@@ -26,10 +26,14 @@ QUIET = {
 }
 
 
+_ESCAPES = {"\t": "\\t", "\r": "\\r"}
+
+
 class Logfmt(structlog.processors.LogfmtRenderer):
-    """structlog's logfmt renderer, the same text, with each key's check made once (structlog's walks every
-    character of every key of every line: about half a line's cost) and ints and floats written as they are
-    (their text has nothing to quote). Keys are few (the code's), so the checked ones are kept, up to 4096."""
+    """structlog's logfmt renderer, the same text (but control characters, escaped in a quoted value), with each
+    key's check made once (structlog's walks every character of every key of every line: about half a line's
+    cost) and ints and floats written as they are (their text has nothing to quote). Keys are few (the code's),
+    so the checked ones are kept, up to 4096."""
 
     def __init__(self, key_order: list[str]) -> None:
         super().__init__(key_order=key_order)
@@ -57,10 +61,15 @@ class Logfmt(structlog.processors.LogfmtRenderer):
                     continue
                 value = "true" if value else "false"
             value = str(value)
-            backslashes_need_escaping = " " in value or "=" in value or '"' in value
+            # Control characters but newline (a tab, a CR from a percent-decoded path...): structlog writes them
+            # raw, which no logfmt reader takes (a CR even splits the line); here they are escaped and quoted.
+            controls = not value.isprintable() and not value.replace("\n", "").isprintable()
+            backslashes_need_escaping = controls or " " in value or "=" in value or '"' in value
             if backslashes_need_escaping and "\\" in value:
                 value = value.replace("\\", "\\\\")
             value = value.replace('"', '\\"').replace("\n", "\\n")
+            if controls:
+                value = "".join(c if c.isprintable() else _ESCAPES.get(c) or f"\\u{ord(c):04x}" for c in value)
             if backslashes_need_escaping:
                 value = f'"{value}"'
             elements.append(f"{key}={value}")

@@ -20,7 +20,7 @@ admin_app = typer.Typer(help="The operator's admin token (works on the database 
 token_app = typer.Typer(help="Rotate the admin token.", no_args_is_help=True)
 admin_app.add_typer(token_app, name="token")
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # an error is one line, whatever the width
 
 
 def settings_from(**overrides: Any) -> Settings:

@@ -116,6 +116,37 @@ def test_console_in_a_browser(server: LegatoServer, receiver: HttpReceiver) -> N
             browser.close()
 
 
+def test_the_page_may_not_be_framed_nor_load_anything_foreign(server: LegatoServer) -> None:
+    """The browser tests run the page under this policy: what it allows is all the console needs."""
+    headers = httpx.get(server.url + "/console", timeout=10).headers
+    policy = headers["content-security-policy"]
+    assert "frame-ancestors 'none'" in policy and "script-src 'self'" in policy and "'unsafe-inline'" not in policy
+    assert headers["x-frame-options"] == "DENY" and headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")
+def test_a_test_call_from_an_account_without_exophones_says_why(server: LegatoServer) -> None:
+    """The exophone list is empty: the form's error names the missing field (it said "must be a valid string")."""
+    from playwright.sync_api import expect, sync_playwright
+
+    account = server.create_account(exophone=None)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            refused: list[str] = []  # what the page's Content-Security-Policy blocked: nothing
+            page.on("console", lambda m: refused.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(server.url + "/console")
+            _sign_in(page, account)
+            expect(page.locator("#console")).to_be_visible()
+            page.fill("#test-call [name=leg_event_endpoint]", "http://127.0.0.1:9/events")
+            page.click("#test-call button[type=submit]")
+            expect(page.locator("#test-call-error")).to_have_text("exophone is required")
+            assert refused == []
+        finally:
+            browser.close()
+
+
 def _sign_in(page: object, account: Account) -> None:
     page.fill("#sign-in [name=api_key]", account.api_key)  # type: ignore[attr-defined]
     page.fill("#sign-in [name=api_token]", account.api_token)  # type: ignore[attr-defined]

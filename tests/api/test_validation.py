@@ -49,9 +49,12 @@ def test_bad_field_is_400_naming_it(api: Api, change: dict[str, object], field: 
 
 @pytest.mark.parametrize("raw", [b"{not json", b"[1,2]", b"", b"null", b'"text"'])
 def test_malformed_body_is_400(api: Api, raw: bytes) -> None:
-    response = api.http.post(api.base + "/legs", content=raw, headers={"content-type": "application/json"})
-    assert response.status_code == 400, response.text
-    assert response.json()["response"]["error_data"]["message"]
+    for path in ("/legs", "/legs/0ERnoSuchLeg/actions"):
+        response = api.http.post(api.base + path, content=raw, headers={"content-type": "application/json"})
+        assert response.status_code == 400, response.text
+        error = response.json()["response"]["error_data"]
+        assert error["message"]
+        assert error["field"] is None or not error["field"].isdigit(), error  # a field, never a character offset
 
 
 def test_envelope_shape(api: Api) -> None:

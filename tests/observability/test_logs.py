@@ -96,12 +96,13 @@ def test_tracebacks_and_secrets(log_format: str) -> None:
 
 
 def test_logfmt_lines_are_structlogs_own() -> None:
-    """Legato's logfmt renderer (keys checked once) writes what structlog's writes, for awkward values too."""
+    """Legato's logfmt renderer (keys checked once) writes what structlog's writes, for awkward values too (but
+    control characters: see the next test)."""
     order = ["ts", "level", "logger", "event"]
     ours, theirs = Logfmt(key_order=order), structlog.processors.LogfmtRenderer(key_order=order)
     rng = random.Random(7)
     values = [None, True, False, 0, -3, 2**70, 1.5, float("nan"), float("-inf"), 1e-7, "", "plain", "two words",
-              'a "quote"', "back\\slash", "back\\slash and space", "a=b", "line\nbreak", "\u00e9\u00e8", "tab\there",
+              'a "quote"', "back\\slash", "back\\slash and space", "a=b", "line\nbreak", "\u00e9\u00e8",
               [1, "x y"], {"k": "v"}, ("t",), b"bytes", LineLogger, 3 + 4j]
     keys = ["ts", "level", "logger", "event", "status", "path", "x", "", "\u00e9t\u00e9", "a.b", "k-1"]
     for _ in range(3000):
@@ -114,6 +115,20 @@ def test_logfmt_lines_are_structlogs_own() -> None:
                 renderer(None, "info", {bad: 1})
             errors.append(str(raised.value))
         assert errors[0] == errors[1]
+
+
+def test_control_characters_in_a_value_stay_inside_one_parseable_line() -> None:
+    """A tab, a CR or an escape in a value (a percent-decoded request path carries whatever it was sent) is
+    escaped inside a quoted value: the line stays one line and reads back as it was."""
+    stream = io.StringIO()
+    configure_logging("text", stream=stream)
+    values = ["/v2/accounts/a\tb/legs", "/x\r\nforged=1", "esc\x1b[31m", "back\\slash\ttab", "sep\u2028ara\x85tor"]
+    for value in values:
+        LineLogger("legato.access").info("request", path=value)
+        structlog.get_logger("legato.test").info("other", path=value)
+    lines = stream.getvalue().split("\n")[:-1]
+    assert len(lines) == 2 * len(values) and len(stream.getvalue().splitlines()) == len(lines)
+    assert [logfmt(line)["path"] for line in lines] == [value for value in values for _ in (1, 2)]
 
 
 def test_request_lines_reach_a_handler_added_later() -> None:

@@ -40,6 +40,7 @@ def test_cli_from_any_folder_uses_one_database_and_one_key(tmp_path: Path) -> No
     key = tmp_path / "xdg" / "legato" / "legato.key"
     assert (tmp_path / "xdg" / "legato" / "legato.db").exists()
     assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert stat.S_IMODE(key.parent.stat().st_mode) == 0o700  # the folder Legato made: the database's numbers too
     assert not list((tmp_path / "one").glob("legato.*")) and not list((tmp_path / "two").glob("legato.*"))
     assert account.webhook_secret.startswith("whsec_")
 

@@ -107,9 +107,14 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid request"}
-        field = _field_of(tuple(first.get("loc", ())))
+        loc = tuple(first.get("loc", ()))
+        if first.get("type") == "json_invalid":  # its loc is ("body", the character offset): no field
+            at = next((p for p in loc if isinstance(p, int)), None)
+            message = _rule_of(first) + (f" (at character {at})" if at is not None else "")
+            return envelope(request, 400, error=error_data("invalid_parameter", message, field=None))
+        field = _field_of(loc)
         rule = _rule_of(first)
-        message = f"{field} {rule}" if field and first.get("type") != "json_invalid" else rule
+        message = f"{field} {rule}" if field else rule
         return envelope(request, 400, error=error_data("invalid_parameter", message, field=field))
 
     @app.exception_handler(StarletteHTTPException)

@@ -72,7 +72,7 @@ def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         database = sqlite_path(url)
         if database is not None:
-            database.parent.mkdir(parents=True, exist_ok=True)
+            database.parent.mkdir(mode=0o700, parents=True, exist_ok=True)  # legs name people: owner only
         engine = create_async_engine(url, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _pragmas)
         return engine

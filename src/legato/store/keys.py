@@ -130,7 +130,7 @@ def _create(source: KeySource) -> bytes:
     if source.path is None:
         return key
     try:
-        source.path.parent.mkdir(parents=True, exist_ok=True)
+        source.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         fd = os.open(source.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:  # another process made it just now: use that one
         again = _read(source)
