@@ -62,8 +62,18 @@ def test_console_requires_a_signed_session(server: LegatoServer) -> None:
             "contact_uri": "+919876543210", "exophone": "08030752401",
             "leg_event_endpoint": "http://127.0.0.1:9/events"}).json()["response"]["data"]["leg_sid"]
         assert http.get(f"/console/legs/{leg_of_other}").status_code == 404  # another account's leg
+        kept = http.cookies["legato_console"]  # a copy of the cookie, as someone who took it would hold
         assert http.delete("/console/session", headers={"X-Legato-Console": "1"}).status_code == 200
         assert http.get("/console/session").status_code == 401
+    with httpx.Client(base_url=server.url, timeout=10, cookies={"legato_console": kept}) as copied:
+        ended = copied.get("/console/session")  # signed out: refused until it would have expired
+        assert ended.status_code == 401 and "signed out" in ended.json()["response"]["error_data"]["message"]
+        assert copied.get(f"/console/legs/{leg_of_other}").status_code == 401
+    with httpx.Client(base_url=server.url, timeout=10) as http:  # signed out, then in again at once: a new session
+        for _ in range(2):
+            assert http.post("/console/session", json=body, headers={"X-Legato-Console": "1"}).status_code == 200
+            assert http.get("/console/session").status_code == 200
+            assert http.delete("/console/session", headers={"X-Legato-Console": "1"}).status_code == 200
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (scripts/test installs it)")

@@ -9,6 +9,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Body, Depends, FastAPI, Header, Query, Request
@@ -90,6 +91,8 @@ async def console_session(request: Request) -> tuple[str, Account | None]:
     if claimed is None or claimed.kind not in (session.ACCOUNT, session.OPERATOR):
         raise Unauthorized("sign in to the console")
     runtime = request.app.state.runtime
+    if await runtime.console_signouts.signed_out(session.digest(value)):
+        raise Unauthorized("the console session was signed out: sign in again")
     if claimed.kind == session.OPERATOR:
         stored = await runtime.admin.repo.token_hash()
         if stored is None or not session.verify(_key(request), value, stored):
@@ -177,6 +180,13 @@ async def current(request: Request, who: tuple[str, Account | None] = Depends(co
 
 @router.delete("/session", dependencies=[Depends(_same_site)])
 async def sign_out(request: Request) -> JSONResponse:
+    """End the session: the cookie is cleared, and refused by every node until it would have expired."""
+    value = request.cookies.get(session.COOKIE, "")
+    claimed = session.peek(value)
+    if claimed is not None:
+        now = datetime.now(UTC)
+        await request.app.state.runtime.console_signouts.sign_out(
+            session.digest(value), datetime.fromtimestamp(claimed.expires, UTC), now)
     response = envelope(request, 200, {"signed_out": True})
     response.delete_cookie(session.COOKIE, path="/console")
     return response

@@ -50,6 +50,7 @@ from legato.network.sandbox import SandboxDelays, SandboxNetwork
 from legato.observability.metrics import Metrics
 from legato.observability.wiring import observe
 from legato.store.admin_tokens import AdminTokenRepository
+from legato.store.console_signouts import ConsoleSignoutRepository
 from legato.store.database import create_engine, database_unavailable, display_url, migrate, ping
 from legato.store.idempotency import IdempotencyRepository
 from legato.store.keys import key_source, unlock
@@ -148,6 +149,7 @@ class Runtime:
         self.calls = CallService(self.legs.legs)
         self.rates = RateService(RateRepository(self.db), self.clock)
         self.admin = AdminTokens(AdminTokenRepository(self.db), self.clock)
+        self.console_signouts = ConsoleSignoutRepository(self.db)  # console cookies signed out (api/console.py)
         self.new_admin_token: str | None = None  # made by this start (an empty database): shown once, then None
         self.idempotency = IdempotencyService(IdempotencyRepository(self.db), self.clock)
         self.switchboard.route_inbound = self._route_inbound

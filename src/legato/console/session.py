@@ -1,7 +1,8 @@
 """Console sessions: a short-lived, HMAC-signed cookie naming who signed in.
 
 The cookie holds `base64(json).signature`; the JSON names the principal kind (`account`, or `operator`
-signed in with the admin token), the account sid (empty for the operator) and the expiry. The signature
+signed in with the admin token), the account sid (empty for the operator), the expiry and a nonce. Signing
+out stores the cookie's digest, so a copy of it is refused on every node until it would have expired. The signature
 covers the JSON and the principal's current token hash, so rotating the API token (or the admin token)
 ends every console session made with the old one.
 """
@@ -12,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
 
@@ -35,7 +37,8 @@ def _sign(key: bytes, payload: bytes, token_hash: str) -> str:
 def issue(key: bytes, account_sid: str, token_hash: str, now: float | None = None, kind: str = ACCOUNT) -> str:
     """The cookie value for an account (or, with `kind=OPERATOR` and no sid, the operator) that just signed in."""
     expires = int((now if now is not None else time.time()) + LIFETIME)
-    payload = json.dumps({"k": kind, "a": account_sid, "e": expires}, separators=(",", ":")).encode()
+    nonce = secrets.token_urlsafe(9)  # every sign-in its own cookie, so signing one out ends only that one
+    payload = json.dumps({"k": kind, "a": account_sid, "e": expires, "n": nonce}, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(payload).decode().rstrip("=") + "." + _sign(key, payload, token_hash)
 
 
@@ -48,6 +51,11 @@ def peek(value: str) -> Session | None:
     except (ValueError, KeyError, TypeError):
         return None
     return session if session.expires > time.time() else None
+
+
+def digest(value: str) -> str:
+    """How a signed-out cookie is remembered (store/console_signouts.py): never the cookie itself."""
+    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def verify(key: bytes, value: str, token_hash: str) -> bool:

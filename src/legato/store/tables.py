@@ -70,6 +70,12 @@ admin_tokens = Table(
     Column("rotated_at", UTCDateTime, nullable=False),
 )
 
+console_signouts = Table(
+    "console_signouts", metadata,  # console session cookies signed out before they expire (refused until then)
+    Column("digest", String(64), primary_key=True),  # sha256 of the cookie's value
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
 # Fingerprints of the key that encrypts webhook secrets: a process holding another key refuses to start.
 secret_keys = Table(
     "secret_keys", metadata,
