@@ -1,7 +1,7 @@
 """The cluster's bus (NATS): a subject per node for commands, request/reply with a bounded wait.
 
-A node subscribes to `legato.node.<name>.http`; any node sends a request there and waits for the
-reply. Each request is handled in its own task, so a slow command does not hold up the next one.
+A node subscribes to `legato.<cluster_id>.node.<name>.http` (`command_subject`); any node sends a request
+there and waits for the reply. Each request is handled in its own task, so a slow command does not hold up the next one.
 A node that cannot reach the bus when it starts stops, saying so (`BusUnreachable`); once connected, the
 client reconnects by itself, and a lost or regained connection is one log line each.
 """

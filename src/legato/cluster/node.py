@@ -116,13 +116,10 @@ class ClusterNode:
             sids = body.get("leg_sids")
             first = sids[0] if isinstance(sids, list) and sids else None
             return await self._owner("legs", account_sid, first) if isinstance(first, str) else None
-        if create == "conferences":  # made on the node of a leg that will join it (its legs must be co-located)
-            reference = body.get("reference_leg_sid")
-            return await self._owner("legs", account_sid, reference) if isinstance(reference, str) else None
+        reference = body.get("reference_leg_sid") if create in ("legs", "conferences") else None
+        if isinstance(reference, str):  # made on that leg's node: a leg beside it, a conference it will join
+            return await self._owner("legs", account_sid, reference)
         if create == "legs" and account_sid is not None:
-            reference = body.get("reference_leg_sid")
-            if isinstance(reference, str):
-                return await self._owner("legs", account_sid, reference)
             me, accepting = NodeView(self.name, self.data_centres, self.live_legs()), self.accepting()
             nodes = [me if n.name == self.name else n for n in await self.live_nodes(fresh=not accepting)
                      if n.name != self.name or accepting]  # draining: new legs go to the others at once

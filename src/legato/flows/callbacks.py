@@ -17,7 +17,7 @@ from typing import Any
 from legato.domain.events import LegEvent
 from legato.domain.leg import FLOW_KEY, Leg
 from legato.flows.fetch import Fetcher
-from legato.flows.params import call_params, recording_sid
+from legato.flows.params import call_params, recording_params
 from legato.flows.twiml import FlowError
 
 log = logging.getLogger(__name__)
@@ -64,14 +64,11 @@ class StatusCallbacks:
         if pending is None:
             return
         url, method, source = pending
-        duration_ms = int(event.data.get("duration_ms") or 0)
         params = {
             "AccountSid": leg.account_sid,
             "CallSid": leg.leg_sid,
-            "RecordingSid": recording_sid(event.data),
-            "RecordingUrl": str(event.data.get("recording_url") or ""),
+            **recording_params(event.data),
             "RecordingStatus": "completed",
-            "RecordingDuration": str((duration_ms + 500) // 1000),
             "RecordingChannels": "1",
             "RecordingSource": source,
         }

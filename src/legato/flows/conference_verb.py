@@ -110,9 +110,7 @@ async def join(flow: Flow, noun: Verb) -> tuple[dict[str, str], bool]:
 
 def _wait(flow: Flow, noun: Verb) -> tuple[str | None, str]:
     """waitUrl (resolved; None or "": silence) and waitMethod (POST or GET)."""
-    method = (noun.get("waitMethod") or "POST").strip().upper()
-    if method not in ("POST", "GET"):
-        raise FlowError("attribute", "Conference.waitMethod", f"Conference waitMethod={method!r}: POST or GET")
+    method = noun.method("waitMethod")
     url = (noun.get("waitUrl") or "").strip()
     return (flow.resolve(url, "Conference.waitUrl") if url else None), method
 
@@ -131,9 +129,7 @@ def _status_callback(flow: Flow, noun: Verb) -> tuple[str, dict[str, object]] | 
             "Conference.statusCallbackEvent",
             f"Conference statusCallbackEvent {unknown[0]!r}: one of {', '.join(EVENTS)}",
         )
-    method = (noun.get("statusCallbackMethod") or "POST").upper()
-    if method not in ("POST", "GET"):
-        raise FlowError("attribute", "Conference.statusCallbackMethod", f"statusCallbackMethod={method!r}: POST or GET")
+    method = noun.method("statusCallbackMethod")
     return target, {"events": events, "method": method}
 
 

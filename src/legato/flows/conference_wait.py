@@ -71,7 +71,7 @@ async def _play_until(flow: Flow, url: str, method: str, ours: Callable[[LegEven
         if idle > MAX_REDIRECTS:
             raise FlowError("document", "Redirect", f"a <Conference> waitUrl redirected {idle} times, playing nothing")
         url = urljoin(url, redirect.text) if redirect.text else url
-        method = (redirect.get("method") or "POST").upper()
+        method = redirect.method()
         verbs = await _document(flow, url, method)
         if verbs is None:
             return await _loop_audio(flow, url, ours)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from legato.domain.events import LegEvent
-from legato.flows.params import recording_sid
+from legato.flows.params import recording_params
 from legato.flows.runner import End, Flow, LegGone, Next
 from legato.flows.twiml import FlowError, Verb
 
@@ -106,7 +106,7 @@ async def record(flow: Flow, verb: Verb) -> Next | End | None:
     done = await flow.recording_completed(started.get("recording_id"), within=60)
     if done is None:
         return End() if hung_up else None
-    params = _recording_params(done)
+    params = recording_params(done.data)
     params["Digits"] = "hangup" if hung_up else pressed
     _transcription_callback(flow, verb, str(done.data.get("recording_id") or ""), params, transcribe)
     step = Next(flow.resolve(verb.get("action"), "Record.action"), method, params)
@@ -141,15 +141,6 @@ async def _record_until_key(flow: Flow, max_length: int, finish: str, silence: i
         return "", False
     except LegGone:
         return "", True
-
-
-def _recording_params(done: LegEvent) -> dict[str, str]:
-    duration_ms = int(done.data.get("duration_ms") or 0)
-    return {
-        "RecordingUrl": str(done.data.get("recording_url") or ""),
-        "RecordingSid": recording_sid(done.data),
-        "RecordingDuration": str((duration_ms + 500) // 1000),
-    }
 
 
 def recording_status(flow: Flow, verb: Verb) -> tuple[str, str] | None:

@@ -76,4 +76,15 @@ def recording_sid(data: Mapping[str, Any]) -> str:
     return stem or str(data.get("recording_id") or "")
 
 
-__all__ = ["API_VERSION", "call_params", "call_status", "recording_sid", "twilio_direction", "twilio_signature"]
+def recording_params(data: Mapping[str, Any]) -> dict[str, str]:
+    """RecordingUrl, RecordingSid and RecordingDuration (whole seconds) of a recording_completed event's data."""
+    duration_ms = int(data.get("duration_ms") or 0)
+    return {
+        "RecordingUrl": str(data.get("recording_url") or ""),
+        "RecordingSid": recording_sid(data),
+        "RecordingDuration": str((duration_ms + 500) // 1000),
+    }
+
+
+__all__ = ["API_VERSION", "call_params", "call_status", "recording_params", "recording_sid", "twilio_direction",
+           "twilio_signature"]

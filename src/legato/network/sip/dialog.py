@@ -40,6 +40,8 @@ if TYPE_CHECKING:
     from legato.network.sip.route import Route
 
 log = logging.getLogger(__name__)
+
+
 @dataclass(frozen=True)
 class Retarget:
     """Reported (not a leg signal) when the far end's re-INVITE changed its media description: the
@@ -203,13 +205,12 @@ class Dialog:
 class OutboundDialog(Dialog):
     """An INVITE we send for an outbound leg."""
 
-    __slots__ = ("offer", "rang")
+    __slots__ = ("rang",)
     direction = "outbound"
 
     def __init__(self, agent: Agent, leg_sid: str, offer: str) -> None:
         super().__init__(agent, leg_sid)
-        self.offer = offer
-        self.local_sdp = offer
+        self.local_sdp = offer  # our offer, until a re-INVITE's answer replaces it
         self.rang = False
 
     def start(self, route: Route) -> None:
@@ -223,7 +224,7 @@ class OutboundDialog(Dialog):
         if self.agent.config.no_reply_timeout is not None:
             ua.no_reply_time = self.agent.config.no_reply_timeout
         self.ua = ua
-        event = _Try((None, route.calling, route.called, MsgBody(self.offer), None, None))
+        event = _Try((None, route.calling, route.called, MsgBody(self.local_sdp), None, None))
         event.from_host = self.agent.config.contact_host
         ua.recvEvent(event)
 
